@@ -1,0 +1,345 @@
+//! Embedding API for the pathway-memory component on wasmtime.
+//!
+//! ```no_run
+//! use pathway_host::{Memory, Options};
+//!
+//! let mut memory = Memory::open("agent-state", Options::default())?;
+//! memory.try_append(r#"{"op":"remember","key":"user","value":"Ada"}"#)?;
+//! for entry in memory.replay()? {
+//!     match entry {
+//!         Ok(record) => println!("{record}"),
+//!         Err(damage) => eprintln!("skipped: {damage}"),
+//!     }
+//! }
+//! # Ok::<(), pathway_host::Error>(())
+//! ```
+//!
+//! The component is compiled once per process ([`Runtime::shared`]) and
+//! instantiated once per [`Memory`], with the log's directory preopened and
+//! nothing else granted: no other directory, no network, no inherited
+//! environment or stdio. Guest stderr is captured and attached to traps.
+#![forbid(unsafe_code)]
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+mod bindings {
+    wasmtime::component::bindgen!({ path: "../wit", world: "pathway" });
+}
+mod artifact {
+    include!(concat!(env!("OUT_DIR"), "/component.rs"));
+}
+
+pub use artifact::{COMPONENT_BYTES, COMPONENT_PATH};
+pub use bindings::exports::pathway::memory::log::{AppendError, InvalidJson, TooLarge};
+
+/// One replayed entry: `Ok(line)` for a record, `Err("line N: reason")` for
+/// a damaged line.
+pub type Entry = Result<String, String>;
+
+/// Guest stderr kept per instance; a panic message is far smaller.
+const STDERR_CAPACITY: usize = 64 * 1024;
+
+/// Everything that can go wrong in the host; each message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The component refused the events; nothing of that call was stored.
+    #[error("{}", describe_refusal(.0))]
+    Refused(AppendError),
+    /// The guest trapped (for `append`, a refused event). The instance was
+    /// replaced, so the `Memory` stays usable.
+    #[error("the component trapped: {message}{}", stderr_suffix(.stderr))]
+    Trap { message: String, stderr: String },
+    /// The directory cannot be granted to the component.
+    #[error("cannot use {}: {source}; pass an existing, accessible directory", .dir.display())]
+    Directory {
+        dir: PathBuf,
+        #[source]
+        source: wasmtime::Error,
+    },
+    /// The engine could not compile or instantiate the component.
+    #[error("wasmtime could not set up the component: {0:#}")]
+    Setup(wasmtime::Error),
+}
+
+fn stderr_suffix(stderr: &str) -> String {
+    let stderr = stderr.trim();
+    if stderr.is_empty() {
+        String::new()
+    } else {
+        format!("\nguest stderr:\n{stderr}")
+    }
+}
+
+/// The text of a refusal, with the index of the event it names.
+pub fn describe_refusal(error: &AppendError) -> String {
+    match error {
+        AppendError::InvalidJson(InvalidJson {
+            index,
+            offset,
+            reason,
+        }) => format!(
+            "event {index} is not exactly one JSON value: {reason} at byte offset {offset}; \
+             nothing was stored"
+        ),
+        AppendError::TooLarge(TooLarge { index, size, limit }) => format!(
+            "event {index} is {size} bytes, over the line limit of {limit} bytes \
+             (PATHWAY_MAX_LINE); nothing was stored"
+        ),
+        AppendError::Io(message) => format!("I/O error: {message}"),
+        AppendError::InvalidConfig(message) => format!("invalid configuration: {message}"),
+    }
+}
+
+/// How a log is opened. `Default` gives the component's defaults.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// File name of the log inside the directory (`PATHWAY_LOG`).
+    pub log_name: Option<String>,
+    /// Largest stored line in bytes (`PATHWAY_MAX_LINE`).
+    pub max_line: Option<u64>,
+    /// The path the guest sees the directory under.
+    pub guest_path: String,
+    /// Grant the directory read-only: replay works, appends fail.
+    pub read_only: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            log_name: None,
+            max_line: None,
+            guest_path: "/".to_string(),
+            read_only: false,
+        }
+    }
+}
+
+/// The engine and the compiled component, shared by every [`Memory`].
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Runtime {
+    engine: Engine,
+    pre: bindings::PathwayPre<HostState>,
+}
+
+impl Runtime {
+    /// Compiles `component` (the bytes of a `.wasm` component).
+    pub fn new(component: &[u8]) -> Result<Runtime, Error> {
+        let engine = Engine::default();
+        let component = Component::new(&engine, component).map_err(Error::Setup)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(Error::Setup)?;
+        let pre = linker.instantiate_pre(&component).map_err(Error::Setup)?;
+        let pre = bindings::PathwayPre::new(pre).map_err(Error::Setup)?;
+        Ok(Runtime { engine, pre })
+    }
+
+    /// The embedded component, compiled on first use and kept for the
+    /// process.
+    pub fn shared() -> Result<&'static Runtime, Error> {
+        static SHARED: OnceLock<Runtime> = OnceLock::new();
+        if let Some(runtime) = SHARED.get() {
+            return Ok(runtime);
+        }
+        let runtime = Runtime::new(COMPONENT_BYTES)?;
+        Ok(SHARED.get_or_init(|| runtime))
+    }
+}
+
+struct HostState {
+    ctx: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// One log in one directory, served by its own component instance.
+pub struct Memory {
+    runtime: Runtime,
+    dir: PathBuf,
+    options: Options,
+    instance: Instance,
+}
+
+struct Instance {
+    store: Store<HostState>,
+    bindings: bindings::Pathway,
+    stderr: MemoryOutputPipe,
+}
+
+impl Memory {
+    /// Opens the log in `dir` with the shared runtime.
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Memory, Error> {
+        Memory::open_with(Runtime::shared()?, dir, options)
+    }
+
+    /// Opens the log in `dir` with a given runtime.
+    pub fn open_with(
+        runtime: &Runtime,
+        dir: impl AsRef<Path>,
+        options: Options,
+    ) -> Result<Memory, Error> {
+        let dir = dir.as_ref().to_path_buf();
+        let instance = Instance::new(runtime, &dir, &options)?;
+        Ok(Memory {
+            runtime: runtime.clone(),
+            dir,
+            options,
+            instance,
+        })
+    }
+
+    /// Path of the log file on the host.
+    pub fn log_path(&self) -> PathBuf {
+        let name = self.options.log_name.as_deref().unwrap_or("pathway.jsonl");
+        self.dir.join(name)
+    }
+
+    /// Appends through the WIT `append`, which traps on a refused event.
+    /// The trap comes back as [`Error::Trap`] with the guest's message, and
+    /// the instance is replaced so this `Memory` stays usable.
+    pub fn append(&mut self, event: &str) -> Result<(), Error> {
+        let result = {
+            let Instance {
+                store, bindings, ..
+            } = &mut self.instance;
+            bindings
+                .pathway_memory_log()
+                .call_append(&mut *store, event)
+        };
+        result.or_else(|trap| Err(self.recover_from_trap(trap)))
+    }
+
+    /// Appends one event; a refusal comes back as [`Error::Refused`].
+    pub fn try_append(&mut self, event: &str) -> Result<(), Error> {
+        let result = {
+            let Instance {
+                store, bindings, ..
+            } = &mut self.instance;
+            bindings
+                .pathway_memory_log()
+                .call_try_append(&mut *store, event)
+        };
+        match result {
+            Ok(outcome) => outcome.map_err(Error::Refused),
+            Err(trap) => Err(self.recover_from_trap(trap)),
+        }
+    }
+
+    /// Appends all events or none: every event is validated first, and the
+    /// error names the index of the first one refused.
+    pub fn append_batch<S: AsRef<str>>(&mut self, events: &[S]) -> Result<(), Error> {
+        let events: Vec<String> = events.iter().map(|e| e.as_ref().to_string()).collect();
+        let result = {
+            let Instance {
+                store, bindings, ..
+            } = &mut self.instance;
+            bindings
+                .pathway_memory_log()
+                .call_append_batch(&mut *store, &events)
+        };
+        match result {
+            Ok(outcome) => outcome.map_err(Error::Refused),
+            Err(trap) => Err(self.recover_from_trap(trap)),
+        }
+    }
+
+    /// Every entry of the log in file order. Each damaged line is logged as
+    /// a warning that names the file, and a summary at info level.
+    pub fn replay(&mut self) -> Result<Vec<Entry>, Error> {
+        let result = {
+            let Instance {
+                store, bindings, ..
+            } = &mut self.instance;
+            bindings.pathway_memory_log().call_replay(&mut *store)
+        };
+        let entries = result.or_else(|trap| Err(self.recover_from_trap(trap)))?;
+        let path = self.log_path();
+        let mut damaged = 0usize;
+        for message in entries.iter().filter_map(|e| e.as_ref().err()) {
+            damaged += 1;
+            log::warn!("{}: {message}", path.display());
+        }
+        log::info!(
+            "{}: replay kept {} records and skipped {damaged} damaged lines",
+            path.display(),
+            entries.len() - damaged
+        );
+        Ok(entries)
+    }
+
+    /// Builds a fresh instance after a trap (a trapped instance cannot be
+    /// entered again) and turns the trap into an [`Error::Trap`].
+    fn recover_from_trap(&mut self, trap: wasmtime::Error) -> Error {
+        let stderr = String::from_utf8_lossy(&self.instance.stderr.contents()).into_owned();
+        let message = format!("{trap:#}");
+        match Instance::new(&self.runtime, &self.dir, &self.options) {
+            Ok(fresh) => self.instance = fresh,
+            Err(e) => log::error!("could not replace the trapped instance: {e}"),
+        }
+        Error::Trap { message, stderr }
+    }
+}
+
+impl fmt::Debug for Memory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Memory")
+            .field("dir", &self.dir)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Instance {
+    fn new(runtime: &Runtime, dir: &Path, options: &Options) -> Result<Instance, Error> {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        let perms = if options.read_only {
+            FsPerms::ReadOnly
+        } else {
+            FsPerms::ReadWrite
+        };
+        let mut wasi = WasiCtxBuilder::new();
+        // Files are written on the calling thread: handing each write to a
+        // thread pool costs ~40 µs an append.
+        wasi.allow_blocking_current_thread(true)
+            .stderr(stderr.clone());
+        wasi.preopened_dir(dir, &options.guest_path, perms)
+            .map_err(|source| Error::Directory {
+                dir: dir.to_path_buf(),
+                source,
+            })?;
+        if let Some(name) = &options.log_name {
+            wasi.env("PATHWAY_LOG", name);
+        }
+        if let Some(max_line) = options.max_line {
+            wasi.env("PATHWAY_MAX_LINE", max_line.to_string());
+        }
+        let mut store = Store::new(
+            &runtime.engine,
+            HostState {
+                ctx: wasi.build(),
+                table: ResourceTable::new(),
+            },
+        );
+        let bindings = runtime.pre.instantiate(&mut store).map_err(Error::Setup)?;
+        Ok(Instance {
+            store,
+            bindings,
+            stderr,
+        })
+    }
+}

@@ -1,0 +1,143 @@
+//! Configuration from the WASI environment: `PATHWAY_LOG` and
+//! `PATHWAY_MAX_LINE`.
+
+#![forbid(unsafe_code)]
+
+use std::fmt;
+
+use crate::format::DEFAULT_MAX_LINE;
+
+/// `PATHWAY_LOG` when the host sets none.
+pub const DEFAULT_LOG_NAME: &str = "pathway.jsonl";
+
+/// The largest `PATHWAY_MAX_LINE` accepted: 256 MiB. A line is held whole
+/// in guest memory (32-bit, at most 4 GiB) on append and on replay.
+pub const MAX_LINE_CEILING: u64 = 256 << 20;
+
+/// The log's settings, read once per instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// File name of the log inside the granted directory.
+    pub log_name: String,
+    /// Largest stored line in bytes, without its `\n`.
+    pub max_line: u64,
+}
+
+/// A setting that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    LogName { value: String, reason: &'static str },
+    MaxLine { value: String },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::LogName { value, reason } => write!(
+                f,
+                "PATHWAY_LOG={value:?} cannot be used: {reason}; set it to a plain file \
+                 name inside the granted directory, such as {DEFAULT_LOG_NAME:?}"
+            ),
+            ConfigError::MaxLine { value } => write!(
+                f,
+                "PATHWAY_MAX_LINE={value:?} cannot be used: it must be a whole number of \
+                 bytes from 1 to {MAX_LINE_CEILING}; unset it for the default {DEFAULT_MAX_LINE}"
+            ),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the settings through `var`, which returns a variable's value.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let log_name = match var("PATHWAY_LOG") {
+            None => DEFAULT_LOG_NAME.to_string(),
+            Some(value) => {
+                check_log_name(&value).map_err(|reason| ConfigError::LogName {
+                    value: value.clone(),
+                    reason,
+                })?;
+                value
+            }
+        };
+        let max_line = match var("PATHWAY_MAX_LINE") {
+            None => DEFAULT_MAX_LINE,
+            Some(value) => match value.trim().parse::<u64>() {
+                Ok(n) if (1..=MAX_LINE_CEILING).contains(&n) => n,
+                _ => return Err(ConfigError::MaxLine { value }),
+            },
+        };
+        Ok(Config { log_name, max_line })
+    }
+}
+
+/// A log name is one path component: the log can only live directly in the
+/// granted directory.
+fn check_log_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        Err("it is empty")
+    } else if name == "." || name == ".." {
+        Err("it names a directory")
+    } else if name.contains(['/', '\\']) {
+        Err("it contains a path separator")
+    } else if name.contains('\0') {
+        Err("it contains a NUL byte")
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_vars(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        assert_eq!(
+            config(&[]),
+            Ok(Config {
+                log_name: "pathway.jsonl".into(),
+                max_line: 1 << 20
+            })
+        );
+    }
+
+    #[test]
+    fn settings_are_read_from_the_environment() {
+        let c = config(&[("PATHWAY_LOG", "agent.jsonl"), ("PATHWAY_MAX_LINE", "4096")]).unwrap();
+        assert_eq!((c.log_name.as_str(), c.max_line), ("agent.jsonl", 4096));
+    }
+
+    #[test]
+    fn log_name_must_be_a_plain_file_name() {
+        for bad in ["", ".", "..", "../x", "/etc/passwd", "a/b", "a\\b", "a\0b"] {
+            let err = config(&[("PATHWAY_LOG", bad)]).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::LogName { .. }),
+                "{bad:?} gave {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn max_line_must_be_a_number_in_range() {
+        for bad in ["", "0", "-1", "1MiB", "268435457"] {
+            let err = config(&[("PATHWAY_MAX_LINE", bad)]).unwrap_err();
+            assert_eq!(err, ConfigError::MaxLine { value: bad.into() });
+        }
+        assert_eq!(
+            config(&[("PATHWAY_MAX_LINE", "268435456")])
+                .unwrap()
+                .max_line,
+            MAX_LINE_CEILING
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! What a record is: one JSON value on one line. Validates and encodes an
+//! event for `append`, and judges one stored line for `replay`.
+
+#![forbid(unsafe_code)]
+
+use std::borrow::Cow;
+
+use serde::de::IgnoredAny;
+
+use crate::error::{EventError, LineError};
+
+/// `PATHWAY_MAX_LINE` when the host sets none: 1 MiB.
+pub const DEFAULT_MAX_LINE: u64 = 1 << 20;
+
+/// Checks that `event` is exactly one JSON value and that its stored line
+/// fits `max_line`, and returns the line to store (without its `\n`).
+///
+/// A raw `\n` or `\r` can only stand between tokens of valid JSON (inside a
+/// string it must be escaped), so pretty-printed JSON is put on one line by
+/// removing them; the stored line parses to the same value.
+pub fn encode_event(event: &str, max_line: u64) -> Result<Cow<'_, str>, EventError> {
+    let breaks = event.bytes().filter(|&b| b == b'\n' || b == b'\r').count();
+    let size = (event.len() - breaks) as u64;
+    if size > max_line {
+        return Err(EventError::TooLarge {
+            size,
+            limit: max_line,
+        });
+    }
+    check_json(event).map_err(|(offset, reason)| EventError::InvalidJson { offset, reason })?;
+    if breaks == 0 {
+        return Ok(Cow::Borrowed(event));
+    }
+    Ok(Cow::Owned(
+        event.chars().filter(|&c| c != '\n' && c != '\r').collect(),
+    ))
+}
+
+/// Judges one stored line (its `\n` and any `\r` before it already removed)
+/// and returns it as text when it holds exactly one JSON value.
+pub fn parse_line(line: &[u8], max_line: u64) -> Result<&str, LineError> {
+    if line.len() as u64 > max_line {
+        return Err(LineError::TooLarge {
+            size: line.len() as u64,
+            limit: max_line,
+        });
+    }
+    let text = std::str::from_utf8(line).map_err(|e| LineError::InvalidUtf8 {
+        offset: e.valid_up_to() as u64,
+    })?;
+    check_json(text).map_err(|(offset, reason)| LineError::InvalidJson { offset, reason })?;
+    Ok(text)
+}
+
+/// Whether a line holds nothing but JSON whitespace (it then gives no entry).
+pub fn is_blank(line: &[u8]) -> bool {
+    line.iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+/// Validates one JSON value without building it. serde_json skips ignored
+/// values with an explicit stack, so any nesting depth is checked without
+/// recursion. On error: the byte offset and the parser's reason.
+fn check_json(text: &str) -> Result<(), (u64, String)> {
+    serde_json::from_str::<IgnoredAny>(text)
+        .map(|_| ())
+        .map_err(|e| (error_offset(text, &e), error_reason(&e)))
+}
+
+/// Byte offset of a serde_json error from its line and column.
+fn error_offset(text: &str, e: &serde_json::Error) -> u64 {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(e.line().saturating_sub(1))
+        .map(str::len)
+        .sum();
+    (line_start + e.column().saturating_sub(1)).min(text.len()) as u64
+}
+
+/// serde_json's message without its " at line L column C" suffix, which
+/// would name a position inside the event, not in the log.
+fn error_reason(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invalid(event: &str) -> (u64, String) {
+        match encode_event(event, DEFAULT_MAX_LINE) {
+            Err(EventError::InvalidJson { offset, reason }) => (offset, reason),
+            other => panic!("expected InvalidJson for {event:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn append_accepts_one_value_of_any_type() {
+        for event in [
+            "{}",
+            "[]",
+            "1",
+            "-0.5e3",
+            "\"s\"",
+            "true",
+            "null",
+            " {\"a\":[1,2]} ",
+        ] {
+            assert_eq!(encode_event(event, DEFAULT_MAX_LINE).unwrap(), event);
+        }
+    }
+
+    #[test]
+    fn append_refuses_anything_but_exactly_one_value() {
+        assert_eq!(invalid("").1, "EOF while parsing a value");
+        assert_eq!(invalid("   ").1, "EOF while parsing a value");
+        assert_eq!(invalid("{} x"), (3, "trailing characters".to_string()));
+        assert_eq!(invalid("1 2"), (2, "trailing characters".to_string()));
+        assert_eq!(invalid("NaN"), (0, "expected value".to_string()));
+        assert_eq!(invalid(r#""\q""#).1, "invalid escape");
+        assert_eq!(invalid("{\"a\":}").0, 5);
+    }
+
+    #[test]
+    fn pretty_json_is_stored_on_one_line_with_the_same_value() {
+        let pretty = "{\r\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": \"x\\ny\"\n}";
+        let line = encode_event(pretty, DEFAULT_MAX_LINE).unwrap();
+        assert_eq!(line, "{  \"a\": [    1,    2  ],  \"b\": \"x\\ny\"}");
+        let before: serde_json::Value = serde_json::from_str(pretty).unwrap();
+        let after: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(before, after);
+    }
+
+    #[test]
+    fn error_offset_points_into_later_lines_of_pretty_json() {
+        assert_eq!(invalid("[\n1,\n]"), (5, "expected value".to_string()));
+    }
+
+    #[test]
+    fn append_refuses_lines_over_the_limit_counting_the_stored_bytes() {
+        assert_eq!(
+            encode_event("[1,2,3]", 6),
+            Err(EventError::TooLarge { size: 7, limit: 6 })
+        );
+        // Line breaks are not stored, so they do not count.
+        assert_eq!(encode_event("[1,\n2]", 5).unwrap(), "[1,2]");
+    }
+
+    #[test]
+    fn deep_nesting_is_checked_without_recursion() {
+        let depth = 100_000;
+        let deep = "[".repeat(depth) + &"]".repeat(depth);
+        assert!(encode_event(&deep, DEFAULT_MAX_LINE).is_ok());
+        let unclosed = "[".repeat(depth);
+        assert_eq!(invalid(&unclosed).1, "EOF while parsing a list");
+    }
+
+    #[test]
+    fn replay_line_reports_the_first_bad_utf8_byte() {
+        assert_eq!(
+            parse_line(b"\"ab\xff\"", DEFAULT_MAX_LINE),
+            Err(LineError::InvalidUtf8 { offset: 3 })
+        );
+    }
+
+    #[test]
+    fn blank_means_json_whitespace_only() {
+        assert!(is_blank(b""));
+        assert!(is_blank(b" \t\r"));
+        assert!(!is_blank(b" 0 "));
+        assert!(!is_blank(b"\x0b"));
+    }
+}
