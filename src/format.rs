@@ -67,8 +67,12 @@ fn check_json(text: &str) -> Result<(), (u64, String)> {
         .map_err(|e| (error_offset(text, &e), error_reason(&e)))
 }
 
-/// Byte offset of a serde_json error from its line and column.
+/// Byte offset of a serde_json error from its line and column. An error at
+/// the end of the input is placed at its end.
 fn error_offset(text: &str, e: &serde_json::Error) -> u64 {
+    if e.is_eof() {
+        return text.len() as u64;
+    }
     let line_start: usize = text
         .split_inclusive('\n')
         .take(e.line().saturating_sub(1))

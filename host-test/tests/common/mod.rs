@@ -1,0 +1,40 @@
+//! Fixtures shared by the host tests: one temp dir per test, named after it.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use pathway_host::{Entry, Memory, Options};
+use tempfile::TempDir;
+
+pub const LOG: &str = "pathway.jsonl";
+
+/// A fresh directory whose name starts with the test's name.
+pub fn test_dir(test: &str) -> TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("pathway-{test}-"))
+        .tempdir()
+        .expect("creating a temp dir")
+}
+
+/// Opens the log in `dir` with default options.
+pub fn open(dir: &Path) -> Memory {
+    Memory::open(dir, Options::default()).expect("opening the log")
+}
+
+/// Writes `bytes` as the log file before the component touches it.
+pub fn write_log(dir: &Path, bytes: &[u8]) {
+    std::fs::write(dir.join(LOG), bytes).expect("writing the fixture log");
+}
+
+pub fn read_log(dir: &Path) -> Vec<u8> {
+    std::fs::read(dir.join(LOG)).expect("reading the log")
+}
+
+pub fn ok(line: &str) -> Entry {
+    Ok(line.to_string())
+}
+
+/// The message of a damaged entry, for `starts_with` checks.
+pub fn err(entry: &Entry) -> &str {
+    entry.as_ref().expect_err("expected a damaged entry")
+}
