@@ -59,6 +59,9 @@ impl fmt::Display for StoreError {
                         "; the granted directory or file does not allow this: grant write access to append"
                     }
                     ErrorCode::Loop => "; the log must not be a symbolic link",
+                    ErrorCode::IsDirectory => {
+                        "; remove that directory or set PATHWAY_LOG to another name"
+                    }
                     _ => "",
                 };
                 write!(

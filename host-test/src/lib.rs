@@ -56,6 +56,10 @@ pub enum Error {
     /// replaced, so the `Memory` stays usable.
     #[error("the component trapped: {message}{}", stderr_suffix(.stderr))]
     Trap { message: String, stderr: String },
+    /// The component could not read the log at all (no usable directory,
+    /// the log is not a regular file, bad configuration, ...).
+    #[error("cannot read the log: {0}")]
+    Unreadable(String),
     /// The directory cannot be granted to the component.
     #[error("cannot use {}: {source}; pass an existing, accessible directory", .dir.display())]
     Directory {
@@ -108,6 +112,11 @@ pub struct Options {
     pub guest_path: String,
     /// Grant the directory read-only: replay works, appends fail.
     pub read_only: bool,
+    /// Most bytes one call may hand from the guest to the host (wasmtime's
+    /// hostcall fuel), which bounds what one `replay` can return; past it
+    /// the call fails with an error instead of the host allocating without
+    /// limit. Default 1 GiB (wasmtime's own default is 128 MiB).
+    pub max_transfer_bytes: usize,
 }
 
 impl Default for Options {
@@ -117,6 +126,7 @@ impl Default for Options {
             max_line: None,
             guest_path: "/".to_string(),
             read_only: false,
+            max_transfer_bytes: 1 << 30,
         }
     }
 }
@@ -213,61 +223,34 @@ impl Memory {
     /// The trap comes back as [`Error::Trap`] with the guest's message, and
     /// the instance is replaced so this `Memory` stays usable.
     pub fn append(&mut self, event: &str) -> Result<(), Error> {
-        let result = {
-            let Instance {
-                store, bindings, ..
-            } = &mut self.instance;
-            bindings
-                .pathway_memory_log()
-                .call_append(&mut *store, event)
-        };
-        result.or_else(|trap| Err(self.recover_from_trap(trap)))
+        self.call(|log, store| log.call_append(store, event))
     }
 
     /// Appends one event; a refusal comes back as [`Error::Refused`].
     pub fn try_append(&mut self, event: &str) -> Result<(), Error> {
-        let result = {
-            let Instance {
-                store, bindings, ..
-            } = &mut self.instance;
-            bindings
-                .pathway_memory_log()
-                .call_try_append(&mut *store, event)
-        };
-        match result {
-            Ok(outcome) => outcome.map_err(Error::Refused),
-            Err(trap) => Err(self.recover_from_trap(trap)),
-        }
+        self.call(|log, store| log.call_try_append(store, event))?
+            .map_err(Error::Refused)
     }
 
     /// Appends all events or none: every event is validated first, and the
     /// error names the index of the first one refused.
     pub fn append_batch<S: AsRef<str>>(&mut self, events: &[S]) -> Result<(), Error> {
         let events: Vec<String> = events.iter().map(|e| e.as_ref().to_string()).collect();
-        let result = {
-            let Instance {
-                store, bindings, ..
-            } = &mut self.instance;
-            bindings
-                .pathway_memory_log()
-                .call_append_batch(&mut *store, &events)
-        };
-        match result {
-            Ok(outcome) => outcome.map_err(Error::Refused),
-            Err(trap) => Err(self.recover_from_trap(trap)),
-        }
+        self.call(|log, store| log.call_append_batch(store, &events))?
+            .map_err(Error::Refused)
     }
 
     /// Every entry of the log in file order. Each damaged line is logged as
-    /// a warning that names the file, and a summary at info level.
+    /// a warning that names the file, and a summary at info level. When the
+    /// log cannot be read at all (the WIT's single `err` that names no
+    /// line), this is [`Error::Unreadable`] rather than an entry.
     pub fn replay(&mut self) -> Result<Vec<Entry>, Error> {
-        let result = {
-            let Instance {
-                store, bindings, ..
-            } = &mut self.instance;
-            bindings.pathway_memory_log().call_replay(&mut *store)
-        };
-        let entries = result.or_else(|trap| Err(self.recover_from_trap(trap)))?;
+        let mut entries = self.call(|log, store| log.call_replay(store))?;
+        if let [Err(message)] = entries.as_mut_slice()
+            && !names_a_line(message)
+        {
+            return Err(Error::Unreadable(std::mem::take(message)));
+        }
         let path = self.log_path();
         let mut damaged = 0usize;
         for message in entries.iter().filter_map(|e| e.as_ref().err()) {
@@ -282,6 +265,20 @@ impl Memory {
         Ok(entries)
     }
 
+    /// Calls into the instance; a trap becomes [`Error::Trap`].
+    fn call<R>(
+        &mut self,
+        f: impl FnOnce(
+            &bindings::exports::pathway::memory::log::Guest,
+            &mut Store<HostState>,
+        ) -> wasmtime::Result<R>,
+    ) -> Result<R, Error> {
+        let Instance {
+            store, bindings, ..
+        } = &mut self.instance;
+        f(bindings.pathway_memory_log(), store).map_err(|trap| self.recover_from_trap(trap))
+    }
+
     /// Builds a fresh instance after a trap (a trapped instance cannot be
     /// entered again) and turns the trap into an [`Error::Trap`].
     fn recover_from_trap(&mut self, trap: wasmtime::Error) -> Error {
@@ -293,6 +290,15 @@ impl Memory {
         }
         Error::Trap { message, stderr }
     }
+}
+
+/// Whether a replay error is about one line (`line N: ...`) rather than
+/// the whole log.
+fn names_a_line(message: &str) -> bool {
+    message
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(':'))
+        .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 impl fmt::Debug for Memory {
@@ -335,11 +341,26 @@ impl Instance {
                 table: ResourceTable::new(),
             },
         );
+        store.set_hostcall_fuel(options.max_transfer_bytes);
         let bindings = runtime.pre.instantiate(&mut store).map_err(Error::Setup)?;
         Ok(Instance {
             store,
             bindings,
             stderr,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_a_line;
+
+    #[test]
+    fn replay_errors_about_one_line_start_with_its_number() {
+        assert!(names_a_line("line 12: at byte offset 3: ..."));
+        assert!(!names_a_line("line : x"));
+        assert!(!names_a_line("line 1x: x"));
+        assert!(!names_a_line("no directory is granted: ..."));
+        assert!(!names_a_line("PATHWAY_LOG=\"line 1:\" cannot be used"));
     }
 }

@@ -1,0 +1,162 @@
+//! The `pathway` command line: exit codes 0 / 1 / 2, stdin, `--json`.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use common::{LOG, read_log, test_dir, write_log};
+
+fn pathway(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pathway"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running pathway");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap()
+}
+
+#[test]
+fn append_stores_all_events_and_exits_0() {
+    let dir = test_dir("cli_append");
+    let d = dir.path().to_str().unwrap();
+    let out = pathway(
+        &["append", "--dir", d, "{\"a\":1}", "-", "[2]"],
+        b"\"from stdin\"\n\n{\"b\":\n",
+    );
+    // The stdin line `{"b":` is incomplete: refused, nothing stored.
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "pathway: error: event 2 is not exactly one JSON value: EOF while parsing a value at byte \
+         offset 5; nothing was stored\n"
+    );
+    assert!(!dir.path().join(LOG).exists());
+
+    let out = pathway(
+        &["append", "--dir", d, "{\"a\":1}", "-", "[2]"],
+        b"\"from stdin\"\r\n\n3\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(read_log(dir.path()), b"{\"a\":1}\n\"from stdin\"\n3\n[2]\n");
+}
+
+#[test]
+fn append_with_a_custom_log_name() {
+    let dir = test_dir("cli_log_name");
+    let d = dir.path().to_str().unwrap();
+    assert_eq!(
+        pathway(&["append", "--dir", d, "--log", "x.jsonl", "1"], b"")
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(std::fs::read(dir.path().join("x.jsonl")).unwrap(), b"1\n");
+    let out = pathway(&["replay", "--dir", d, "--log", "x.jsonl"], b"");
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "1\n"));
+}
+
+#[test]
+fn append_argument_that_is_not_utf8_is_a_usage_error() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = test_dir("cli_not_utf8");
+    let out = Command::new(env!("CARGO_BIN_EXE_pathway"))
+        .args(["append", "--dir", dir.path().to_str().unwrap()])
+        .arg(std::ffi::OsStr::from_bytes(b"\"\xff\""))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "pathway: error: argument 1 is not valid UTF-8; events must be UTF-8 JSON\n"
+    );
+    assert!(!dir.path().join(LOG).exists());
+}
+
+#[test]
+fn replay_prints_records_and_reports_damage_with_exit_1() {
+    let dir = test_dir("cli_replay");
+    write_log(dir.path(), b"{\"a\":1}\nnot json\n[3]\n");
+    let d = dir.path().to_str().unwrap();
+    let out = pathway(&["replay", "--dir", d], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "{\"a\":1}\n[3]\n");
+    let log = dir.path().join(LOG);
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "pathway: warn: {}: line 2: at byte offset 8: not exactly one JSON value: expected \
+             ident at byte 1 of the line; skipped, the other records are unaffected\n",
+            log.display()
+        )
+    );
+
+    let out = pathway(&["replay", "--dir", d, "--json"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0], serde_json::json!({"ok": "{\"a\":1}"}));
+    assert!(lines[1]["err"].as_str().unwrap().starts_with("line 2: "));
+    assert_eq!(lines[2], serde_json::json!({"ok": "[3]"}));
+}
+
+#[test]
+fn replay_of_a_clean_log_exits_0_and_says_nothing() {
+    let dir = test_dir("cli_clean");
+    write_log(dir.path(), b"1\n2\n");
+    let out = pathway(&["replay", "--dir", dir.path().to_str().unwrap()], b"");
+    assert_eq!(
+        (out.status.code(), text(&out.stdout), text(&out.stderr)),
+        (Some(0), "1\n2\n", "")
+    );
+    let out = pathway(
+        &["-v", "replay", "--dir", dir.path().to_str().unwrap()],
+        b"",
+    );
+    assert!(text(&out.stderr).contains("replay kept 2 records and skipped 0 damaged lines"));
+}
+
+#[test]
+fn missing_directory_and_bad_usage_exit_2() {
+    let dir = test_dir("cli_missing");
+    let missing = dir.path().join("nope");
+    let out = pathway(&["replay", "--dir", missing.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "pathway: error: {} is not an existing directory; create it first\n",
+            missing.display()
+        )
+    );
+    assert_eq!(
+        pathway(&["append", "--dir", dir.path().to_str().unwrap()], b"")
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(pathway(&["frobnicate"], b"").status.code(), Some(2));
+}
+
+#[test]
+fn demo_shows_the_record_kept_after_a_crash() {
+    let out = pathway(&["demo"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("  ok   {\"op\":\"forget\",\"key\":\"goal\"}\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  err  line 3: "), "{stdout}");
+}

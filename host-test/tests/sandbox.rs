@@ -1,0 +1,159 @@
+//! Rule 7 and the sandbox: what the component does with a read-only
+//! directory, no directory at all, and names that try to leave it.
+
+mod common;
+
+use common::{LOG, ok, test_dir, write_log};
+use pathway_host::{AppendError, COMPONENT_BYTES, Error, Memory, Options};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+wasmtime::component::bindgen!({ path: "../wit", world: "pathway" });
+
+fn io_message(error: Error) -> String {
+    match error {
+        Error::Refused(AppendError::Io(message)) => message,
+        other => panic!("expected an I/O refusal, got {other:?}"),
+    }
+}
+
+fn unreadable(error: Error) -> String {
+    match error {
+        Error::Unreadable(message) => message,
+        other => panic!("expected an unreadable log, got {other:?}"),
+    }
+}
+
+#[test]
+fn read_only_preopen_gives_a_clear_error_and_writes_nothing() {
+    let dir = test_dir("read_only");
+    write_log(dir.path(), b"1\n");
+    let options = Options {
+        read_only: true,
+        ..Options::default()
+    };
+    let mut memory = Memory::open(dir.path(), options).unwrap();
+    let message = io_message(memory.try_append("2").unwrap_err());
+    assert!(
+        message.starts_with("cannot open \"pathway.jsonl\" in the granted directory: ")
+            && message.ends_with("grant write access to append"),
+        "{message}"
+    );
+    assert_eq!(memory.replay().unwrap(), vec![ok("1")]);
+    assert_eq!(std::fs::read(dir.path().join(LOG)).unwrap(), b"1\n");
+}
+
+struct Host {
+    ctx: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+#[test]
+fn no_directory_granted_is_an_error_not_an_empty_log() {
+    // Built by hand: the host library always grants a directory.
+    let engine = Engine::default();
+    let component = Component::new(&engine, COMPONENT_BYTES).unwrap();
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
+    let host = Host {
+        ctx: WasiCtxBuilder::new().build(),
+        table: ResourceTable::new(),
+    };
+    let mut store = Store::new(&engine, host);
+    let pathway = Pathway::instantiate(&mut store, &component, &linker).unwrap();
+    let log = pathway.pathway_memory_log();
+
+    let expected = "no directory is granted: the host preopened none; preopen exactly one directory for the log";
+    let replay = log.call_replay(&mut store).unwrap();
+    assert_eq!(replay, vec![Err(expected.to_string())]);
+    match log.call_try_append(&mut store, "1").unwrap() {
+        Err(exports::pathway::memory::log::AppendError::Io(message)) => {
+            assert_eq!(message, expected)
+        }
+        other => panic!("expected an I/O error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_directory_removed_after_opening_is_not_an_empty_log() {
+    let dir = test_dir("dir_removed");
+    let mut memory = open_default(dir.path());
+    std::fs::remove_dir(dir.path()).unwrap();
+    let message = unreadable(memory.replay().unwrap_err());
+    assert!(
+        message.starts_with("the granted directory \"/\" is no longer usable"),
+        "{message}"
+    );
+}
+
+#[test]
+fn log_name_that_is_a_directory_is_refused() {
+    let dir = test_dir("log_is_dir");
+    std::fs::create_dir(dir.path().join(LOG)).unwrap();
+    let mut memory = open_default(dir.path());
+    let message = io_message(memory.try_append("1").unwrap_err());
+    assert!(
+        message.starts_with("cannot open \"pathway.jsonl\" in the granted directory: "),
+        "{message}"
+    );
+    assert_eq!(
+        unreadable(memory.replay().unwrap_err()),
+        "\"pathway.jsonl\" in the granted directory is not a regular file; remove it or set \
+         PATHWAY_LOG to another name"
+    );
+}
+
+#[test]
+fn symlink_log_pointing_outside_is_refused_and_the_target_untouched() {
+    let outside = test_dir("symlink_target");
+    let target = outside.path().join("secret.jsonl");
+    std::fs::write(&target, b"\"secret\"\n").unwrap();
+    let dir = test_dir("symlink_log");
+    std::os::unix::fs::symlink(&target, dir.path().join(LOG)).unwrap();
+    let mut memory = open_default(dir.path());
+    let message = io_message(memory.try_append("1").unwrap_err());
+    assert!(
+        message.starts_with("cannot open \"pathway.jsonl\" in the granted directory: "),
+        "{message}"
+    );
+    let message = unreadable(memory.replay().unwrap_err());
+    assert!(
+        message.ends_with("the log must not be a symbolic link"),
+        "{message}"
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"\"secret\"\n");
+}
+
+fn open_default(dir: &std::path::Path) -> Memory {
+    Memory::open(dir, Options::default()).unwrap()
+}
+
+#[test]
+fn replay_larger_than_the_transfer_limit_fails_clearly() {
+    let dir = test_dir("transfer_limit");
+    write_log(dir.path(), "\"0123456789\"\n".repeat(1000).as_bytes());
+    let options = Options {
+        max_transfer_bytes: 4096,
+        ..Options::default()
+    };
+    let mut memory = Memory::open(dir.path(), options).unwrap();
+    match memory.replay().unwrap_err() {
+        Error::Trap { message, .. } => assert!(
+            message.contains("too much data is being copied"),
+            "{message}"
+        ),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+    // The memory stays usable after the failed call.
+    memory.try_append("1").unwrap();
+}
