@@ -6,6 +6,7 @@
 //! failure, and a generated file that the library `include!`s.
 
 use std::env;
+use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,43 +25,15 @@ fn main() {
 
     ensure_target_installed(workspace);
 
-    let target_dir = out_dir.join("component-target");
-    let mut build = Command::new(&cargo);
-    build
-        .current_dir(workspace)
-        .args([
-            "build",
-            "--release",
-            "--package",
-            "pathway-memory",
-            "--target",
-            TARGET,
-        ])
-        .arg("--target-dir")
-        .arg(&target_dir)
-        // Flags meant for the host build must not leak into the wasm build.
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("RUSTFLAGS")
-        .env_remove("RUSTC_WORKSPACE_WRAPPER")
-        .env_remove("RUSTC_WRAPPER")
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET");
-    let status = build
-        .status()
-        .unwrap_or_else(|e| panic!("could not run {cargo:?} to build the component: {e}"));
-    if !status.success() {
-        panic!(
-            "building the pathway-memory component for {TARGET} failed ({status}); see the cargo output above"
-        );
-    }
-
-    let release = target_dir.join(TARGET).join("release");
-    let wasm = release.join(format!("{ARTIFACT}.wasm"));
-    let copy = out_dir.join(format!("{ARTIFACT}.wasm"));
-    fs::copy(&wasm, &copy).unwrap_or_else(|e| panic!("copying {} failed: {e}", wasm.display()));
-    for dep in read_dep_file(&release.join(format!("{ARTIFACT}.d"))) {
-        println!("cargo:rerun-if-changed={}", dep.display());
-    }
+    // The shipped component, and one with fault-injection points for tests.
+    let shipped = build_component(&cargo, workspace, &out_dir, "pathway_memory", &[]);
+    let failpoints = build_component(
+        &cargo,
+        workspace,
+        &out_dir,
+        "pathway_memory_failpoints",
+        &["--features", "failpoints"],
+    );
     println!(
         "cargo:rerun-if-changed={}",
         workspace.join("Cargo.toml").display()
@@ -73,11 +46,60 @@ fn main() {
 
     let generated = format!(
         "/// Path of the component built by `build.rs`.\n\
-         pub const COMPONENT_PATH: &str = {copy:?};\n\
+         pub const COMPONENT_PATH: &str = {shipped:?};\n\
          /// The component's bytes, embedded so the `pathway` binary stands alone.\n\
-         pub const COMPONENT_BYTES: &[u8] = include_bytes!({copy:?});\n"
+         pub const COMPONENT_BYTES: &[u8] = include_bytes!({shipped:?});\n\
+         /// The component built with `--features failpoints`, for fault-injection tests.\n\
+         pub const FAILPOINTS_COMPONENT_PATH: &str = {failpoints:?};\n"
     );
     fs::write(out_dir.join("component.rs"), generated).expect("writing component.rs into OUT_DIR");
+}
+
+/// Builds the component in `OUT_DIR/<name>-target` and copies it to
+/// `OUT_DIR/<name>.wasm`, whose path it returns.
+fn build_component(
+    cargo: &OsStr,
+    workspace: &Path,
+    out_dir: &Path,
+    name: &str,
+    extra: &[&str],
+) -> PathBuf {
+    let target_dir = out_dir.join(format!("{name}-target"));
+    let status = Command::new(cargo)
+        .current_dir(workspace)
+        .args([
+            "build",
+            "--release",
+            "--package",
+            "pathway-memory",
+            "--target",
+            TARGET,
+        ])
+        .args(extra)
+        .arg("--target-dir")
+        .arg(&target_dir)
+        // Flags meant for the host build must not leak into the wasm build.
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .status()
+        .unwrap_or_else(|e| panic!("could not run {cargo:?} to build the component: {e}"));
+    if !status.success() {
+        panic!(
+            "building the pathway-memory component for {TARGET} failed ({status}); see the cargo output above"
+        );
+    }
+    let release = target_dir.join(TARGET).join("release");
+    let wasm = release.join(format!("{ARTIFACT}.wasm"));
+    let copy = out_dir.join(format!("{name}.wasm"));
+    fs::copy(&wasm, &copy).unwrap_or_else(|e| panic!("copying {} failed: {e}", wasm.display()));
+    for dep in read_dep_file(&release.join(format!("{ARTIFACT}.d"))) {
+        println!("cargo:rerun-if-changed={}", dep.display());
+    }
+    copy
 }
 
 /// Machines here set `RUSTUP_AUTO_INSTALL=0`, so `rust-toolchain.toml` does

@@ -1,5 +1,5 @@
-//! Configuration from the WASI environment: `PATHWAY_LOG` and
-//! `PATHWAY_MAX_LINE`.
+//! Configuration from the WASI environment: `PATHWAY_LOG`,
+//! `PATHWAY_MAX_LINE` and `PATHWAY_SYNC`.
 
 #![forbid(unsafe_code)]
 
@@ -21,6 +21,23 @@ pub struct Config {
     pub log_name: String,
     /// Largest stored line in bytes, without its `\n`.
     pub max_line: u64,
+    /// When appended data is forced to stable storage.
+    pub sync: SyncMode,
+}
+
+/// `PATHWAY_SYNC`: when appends are synced (`fdatasync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SyncMode {
+    /// Never by the component: the OS writes back when it likes. Survives a
+    /// crash of the process, not a power loss.
+    #[default]
+    Never,
+    /// Before every append returns: survives a power loss.
+    Always,
+    /// On the first append at least this many milliseconds after the last
+    /// sync. A component has no timers: with no further append, nothing is
+    /// synced until `sync` is called.
+    Interval { millis: u64 },
 }
 
 /// A setting that cannot be used.
@@ -28,6 +45,7 @@ pub struct Config {
 pub enum ConfigError {
     LogName { value: String, reason: &'static str },
     MaxLine { value: String },
+    Sync { value: String },
 }
 
 impl fmt::Display for ConfigError {
@@ -42,6 +60,11 @@ impl fmt::Display for ConfigError {
                 f,
                 "PATHWAY_MAX_LINE={value:?} cannot be used: it must be a whole number of \
                  bytes from 1 to {MAX_LINE_CEILING}; unset it for the default {DEFAULT_MAX_LINE}"
+            ),
+            ConfigError::Sync { value } => write!(
+                f,
+                "PATHWAY_SYNC={value:?} cannot be used: it must be `never`, `always` or \
+                 `interval:<milliseconds>`; unset it for `never`"
             ),
         }
     }
@@ -67,7 +90,26 @@ impl Config {
                 _ => return Err(ConfigError::MaxLine { value }),
             },
         };
-        Ok(Config { log_name, max_line })
+        let sync = match var("PATHWAY_SYNC") {
+            None => SyncMode::Never,
+            Some(value) => parse_sync(&value).ok_or(ConfigError::Sync { value })?,
+        };
+        Ok(Config {
+            log_name,
+            max_line,
+            sync,
+        })
+    }
+}
+
+fn parse_sync(value: &str) -> Option<SyncMode> {
+    match value.trim() {
+        "never" => Some(SyncMode::Never),
+        "always" => Some(SyncMode::Always),
+        other => {
+            let millis = other.strip_prefix("interval:")?.trim().parse().ok()?;
+            Some(SyncMode::Interval { millis })
+        }
     }
 }
 
@@ -105,7 +147,8 @@ mod tests {
             config(&[]),
             Ok(Config {
                 log_name: "pathway.jsonl".into(),
-                max_line: 1 << 20
+                max_line: 1 << 20,
+                sync: SyncMode::Never,
             })
         );
     }
@@ -114,6 +157,17 @@ mod tests {
     fn settings_are_read_from_the_environment() {
         let c = config(&[("PATHWAY_LOG", "agent.jsonl"), ("PATHWAY_MAX_LINE", "4096")]).unwrap();
         assert_eq!((c.log_name.as_str(), c.max_line), ("agent.jsonl", 4096));
+    }
+
+    #[test]
+    fn sync_mode_is_never_always_or_an_interval() {
+        let sync = |v: &str| config(&[("PATHWAY_SYNC", v)]).map(|c| c.sync);
+        assert_eq!(sync("never"), Ok(SyncMode::Never));
+        assert_eq!(sync("always"), Ok(SyncMode::Always));
+        assert_eq!(sync("interval:250"), Ok(SyncMode::Interval { millis: 250 }));
+        for bad in ["", "sometimes", "interval:", "interval:-1", "interval:1s"] {
+            assert_eq!(sync(bad), Err(ConfigError::Sync { value: bad.into() }));
+        }
     }
 
     #[test]

@@ -14,14 +14,10 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// Frames `lines` (already encoded, without `\n`). `end_torn_line`:
-    /// the file's last byte is not `\n`, so the frame starts by ending it.
-    pub fn new<'a>(lines: impl IntoIterator<Item = &'a str>, end_torn_line: bool) -> Frame {
+    /// Frames `lines` (already encoded, without `\n`).
+    pub fn new<'a>(lines: impl IntoIterator<Item = &'a str>) -> Frame {
         let mut bytes = Vec::new();
         let mut ends = Vec::new();
-        if end_torn_line {
-            bytes.push(b'\n');
-        }
         for line in lines {
             bytes.reserve(line.len() + 1);
             bytes.extend_from_slice(line.as_bytes());
@@ -29,6 +25,23 @@ impl Frame {
             ends.push(bytes.len());
         }
         Frame { bytes, ends }
+    }
+
+    /// Frames bytes that already are whole lines: no cut inside is
+    /// preferred over another.
+    pub fn raw(bytes: &[u8]) -> Frame {
+        Frame {
+            bytes: bytes.to_vec(),
+            ends: Vec::new(),
+        }
+    }
+
+    /// Puts a `\n` in front, to end the torn line the file ends in.
+    pub fn end_torn_line(&mut self) {
+        self.bytes.insert(0, b'\n');
+        for end in &mut self.ends {
+            *end += 1;
+        }
     }
 
     pub fn bytes(&self) -> &[u8] {
@@ -62,22 +75,33 @@ mod tests {
 
     #[test]
     fn each_record_is_ended_by_a_newline() {
-        let frame = Frame::new(["{}", "[1]"], false);
+        let frame = Frame::new(["{}", "[1]"]);
         assert_eq!(frame.bytes(), b"{}\n[1]\n");
     }
 
     #[test]
     fn append_after_torn_tail_starts_a_new_line() {
-        let frame = Frame::new(["{}"], ends_in_torn_line(Some(b'x')));
+        let mut frame = Frame::new(["{}"]);
+        if ends_in_torn_line(Some(b'x')) {
+            frame.end_torn_line();
+        }
         assert_eq!(frame.bytes(), b"\n{}\n");
         assert!(!ends_in_torn_line(None));
         assert!(!ends_in_torn_line(Some(b'\n')));
     }
 
     #[test]
+    fn ending_a_torn_line_later_shifts_the_record_ends() {
+        let mut frame = Frame::new(["{}", "[]"]);
+        frame.end_torn_line();
+        assert_eq!(frame.bytes(), b"\n{}\n[]\n");
+        assert_eq!(frame.next_write_end(0, 4), 4);
+    }
+
+    #[test]
     fn writes_are_cut_only_between_records_when_they_fit() {
         // Records end at 3, 6 and 12.
-        let frame = Frame::new(["{}", "[]", "\"abc\""], false);
+        let frame = Frame::new(["{}", "[]", "\"abc\""]);
         assert_eq!(frame.next_write_end(0, 100), 12);
         assert_eq!(frame.next_write_end(0, 7), 6);
         assert_eq!(frame.next_write_end(0, 3), 3);
@@ -88,7 +112,7 @@ mod tests {
 
     #[test]
     fn a_record_larger_than_the_permit_is_written_in_pieces() {
-        let frame = Frame::new(["\"abcdefgh\""], false);
+        let frame = Frame::new(["\"abcdefgh\""]);
         assert_eq!(frame.next_write_end(0, 4), 4);
         assert_eq!(frame.next_write_end(4, 4), 8);
         assert_eq!(frame.next_write_end(8, 4), 11);

@@ -4,14 +4,21 @@
 use std::cell::RefCell;
 
 use crate::config::Config;
+use crate::cursor::CursorError;
 use crate::error::EventError;
 use crate::format::encode_event;
-use crate::replay::entries;
-use crate::store::Store;
+use crate::frame::Frame;
+use crate::pager::OwnedEntry;
+use crate::rewrite::{self, DamagedLine, RewriteError};
+use crate::store::{PageError, Store};
 
 wit_bindgen::generate!({ world: "pathway", path: "wit" });
 
-use exports::pathway::memory::log::{AppendError, Guest, InvalidJson, TooLarge};
+use exports::pathway::memory::log as wit;
+use wit::{AppendError, Guest, InvalidJson, TooLarge};
+
+/// Bytes read per page when `replay` collects the whole log.
+const REPLAY_PAGE: u64 = 4 << 20;
 
 thread_local! {
     /// Opened on first use; a configuration or directory error is kept and
@@ -47,16 +54,21 @@ fn refusal(index: usize, error: EventError) -> AppendError {
     }
 }
 
+/// Validates every event and frames them, or names the first refused.
+fn frame_events(events: &[String], max_line: u64) -> Result<Frame, AppendError> {
+    let lines = events
+        .iter()
+        .enumerate()
+        .map(|(i, event)| encode_event(event, max_line).map_err(|e| refusal(i, e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Frame::new(lines.iter().map(|line| &**line)))
+}
+
 fn append_events(events: &[String]) -> Result<(), AppendError> {
     with_store(|store| {
-        let max_line = store.config().max_line;
-        let lines = events
-            .iter()
-            .enumerate()
-            .map(|(i, event)| encode_event(event, max_line).map_err(|e| refusal(i, e)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let frame = frame_events(events, store.config().max_line)?;
         store
-            .append(lines.iter().map(|line| &**line))
+            .append_frame(frame)
             .map_err(|e| AppendError::Io(e.to_string()))
     })
 }
@@ -86,6 +98,63 @@ fn describe(error: &AppendError) -> String {
     }
 }
 
+fn entry(entry: OwnedEntry) -> Result<String, String> {
+    entry.record.map_err(|damage| damage.to_string())
+}
+
+fn cursor_error(error: PageError) -> wit::CursorError {
+    match error {
+        PageError::Cursor(e @ CursorError::Invalid { .. }) => {
+            wit::CursorError::Invalid(e.to_string())
+        }
+        PageError::Cursor(e @ CursorError::Stale { .. }) => wit::CursorError::Stale(e.to_string()),
+        PageError::Store(e) => wit::CursorError::Unreadable(e.to_string()),
+    }
+}
+
+fn compact_error(error: RewriteError) -> wit::CompactError {
+    match error {
+        RewriteError::Busy { .. } => wit::CompactError::Busy(error.to_string()),
+        RewriteError::Cursor(e) => cursor_error(PageError::Cursor(e)).into_compact(),
+        RewriteError::Store(e) => wit::CompactError::Io(e.to_string()),
+        RewriteError::Growing { .. } => wit::CompactError::Io(error.to_string()),
+    }
+}
+
+impl wit::CursorError {
+    fn into_compact(self) -> wit::CompactError {
+        wit::CompactError::Cursor(self)
+    }
+}
+
+fn damaged_line(line: DamagedLine) -> wit::DamagedLine {
+    let DamagedLine {
+        line,
+        offset,
+        length,
+        torn,
+        reason,
+    } = line;
+    wit::DamagedLine {
+        line,
+        offset,
+        length,
+        torn,
+        reason,
+    }
+}
+
+/// Runs `f` on the store, turning a store that cannot open into `or`.
+fn on_store<R, E>(
+    f: impl FnOnce(&mut Store) -> Result<R, E>,
+    or: impl FnOnce(String) -> E,
+) -> Result<R, E> {
+    match with_store(|store| Ok(f(store))) {
+        Ok(result) => result,
+        Err(error) => Err(or(describe(&error))),
+    }
+}
+
 struct Component;
 
 impl Guest for Component {
@@ -108,25 +177,112 @@ impl Guest for Component {
     }
 
     fn replay() -> Vec<Result<String, String>> {
-        let read = with_store(|store| {
-            let max_line = store.config().max_line;
-            let bytes = store
-                .read_all()
-                .map_err(|e| AppendError::Io(e.to_string()))?;
-            Ok((bytes, max_line))
-        });
-        match read {
-            Err(error) => vec![Err(describe(&error))],
-            Ok((None, _)) => Vec::new(),
-            Ok((Some(bytes), max_line)) => entries(&bytes, max_line)
-                .map(|entry| {
-                    entry
-                        .record
-                        .map(str::to_owned)
-                        .map_err(|damage| damage.to_string())
-                })
-                .collect(),
+        let mut entries = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = on_store(
+                |store| {
+                    store
+                        .page(cursor.as_deref(), REPLAY_PAGE)
+                        .map_err(cursor_error)
+                },
+                wit::CursorError::Unreadable,
+            );
+            match page {
+                Err(
+                    wit::CursorError::Unreadable(message)
+                    | wit::CursorError::Stale(message)
+                    | wit::CursorError::Invalid(message),
+                ) => {
+                    return vec![Err(message)];
+                }
+                Ok((page, next)) => {
+                    entries.extend(page.entries.into_iter().map(entry));
+                    if page.at_end {
+                        entries.extend(page.tail.map(entry));
+                        return entries;
+                    }
+                    cursor = Some(next.encode());
+                }
+            }
         }
+    }
+
+    fn sync() -> Result<(), String> {
+        on_store(
+            |store| store.sync().map_err(|e| e.to_string()),
+            |message| message,
+        )
+    }
+
+    fn replay_page(cursor: Option<String>, max_bytes: u32) -> Result<wit::Page, wit::CursorError> {
+        let (page, next) = on_store(
+            |store| {
+                store
+                    .page(cursor.as_deref(), u64::from(max_bytes))
+                    .map_err(cursor_error)
+            },
+            wit::CursorError::Unreadable,
+        )?;
+        Ok(wit::Page {
+            entries: page.entries.into_iter().map(entry).collect(),
+            tail: page.tail.map(entry),
+            next: next.encode(),
+            at_end: page.at_end,
+        })
+    }
+
+    fn compact(
+        snapshot: Vec<String>,
+        upto: String,
+    ) -> Result<wit::CompactReport, wit::CompactError> {
+        on_store(
+            |store| {
+                let frame = frame_events(&snapshot, store.config().max_line)
+                    .map_err(wit::CompactError::InvalidEvent)?;
+                let (rewritten, kept_bytes) =
+                    rewrite::compact(store, &frame, &upto).map_err(compact_error)?;
+                Ok(wit::CompactReport {
+                    snapshot_records: snapshot.len() as u64,
+                    kept_bytes,
+                    bytes_before: rewritten.bytes_before,
+                    bytes_after: rewritten.bytes_after,
+                })
+            },
+            wit::CompactError::Io,
+        )
+    }
+
+    fn check() -> Result<wit::CheckReport, String> {
+        on_store(
+            |store| {
+                let report = rewrite::check(store).map_err(|e| e.to_string())?;
+                Ok(wit::CheckReport {
+                    bytes: report.bytes,
+                    records: report.records,
+                    damaged: report.damaged.into_iter().map(damaged_line).collect(),
+                    torn_tail: report.torn_tail,
+                    leftovers: report.leftovers,
+                })
+            },
+            |message| message,
+        )
+    }
+
+    fn repair() -> Result<wit::RepairReport, wit::CompactError> {
+        on_store(
+            |store| {
+                let (rewritten, removed, quarantine) =
+                    rewrite::repair(store).map_err(compact_error)?;
+                Ok(wit::RepairReport {
+                    removed: removed.into_iter().map(damaged_line).collect(),
+                    quarantine,
+                    bytes_before: rewritten.bytes_before,
+                    bytes_after: rewritten.bytes_after,
+                })
+            },
+            wit::CompactError::Io,
+        )
     }
 }
 

@@ -41,12 +41,16 @@
 //! bindings) and `store` (the WASI file calls) are built for wasm.
 
 pub mod config;
+pub mod cursor;
 pub mod error;
 pub mod format;
 pub mod frame;
+pub mod pager;
 pub mod replay;
 
 #[cfg(target_os = "wasi")]
 mod guest;
+#[cfg(target_os = "wasi")]
+mod rewrite;
 #[cfg(target_os = "wasi")]
 mod store;

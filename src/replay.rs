@@ -2,13 +2,17 @@
 //! a UTF-8 BOM at the start is ignored, a `\r` before `\n` is dropped, blank
 //! lines give no entry, every other line gives a record or a [`Damage`], and
 //! a last line without `\n` is a record if valid, else a torn write.
+//!
+//! [`judge`] is the one place these rules are applied to a line; both the
+//! whole-file iterator here and the paged reader use it.
 
 #![forbid(unsafe_code)]
 
 use crate::error::Damage;
 use crate::format::{is_blank, parse_line};
 
-const BOM: &[u8] = b"\xEF\xBB\xBF";
+/// A UTF-8 byte order mark, ignored at the start of the file.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// One non-blank line of the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +21,31 @@ pub struct Entry<'a> {
     pub line: u64,
     /// Byte offset of the line's first byte in the file.
     pub offset: u64,
+    /// Bytes of the line, without its `\n`.
+    pub length: u64,
     pub record: Result<&'a str, Damage>,
+}
+
+/// Judges one raw line (without its `\n`) that starts at `offset` and is
+/// line number `line`; `ended` says whether a `\n` followed it. `None` for
+/// a blank line.
+pub fn judge(raw: &[u8], offset: u64, line: u64, ended: bool, max_line: u64) -> Option<Entry<'_>> {
+    let text = raw.strip_suffix(b"\r").unwrap_or(raw);
+    if is_blank(text) {
+        return None;
+    }
+    let record = parse_line(text, max_line).map_err(|error| Damage {
+        line,
+        offset,
+        torn: !ended,
+        error,
+    });
+    Some(Entry {
+        line,
+        offset,
+        length: raw.len() as u64,
+        record,
+    })
 }
 
 /// Iterates over the entries of a whole log file held in memory.
@@ -52,21 +80,9 @@ impl<'a> Iterator for Entries<'a> {
             };
             self.pos = start + raw.len() + usize::from(ended);
             self.line += 1;
-            let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-            if is_blank(line) {
-                continue;
+            if let Some(entry) = judge(raw, start as u64, self.line, ended, self.max_line) {
+                return Some(entry);
             }
-            let record = parse_line(line, self.max_line).map_err(|error| Damage {
-                line: self.line,
-                offset: start as u64,
-                torn: !ended,
-                error,
-            });
-            return Some(Entry {
-                line: self.line,
-                offset: start as u64,
-                record,
-            });
         }
         None
     }

@@ -9,6 +9,7 @@
 
 use std::fmt;
 
+use wasip2::clocks::monotonic_clock;
 use wasip2::filesystem::preopens::get_directories;
 use wasip2::filesystem::types::{
     Descriptor, DescriptorFlags, DescriptorType, ErrorCode, OpenFlags, PathFlags,
@@ -16,13 +17,13 @@ use wasip2::filesystem::types::{
 };
 use wasip2::io::streams::{OutputStream, StreamError};
 
-use crate::config::Config;
+use crate::config::{Config, SyncMode};
+use crate::cursor::{Cursor, CursorError};
 use crate::frame::{Frame, ends_in_torn_line};
+use crate::pager::{CHUNK, Page, Position, ReadAt, read_page};
 
 /// `blocking-write-and-flush` takes at most this many bytes a call.
 const BLOCKING_WRITE_MAX: usize = 4096;
-/// Bytes asked for per `read` call; wasmtime returns at most 64 KiB.
-const READ_CHUNK: u64 = 64 * 1024;
 
 /// A file operation that failed; the text names the file and the remedy.
 #[derive(Debug)]
@@ -92,7 +93,20 @@ impl fmt::Display for StoreError {
     }
 }
 
-fn describe(code: ErrorCode) -> String {
+/// A failure of paged replay: a cursor that does not fit, or the store.
+#[derive(Debug)]
+pub enum PageError {
+    Cursor(CursorError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> PageError {
+        PageError::Store(e)
+    }
+}
+
+pub fn describe(code: ErrorCode) -> String {
     format!("{} ({})", code.message().trim_end_matches('.'), code.name())
 }
 
@@ -103,6 +117,15 @@ fn stream_reason(err: StreamError) -> String {
             Some(code) => describe(code),
             None => e.to_debug_string(),
         },
+    }
+}
+
+/// Maps an `ErrorCode` to a [`StoreError::Io`] on `name`.
+pub fn io_error<'a>(name: &'a str, during: &'static str) -> impl Fn(ErrorCode) -> StoreError + 'a {
+    move |code| StoreError::Io {
+        name: name.to_string(),
+        during,
+        reason: describe(code),
     }
 }
 
@@ -119,10 +142,23 @@ pub struct Store {
 struct Appender {
     file: Descriptor,
     stream: OutputStream,
+    /// The file's identity; a different file under the log's name (after a
+    /// compaction or repair) means this one must be reopened.
+    identity: u64,
     /// File size right after this instance's last write. While the size is
     /// still that, the file ends in our own `\n` and the last byte need not
     /// be read.
     end_after_last_write: Option<u64>,
+    /// Monotonic time of the last sync (or of opening), for `interval:`.
+    last_sync: u64,
+}
+
+/// The log opened for reading.
+pub struct LogFile {
+    file: Descriptor,
+    name: String,
+    /// `metadata-hash` of the file; what cursors are bound to.
+    pub identity: u64,
 }
 
 impl Store {
@@ -144,17 +180,37 @@ impl Store {
         &self.config
     }
 
+    pub fn dir(&self) -> &Descriptor {
+        &self.dir
+    }
+
     /// Appends `lines` (validated, without `\n`) in as few writes as the
-    /// host permits, ending a torn last line first.
+    /// host permits, ending a torn last line first, then syncs as
+    /// `PATHWAY_SYNC` says.
     pub fn append<'a>(
         &mut self,
         lines: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), StoreError> {
+        self.append_frame(Frame::new(lines))
+    }
+
+    /// Appends bytes that already are whole lines (copied from a replaced
+    /// file), ending a torn last line first.
+    pub fn append_raw(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        self.append_frame(Frame::raw(bytes))
+    }
+
+    pub fn append_frame(&mut self, frame: Frame) -> Result<(), StoreError> {
+        let name = &self.config.log_name;
+        let current = self
+            .dir
+            .metadata_hash_at(PathFlags::empty(), name)
+            .map(|h| h.lower);
         let appender = match &mut self.appender {
-            Some(appender) => appender,
-            slot => slot.insert(Appender::open(&self.dir, &self.config.log_name)?),
+            Some(appender) if current == Ok(appender.identity) => appender,
+            slot => slot.insert(Appender::open(&self.dir, name, self.config.sync)?),
         };
-        let result = appender.append(lines, &self.config.log_name);
+        let result = appender.append(frame, name, self.config.sync);
         if result.is_err() {
             // A failed stream stays failed: open afresh on the next call.
             self.appender = None;
@@ -162,16 +218,26 @@ impl Store {
         result
     }
 
-    /// The whole log file, or `None` when it does not exist yet.
-    pub fn read_all(&self) -> Result<Option<Vec<u8>>, StoreError> {
+    /// Syncs the log's data, opening it if this instance has not appended.
+    pub fn sync(&mut self) -> Result<(), StoreError> {
         let name = &self.config.log_name;
-        let io = |during| {
-            move |code| StoreError::Io {
-                name: name.clone(),
-                during,
-                reason: describe(code),
-            }
-        };
+        match &mut self.appender {
+            Some(appender) => appender.sync(name),
+            None => match self.open_log()? {
+                Some(log) => log.file.sync_data().map_err(io_error(name, "syncing")),
+                None => Ok(()),
+            },
+        }
+    }
+
+    /// Forgets the open file, so the next append opens the log by name.
+    pub fn forget_appender(&mut self) {
+        self.appender = None;
+    }
+
+    /// The log opened for reading, or `None` when it does not exist yet.
+    pub fn open_log(&self) -> Result<Option<LogFile>, StoreError> {
+        let name = &self.config.log_name;
         let file = match self.dir.open_at(
             PathFlags::empty(),
             name,
@@ -187,20 +253,48 @@ impl Store {
                 });
             }
         };
-        let stat = file.stat().map_err(io("reading the size of"))?;
-        if stat.type_ != DescriptorType::RegularFile {
+        if file.get_type().map_err(io_error(name, "checking"))? != DescriptorType::RegularFile {
             return Err(StoreError::NotAFile { name: name.clone() });
         }
-        let mut bytes = Vec::with_capacity(usize::try_from(stat.size).unwrap_or(0));
-        loop {
-            let (chunk, end) = file
-                .read(READ_CHUNK, bytes.len() as u64)
-                .map_err(io("reading"))?;
-            bytes.extend_from_slice(&chunk);
-            if end || chunk.is_empty() {
-                return Ok(Some(bytes));
+        let identity = file
+            .metadata_hash()
+            .map_err(io_error(name, "identifying"))?
+            .lower;
+        Ok(Some(LogFile {
+            file,
+            name: name.clone(),
+            identity,
+        }))
+    }
+
+    /// Entries from `cursor` (none: the start) until about `max_bytes` were
+    /// read, and the cursor to continue from.
+    pub fn page(&self, cursor: Option<&str>, max_bytes: u64) -> Result<(Page, Cursor), PageError> {
+        let cursor = match cursor {
+            Some(text) => Cursor::decode(text).map_err(PageError::Cursor)?,
+            None => Cursor::default(),
+        };
+        let Some(mut log) = self.open_log()? else {
+            if cursor.position.offset > 0 {
+                return Err(PageError::Cursor(CursorError::Stale {
+                    reason: "the log no longer exists",
+                }));
             }
-        }
+            let page = Page {
+                entries: Vec::new(),
+                tail: None,
+                next: Position::default(),
+                at_end: true,
+            };
+            return Ok((page, cursor));
+        };
+        log.verify(&cursor).map_err(|e| match e {
+            PageError::Cursor(c) => PageError::Cursor(c),
+            other => other,
+        })?;
+        let page = read_page(&mut log, cursor.position, max_bytes, self.config.max_line)?;
+        let next = log.cursor_at(page.next)?;
+        Ok((page, next))
     }
 
     /// A missing log is an empty log only if the directory itself is still
@@ -215,10 +309,65 @@ impl Store {
     }
 }
 
+impl LogFile {
+    pub fn size(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .file
+            .stat()
+            .map_err(io_error(&self.name, "reading the size of"))?
+            .size)
+    }
+
+    /// A cursor for `position` in this file.
+    pub fn cursor_at(&mut self, position: Position) -> Result<Cursor, StoreError> {
+        let (start, len) = Cursor::check_range(position.offset);
+        let before = self.read_exact_at(start, len)?;
+        Ok(Cursor {
+            identity: self.identity,
+            position,
+            check: crate::cursor::check_hash(&before),
+        })
+    }
+
+    /// Whether `cursor` still fits this file.
+    pub fn verify(&mut self, cursor: &Cursor) -> Result<(), PageError> {
+        let (start, len) = Cursor::check_range(cursor.position.offset);
+        let before = self.read_exact_at(start, len)?;
+        let size = self.size()?;
+        cursor
+            .verify(self.identity, size, &before)
+            .map_err(PageError::Cursor)
+    }
+
+    /// Up to `len` bytes at `offset`, fewer only at the end of the file.
+    pub fn read_exact_at(&mut self, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        while (bytes.len() as u64) < len {
+            let chunk = self.read_at(offset + bytes.len() as u64, len - bytes.len() as u64)?;
+            if chunk.is_empty() {
+                break;
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
+}
+
+impl ReadAt for LogFile {
+    type Error = StoreError;
+    fn read_at(&mut self, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
+        let (chunk, _end) = self
+            .file
+            .read(len.min(CHUNK), offset)
+            .map_err(io_error(&self.name, "reading"))?;
+        Ok(chunk)
+    }
+}
+
 impl Appender {
     /// Opens (creating it if needed) the log for appending. No symlink is
     /// followed: the log must be a regular file directly in the directory.
-    fn open(dir: &Descriptor, name: &str) -> Result<Appender, StoreError> {
+    fn open(dir: &Descriptor, name: &str, sync: SyncMode) -> Result<Appender, StoreError> {
         let file = dir
             .open_at(
                 PathFlags::empty(),
@@ -230,80 +379,101 @@ impl Appender {
                 name: name.to_string(),
                 code,
             })?;
-        let io = |during| {
-            move |code| StoreError::Io {
-                name: name.to_string(),
-                during,
-                reason: describe(code),
-            }
-        };
+        let io = |during| io_error(name, during);
         if file.get_type().map_err(io("checking"))? != DescriptorType::RegularFile {
             return Err(StoreError::NotAFile {
                 name: name.to_string(),
             });
         }
+        let identity = file.metadata_hash().map_err(io("identifying"))?.lower;
         let stream = file
             .append_via_stream()
             .map_err(io("opening a stream on"))?;
+        if sync != SyncMode::Never {
+            // The file may be new: make its directory entry durable too.
+            // Hosts that cannot sync a directory still sync the data.
+            let _ = dir.sync();
+        }
         Ok(Appender {
             file,
             stream,
+            identity,
             end_after_last_write: None,
+            last_sync: monotonic_clock::now(),
         })
     }
 
-    fn append<'a>(
-        &mut self,
-        lines: impl IntoIterator<Item = &'a str>,
-        name: &str,
-    ) -> Result<(), StoreError> {
-        let io = |during| {
-            move |reason| StoreError::Io {
-                name: name.to_string(),
-                during,
-                reason,
-            }
-        };
-        let size = self
-            .file
-            .stat()
-            .map_err(|code| io("reading the size of")(describe(code)))?
-            .size;
-        let torn = if size == 0 || Some(size) == self.end_after_last_write {
-            false
-        } else {
+    fn append(&mut self, mut frame: Frame, name: &str, sync: SyncMode) -> Result<(), StoreError> {
+        let io = |during| io_error(name, during);
+        let size = self.file.stat().map_err(io("reading the size of"))?.size;
+        if size != 0 && Some(size) != self.end_after_last_write {
             let (last, _) = self
                 .file
                 .read(1, size - 1)
-                .map_err(|code| io("reading the last byte of")(describe(code)))?;
-            ends_in_torn_line(last.first().copied())
-        };
-        let frame = Frame::new(lines, torn);
-        self.write(&frame)
-            .map_err(|e| io("appending to")(stream_reason(e)))?;
+                .map_err(io("reading the last byte of"))?;
+            if ends_in_torn_line(last.first().copied()) {
+                frame.end_torn_line();
+            }
+        }
+        write_frame(&self.stream, &frame).map_err(|e| StoreError::Io {
+            name: name.to_string(),
+            during: "appending to",
+            reason: stream_reason(e),
+        })?;
         self.end_after_last_write = Some(size + frame.bytes().len() as u64);
-        Ok(())
+        match sync {
+            SyncMode::Never => Ok(()),
+            SyncMode::Always => self.sync(name),
+            SyncMode::Interval { millis } => {
+                if monotonic_clock::now().saturating_sub(self.last_sync)
+                    >= millis.saturating_mul(1_000_000)
+                {
+                    self.sync(name)
+                } else {
+                    Ok(())
+                }
+            }
+        }
     }
 
-    /// One `blocking-write-and-flush` when the frame fits its 4096-byte cap
-    /// (run inline on wasmtime's current thread); otherwise `check-write` /
-    /// `write` pieces as large as the host permits, cut between records.
-    fn write(&self, frame: &Frame) -> Result<(), StreamError> {
-        let bytes = frame.bytes();
-        if bytes.len() <= BLOCKING_WRITE_MAX {
-            return self.stream.blocking_write_and_flush(bytes);
+    fn sync(&mut self, name: &str) -> Result<(), StoreError> {
+        self.file.sync_data().map_err(io_error(name, "syncing"))?;
+        self.last_sync = monotonic_clock::now();
+        Ok(())
+    }
+}
+
+/// Writes a frame: one `blocking-write-and-flush` when it fits its
+/// 4096-byte cap (run inline on wasmtime's current thread); otherwise
+/// `check-write` / `write` pieces as large as the host permits, cut between
+/// records.
+pub fn write_frame(stream: &OutputStream, frame: &Frame) -> Result<(), StreamError> {
+    let bytes = frame.bytes();
+    if bytes.len() <= BLOCKING_WRITE_MAX {
+        return stream.blocking_write_and_flush(bytes);
+    }
+    let mut from = 0;
+    while from < bytes.len() {
+        let permit = usize::try_from(stream.check_write()?).unwrap_or(usize::MAX);
+        if permit == 0 {
+            stream.subscribe().block();
+            continue;
         }
-        let mut from = 0;
-        while from < bytes.len() {
-            let permit = usize::try_from(self.stream.check_write()?).unwrap_or(usize::MAX);
-            if permit == 0 {
-                self.stream.subscribe().block();
-                continue;
-            }
-            let end = frame.next_write_end(from, permit);
-            self.stream.write(&bytes[from..end])?;
-            from = end;
-        }
-        self.stream.blocking_flush()
+        let end = frame.next_write_end(from, permit);
+        stream.write(&bytes[from..end])?;
+        from = end;
+    }
+    stream.blocking_flush()
+}
+
+/// Text of a failed stream operation, for errors.
+pub fn stream_error<'a>(
+    name: &'a str,
+    during: &'static str,
+) -> impl Fn(StreamError) -> StoreError + 'a {
+    move |e| StoreError::Io {
+        name: name.to_string(),
+        during,
+        reason: stream_reason(e),
     }
 }

@@ -36,8 +36,11 @@ mod artifact {
     include!(concat!(env!("OUT_DIR"), "/component.rs"));
 }
 
-pub use artifact::{COMPONENT_BYTES, COMPONENT_PATH};
-pub use bindings::exports::pathway::memory::log::{AppendError, InvalidJson, TooLarge};
+pub use artifact::{COMPONENT_BYTES, COMPONENT_PATH, FAILPOINTS_COMPONENT_PATH};
+pub use bindings::exports::pathway::memory::log::{
+    AppendError, CheckReport, CompactError, CompactReport, CursorError, DamagedLine, InvalidJson,
+    Page, RepairReport, TooLarge,
+};
 
 /// One replayed entry: `Ok(line)` for a record, `Err("line N: reason")` for
 /// a damaged line.
@@ -60,6 +63,15 @@ pub enum Error {
     /// the log is not a regular file, bad configuration, ...).
     #[error("cannot read the log: {0}")]
     Unreadable(String),
+    /// Paged replay could not continue from the cursor.
+    #[error("{}", cursor_message(.0))]
+    Cursor(CursorError),
+    /// Compaction or repair did not replace the log; it is as it was.
+    #[error("{}", compact_message(.0))]
+    Compact(CompactError),
+    /// A file operation (sync, check) failed: the component's message.
+    #[error("{0}")]
+    Io(String),
     /// The directory cannot be granted to the component.
     #[error("cannot use {}: {source}; pass an existing, accessible directory", .dir.display())]
     Directory {
@@ -78,6 +90,20 @@ fn stderr_suffix(stderr: &str) -> String {
         String::new()
     } else {
         format!("\nguest stderr:\n{stderr}")
+    }
+}
+
+fn cursor_message(error: &CursorError) -> &str {
+    match error {
+        CursorError::Invalid(m) | CursorError::Stale(m) | CursorError::Unreadable(m) => m,
+    }
+}
+
+fn compact_message(error: &CompactError) -> String {
+    match error {
+        CompactError::InvalidEvent(e) => format!("snapshot {}", describe_refusal(e)),
+        CompactError::Cursor(e) => cursor_message(e).to_string(),
+        CompactError::Busy(m) | CompactError::Io(m) => m.clone(),
     }
 }
 
@@ -112,6 +138,8 @@ pub struct Options {
     pub guest_path: String,
     /// Grant the directory read-only: replay works, appends fail.
     pub read_only: bool,
+    /// When appends are synced to stable storage (`PATHWAY_SYNC`).
+    pub sync: Option<SyncMode>,
     /// Most bytes one call may hand from the guest to the host (wasmtime's
     /// hostcall fuel), which bounds what one `replay` can return; past it
     /// the call fails with an error instead of the host allocating without
@@ -126,7 +154,47 @@ impl Default for Options {
             max_line: None,
             guest_path: "/".to_string(),
             read_only: false,
+            sync: None,
             max_transfer_bytes: 1 << 30,
+        }
+    }
+}
+
+/// `PATHWAY_SYNC`: when the component syncs appended data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Never (the OS writes back when it likes): survives a process crash,
+    /// not a power loss.
+    Never,
+    /// Before every append returns: survives a power loss.
+    Always,
+    /// On the first append at least this long after the last sync.
+    Interval(std::time::Duration),
+}
+
+impl fmt::Display for SyncMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyncMode::Never => f.write_str("never"),
+            SyncMode::Always => f.write_str("always"),
+            SyncMode::Interval(every) => write!(f, "interval:{}", every.as_millis()),
+        }
+    }
+}
+
+impl std::str::FromStr for SyncMode {
+    type Err = String;
+    fn from_str(text: &str) -> Result<SyncMode, String> {
+        match text {
+            "never" => Ok(SyncMode::Never),
+            "always" => Ok(SyncMode::Always),
+            _ => text
+                .strip_prefix("interval:")
+                .and_then(|ms| ms.parse().ok())
+                .map(|ms| SyncMode::Interval(std::time::Duration::from_millis(ms)))
+                .ok_or_else(|| {
+                    format!("{text:?} is not a sync mode: use never, always or interval:<ms>")
+                }),
         }
     }
 }
@@ -265,6 +333,100 @@ impl Memory {
         Ok(entries)
     }
 
+    /// Forces appended data to stable storage.
+    pub fn sync(&mut self) -> Result<(), Error> {
+        self.call(|log, store| log.call_sync(store))?
+            .map_err(Error::Io)
+    }
+
+    /// Entries from `cursor` (none: the start) until about `max_bytes` of
+    /// the log were read. Damaged lines are logged as warnings.
+    pub fn replay_page(&mut self, cursor: Option<&str>, max_bytes: u32) -> Result<Page, Error> {
+        let page = self
+            .call(|log, store| log.call_replay_page(store, cursor, max_bytes))?
+            .map_err(Error::Cursor)?;
+        let path = self.log_path();
+        for message in page.entries.iter().filter_map(|e| e.as_ref().err()) {
+            log::warn!("{}: {message}", path.display());
+        }
+        Ok(page)
+    }
+
+    /// Streams the log page by page (`max_bytes` each) from `cursor`; guest
+    /// and host memory stay bounded whatever the log's size. The last line,
+    /// if it has no `\n` yet, comes last.
+    pub fn entries(&mut self, cursor: Option<String>, max_bytes: u32) -> Entries<'_> {
+        Entries {
+            memory: self,
+            cursor,
+            max_bytes,
+            pending: std::collections::VecDeque::new(),
+            done: false,
+        }
+    }
+
+    /// A cursor at the end of the log as it is now (all complete lines read).
+    pub fn end_cursor(&mut self) -> Result<String, Error> {
+        let mut cursor = None;
+        loop {
+            let page = self
+                .call(|log, store| log.call_replay_page(store, cursor.as_deref(), 4 << 20))?
+                .map_err(Error::Cursor)?;
+            if page.at_end {
+                return Ok(page.next);
+            }
+            cursor = Some(page.next);
+        }
+    }
+
+    /// Replaces everything up to `upto` (a cursor: what `snapshot` folds)
+    /// with the snapshot's events; records after `upto` are kept.
+    pub fn compact<S: AsRef<str>>(
+        &mut self,
+        snapshot: &[S],
+        upto: &str,
+    ) -> Result<CompactReport, Error> {
+        let snapshot: Vec<String> = snapshot.iter().map(|e| e.as_ref().to_string()).collect();
+        let report = self
+            .call(|log, store| log.call_compact(store, &snapshot, upto))?
+            .map_err(Error::Compact)?;
+        log::info!(
+            "{}: compacted {} bytes into {} ({} snapshot records, {} bytes kept after the cursor)",
+            self.log_path().display(),
+            report.bytes_before,
+            report.bytes_after,
+            report.snapshot_records,
+            report.kept_bytes
+        );
+        Ok(report)
+    }
+
+    /// Reports on the log: records, damaged lines, torn tail, leftovers.
+    pub fn check(&mut self) -> Result<CheckReport, Error> {
+        self.call(|log, store| log.call_check(store))?
+            .map_err(Error::Unreadable)
+    }
+
+    /// Rewrites the log without its damaged lines, which are kept in the
+    /// quarantine file.
+    pub fn repair(&mut self) -> Result<RepairReport, Error> {
+        let report = self
+            .call(|log, store| log.call_repair(store))?
+            .map_err(Error::Compact)?;
+        for line in &report.removed {
+            log::warn!(
+                "{}: moved line {} (byte offset {}, {} bytes) to {}: {}",
+                self.log_path().display(),
+                line.line,
+                line.offset,
+                line.length,
+                report.quarantine,
+                line.reason
+            );
+        }
+        Ok(report)
+    }
+
     /// Calls into the instance; a trap becomes [`Error::Trap`].
     fn call<R>(
         &mut self,
@@ -289,6 +451,58 @@ impl Memory {
             Err(e) => log::error!("could not replace the trapped instance: {e}"),
         }
         Error::Trap { message, stderr }
+    }
+}
+
+/// Iterator returned by [`Memory::entries`].
+pub struct Entries<'a> {
+    memory: &'a mut Memory,
+    cursor: Option<String>,
+    max_bytes: u32,
+    pending: std::collections::VecDeque<Entry>,
+    done: bool,
+}
+
+impl Entries<'_> {
+    /// Where the stream stands: pass it to [`Memory::entries`] later to
+    /// read only what was appended since.
+    pub fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+}
+
+impl Iterator for Entries<'_> {
+    type Item = Result<Entry, Error>;
+
+    fn next(&mut self) -> Option<Result<Entry, Error>> {
+        loop {
+            if let Some(entry) = self.pending.pop_front() {
+                return Some(Ok(entry));
+            }
+            if self.done {
+                return None;
+            }
+            match self
+                .memory
+                .replay_page(self.cursor.as_deref(), self.max_bytes)
+            {
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                Ok(page) => {
+                    self.pending.extend(page.entries);
+                    self.cursor = Some(page.next);
+                    if page.at_end {
+                        self.done = true;
+                        if let Some(Err(message)) = &page.tail {
+                            log::warn!("{}: {message}", self.memory.log_path().display());
+                        }
+                        self.pending.extend(page.tail);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -330,6 +544,9 @@ impl Instance {
             })?;
         if let Some(name) = &options.log_name {
             wasi.env("PATHWAY_LOG", name);
+        }
+        if let Some(sync) = options.sync {
+            wasi.env("PATHWAY_SYNC", sync.to_string());
         }
         if let Some(max_line) = options.max_line {
             wasi.env("PATHWAY_MAX_LINE", max_line.to_string());
