@@ -117,7 +117,6 @@ fn compact_error(error: RewriteError) -> wit::CompactError {
         RewriteError::Busy { .. } => wit::CompactError::Busy(error.to_string()),
         RewriteError::Cursor(e) => cursor_error(PageError::Cursor(e)).into_compact(),
         RewriteError::Store(e) => wit::CompactError::Io(e.to_string()),
-        RewriteError::Growing { .. } => wit::CompactError::Io(error.to_string()),
     }
 }
 

@@ -1,8 +1,9 @@
 //! Compaction, repair and check: the operations that read the whole log and
-//! may replace it. A replacement is written to `<log>.compact`, synced, and
-//! renamed over the log, so a crash at any step leaves the old log or the
-//! new one, never a mix. `<log>.lock`, created exclusively, keeps two
-//! rewrites from running at once.
+//! may replace it. A replacement is written to `<log>.compact` (created
+//! exclusively, so one rewrite runs at a time), synced, and renamed over the
+//! log while `<log>.lock` makes appenders wait, so a crash at any step
+//! leaves the old log or the new one, never a mix, and no record is lost or
+//! reordered.
 
 #![forbid(unsafe_code)]
 
@@ -15,12 +16,10 @@ use crate::cursor::{Cursor, CursorError};
 use crate::error::Damage;
 use crate::frame::Frame;
 use crate::pager::{CHUNK, OwnedEntry, Position, read_page};
-use crate::store::{LogFile, PageError, Store, StoreError, io_error, stream_error, write_frame};
+use crate::store::{LogFile, PageError, STALE_AFTER_SECS, Store, StoreError, io_error, stream_error, write_frame};
 
 /// Bytes of the log read per page while scanning.
 const SCAN_PAGE: u64 = 1 << 20;
-/// Catch-up rounds before giving up on a log that keeps growing.
-const CATCH_UP_ROUNDS: usize = 16;
 
 /// Why a rewrite did not happen; the log is as it was.
 #[derive(Debug)]
@@ -28,7 +27,6 @@ pub enum RewriteError {
     Busy { lock: String },
     Cursor(CursorError),
     Store(StoreError),
-    Growing { name: String },
 }
 
 impl From<StoreError> for RewriteError {
@@ -56,11 +54,6 @@ impl fmt::Display for RewriteError {
             ),
             RewriteError::Cursor(e) => e.fmt(f),
             RewriteError::Store(e) => e.fmt(f),
-            RewriteError::Growing { name } => write!(
-                f,
-                "{name:?} kept growing while it was being copied; nothing was replaced; \
-                 try again when fewer appends arrive"
-            ),
         }
     }
 }
@@ -173,45 +166,22 @@ fn scan(
     }
 }
 
-/// `<log>.lock`, created exclusively; removed by [`Lock::release`].
-struct Lock {
-    path: String,
-}
-
-impl Lock {
-    fn take(dir: &Descriptor, name: &str) -> Result<Lock, RewriteError> {
-        let path = format!("{name}.lock");
-        match dir.open_at(
-            PathFlags::empty(),
-            &path,
-            OpenFlags::CREATE | OpenFlags::EXCLUSIVE,
-            DescriptorFlags::WRITE,
-        ) {
-            Ok(_) => Ok(Lock { path }),
-            Err(ErrorCode::Exist) => Err(RewriteError::Busy { lock: path }),
-            Err(code) => Err(StoreError::Open { name: path, code }.into()),
+/// Creates `path` exclusively: the one rewrite that succeeds runs. A file
+/// left by a crash (untouched for [`STALE_AFTER_SECS`]) is replaced.
+fn create_exclusive(store: &Store, path: &str, flags: DescriptorFlags) -> Result<Descriptor, RewriteError> {
+    let open = || store.dir().open_at(PathFlags::empty(), path, OpenFlags::CREATE | OpenFlags::EXCLUSIVE, flags);
+    let stale = || store.file_age(path).is_some_and(|age| age >= STALE_AFTER_SECS);
+    match open() {
+        Err(ErrorCode::Exist) if stale() => {
+            let _ = store.dir().unlink_file_at(path);
+            open()
         }
+        other => other,
     }
-
-    fn release(self, dir: &Descriptor) -> Result<(), StoreError> {
-        dir.unlink_file_at(&self.path)
-            .map_err(io_error(&self.path, "removing"))
-    }
-}
-
-/// Runs `body` holding the lock; the lock is removed whatever `body`
-/// returns (a crash leaves it, and `check` reports it).
-fn locked<T>(
-    store: &mut Store,
-    body: impl FnOnce(&mut Store) -> Result<T, RewriteError>,
-) -> Result<T, RewriteError> {
-    let lock = Lock::take(store.dir(), &store.config().log_name)?;
-    failpoint("after-lock");
-    let result = body(store);
-    let released = lock.release(store.dir());
-    let value = result?;
-    released?;
-    Ok(value)
+    .map_err(|code| match code {
+        ErrorCode::Exist => RewriteError::Busy { lock: path.to_string() },
+        code => StoreError::Open { name: path.to_string(), code }.into(),
+    })
 }
 
 /// The new log being written at `<log>.compact`.
@@ -223,19 +193,11 @@ struct NewLog {
 }
 
 impl NewLog {
-    fn create(dir: &Descriptor, name: &str) -> Result<NewLog, StoreError> {
-        let path = format!("{name}.compact");
-        let file = dir
-            .open_at(
-                PathFlags::empty(),
-                &path,
-                OpenFlags::CREATE | OpenFlags::TRUNCATE,
-                DescriptorFlags::READ | DescriptorFlags::WRITE,
-            )
-            .map_err(|code| StoreError::Open {
-                name: path.clone(),
-                code,
-            })?;
+    /// Creates `<log>.compact` exclusively: while it exists, no other
+    /// compaction or repair starts.
+    fn create(store: &Store) -> Result<NewLog, RewriteError> {
+        let path = format!("{}.compact", store.config().log_name);
+        let file = create_exclusive(store, &path, DescriptorFlags::READ | DescriptorFlags::WRITE)?;
         let stream = file
             .write_via_stream(0)
             .map_err(io_error(&path, "opening a stream on"))?;
@@ -245,6 +207,11 @@ impl NewLog {
             path,
             written: 0,
         })
+    }
+
+    /// Removes the unfinished new log after an error.
+    fn abandon(&self, store: &Store) {
+        let _ = store.dir().unlink_file_at(&self.path);
     }
 
     fn write(&mut self, frame: &Frame) -> Result<(), StoreError> {
@@ -272,88 +239,100 @@ impl NewLog {
     }
 }
 
-/// The steps every rewrite ends with: copy what was appended to the old log
-/// since `copied_to`, sync, rename over the log, sync the directory, and
-/// copy what late appenders still put into the old file.
-fn replace(
-    store: &mut Store,
-    old: &mut LogFile,
-    mut new: NewLog,
-    mut copied_to: u64,
-) -> Result<Rewritten, RewriteError> {
+/// The steps every rewrite ends with. Without the lock (appenders go on):
+/// copy what was appended to the old log since `copied_to` and sync. Then,
+/// holding `<log>.lock` (appenders wait): copy what arrived meanwhile, sync,
+/// rename over the log, sync the directory, and copy what an appender in
+/// the middle of a write when the lock was taken still put into the old
+/// file; since the others wait, that copy lands before any later record.
+/// On error the new log is removed and the old one is untouched.
+fn replace(store: &mut Store, old: &mut LogFile, mut new: NewLog, copied_to: u64) -> Result<Rewritten, RewriteError> {
+    let result = replace_steps(store, old, &mut new, copied_to);
+    if result.is_err() {
+        new.abandon(store);
+    }
+    result
+}
+
+fn replace_steps(store: &mut Store, old: &mut LogFile, new: &mut NewLog, mut copied_to: u64) -> Result<Rewritten, RewriteError> {
     let name = store.config().log_name.clone();
     let bytes_before = old.size()?;
+    new.copy(old, copied_to, bytes_before)?;
+    copied_to = bytes_before;
+    new.sync()?;
     failpoint("after-write");
-    let mut rounds = 0;
-    loop {
+
+    let lock_name = store.lock_name().to_string();
+    create_exclusive(store, &lock_name, DescriptorFlags::WRITE)?;
+    failpoint("after-lock");
+    let result = (|| -> Result<Rewritten, RewriteError> {
         let size = old.size()?;
-        if size > copied_to {
-            new.copy(old, copied_to, size)?;
-            copied_to = size;
-        }
+        new.copy(old, copied_to, size)?;
+        copied_to = size;
         new.sync()?;
-        // Nothing arrived while syncing: the copy is complete.
-        if old.size()? == copied_to {
-            break;
+        failpoint("after-sync");
+        store
+            .dir()
+            .rename_at(&new.path, store.dir(), &name)
+            .map_err(io_error(&name, "renaming the new log over"))?;
+        failpoint("after-rename");
+        // Makes the rename durable. Hosts that cannot sync a directory
+        // still have the synced new log under the name.
+        let _ = store.dir().sync();
+        failpoint("after-dir-sync");
+        store.forget_appender();
+        // Bytes before the tombstone are ours to copy; an appender whose
+        // bytes land after it appends them again itself.
+        let tombstone = old.append_tombstone()?;
+        let late_end = old.find(&tombstone, copied_to)?.unwrap_or(copied_to);
+        if late_end > copied_to {
+            let late = old.read_exact_at(copied_to, late_end - copied_to)?;
+            store.append_raw_locked(&late)?;
+            // Their writers may have synced them in the old file.
+            store.sync()?;
         }
-        rounds += 1;
-        if rounds == CATCH_UP_ROUNDS {
-            return Err(RewriteError::Growing { name });
-        }
-    }
-    failpoint("after-sync");
-    store
+        Ok(Rewritten {
+            bytes_before,
+            bytes_after: new.written + (late_end - copied_to),
+            late_bytes: late_end - copied_to,
+        })
+    })();
+    let released = store
         .dir()
-        .rename_at(&new.path, store.dir(), &name)
-        .map_err(io_error(&name, "renaming the new log over"))?;
-    failpoint("after-rename");
-    // Makes the rename durable. Hosts that cannot sync a directory still
-    // have the synced new log under the name.
-    let _ = store.dir().sync();
-    failpoint("after-dir-sync");
-    store.forget_appender();
-    let late_end = old.size()?;
-    if late_end > copied_to {
-        let late = old.read_exact_at(copied_to, late_end - copied_to)?;
-        store.append_raw(&late)?;
-    }
-    Ok(Rewritten {
-        bytes_before,
-        bytes_after: new.written + (late_end - copied_to),
-        late_bytes: late_end - copied_to,
-    })
+        .unlink_file_at(&lock_name)
+        .map_err(io_error(&lock_name, "removing"));
+    let rewritten = result?;
+    released?;
+    Ok(rewritten)
 }
 
 /// Replaces the log up to `upto` with `snapshot`, keeping every byte after
 /// `upto`. Returns the sizes and the bytes kept after the cursor.
-pub fn compact(
-    store: &mut Store,
-    snapshot: &Frame,
-    upto: &str,
-) -> Result<(Rewritten, u64), RewriteError> {
+pub fn compact(store: &mut Store, snapshot: &Frame, upto: &str) -> Result<(Rewritten, u64), RewriteError> {
     let upto = Cursor::decode(upto).map_err(RewriteError::Cursor)?;
-    locked(store, |store| {
-        let name = store.config().log_name.clone();
-        // A missing log is created empty, so that a log another instance
-        // creates meanwhile is not renamed away.
-        let mut old = match store.open_log()? {
-            Some(old) => old,
-            None => {
-                store.append(std::iter::empty())?;
-                store.open_log()?.ok_or_else(|| StoreError::Io {
-                    name: name.clone(),
-                    during: "creating",
-                    reason: "it vanished".into(),
-                })?
-            }
-        };
-        old.verify(&upto)?;
-        let mut new = NewLog::create(store.dir(), &name)?;
-        new.write(snapshot)?;
-        let from = upto.position.offset;
-        let rewritten = replace(store, &mut old, new, from)?;
-        Ok((rewritten, rewritten.bytes_before - from))
-    })
+    let name = store.config().log_name.clone();
+    // A missing log is created empty, so that a log another instance
+    // creates meanwhile is not renamed away.
+    let mut old = match store.open_log_for_rewrite()? {
+        Some(old) => old,
+        None => {
+            store.append_raw_locked(&[])?;
+            store.open_log_for_rewrite()?.ok_or_else(|| StoreError::Io {
+                name: name.clone(),
+                during: "creating",
+                reason: "it vanished".into(),
+            })?
+        }
+    };
+    old.verify(&upto)?;
+    let mut new = NewLog::create(store)?;
+    if let Err(e) = new.write(snapshot) {
+        new.abandon(store);
+        return Err(e.into());
+    }
+    let from = upto.position.offset;
+    let rewritten = replace(store, &mut old, new, from)?;
+    Ok((rewritten, rewritten.bytes_before - from))
 }
 
 /// Rewrites the log without its damaged lines, which go to
@@ -361,47 +340,45 @@ pub fn compact(
 pub fn repair(store: &mut Store) -> Result<(Rewritten, Vec<DamagedLine>, String), RewriteError> {
     let quarantine = format!("{}.quarantine", store.config().log_name);
     let report = check(store)?;
+    let untouched = Rewritten {
+        bytes_before: report.bytes,
+        bytes_after: report.bytes,
+        late_bytes: 0,
+    };
+    let (Some(mut old), Some(mut reader)) = (store.open_log_for_rewrite()?, store.open_log()?) else {
+        return Ok((untouched, Vec::new(), quarantine));
+    };
     if report.damaged.is_empty() {
-        return Ok((
-            Rewritten {
-                bytes_before: report.bytes,
-                bytes_after: report.bytes,
-                late_bytes: 0,
-            },
-            Vec::new(),
-            quarantine,
-        ));
+        return Ok((untouched, Vec::new(), quarantine));
     }
-    locked(store, |store| {
+    let mut new = NewLog::create(store)?;
+    let mut removed = Vec::new();
+    let scanned = (|| {
         let name = store.config().log_name.clone();
-        let Some(mut old) = store.open_log()? else {
-            return Ok((Rewritten::default(), Vec::new(), quarantine.clone()));
-        };
         let mut q = Quarantine::open(store.dir(), &quarantine, &name)?;
-        let mut new = NewLog::create(store.dir(), &name)?;
-        let mut removed = Vec::new();
-        // A second handle on the same file: one scans, one reads damage.
-        let Some(mut reader) = store.open_log()? else {
-            return Ok((Rewritten::default(), Vec::new(), quarantine.clone()));
-        };
-        let (end, tail_len) = scan(
-            &mut reader,
-            store.config().max_line,
-            |entry, _| match &entry.record {
-                Ok(text) => new.write(&Frame::new([text.as_str()])),
-                Err(damage) => {
-                    let line = DamagedLine::new(damage, entry.length);
-                    q.keep(&mut old, &line)?;
-                    removed.push(line);
-                    Ok(())
-                }
-            },
-        )?;
+        // One handle scans, the other reads the damaged bytes.
+        let (end, tail_len) = scan(&mut reader, store.config().max_line, |entry, _| match &entry.record {
+            Ok(text) => new.write(&Frame::new([text.as_str()])),
+            Err(damage) => {
+                let line = DamagedLine::new(damage, entry.length);
+                q.keep(&mut old, &line)?;
+                removed.push(line);
+                Ok(())
+            }
+        })?;
         q.sync()?;
-        failpoint("after-quarantine");
-        let rewritten = replace(store, &mut old, new, end.offset + tail_len)?;
-        Ok((rewritten, removed, quarantine.clone()))
-    })
+        Ok::<_, StoreError>(end.offset + tail_len)
+    })();
+    let scanned_to = match scanned {
+        Ok(offset) => offset,
+        Err(e) => {
+            new.abandon(store);
+            return Err(e.into());
+        }
+    };
+    failpoint("after-quarantine");
+    let rewritten = replace(store, &mut old, new, scanned_to)?;
+    Ok((rewritten, removed, quarantine))
 }
 
 /// `<log>.quarantine`: one JSON line per removed line, its bytes in hex.

@@ -9,7 +9,8 @@
 
 use std::fmt;
 
-use wasip2::clocks::monotonic_clock;
+use wasip2::clocks::{monotonic_clock, wall_clock};
+use wasip2::random::random;
 use wasip2::filesystem::preopens::get_directories;
 use wasip2::filesystem::types::{
     Descriptor, DescriptorFlags, DescriptorType, ErrorCode, OpenFlags, PathFlags,
@@ -21,6 +22,14 @@ use crate::config::{Config, SyncMode};
 use crate::cursor::{Cursor, CursorError};
 use crate::frame::{Frame, ends_in_torn_line};
 use crate::pager::{CHUNK, Page, Position, ReadAt, read_page};
+
+/// A rewrite's lock or new file untouched for this long was left by a
+/// crash: appenders stop waiting for it and the next rewrite replaces it.
+pub const STALE_AFTER_SECS: u64 = 30;
+
+/// Starts the line a rewrite appends to the file it replaced. `\x01` cannot
+/// begin a JSON value, so no record is ever mistaken for it.
+pub const TOMBSTONE: &[u8] = b"\x01pathway-replaced-";
 
 /// `blocking-write-and-flush` takes at most this many bytes a call.
 const BLOCKING_WRITE_MAX: usize = 4096;
@@ -43,6 +52,9 @@ pub enum StoreError {
     },
     DirectoryGone {
         path: String,
+    },
+    Locked {
+        lock: String,
     },
 }
 
@@ -83,6 +95,11 @@ impl fmt::Display for StoreError {
             } => write!(
                 f,
                 "{during} {name:?} failed: {reason}; records already stored are untouched"
+            ),
+            StoreError::Locked { lock } => write!(
+                f,
+                "{lock:?} was held for over {STALE_AFTER_SECS} s while this append waited: \
+                 a compaction or repair is slow or stuck; nothing was written, try again"
             ),
             StoreError::DirectoryGone { path } => write!(
                 f,
@@ -135,16 +152,23 @@ pub struct Store {
     config: Config,
     dir: Descriptor,
     dir_path: String,
+    /// `<log>.lock`: while it exists, a compaction or repair runs.
+    lock_name: String,
     appender: Option<Appender>,
+}
+
+/// Where an append's bytes went.
+enum Landed {
+    InLog,
+    /// Into a file a rewrite had renamed away; the bytes are at or after
+    /// `from` in it.
+    InReplacedFile { from: u64 },
 }
 
 /// The file opened for appending, kept open across calls.
 struct Appender {
     file: Descriptor,
     stream: OutputStream,
-    /// The file's identity; a different file under the log's name (after a
-    /// compaction or repair) means this one must be reopened.
-    identity: u64,
     /// File size right after this instance's last write. While the size is
     /// still that, the file ends in our own `\n` and the last byte need not
     /// be read.
@@ -169,6 +193,7 @@ impl Store {
             .next()
             .ok_or(StoreError::NoDirectory)?;
         Ok(Store {
+            lock_name: format!("{}.lock", config.log_name),
             config,
             dir,
             dir_path,
@@ -194,28 +219,86 @@ impl Store {
         self.append_frame(Frame::new(lines))
     }
 
-    /// Appends bytes that already are whole lines (copied from a replaced
-    /// file), ending a torn last line first.
-    pub fn append_raw(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
-        self.append_frame(Frame::raw(bytes))
+    /// Appends a frame once no compaction or repair holds the lock, so that
+    /// no record lands in a file that is being replaced.
+    pub fn append_frame(&mut self, frame: Frame) -> Result<(), StoreError> {
+        self.wait_while_locked()?;
+        self.write_frame(frame)
     }
 
-    pub fn append_frame(&mut self, frame: Frame) -> Result<(), StoreError> {
-        let name = &self.config.log_name;
-        let current = self
-            .dir
-            .metadata_hash_at(PathFlags::empty(), name)
-            .map(|h| h.lower);
-        let appender = match &mut self.appender {
-            Some(appender) if current == Ok(appender.identity) => appender,
-            slot => slot.insert(Appender::open(&self.dir, name, self.config.sync)?),
-        };
-        let result = appender.append(frame, name, self.config.sync);
-        if result.is_err() {
-            // A failed stream stays failed: open afresh on the next call.
-            self.appender = None;
+    /// Appends bytes that already are whole lines, for the rewrite that
+    /// holds the lock (copying what reached a replaced file).
+    pub fn append_raw_locked(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        self.write_frame(Frame::raw(bytes))
+    }
+
+    /// Waits (polling every millisecond) while a rewrite holds a fresh
+    /// `<log>.lock`; a stale one (left by a crash) is ignored.
+    fn wait_while_locked(&self) -> Result<(), StoreError> {
+        let start = monotonic_clock::now();
+        while self.file_age(&self.lock_name).is_some_and(|age| age < STALE_AFTER_SECS) {
+            if monotonic_clock::now().saturating_sub(start) > STALE_AFTER_SECS * 1_000_000_000 {
+                return Err(StoreError::Locked {
+                    lock: self.lock_name.clone(),
+                });
+            }
+            monotonic_clock::subscribe_duration(1_000_000).block();
         }
-        result
+        Ok(())
+    }
+
+    /// Seconds since `path` (in the directory) was last modified; `None`
+    /// when it does not exist. A file whose time the host does not report
+    /// counts as just modified.
+    pub fn file_age(&self, path: &str) -> Option<u64> {
+        let stat = self.dir.stat_at(PathFlags::empty(), path).ok()?;
+        let now = wall_clock::now().seconds;
+        Some(stat.data_modification_timestamp.map_or(0, |t| now.saturating_sub(t.seconds)))
+    }
+
+    pub fn lock_name(&self) -> &str {
+        &self.lock_name
+    }
+
+    fn write_frame(&mut self, frame: Frame) -> Result<(), StoreError> {
+        let name = &self.config.log_name;
+        // A file with no links left was replaced by a compaction or repair
+        // (renamed over): reopen the log by name.
+        let kept_size = self
+            .appender
+            .as_ref()
+            .and_then(|a| a.file.stat().ok())
+            .filter(|stat| stat.link_count > 0)
+            .map(|stat| stat.size);
+        let appender = match (&mut self.appender, kept_size) {
+            (Some(appender), Some(_)) => appender,
+            (slot, _) => slot.insert(Appender::open(&self.dir, name, self.config.sync)?),
+        };
+        let size = match kept_size {
+            Some(size) => size,
+            None => appender.file.stat().map_err(io_error(name, "reading the size of"))?.size,
+        };
+        let landed = appender.append(&frame, size, name, self.config.sync);
+        match landed {
+            Err(e) => {
+                // A failed stream stays failed: open afresh on the next call.
+                self.appender = None;
+                Err(e)
+            }
+            Ok(Landed::InLog) => Ok(()),
+            Ok(Landed::InReplacedFile { from }) => {
+                // A rewrite renamed the file over while we wrote. If its
+                // tombstone precedes our bytes, it did not copy them.
+                let copied = appender.copied_by_rewrite(&frame, from, name)?;
+                self.appender = None;
+                if copied {
+                    Ok(())
+                } else {
+                    self.wait_while_locked()?;
+                    self.write_frame(frame)
+                }
+            }
+        }
     }
 
     /// Syncs the log's data, opening it if this instance has not appended.
@@ -237,13 +320,18 @@ impl Store {
 
     /// The log opened for reading, or `None` when it does not exist yet.
     pub fn open_log(&self) -> Result<Option<LogFile>, StoreError> {
+        self.open_log_with(DescriptorFlags::READ)
+    }
+
+    /// The log opened for reading and writing, for the rewrite that will
+    /// replace it (it marks the old file once it is replaced).
+    pub fn open_log_for_rewrite(&self) -> Result<Option<LogFile>, StoreError> {
+        self.open_log_with(DescriptorFlags::READ | DescriptorFlags::WRITE)
+    }
+
+    fn open_log_with(&self, flags: DescriptorFlags) -> Result<Option<LogFile>, StoreError> {
         let name = &self.config.log_name;
-        let file = match self.dir.open_at(
-            PathFlags::empty(),
-            name,
-            OpenFlags::empty(),
-            DescriptorFlags::READ,
-        ) {
+        let file = match self.dir.open_at(PathFlags::empty(), name, OpenFlags::empty(), flags) {
             Ok(file) => file,
             Err(ErrorCode::NoEntry) => return self.check_dir_usable().map(|()| None),
             Err(code) => {
@@ -339,6 +427,25 @@ impl LogFile {
             .map_err(PageError::Cursor)
     }
 
+    /// Appends a tombstone to this (replaced) file: a line no record can
+    /// be, with a random id. Bytes before it are the rewrite's to copy;
+    /// an appender whose record lands after it appends the record again.
+    pub fn append_tombstone(&self) -> Result<Vec<u8>, StoreError> {
+        let mut marker = b"\n".to_vec();
+        marker.extend_from_slice(TOMBSTONE);
+        marker.extend_from_slice(format!("{:016x}\n", random::get_random_u64()).as_bytes());
+        let stream = self.file.append_via_stream().map_err(io_error(&self.name, "marking"))?;
+        stream
+            .blocking_write_and_flush(&marker)
+            .map_err(stream_error(&self.name, "marking"))?;
+        Ok(marker)
+    }
+
+    /// Offset of the first occurrence of `needle` at or after `from`.
+    pub fn find(&mut self, needle: &[u8], from: u64) -> Result<Option<u64>, StoreError> {
+        find_in(&self.file, &self.name, needle, from)
+    }
+
     /// Up to `len` bytes at `offset`, fewer only at the end of the file.
     pub fn read_exact_at(&mut self, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
         let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
@@ -356,11 +463,34 @@ impl LogFile {
 impl ReadAt for LogFile {
     type Error = StoreError;
     fn read_at(&mut self, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
-        let (chunk, _end) = self
-            .file
-            .read(len.min(CHUNK), offset)
-            .map_err(io_error(&self.name, "reading"))?;
-        Ok(chunk)
+        read_chunk(&self.file, &self.name, offset, len)
+    }
+}
+
+/// Up to `len` bytes (at most one chunk) at `offset`; empty at the end.
+fn read_chunk(file: &Descriptor, name: &str, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
+    let (chunk, _end) = file.read(len.min(CHUNK), offset).map_err(io_error(name, "reading"))?;
+    Ok(chunk)
+}
+
+/// Offset of the first occurrence of `needle` in `file` at or after `from`,
+/// reading a chunk at a time.
+fn find_in(file: &Descriptor, name: &str, needle: &[u8], from: u64) -> Result<Option<u64>, StoreError> {
+    let mut at = from;
+    let mut window: Vec<u8> = Vec::new();
+    loop {
+        let chunk = read_chunk(file, name, at + window.len() as u64, CHUNK)?;
+        if chunk.is_empty() {
+            return Ok(None);
+        }
+        window.extend_from_slice(&chunk);
+        if let Some(i) = memchr::memmem::find(&window, needle) {
+            return Ok(Some(at + i as u64));
+        }
+        // Keep a needle's length of overlap for the next chunk.
+        let keep = needle.len().saturating_sub(1).min(window.len());
+        at += (window.len() - keep) as u64;
+        window.drain(..window.len() - keep);
     }
 }
 
@@ -385,7 +515,6 @@ impl Appender {
                 name: name.to_string(),
             });
         }
-        let identity = file.metadata_hash().map_err(io("identifying"))?.lower;
         let stream = file
             .append_via_stream()
             .map_err(io("opening a stream on"))?;
@@ -397,43 +526,61 @@ impl Appender {
         Ok(Appender {
             file,
             stream,
-            identity,
             end_after_last_write: None,
             last_sync: monotonic_clock::now(),
         })
     }
 
-    fn append(&mut self, mut frame: Frame, name: &str, sync: SyncMode) -> Result<(), StoreError> {
+    /// Writes the frame (ending a torn last line first), syncs as the mode
+    /// says, and tells whether the file was still the log afterwards.
+    fn append(&mut self, frame: &Frame, size: u64, name: &str, sync: SyncMode) -> Result<Landed, StoreError> {
         let io = |during| io_error(name, during);
-        let size = self.file.stat().map_err(io("reading the size of"))?.size;
+        let mut torn = false;
         if size != 0 && Some(size) != self.end_after_last_write {
             let (last, _) = self
                 .file
                 .read(1, size - 1)
                 .map_err(io("reading the last byte of"))?;
-            if ends_in_torn_line(last.first().copied()) {
-                frame.end_torn_line();
-            }
+            torn = ends_in_torn_line(last.first().copied());
         }
-        write_frame(&self.stream, &frame).map_err(|e| StoreError::Io {
-            name: name.to_string(),
-            during: "appending to",
-            reason: stream_reason(e),
-        })?;
+        let written;
+        let frame = if torn {
+            let mut led = frame.clone();
+            led.end_torn_line();
+            written = led;
+            &written
+        } else {
+            frame
+        };
+        write_frame(&self.stream, frame).map_err(stream_error(name, "appending to"))?;
+        let after = self.file.stat().map_err(io("reading the size of"))?;
+        if after.link_count == 0 {
+            return Ok(Landed::InReplacedFile { from: size });
+        }
         self.end_after_last_write = Some(size + frame.bytes().len() as u64);
         match sync {
-            SyncMode::Never => Ok(()),
-            SyncMode::Always => self.sync(name),
+            SyncMode::Never => {}
+            SyncMode::Always => self.sync(name)?,
             SyncMode::Interval { millis } => {
-                if monotonic_clock::now().saturating_sub(self.last_sync)
-                    >= millis.saturating_mul(1_000_000)
-                {
-                    self.sync(name)
-                } else {
-                    Ok(())
+                let due = millis.saturating_mul(1_000_000);
+                if monotonic_clock::now().saturating_sub(self.last_sync) >= due {
+                    self.sync(name)?;
                 }
             }
         }
+        Ok(Landed::InLog)
+    }
+
+    /// Whether a rewrite copied the frame we wrote at or after `from` into
+    /// the new log: yes unless its tombstone comes first.
+    fn copied_by_rewrite(&self, frame: &Frame, from: u64, name: &str) -> Result<bool, StoreError> {
+        let ours = find_in(&self.file, name, frame.bytes(), from)?;
+        let tombstone = find_in(&self.file, name, TOMBSTONE, from)?;
+        Ok(match (tombstone, ours) {
+            (None, _) => true,
+            (Some(t), Some(o)) => o < t,
+            (Some(_), None) => false,
+        })
     }
 
     fn sync(&mut self, name: &str) -> Result<(), StoreError> {

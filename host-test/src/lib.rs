@@ -145,6 +145,10 @@ pub struct Options {
     /// the call fails with an error instead of the host allocating without
     /// limit. Default 1 GiB (wasmtime's own default is 128 MiB).
     pub max_transfer_bytes: usize,
+    /// Most linear memory the guest may grow to; past it, the call fails
+    /// with a trap instead of the host running out of memory. Default
+    /// 1 GiB. Paged replay needs about its page size plus one line.
+    pub max_guest_memory: usize,
 }
 
 impl Default for Options {
@@ -156,6 +160,7 @@ impl Default for Options {
             read_only: false,
             sync: None,
             max_transfer_bytes: 1 << 30,
+            max_guest_memory: 1 << 30,
         }
     }
 }
@@ -234,6 +239,7 @@ impl Runtime {
 struct HostState {
     ctx: WasiCtx,
     table: ResourceTable,
+    limits: wasmtime::StoreLimits,
 }
 
 impl WasiView for HostState {
@@ -414,7 +420,7 @@ impl Memory {
             .call(|log, store| log.call_repair(store))?
             .map_err(Error::Compact)?;
         for line in &report.removed {
-            log::warn!(
+            log::info!(
                 "{}: moved line {} (byte offset {}, {} bytes) to {}: {}",
                 self.log_path().display(),
                 line.line,
@@ -556,8 +562,13 @@ impl Instance {
             HostState {
                 ctx: wasi.build(),
                 table: ResourceTable::new(),
+                limits: wasmtime::StoreLimitsBuilder::new()
+                    .memory_size(options.max_guest_memory)
+                    .trap_on_grow_failure(true)
+                    .build(),
             },
         );
+        store.limiter(|state| &mut state.limits);
         store.set_hostcall_fuel(options.max_transfer_bytes);
         let bindings = runtime.pre.instantiate(&mut store).map_err(Error::Setup)?;
         Ok(Instance {

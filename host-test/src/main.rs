@@ -9,7 +9,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use pathway_host::{AppendError, Entry, Error, Memory, Options};
+use pathway_host::{AppendError, CheckReport, DamagedLine, Entry, Error, Memory, Options, SyncMode};
+
+/// Bytes of log per page when streaming a replay.
+const PAGE_BYTES: u32 = 1 << 20;
 
 #[derive(Parser)]
 #[command(
@@ -36,13 +39,48 @@ enum Command {
         #[arg(required = true, value_name = "EVENT")]
         events: Vec<OsString>,
     },
-    /// Print every record; damaged lines are reported on stderr.
+    /// Print every record, streaming page by page; damaged lines are
+    /// reported on stderr.
     Replay {
         #[command(flatten)]
         log: LogArgs,
         /// One JSON object per entry: {"ok": "<line>"} or {"err": "<message>"}.
         #[arg(long)]
         json: bool,
+        /// Keep printing records as they are appended (Ctrl-C to stop).
+        #[arg(long)]
+        follow: bool,
+        /// With --follow: how often to look for new records.
+        #[arg(long, value_name = "MS", default_value_t = 200)]
+        poll_ms: u64,
+        /// Start after this cursor instead of at the beginning.
+        #[arg(long, value_name = "CURSOR")]
+        after: Option<String>,
+    },
+    /// Replace the log with a snapshot (JSONL), keeping records appended
+    /// after the point it was taken.
+    Compact {
+        #[command(flatten)]
+        log: LogArgs,
+        /// The snapshot: one event per line (blank lines skipped).
+        #[arg(long, value_name = "FILE")]
+        snapshot: PathBuf,
+        /// The cursor the snapshot covers up to; default: the log's end now.
+        #[arg(long, value_name = "CURSOR")]
+        upto: Option<String>,
+    },
+    /// Report records, damaged lines, a torn tail and leftover files.
+    Check {
+        #[command(flatten)]
+        log: LogArgs,
+        /// The report as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rewrite the log without its damaged lines (kept in <log>.quarantine).
+    Repair {
+        #[command(flatten)]
+        log: LogArgs,
     },
     /// Append, simulate a crash mid-write, append again and replay, in a
     /// temporary directory.
@@ -57,6 +95,9 @@ struct LogArgs {
     /// File name of the log inside DIR.
     #[arg(long, value_name = "NAME", default_value = "pathway.jsonl")]
     log: String,
+    /// When appends are synced: never, always or interval:<ms>.
+    #[arg(long, value_name = "MODE")]
+    sync: Option<SyncMode>,
 }
 
 impl LogArgs {
@@ -69,6 +110,7 @@ impl LogArgs {
         }
         let options = Options {
             log_name: Some(self.log.clone()),
+            sync: self.sync,
             ..Options::default()
         };
         Ok(Memory::open(&self.dir, options)?)
@@ -89,7 +131,16 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let result = match cli.command {
         Command::Append { log, events } => append(&log, events),
-        Command::Replay { log, json } => replay(&log, json),
+        Command::Replay {
+            log,
+            json,
+            follow,
+            poll_ms,
+            after,
+        } => replay(&log, json, follow.then(|| std::time::Duration::from_millis(poll_ms)), after),
+        Command::Compact { log, snapshot, upto } => compact(&log, &snapshot, upto),
+        Command::Check { log, json } => check(&log, json),
+        Command::Repair { log } => repair(&log),
         Command::Demo => demo(),
     };
     match result {
@@ -172,18 +223,45 @@ fn read_stdin_events(events: &mut Vec<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn replay(log: &LogArgs, json: bool) -> Result<u8, Failure> {
+fn replay(log: &LogArgs, json: bool, follow: Option<std::time::Duration>, after: Option<String>) -> Result<u8, Failure> {
     let mut memory = log.open()?;
-    let entries = memory.replay()?;
-    let stdout = std::io::stdout().lock();
-    let mut out = std::io::BufWriter::new(stdout);
-    print_entries(&mut out, &entries, json).context("writing to stdout")?;
-    out.flush().context("writing to stdout")?;
-    Ok(if entries.iter().all(Result::is_ok) {
-        0
-    } else {
-        1
-    })
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let (mut kept, mut damaged) = (0u64, 0u64);
+    let mut cursor = after;
+    let mut emit = |out: &mut std::io::BufWriter<_>, entry: &Entry| {
+        match entry {
+            Ok(_) => kept += 1,
+            Err(_) => damaged += 1,
+        }
+        print_entries(out, std::slice::from_ref(entry), json).context("writing to stdout")
+    };
+    loop {
+        let page = memory.replay_page(cursor.as_deref(), PAGE_BYTES)?;
+        for entry in &page.entries {
+            emit(&mut out, entry)?;
+        }
+        cursor = Some(page.next);
+        if !page.at_end {
+            continue;
+        }
+        out.flush().context("writing to stdout")?;
+        let Some(poll) = follow else {
+            // The last line has no `\n` yet: shown as it stands.
+            if let Some(tail) = &page.tail {
+                if let Err(message) = tail {
+                    log::warn!("{}: {message}", memory.log_path().display());
+                }
+                emit(&mut out, tail)?;
+                out.flush().context("writing to stdout")?;
+            }
+            break;
+        };
+        // While following, an unterminated last line waits until a writer
+        // ends it, so nothing is shown twice.
+        std::thread::sleep(poll);
+    }
+    log::info!("{}: replay kept {kept} records and skipped {damaged} damaged lines", memory.log_path().display());
+    Ok(if damaged == 0 { 0 } else { 1 })
 }
 
 /// Records go to `out`; damaged lines were already logged as warnings (on
@@ -198,6 +276,103 @@ fn print_entries(out: &mut impl Write, entries: &[Entry], json: bool) -> std::io
         }
     }
     Ok(())
+}
+
+fn compact(log: &LogArgs, snapshot: &std::path::Path, upto: Option<String>) -> Result<u8, Failure> {
+    let text = std::fs::read_to_string(snapshot).with_context(|| format!("reading the snapshot {}", snapshot.display()))?;
+    let events: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut memory = log.open()?;
+    let upto = match upto {
+        Some(cursor) => cursor,
+        None => memory.end_cursor()?,
+    };
+    match memory.compact(&events, &upto) {
+        Ok(report) => {
+            println!(
+                "compacted {}: {} bytes -> {} bytes ({} snapshot records, {} bytes kept after the snapshot point)",
+                memory.log_path().display(),
+                report.bytes_before,
+                report.bytes_after,
+                report.snapshot_records,
+                report.kept_bytes
+            );
+            Ok(0)
+        }
+        Err(e @ Error::Compact(pathway_host::CompactError::InvalidEvent(_))) => Err(Failure(1, e.into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn check(log: &LogArgs, json: bool) -> Result<u8, Failure> {
+    let mut memory = log.open()?;
+    let report = memory.check()?;
+    if json {
+        println!("{}", check_json(&report));
+    } else {
+        print_check(&memory.log_path(), &report);
+    }
+    Ok(if report.damaged.is_empty() { 0 } else { 1 })
+}
+
+fn damaged_json(line: &DamagedLine) -> serde_json::Value {
+    serde_json::json!({
+        "line": line.line, "offset": line.offset, "length": line.length,
+        "torn": line.torn, "reason": line.reason,
+    })
+}
+
+fn check_json(report: &CheckReport) -> serde_json::Value {
+    serde_json::json!({
+        "bytes": report.bytes,
+        "records": report.records,
+        "damaged": report.damaged.iter().map(damaged_json).collect::<Vec<_>>(),
+        "torn_tail": report.torn_tail,
+        "leftovers": report.leftovers,
+        "clean": report.damaged.is_empty(),
+    })
+}
+
+fn print_check(path: &std::path::Path, report: &CheckReport) {
+    println!("log:       {} ({} bytes)", path.display(), report.bytes);
+    println!("records:   {}", report.records);
+    println!("damaged:   {}", report.damaged.len());
+    for line in &report.damaged {
+        let torn = if line.torn { " (torn write)" } else { "" };
+        println!(
+            "  line {} at byte offset {}, {} bytes{torn}: {}",
+            line.line, line.offset, line.length, line.reason
+        );
+    }
+    println!("torn tail: {}", if report.torn_tail { "yes" } else { "no" });
+    let leftovers = if report.leftovers.is_empty() { "none".to_string() } else { report.leftovers.join(", ") };
+    println!("leftovers: {leftovers}");
+    let verdict = if report.damaged.is_empty() {
+        "clean"
+    } else {
+        "damaged: `pathway repair` moves the damaged lines to a quarantine file"
+    };
+    println!("verdict:   {verdict}");
+}
+
+fn repair(log: &LogArgs) -> Result<u8, Failure> {
+    let mut memory = log.open()?;
+    let report = memory.repair()?;
+    if report.removed.is_empty() {
+        println!("{} is clean; nothing to repair", memory.log_path().display());
+    } else {
+        println!(
+            "repaired {}: removed {} damaged lines ({} bytes -> {} bytes); their bytes are in {}",
+            memory.log_path().display(),
+            report.removed.len(),
+            report.bytes_before,
+            report.bytes_after,
+            report.quarantine
+        );
+        for line in &report.removed {
+            println!("  line {} at byte offset {}, {} bytes: {}", line.line, line.offset, line.length, line.reason);
+        }
+    }
+    Ok(0)
 }
 
 fn demo() -> Result<u8, Failure> {

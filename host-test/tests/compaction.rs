@@ -1,0 +1,197 @@
+//! Compaction: snapshot + kept tail, crash-safe at every step, and no loss
+//! of records other instances append meanwhile.
+
+mod common;
+
+use std::path::Path;
+
+use common::{LOG, open, read_log, records, test_dir, write_log};
+use pathway_host::{CompactError, Error, FAILPOINTS_COMPONENT_PATH};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+wasmtime::component::bindgen!({ path: "../wit", world: "pathway" });
+
+#[test]
+fn compaction_replaces_what_the_cursor_covers_and_keeps_later_records() {
+    let dir = test_dir("compact_keeps_tail");
+    let mut memory = open(dir.path());
+    memory.append_batch(&["1", "2", "3"]).unwrap();
+    let upto = memory.end_cursor().unwrap();
+    memory.append_batch(&["4", "5"]).unwrap();
+    let report = memory.compact(&["{\"sum\":6}", "{\n \"pretty\": true\n}"], &upto).unwrap();
+    assert_eq!(
+        (report.snapshot_records, report.kept_bytes, report.bytes_before, report.bytes_after),
+        (2, 4, 10, 32)
+    );
+    assert_eq!(read_log(dir.path()), b"{\"sum\":6}\n{ \"pretty\": true}\n4\n5\n");
+    // Appends go on in the same instance and in others.
+    memory.try_append("6").unwrap();
+    open(dir.path()).try_append("7").unwrap();
+    assert_eq!(records(dir.path()), ["{\"sum\":6}", "{ \"pretty\": true}", "4", "5", "6", "7"]);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no leftovers");
+}
+
+#[test]
+fn compaction_with_a_bad_snapshot_event_changes_nothing() {
+    let dir = test_dir("compact_bad_snapshot");
+    write_log(dir.path(), b"1\n2\n");
+    let mut memory = open(dir.path());
+    let upto = memory.end_cursor().unwrap();
+    match memory.compact(&["{}", "nope"], &upto).unwrap_err() {
+        Error::Compact(CompactError::InvalidEvent(pathway_host::AppendError::InvalidJson(e))) => assert_eq!(e.index, 1),
+        other => panic!("expected an invalid snapshot event, got {other:?}"),
+    }
+    assert_eq!(read_log(dir.path()), b"1\n2\n");
+}
+
+#[test]
+fn compaction_refuses_while_another_holds_the_lock() {
+    let dir = test_dir("compact_busy");
+    write_log(dir.path(), b"1\n");
+    std::fs::write(dir.path().join("pathway.jsonl.lock"), b"").unwrap();
+    let mut memory = open(dir.path());
+    let upto = memory.end_cursor().unwrap();
+    match memory.compact(&["0"], &upto).unwrap_err() {
+        Error::Compact(CompactError::Busy(message)) => assert_eq!(
+            message,
+            "\"pathway.jsonl.lock\" exists: another compaction or repair is running, or one \
+             crashed; if none runs, remove \"pathway.jsonl.lock\" and try again"
+        ),
+        other => panic!("expected busy, got {other:?}"),
+    }
+    assert_eq!(read_log(dir.path()), b"1\n");
+}
+
+#[test]
+fn compaction_of_a_missing_log_creates_it_from_the_snapshot() {
+    let dir = test_dir("compact_missing");
+    let mut memory = open(dir.path());
+    let upto = memory.end_cursor().unwrap();
+    memory.compact(&["{\"fresh\":true}"], &upto).unwrap();
+    assert_eq!(read_log(dir.path()), b"{\"fresh\":true}\n");
+}
+
+struct Host {
+    ctx: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Runs `op` in the failpoints component, stopped at `failpoint`: the
+/// call must trap there, as a crash would.
+fn crash_at(dir: &Path, failpoint: &str, op: impl FnOnce(&exports::pathway::memory::log::Guest, &mut Store<Host>) -> wasmtime::Result<()>) {
+    let engine = Engine::default();
+    let component = Component::from_file(&engine, FAILPOINTS_COMPONENT_PATH).unwrap();
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.preopened_dir(dir, "/", FsPerms::ReadWrite).unwrap();
+    wasi.env("PATHWAY_FAILPOINT", failpoint);
+    let mut store = Store::new(&engine, Host { ctx: wasi.build(), table: ResourceTable::new() });
+    let pathway = Pathway::instantiate(&mut store, &component, &linker).unwrap();
+    let trap = op(pathway.pathway_memory_log(), &mut store).expect_err("the failpoint stops the call");
+    assert!(format!("{trap:?}").contains("unreachable"), "{failpoint}: {trap:?}");
+}
+
+/// The steps of a rewrite, in order; the log is renamed from the fourth on.
+const STEPS: [&str; 5] = ["after-write", "after-lock", "after-sync", "after-rename", "after-dir-sync"];
+
+/// Makes a file look untouched for a minute, as after a crash long ago.
+fn age(path: &Path) {
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    std::fs::File::options().write(true).open(path).unwrap().set_modified(past).unwrap();
+}
+
+#[test]
+fn a_crash_at_any_step_of_compaction_leaves_the_old_or_the_new_log() {
+    let old = ["1", "2", "3", "4"];
+    for (step, failpoint) in STEPS.iter().enumerate() {
+        let dir = test_dir(&format!("compact_crash_{failpoint}"));
+        write_log(dir.path(), b"1\n2\n3\n");
+        let upto = open(dir.path()).end_cursor().unwrap();
+        write_log(dir.path(), b"1\n2\n3\n4\n");
+        crash_at(dir.path(), failpoint, |log, store| {
+            log.call_compact(store, &["{\"sum\":6}".to_string()], &upto).map(|_| ())
+        });
+        let renamed = step >= 3;
+        if renamed {
+            assert_eq!(records(dir.path()), ["{\"sum\":6}", "4"], "{failpoint}");
+        } else {
+            assert_eq!(records(dir.path()), old, "{failpoint}");
+        }
+
+        // What the crash left is reported, and a new compaction refuses
+        // while it is fresh (the crashed one might still be running).
+        let mut memory = open(dir.path());
+        let mut leftovers = memory.check().unwrap().leftovers;
+        leftovers.sort();
+        let expected: &[&str] = match step {
+            0 => &["pathway.jsonl.compact"],
+            1 | 2 => &["pathway.jsonl.compact", "pathway.jsonl.lock"],
+            _ => &["pathway.jsonl.lock"],
+        };
+        assert_eq!(leftovers, expected, "{failpoint}");
+        let end = memory.end_cursor().unwrap();
+        assert!(matches!(memory.compact(&["0"], &end), Err(Error::Compact(CompactError::Busy(_)))));
+
+        // Once stale, appenders no longer wait for them and the next
+        // compaction replaces them.
+        for leftover in expected {
+            age(&dir.path().join(leftover));
+        }
+        memory.try_append("5").unwrap();
+        let end = memory.end_cursor().unwrap();
+        memory.compact(&["{\"all\":true}"], &end).unwrap();
+        assert_eq!(records(dir.path()), ["{\"all\":true}"], "{failpoint}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "{failpoint}: leftovers cleaned");
+    }
+}
+
+#[test]
+fn records_appended_during_compactions_are_not_lost() {
+    let dir = test_dir("compact_concurrent");
+    write_log(dir.path(), b"");
+    let total = 3000;
+    std::thread::scope(|scope| {
+        let path = dir.path();
+        scope.spawn(move || {
+            let mut memory = open(path);
+            for seq in 0..total {
+                memory.try_append(&format!("{{\"seq\":{seq}}}")).unwrap();
+            }
+        });
+        scope.spawn(move || {
+            let mut memory = open(path);
+            for _ in 0..20 {
+                // Fold what was read so far into a snapshot of the same records.
+                let mut snapshot = Vec::new();
+                let mut entries = memory.entries(None, 1 << 16);
+                for entry in entries.by_ref() {
+                    snapshot.push(entry.unwrap().unwrap());
+                }
+                let upto = entries.cursor().unwrap().to_string();
+                memory.compact(&snapshot, &upto).unwrap();
+            }
+        });
+    });
+    let expected: Vec<String> = (0..total).map(|seq| format!("{{\"seq\":{seq}}}")).collect();
+    let got = records(dir.path());
+    let damaged: Vec<_> = open(dir.path()).replay().unwrap().into_iter().filter_map(Result::err).collect();
+    assert!(damaged.is_empty(), "damaged: {damaged:?}");
+    let missing: Vec<_> = expected.iter().filter(|r| !got.contains(r)).collect();
+    assert!(missing.is_empty(), "lost: {missing:?}");
+    let first_out_of_order = got.iter().zip(&expected).position(|(g, e)| g != e);
+    assert_eq!(first_out_of_order, None, "order differs; {} records", got.len());
+    assert!(open(dir.path()).replay().unwrap().iter().all(Result::is_ok));
+    assert_eq!(std::fs::read(dir.path().join(LOG)).unwrap().last(), Some(&b'\n'));
+}
