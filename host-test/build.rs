@@ -13,6 +13,8 @@ use std::process::Command;
 
 const TARGET: &str = "wasm32-wasip2";
 const ARTIFACT: &str = "pathway_memory";
+/// The size-tuned profile in the workspace's Cargo.toml.
+const PROFILE: &str = "wasm";
 
 fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -69,7 +71,8 @@ fn build_component(
         .current_dir(workspace)
         .args([
             "build",
-            "--release",
+            "--profile",
+            PROFILE,
             "--package",
             "pathway-memory",
             "--target",
@@ -92,11 +95,11 @@ fn build_component(
             "building the pathway-memory component for {TARGET} failed ({status}); see the cargo output above"
         );
     }
-    let release = target_dir.join(TARGET).join("release");
-    let wasm = release.join(format!("{ARTIFACT}.wasm"));
+    let artifacts = target_dir.join(TARGET).join(PROFILE);
+    let wasm = artifacts.join(format!("{ARTIFACT}.wasm"));
     let copy = out_dir.join(format!("{name}.wasm"));
     fs::copy(&wasm, &copy).unwrap_or_else(|e| panic!("copying {} failed: {e}", wasm.display()));
-    for dep in read_dep_file(&release.join(format!("{ARTIFACT}.d"))) {
+    for dep in read_dep_file(&artifacts.join(format!("{ARTIFACT}.d"))) {
         println!("cargo:rerun-if-changed={}", dep.display());
     }
     copy

@@ -16,7 +16,9 @@ use crate::cursor::{Cursor, CursorError};
 use crate::error::Damage;
 use crate::frame::Frame;
 use crate::pager::{CHUNK, OwnedEntry, Position, read_page};
-use crate::store::{LogFile, PageError, STALE_AFTER_SECS, Store, StoreError, io_error, stream_error, write_frame};
+use crate::store::{
+    LogFile, PageError, STALE_AFTER_SECS, Store, StoreError, io_error, stream_error, write_frame,
+};
 
 /// Bytes of the log read per page while scanning.
 const SCAN_PAGE: u64 = 1 << 20;
@@ -168,9 +170,24 @@ fn scan(
 
 /// Creates `path` exclusively: the one rewrite that succeeds runs. A file
 /// left by a crash (untouched for [`STALE_AFTER_SECS`]) is replaced.
-fn create_exclusive(store: &Store, path: &str, flags: DescriptorFlags) -> Result<Descriptor, RewriteError> {
-    let open = || store.dir().open_at(PathFlags::empty(), path, OpenFlags::CREATE | OpenFlags::EXCLUSIVE, flags);
-    let stale = || store.file_age(path).is_some_and(|age| age >= STALE_AFTER_SECS);
+fn create_exclusive(
+    store: &Store,
+    path: &str,
+    flags: DescriptorFlags,
+) -> Result<Descriptor, RewriteError> {
+    let open = || {
+        store.dir().open_at(
+            PathFlags::empty(),
+            path,
+            OpenFlags::CREATE | OpenFlags::EXCLUSIVE,
+            flags,
+        )
+    };
+    let stale = || {
+        store
+            .file_age(path)
+            .is_some_and(|age| age >= STALE_AFTER_SECS)
+    };
     match open() {
         Err(ErrorCode::Exist) if stale() => {
             let _ = store.dir().unlink_file_at(path);
@@ -179,8 +196,14 @@ fn create_exclusive(store: &Store, path: &str, flags: DescriptorFlags) -> Result
         other => other,
     }
     .map_err(|code| match code {
-        ErrorCode::Exist => RewriteError::Busy { lock: path.to_string() },
-        code => StoreError::Open { name: path.to_string(), code }.into(),
+        ErrorCode::Exist => RewriteError::Busy {
+            lock: path.to_string(),
+        },
+        code => StoreError::Open {
+            name: path.to_string(),
+            code,
+        }
+        .into(),
     })
 }
 
@@ -246,7 +269,12 @@ impl NewLog {
 /// the middle of a write when the lock was taken still put into the old
 /// file; since the others wait, that copy lands before any later record.
 /// On error the new log is removed and the old one is untouched.
-fn replace(store: &mut Store, old: &mut LogFile, mut new: NewLog, copied_to: u64) -> Result<Rewritten, RewriteError> {
+fn replace(
+    store: &mut Store,
+    old: &mut LogFile,
+    mut new: NewLog,
+    copied_to: u64,
+) -> Result<Rewritten, RewriteError> {
     let result = replace_steps(store, old, &mut new, copied_to);
     if result.is_err() {
         new.abandon(store);
@@ -254,7 +282,12 @@ fn replace(store: &mut Store, old: &mut LogFile, mut new: NewLog, copied_to: u64
     result
 }
 
-fn replace_steps(store: &mut Store, old: &mut LogFile, new: &mut NewLog, mut copied_to: u64) -> Result<Rewritten, RewriteError> {
+fn replace_steps(
+    store: &mut Store,
+    old: &mut LogFile,
+    new: &mut NewLog,
+    mut copied_to: u64,
+) -> Result<Rewritten, RewriteError> {
     let name = store.config().log_name.clone();
     let bytes_before = old.size()?;
     new.copy(old, copied_to, bytes_before)?;
@@ -308,7 +341,11 @@ fn replace_steps(store: &mut Store, old: &mut LogFile, new: &mut NewLog, mut cop
 
 /// Replaces the log up to `upto` with `snapshot`, keeping every byte after
 /// `upto`. Returns the sizes and the bytes kept after the cursor.
-pub fn compact(store: &mut Store, snapshot: &Frame, upto: &str) -> Result<(Rewritten, u64), RewriteError> {
+pub fn compact(
+    store: &mut Store,
+    snapshot: &Frame,
+    upto: &str,
+) -> Result<(Rewritten, u64), RewriteError> {
     let upto = Cursor::decode(upto).map_err(RewriteError::Cursor)?;
     let name = store.config().log_name.clone();
     // A missing log is created empty, so that a log another instance
@@ -317,11 +354,13 @@ pub fn compact(store: &mut Store, snapshot: &Frame, upto: &str) -> Result<(Rewri
         Some(old) => old,
         None => {
             store.append_raw_locked(&[])?;
-            store.open_log_for_rewrite()?.ok_or_else(|| StoreError::Io {
-                name: name.clone(),
-                during: "creating",
-                reason: "it vanished".into(),
-            })?
+            store
+                .open_log_for_rewrite()?
+                .ok_or_else(|| StoreError::Io {
+                    name: name.clone(),
+                    during: "creating",
+                    reason: "it vanished".into(),
+                })?
         }
     };
     old.verify(&upto)?;
@@ -345,7 +384,8 @@ pub fn repair(store: &mut Store) -> Result<(Rewritten, Vec<DamagedLine>, String)
         bytes_after: report.bytes,
         late_bytes: 0,
     };
-    let (Some(mut old), Some(mut reader)) = (store.open_log_for_rewrite()?, store.open_log()?) else {
+    let (Some(mut old), Some(mut reader)) = (store.open_log_for_rewrite()?, store.open_log()?)
+    else {
         return Ok((untouched, Vec::new(), quarantine));
     };
     if report.damaged.is_empty() {
@@ -357,15 +397,19 @@ pub fn repair(store: &mut Store) -> Result<(Rewritten, Vec<DamagedLine>, String)
         let name = store.config().log_name.clone();
         let mut q = Quarantine::open(store.dir(), &quarantine, &name)?;
         // One handle scans, the other reads the damaged bytes.
-        let (end, tail_len) = scan(&mut reader, store.config().max_line, |entry, _| match &entry.record {
-            Ok(text) => new.write(&Frame::new([text.as_str()])),
-            Err(damage) => {
-                let line = DamagedLine::new(damage, entry.length);
-                q.keep(&mut old, &line)?;
-                removed.push(line);
-                Ok(())
-            }
-        })?;
+        let (end, tail_len) = scan(
+            &mut reader,
+            store.config().max_line,
+            |entry, _| match &entry.record {
+                Ok(text) => new.write(&Frame::new([text.as_str()])),
+                Err(damage) => {
+                    let line = DamagedLine::new(damage, entry.length);
+                    q.keep(&mut old, &line)?;
+                    removed.push(line);
+                    Ok(())
+                }
+            },
+        )?;
         q.sync()?;
         Ok::<_, StoreError>(end.offset + tail_len)
     })();

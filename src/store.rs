@@ -10,13 +10,13 @@
 use std::fmt;
 
 use wasip2::clocks::{monotonic_clock, wall_clock};
-use wasip2::random::random;
 use wasip2::filesystem::preopens::get_directories;
 use wasip2::filesystem::types::{
     Descriptor, DescriptorFlags, DescriptorType, ErrorCode, OpenFlags, PathFlags,
     filesystem_error_code,
 };
 use wasip2::io::streams::{OutputStream, StreamError};
+use wasip2::random::random;
 
 use crate::config::{Config, SyncMode};
 use crate::cursor::{Cursor, CursorError};
@@ -162,7 +162,9 @@ enum Landed {
     InLog,
     /// Into a file a rewrite had renamed away; the bytes are at or after
     /// `from` in it.
-    InReplacedFile { from: u64 },
+    InReplacedFile {
+        from: u64,
+    },
 }
 
 /// The file opened for appending, kept open across calls.
@@ -209,16 +211,6 @@ impl Store {
         &self.dir
     }
 
-    /// Appends `lines` (validated, without `\n`) in as few writes as the
-    /// host permits, ending a torn last line first, then syncs as
-    /// `PATHWAY_SYNC` says.
-    pub fn append<'a>(
-        &mut self,
-        lines: impl IntoIterator<Item = &'a str>,
-    ) -> Result<(), StoreError> {
-        self.append_frame(Frame::new(lines))
-    }
-
     /// Appends a frame once no compaction or repair holds the lock, so that
     /// no record lands in a file that is being replaced.
     pub fn append_frame(&mut self, frame: Frame) -> Result<(), StoreError> {
@@ -236,7 +228,10 @@ impl Store {
     /// `<log>.lock`; a stale one (left by a crash) is ignored.
     fn wait_while_locked(&self) -> Result<(), StoreError> {
         let start = monotonic_clock::now();
-        while self.file_age(&self.lock_name).is_some_and(|age| age < STALE_AFTER_SECS) {
+        while self
+            .file_age(&self.lock_name)
+            .is_some_and(|age| age < STALE_AFTER_SECS)
+        {
             if monotonic_clock::now().saturating_sub(start) > STALE_AFTER_SECS * 1_000_000_000 {
                 return Err(StoreError::Locked {
                     lock: self.lock_name.clone(),
@@ -253,7 +248,10 @@ impl Store {
     pub fn file_age(&self, path: &str) -> Option<u64> {
         let stat = self.dir.stat_at(PathFlags::empty(), path).ok()?;
         let now = wall_clock::now().seconds;
-        Some(stat.data_modification_timestamp.map_or(0, |t| now.saturating_sub(t.seconds)))
+        Some(
+            stat.data_modification_timestamp
+                .map_or(0, |t| now.saturating_sub(t.seconds)),
+        )
     }
 
     pub fn lock_name(&self) -> &str {
@@ -261,43 +259,58 @@ impl Store {
     }
 
     fn write_frame(&mut self, frame: Frame) -> Result<(), StoreError> {
+        // Taken out while writing: a failed stream stays failed, so after
+        // an error none is kept and the next call opens afresh.
+        let (mut appender, size) = self.take_linked_appender()?;
         let name = &self.config.log_name;
-        // A file with no links left was replaced by a compaction or repair
-        // (renamed over): reopen the log by name.
-        let kept_size = self
-            .appender
-            .as_ref()
-            .and_then(|a| a.file.stat().ok())
-            .filter(|stat| stat.link_count > 0)
-            .map(|stat| stat.size);
-        let appender = match (&mut self.appender, kept_size) {
-            (Some(appender), Some(_)) => appender,
-            (slot, _) => slot.insert(Appender::open(&self.dir, name, self.config.sync)?),
-        };
-        let size = match kept_size {
-            Some(size) => size,
-            None => appender.file.stat().map_err(io_error(name, "reading the size of"))?.size,
-        };
-        let landed = appender.append(&frame, size, name, self.config.sync);
-        match landed {
-            Err(e) => {
-                // A failed stream stays failed: open afresh on the next call.
-                self.appender = None;
-                Err(e)
+        match appender.append(&frame, size, name, self.config.sync)? {
+            Landed::InLog => {
+                self.appender = Some(appender);
+                Ok(())
             }
-            Ok(Landed::InLog) => Ok(()),
-            Ok(Landed::InReplacedFile { from }) => {
-                // A rewrite renamed the file over while we wrote. If its
-                // tombstone precedes our bytes, it did not copy them.
-                let copied = appender.copied_by_rewrite(&frame, from, name)?;
-                self.appender = None;
-                if copied {
+            Landed::InReplacedFile { from } => {
+                // A rewrite renamed the file over while we wrote. Once it is
+                // done (its lock gone), its tombstone tells: our bytes after
+                // it, or no tombstone at all (it failed before marking the
+                // file), mean it did not copy them.
+                self.wait_while_locked()?;
+                if appender.copied_by_rewrite(&frame, from, name)? {
                     Ok(())
                 } else {
-                    self.wait_while_locked()?;
                     self.write_frame(frame)
                 }
             }
+        }
+    }
+
+    /// The appender and its file's size, read by a stat that found the file
+    /// still linked as the log. A rewrite appends its tombstone only after
+    /// renaming the file away, so the tombstone then lies at or after this
+    /// size, where [`Appender::copied_by_rewrite`] looks for it.
+    fn take_linked_appender(&mut self) -> Result<(Appender, u64), StoreError> {
+        // A file with no links left was replaced by a compaction or repair
+        // (renamed over): reopen the log by name.
+        if let Some(appender) = self.appender.take()
+            && let Some(size) = appender.linked_size()
+        {
+            return Ok((appender, size));
+        }
+        let name = &self.config.log_name;
+        loop {
+            let appender = Appender::open(&self.dir, name, self.config.sync)?;
+            let stat = appender
+                .file
+                .stat()
+                .map_err(io_error(name, "reading the size of"))?;
+            if stat.link_count > 0 {
+                return Ok((appender, stat.size));
+            }
+            // Renamed over between our open and our stat: a rewrite took
+            // the lock after we checked it, and may already have appended
+            // its tombstone, before the size we would search from. Our
+            // bytes would then seem copied when they are not: wait for the
+            // rewrite and open the new log instead.
+            self.wait_while_locked()?;
         }
     }
 
@@ -331,7 +344,10 @@ impl Store {
 
     fn open_log_with(&self, flags: DescriptorFlags) -> Result<Option<LogFile>, StoreError> {
         let name = &self.config.log_name;
-        let file = match self.dir.open_at(PathFlags::empty(), name, OpenFlags::empty(), flags) {
+        let file = match self
+            .dir
+            .open_at(PathFlags::empty(), name, OpenFlags::empty(), flags)
+        {
             Ok(file) => file,
             Err(ErrorCode::NoEntry) => return self.check_dir_usable().map(|()| None),
             Err(code) => {
@@ -434,7 +450,10 @@ impl LogFile {
         let mut marker = b"\n".to_vec();
         marker.extend_from_slice(TOMBSTONE);
         marker.extend_from_slice(format!("{:016x}\n", random::get_random_u64()).as_bytes());
-        let stream = self.file.append_via_stream().map_err(io_error(&self.name, "marking"))?;
+        let stream = self
+            .file
+            .append_via_stream()
+            .map_err(io_error(&self.name, "marking"))?;
         stream
             .blocking_write_and_flush(&marker)
             .map_err(stream_error(&self.name, "marking"))?;
@@ -469,13 +488,20 @@ impl ReadAt for LogFile {
 
 /// Up to `len` bytes (at most one chunk) at `offset`; empty at the end.
 fn read_chunk(file: &Descriptor, name: &str, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
-    let (chunk, _end) = file.read(len.min(CHUNK), offset).map_err(io_error(name, "reading"))?;
+    let (chunk, _end) = file
+        .read(len.min(CHUNK), offset)
+        .map_err(io_error(name, "reading"))?;
     Ok(chunk)
 }
 
 /// Offset of the first occurrence of `needle` in `file` at or after `from`,
 /// reading a chunk at a time.
-fn find_in(file: &Descriptor, name: &str, needle: &[u8], from: u64) -> Result<Option<u64>, StoreError> {
+fn find_in(
+    file: &Descriptor,
+    name: &str,
+    needle: &[u8],
+    from: u64,
+) -> Result<Option<u64>, StoreError> {
     let mut at = from;
     let mut window: Vec<u8> = Vec::new();
     loop {
@@ -531,9 +557,25 @@ impl Appender {
         })
     }
 
+    /// The file's size while it is still the log; `None` once a rewrite
+    /// renamed it over (no links left) or when it cannot be read.
+    fn linked_size(&self) -> Option<u64> {
+        self.file
+            .stat()
+            .ok()
+            .filter(|stat| stat.link_count > 0)
+            .map(|stat| stat.size)
+    }
+
     /// Writes the frame (ending a torn last line first), syncs as the mode
     /// says, and tells whether the file was still the log afterwards.
-    fn append(&mut self, frame: &Frame, size: u64, name: &str, sync: SyncMode) -> Result<Landed, StoreError> {
+    fn append(
+        &mut self,
+        frame: &Frame,
+        size: u64,
+        name: &str,
+        sync: SyncMode,
+    ) -> Result<Landed, StoreError> {
         let io = |during| io_error(name, during);
         let mut torn = false;
         if size != 0 && Some(size) != self.end_after_last_write {
@@ -571,16 +613,15 @@ impl Appender {
         Ok(Landed::InLog)
     }
 
-    /// Whether a rewrite copied the frame we wrote at or after `from` into
-    /// the new log: yes unless its tombstone comes first.
+    /// Whether the rewrite that replaced the file (and has finished) copied
+    /// the frame we wrote at or after `from` into the new log: only if its
+    /// tombstone comes after our bytes. `from` was read while the file was
+    /// still linked, so the tombstone, appended after the rename, cannot lie
+    /// before it.
     fn copied_by_rewrite(&self, frame: &Frame, from: u64, name: &str) -> Result<bool, StoreError> {
         let ours = find_in(&self.file, name, frame.bytes(), from)?;
         let tombstone = find_in(&self.file, name, TOMBSTONE, from)?;
-        Ok(match (tombstone, ours) {
-            (None, _) => true,
-            (Some(t), Some(o)) => o < t,
-            (Some(_), None) => false,
-        })
+        Ok(matches!((tombstone, ours), (Some(t), Some(o)) if o < t))
     }
 
     fn sync(&mut self, name: &str) -> Result<(), StoreError> {

@@ -30,7 +30,11 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 mod bindings {
-    wasmtime::component::bindgen!({ path: "../wit", world: "pathway" });
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "pathway",
+        additional_derives: [PartialEq, Eq],
+    });
 }
 mod artifact {
     include!(concat!(env!("OUT_DIR"), "/component.rs"));
@@ -214,8 +218,19 @@ pub struct Runtime {
 
 impl Runtime {
     /// Compiles `component` (the bytes of a `.wasm` component).
+    ///
+    /// Compiled code is kept in wasmtime's on-disk cache (its default
+    /// directory, under the user's cache dir), so a second process skips the
+    /// compilation; without a usable cache directory it just compiles.
     pub fn new(component: &[u8]) -> Result<Runtime, Error> {
-        let engine = Engine::default();
+        let mut config = wasmtime::Config::new();
+        match wasmtime::Cache::new(wasmtime::CacheConfig::new()) {
+            Ok(cache) => {
+                config.cache(Some(cache));
+            }
+            Err(e) => log::debug!("compiling without a code cache: {e:#}"),
+        }
+        let engine = Engine::new(&config).map_err(Error::Setup)?;
         let component = Component::new(&engine, component).map_err(Error::Setup)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(Error::Setup)?;

@@ -1,6 +1,10 @@
 //! `pathway`: append to and replay a pathway-memory log from the shell.
 //! Exit codes: 0 success, 1 refused event or damaged entries, 2 usage or I/O.
-#![forbid(unsafe_code)]
+// Denied, not forbidden: the bench loads a precompiled component, which
+// wasmtime marks unsafe; that one function says why it is sound.
+#![deny(unsafe_code)]
+
+mod bench;
 
 use std::ffi::OsString;
 use std::io::{BufRead, Write};
@@ -9,7 +13,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use pathway_host::{AppendError, CheckReport, DamagedLine, Entry, Error, Memory, Options, SyncMode};
+use pathway_host::{
+    AppendError, CheckReport, DamagedLine, Entry, Error, Memory, Options, SyncMode,
+};
 
 /// Bytes of log per page when streaming a replay.
 const PAGE_BYTES: u32 = 1 << 20;
@@ -85,6 +91,8 @@ enum Command {
     /// Append, simulate a crash mid-write, append again and replay, in a
     /// temporary directory.
     Demo,
+    /// Measure the component against native Rust loops doing the same I/O.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -137,11 +145,21 @@ fn main() -> ExitCode {
             follow,
             poll_ms,
             after,
-        } => replay(&log, json, follow.then(|| std::time::Duration::from_millis(poll_ms)), after),
-        Command::Compact { log, snapshot, upto } => compact(&log, &snapshot, upto),
+        } => replay(
+            &log,
+            json,
+            follow.then(|| std::time::Duration::from_millis(poll_ms)),
+            after,
+        ),
+        Command::Compact {
+            log,
+            snapshot,
+            upto,
+        } => compact(&log, &snapshot, upto),
         Command::Check { log, json } => check(&log, json),
         Command::Repair { log } => repair(&log),
         Command::Demo => demo(),
+        Command::Bench(args) => run_bench(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -223,7 +241,12 @@ fn read_stdin_events(events: &mut Vec<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn replay(log: &LogArgs, json: bool, follow: Option<std::time::Duration>, after: Option<String>) -> Result<u8, Failure> {
+fn replay(
+    log: &LogArgs,
+    json: bool,
+    follow: Option<std::time::Duration>,
+    after: Option<String>,
+) -> Result<u8, Failure> {
     let mut memory = log.open()?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let (mut kept, mut damaged) = (0u64, 0u64);
@@ -260,7 +283,10 @@ fn replay(log: &LogArgs, json: bool, follow: Option<std::time::Duration>, after:
         // ends it, so nothing is shown twice.
         std::thread::sleep(poll);
     }
-    log::info!("{}: replay kept {kept} records and skipped {damaged} damaged lines", memory.log_path().display());
+    log::info!(
+        "{}: replay kept {kept} records and skipped {damaged} damaged lines",
+        memory.log_path().display()
+    );
     Ok(if damaged == 0 { 0 } else { 1 })
 }
 
@@ -279,7 +305,8 @@ fn print_entries(out: &mut impl Write, entries: &[Entry], json: bool) -> std::io
 }
 
 fn compact(log: &LogArgs, snapshot: &std::path::Path, upto: Option<String>) -> Result<u8, Failure> {
-    let text = std::fs::read_to_string(snapshot).with_context(|| format!("reading the snapshot {}", snapshot.display()))?;
+    let text = std::fs::read_to_string(snapshot)
+        .with_context(|| format!("reading the snapshot {}", snapshot.display()))?;
     let events: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let mut memory = log.open()?;
     let upto = match upto {
@@ -298,7 +325,9 @@ fn compact(log: &LogArgs, snapshot: &std::path::Path, upto: Option<String>) -> R
             );
             Ok(0)
         }
-        Err(e @ Error::Compact(pathway_host::CompactError::InvalidEvent(_))) => Err(Failure(1, e.into())),
+        Err(e @ Error::Compact(pathway_host::CompactError::InvalidEvent(_))) => {
+            Err(Failure(1, e.into()))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -344,7 +373,11 @@ fn print_check(path: &std::path::Path, report: &CheckReport) {
         );
     }
     println!("torn tail: {}", if report.torn_tail { "yes" } else { "no" });
-    let leftovers = if report.leftovers.is_empty() { "none".to_string() } else { report.leftovers.join(", ") };
+    let leftovers = if report.leftovers.is_empty() {
+        "none".to_string()
+    } else {
+        report.leftovers.join(", ")
+    };
     println!("leftovers: {leftovers}");
     let verdict = if report.damaged.is_empty() {
         "clean"
@@ -358,7 +391,10 @@ fn repair(log: &LogArgs) -> Result<u8, Failure> {
     let mut memory = log.open()?;
     let report = memory.repair()?;
     if report.removed.is_empty() {
-        println!("{} is clean; nothing to repair", memory.log_path().display());
+        println!(
+            "{} is clean; nothing to repair",
+            memory.log_path().display()
+        );
     } else {
         println!(
             "repaired {}: removed {} damaged lines ({} bytes -> {} bytes); their bytes are in {}",
@@ -369,9 +405,45 @@ fn repair(log: &LogArgs) -> Result<u8, Failure> {
             report.quarantine
         );
         for line in &report.removed {
-            println!("  line {} at byte offset {}, {} bytes: {}", line.line, line.offset, line.length, line.reason);
+            println!(
+                "  line {} at byte offset {}, {} bytes: {}",
+                line.line, line.offset, line.length, line.reason
+            );
         }
     }
+    Ok(0)
+}
+
+fn run_bench(args: &bench::BenchArgs) -> Result<u8, Failure> {
+    // The replay workload's damaged lines are on purpose: no warnings.
+    log::set_max_level(log::LevelFilter::Error);
+    let machine = bench::machine();
+    let startup = bench::startup()?;
+    let rows = bench::run(args)?;
+    if args.json {
+        let report =
+            serde_json::json!({ "machine": machine, "startup": startup, "workloads": rows });
+        println!("{report}");
+        return Ok(0);
+    }
+    println!("machine: {machine}");
+    println!(
+        "{:<30} {:>9} {:>14} {:>14} {:>7}  native baseline",
+        "workload", "unit", "component", "native", "ratio"
+    );
+    for row in &rows {
+        println!(
+            "{:<30} {:>9} {:>14.1} {:>14.1} {:>7.2}  {}",
+            row.workload, row.unit, row.component, row.native, row.ratio, row.baseline
+        );
+    }
+    println!(
+        "start-up: compile {:.1} ms, load precompiled {:.2} ms, instantiate {:.0} us; .wasm {} bytes",
+        startup.compile_us / 1000.0,
+        startup.load_precompiled_us / 1000.0,
+        startup.instantiate_us,
+        startup.wasm_bytes
+    );
     Ok(0)
 }
 

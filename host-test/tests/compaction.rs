@@ -20,17 +20,34 @@ fn compaction_replaces_what_the_cursor_covers_and_keeps_later_records() {
     memory.append_batch(&["1", "2", "3"]).unwrap();
     let upto = memory.end_cursor().unwrap();
     memory.append_batch(&["4", "5"]).unwrap();
-    let report = memory.compact(&["{\"sum\":6}", "{\n \"pretty\": true\n}"], &upto).unwrap();
+    let report = memory
+        .compact(&["{\"sum\":6}", "{\n \"pretty\": true\n}"], &upto)
+        .unwrap();
     assert_eq!(
-        (report.snapshot_records, report.kept_bytes, report.bytes_before, report.bytes_after),
+        (
+            report.snapshot_records,
+            report.kept_bytes,
+            report.bytes_before,
+            report.bytes_after
+        ),
         (2, 4, 10, 32)
     );
-    assert_eq!(read_log(dir.path()), b"{\"sum\":6}\n{ \"pretty\": true}\n4\n5\n");
+    assert_eq!(
+        read_log(dir.path()),
+        b"{\"sum\":6}\n{ \"pretty\": true}\n4\n5\n"
+    );
     // Appends go on in the same instance and in others.
     memory.try_append("6").unwrap();
     open(dir.path()).try_append("7").unwrap();
-    assert_eq!(records(dir.path()), ["{\"sum\":6}", "{ \"pretty\": true}", "4", "5", "6", "7"]);
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no leftovers");
+    assert_eq!(
+        records(dir.path()),
+        ["{\"sum\":6}", "{ \"pretty\": true}", "4", "5", "6", "7"]
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no leftovers"
+    );
 }
 
 #[test]
@@ -40,7 +57,9 @@ fn compaction_with_a_bad_snapshot_event_changes_nothing() {
     let mut memory = open(dir.path());
     let upto = memory.end_cursor().unwrap();
     match memory.compact(&["{}", "nope"], &upto).unwrap_err() {
-        Error::Compact(CompactError::InvalidEvent(pathway_host::AppendError::InvalidJson(e))) => assert_eq!(e.index, 1),
+        Error::Compact(CompactError::InvalidEvent(pathway_host::AppendError::InvalidJson(e))) => {
+            assert_eq!(e.index, 1)
+        }
         other => panic!("expected an invalid snapshot event, got {other:?}"),
     }
     assert_eq!(read_log(dir.path()), b"1\n2\n");
@@ -89,7 +108,11 @@ impl WasiView for Host {
 
 /// Runs `op` in the failpoints component, stopped at `failpoint`: the
 /// call must trap there, as a crash would.
-fn crash_at(dir: &Path, failpoint: &str, op: impl FnOnce(&exports::pathway::memory::log::Guest, &mut Store<Host>) -> wasmtime::Result<()>) {
+fn crash_at(
+    dir: &Path,
+    failpoint: &str,
+    op: impl FnOnce(&exports::pathway::memory::log::Guest, &mut Store<Host>) -> wasmtime::Result<()>,
+) {
     let engine = Engine::default();
     let component = Component::from_file(&engine, FAILPOINTS_COMPONENT_PATH).unwrap();
     let mut linker = Linker::new(&engine);
@@ -97,19 +120,40 @@ fn crash_at(dir: &Path, failpoint: &str, op: impl FnOnce(&exports::pathway::memo
     let mut wasi = WasiCtxBuilder::new();
     wasi.preopened_dir(dir, "/", FsPerms::ReadWrite).unwrap();
     wasi.env("PATHWAY_FAILPOINT", failpoint);
-    let mut store = Store::new(&engine, Host { ctx: wasi.build(), table: ResourceTable::new() });
+    let mut store = Store::new(
+        &engine,
+        Host {
+            ctx: wasi.build(),
+            table: ResourceTable::new(),
+        },
+    );
     let pathway = Pathway::instantiate(&mut store, &component, &linker).unwrap();
-    let trap = op(pathway.pathway_memory_log(), &mut store).expect_err("the failpoint stops the call");
-    assert!(format!("{trap:?}").contains("unreachable"), "{failpoint}: {trap:?}");
+    let trap =
+        op(pathway.pathway_memory_log(), &mut store).expect_err("the failpoint stops the call");
+    assert!(
+        format!("{trap:?}").contains("unreachable"),
+        "{failpoint}: {trap:?}"
+    );
 }
 
 /// The steps of a rewrite, in order; the log is renamed from the fourth on.
-const STEPS: [&str; 5] = ["after-write", "after-lock", "after-sync", "after-rename", "after-dir-sync"];
+const STEPS: [&str; 5] = [
+    "after-write",
+    "after-lock",
+    "after-sync",
+    "after-rename",
+    "after-dir-sync",
+];
 
 /// Makes a file look untouched for a minute, as after a crash long ago.
 fn age(path: &Path) {
     let past = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
-    std::fs::File::options().write(true).open(path).unwrap().set_modified(past).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(past)
+        .unwrap();
 }
 
 #[test]
@@ -121,7 +165,8 @@ fn a_crash_at_any_step_of_compaction_leaves_the_old_or_the_new_log() {
         let upto = open(dir.path()).end_cursor().unwrap();
         write_log(dir.path(), b"1\n2\n3\n4\n");
         crash_at(dir.path(), failpoint, |log, store| {
-            log.call_compact(store, &["{\"sum\":6}".to_string()], &upto).map(|_| ())
+            log.call_compact(store, &["{\"sum\":6}".to_string()], &upto)
+                .map(|_| ())
         });
         let renamed = step >= 3;
         if renamed {
@@ -142,7 +187,10 @@ fn a_crash_at_any_step_of_compaction_leaves_the_old_or_the_new_log() {
         };
         assert_eq!(leftovers, expected, "{failpoint}");
         let end = memory.end_cursor().unwrap();
-        assert!(matches!(memory.compact(&["0"], &end), Err(Error::Compact(CompactError::Busy(_)))));
+        assert!(matches!(
+            memory.compact(&["0"], &end),
+            Err(Error::Compact(CompactError::Busy(_)))
+        ));
 
         // Once stale, appenders no longer wait for them and the next
         // compaction replaces them.
@@ -153,7 +201,11 @@ fn a_crash_at_any_step_of_compaction_leaves_the_old_or_the_new_log() {
         let end = memory.end_cursor().unwrap();
         memory.compact(&["{\"all\":true}"], &end).unwrap();
         assert_eq!(records(dir.path()), ["{\"all\":true}"], "{failpoint}");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "{failpoint}: leftovers cleaned");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "{failpoint}: leftovers cleaned"
+        );
     }
 }
 
@@ -186,12 +238,25 @@ fn records_appended_during_compactions_are_not_lost() {
     });
     let expected: Vec<String> = (0..total).map(|seq| format!("{{\"seq\":{seq}}}")).collect();
     let got = records(dir.path());
-    let damaged: Vec<_> = open(dir.path()).replay().unwrap().into_iter().filter_map(Result::err).collect();
+    let damaged: Vec<_> = open(dir.path())
+        .replay()
+        .unwrap()
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
     assert!(damaged.is_empty(), "damaged: {damaged:?}");
     let missing: Vec<_> = expected.iter().filter(|r| !got.contains(r)).collect();
     assert!(missing.is_empty(), "lost: {missing:?}");
     let first_out_of_order = got.iter().zip(&expected).position(|(g, e)| g != e);
-    assert_eq!(first_out_of_order, None, "order differs; {} records", got.len());
+    assert_eq!(
+        first_out_of_order,
+        None,
+        "order differs; {} records",
+        got.len()
+    );
     assert!(open(dir.path()).replay().unwrap().iter().all(Result::is_ok));
-    assert_eq!(std::fs::read(dir.path().join(LOG)).unwrap().last(), Some(&b'\n'));
+    assert_eq!(
+        std::fs::read(dir.path().join(LOG)).unwrap().last(),
+        Some(&b'\n')
+    );
 }

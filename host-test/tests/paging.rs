@@ -16,7 +16,11 @@ fn pages_of_any_size_give_the_same_entries_as_replay() {
     let whole = memory.replay().unwrap();
     assert_eq!(whole.len(), 6);
     for max_bytes in [1, 7, 30, 1 << 20] {
-        assert_eq!(paged(&mut memory, max_bytes), whole, "max_bytes {max_bytes}");
+        assert_eq!(
+            paged(&mut memory, max_bytes),
+            whole,
+            "max_bytes {max_bytes}"
+        );
     }
 }
 
@@ -26,11 +30,17 @@ fn unterminated_last_line_is_reported_but_not_consumed() {
     write_log(dir.path(), b"1\n{\"a\":2}");
     let mut memory = open(dir.path());
     let page = memory.replay_page(None, 1 << 20).unwrap();
-    assert_eq!((page.entries, page.tail, page.at_end), (vec![ok("1")], Some(ok("{\"a\":2}")), true));
+    assert_eq!(
+        (page.entries, page.tail, page.at_end),
+        (vec![ok("1")], Some(ok("{\"a\":2}")), true)
+    );
     // An append ends the line; from the cursor, both come as complete lines.
     memory.try_append("3").unwrap();
     let next = memory.replay_page(Some(&page.next), 1 << 20).unwrap();
-    assert_eq!((next.entries, next.tail), (vec![ok("{\"a\":2}"), ok("3")], None));
+    assert_eq!(
+        (next.entries, next.tail),
+        (vec![ok("{\"a\":2}"), ok("3")], None)
+    );
 }
 
 #[test]
@@ -46,7 +56,9 @@ fn a_kept_cursor_reads_only_records_appended_later() {
     let page = memory.replay_page(Some(&cursor), 1 << 20).unwrap();
     assert_eq!(page.entries, vec![ok("3"), ok("4")]);
     // Cursors are text: a new instance can continue from one.
-    let later = open(dir.path()).replay_page(Some(&page.next), 1 << 20).unwrap();
+    let later = open(dir.path())
+        .replay_page(Some(&page.next), 1 << 20)
+        .unwrap();
     assert!(later.entries.is_empty() && later.at_end);
 }
 
@@ -76,9 +88,15 @@ fn cursor_fails_clearly_when_the_log_was_truncated_or_rewritten() {
     let cursor = memory.end_cursor().unwrap();
     // Same file, other bytes before the cursor.
     std::fs::write(dir.path().join(common::LOG), b"1\n2\n4\n").unwrap();
-    assert!(matches!(memory.replay_page(Some(&cursor), 100), Err(Error::Cursor(CursorError::Stale(_)))));
+    assert!(matches!(
+        memory.replay_page(Some(&cursor), 100),
+        Err(Error::Cursor(CursorError::Stale(_)))
+    ));
     std::fs::write(dir.path().join(common::LOG), b"1\n").unwrap();
-    assert!(matches!(memory.replay_page(Some(&cursor), 100), Err(Error::Cursor(CursorError::Stale(_)))));
+    assert!(matches!(
+        memory.replay_page(Some(&cursor), 100),
+        Err(Error::Cursor(CursorError::Stale(_)))
+    ));
 }
 
 #[test]
@@ -87,7 +105,10 @@ fn text_that_is_not_a_cursor_is_refused() {
     let mut memory = open(dir.path());
     match memory.replay_page(Some("line 3"), 100).unwrap_err() {
         Error::Cursor(CursorError::Invalid(message)) => {
-            assert!(message.starts_with("\"line 3\" is not a cursor of this log"), "{message}")
+            assert!(
+                message.starts_with("\"line 3\" is not a cursor of this log"),
+                "{message}"
+            )
         }
         other => panic!("expected an invalid cursor, got {other:?}"),
     }

@@ -41,10 +41,18 @@ pub fn err(entry: &Entry) -> &str {
 
 /// Every entry of the log, read page by page with `max_bytes` pages.
 pub fn paged(memory: &mut Memory, max_bytes: u32) -> Vec<Entry> {
-    memory.entries(None, max_bytes).collect::<Result<_, _>>().expect("paged replay")
+    memory
+        .entries(None, max_bytes)
+        .collect::<Result<_, _>>()
+        .expect("paged replay")
 }
 
 /// The records of the log (damaged lines dropped), as the component reads it.
 pub fn records(dir: &Path) -> Vec<String> {
-    open(dir).replay().unwrap().into_iter().filter_map(Result::ok).collect()
+    open(dir)
+        .replay()
+        .unwrap()
+        .into_iter()
+        .filter_map(Result::ok)
+        .collect()
 }

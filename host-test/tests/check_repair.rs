@@ -1,0 +1,137 @@
+//! `check` reports like redis-check-aof; `repair` removes damaged lines
+//! crash-safely and keeps their bytes in the quarantine file.
+
+mod common;
+
+use common::{open, read_log, records, test_dir, write_log};
+use pathway_host::DamagedLine;
+
+const DAMAGED: &[u8] = b"{\"n\":1}\ngarbage\n{\"n\":2}\n\"\xff\"\n\n{\"n\":3}\n{\"torn\":";
+
+fn damaged(line: u64, offset: u64, length: u64, torn: bool, reason: &str) -> DamagedLine {
+    DamagedLine {
+        line,
+        offset,
+        length,
+        torn,
+        reason: reason.to_string(),
+    }
+}
+
+#[test]
+fn check_reports_records_damaged_lines_and_a_torn_tail() {
+    let dir = test_dir("check_damaged");
+    write_log(dir.path(), DAMAGED);
+    let report = open(dir.path()).check().unwrap();
+    assert_eq!(
+        (report.bytes, report.records, report.torn_tail),
+        (DAMAGED.len() as u64, 3, true)
+    );
+    assert_eq!(
+        report.damaged,
+        [
+            damaged(
+                2,
+                8,
+                7,
+                false,
+                "not exactly one JSON value: expected value at byte 0 of the line"
+            ),
+            damaged(
+                4,
+                24,
+                3,
+                false,
+                "not valid UTF-8 (first bad byte at byte 1 of the line)"
+            ),
+            damaged(
+                7,
+                37,
+                8,
+                true,
+                "not exactly one JSON value: EOF while parsing a value at byte 8 of the line"
+            ),
+        ]
+    );
+    assert!(report.leftovers.is_empty());
+}
+
+#[test]
+fn check_of_a_clean_or_missing_log_finds_nothing() {
+    let dir = test_dir("check_clean");
+    let report = open(dir.path()).check().unwrap();
+    assert_eq!(
+        (
+            report.bytes,
+            report.records,
+            report.damaged.len(),
+            report.torn_tail
+        ),
+        (0, 0, 0, false)
+    );
+    write_log(dir.path(), b"1\n2");
+    let report = open(dir.path()).check().unwrap();
+    assert_eq!(
+        (report.records, report.damaged.len(), report.torn_tail),
+        (2, 0, false)
+    );
+}
+
+#[test]
+fn repair_moves_damaged_lines_to_quarantine_and_keeps_the_rest() {
+    let dir = test_dir("repair");
+    write_log(dir.path(), DAMAGED);
+    let mut memory = open(dir.path());
+    let report = memory.repair().unwrap();
+    assert_eq!(report.removed.len(), 3);
+    assert_eq!(report.quarantine, "pathway.jsonl.quarantine");
+    assert_eq!(
+        (report.bytes_before, report.bytes_after),
+        (DAMAGED.len() as u64, 24)
+    );
+    assert_eq!(read_log(dir.path()), b"{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n");
+
+    // Nothing is destroyed: every removed byte is in the quarantine file.
+    let quarantine = std::fs::read_to_string(dir.path().join("pathway.jsonl.quarantine")).unwrap();
+    let kept: Vec<serde_json::Value> = quarantine
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let hex: Vec<&str> = kept.iter().map(|k| k["hex"].as_str().unwrap()).collect();
+    assert_eq!(hex, ["67617262616765", "22ff22", "7b22746f726e223a"]);
+    assert_eq!(kept[1]["offset"], 24);
+    assert_eq!(kept[2]["torn"], true);
+
+    // Appends go on, and the log checks clean.
+    memory.try_append("{\"n\":4}").unwrap();
+    let report = memory.check().unwrap();
+    assert!(report.damaged.is_empty());
+    assert_eq!(report.leftovers, ["pathway.jsonl.quarantine"]);
+    assert_eq!(records(dir.path()).len(), 4);
+}
+
+#[test]
+fn repair_of_a_clean_log_changes_nothing() {
+    let dir = test_dir("repair_clean");
+    write_log(dir.path(), b"1\r\n\n2\n");
+    let report = open(dir.path()).repair().unwrap();
+    assert!(report.removed.is_empty());
+    assert_eq!(read_log(dir.path()), b"1\r\n\n2\n");
+    assert!(!dir.path().join("pathway.jsonl.quarantine").exists());
+}
+
+#[test]
+fn a_second_repair_appends_to_the_quarantine() {
+    let dir = test_dir("repair_twice");
+    write_log(dir.path(), b"1\nx\n");
+    open(dir.path()).repair().unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join(common::LOG))
+        .unwrap();
+    std::io::Write::write_all(&mut file, b"y\n").unwrap();
+    open(dir.path()).repair().unwrap();
+    let quarantine = std::fs::read_to_string(dir.path().join("pathway.jsonl.quarantine")).unwrap();
+    assert_eq!(quarantine.lines().count(), 2);
+    assert_eq!(read_log(dir.path()), b"1\n");
+}
