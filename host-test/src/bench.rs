@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use pathway_host::{COMPONENT_BYTES, Memory, Options, Runtime};
+use pathway_host::{COMPONENT_BYTES, Memory, Options, Runtime, SyncMode};
 use serde::de::IgnoredAny;
 
 /// Sizes of one bench run.
@@ -23,6 +23,12 @@ pub struct BenchArgs {
     /// Size of the replayed log in MB.
     #[arg(long, default_value_t = 50)]
     pub replay_mb: usize,
+    /// Events appended with PATHWAY_SYNC=always (each one an fdatasync).
+    #[arg(long, default_value_t = 2_000)]
+    pub synced: usize,
+    /// Size of the compacted log in MB.
+    #[arg(long, default_value_t = 100)]
+    pub compact_mb: usize,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -172,6 +178,59 @@ pub fn run(args: &BenchArgs) -> Result<Vec<Row>> {
         "one write per batch",
     ));
 
+    // Durability: PATHWAY_SYNC=always against a native write + fdatasync.
+    let synced = &events[..args.synced.min(events.len())];
+    let dir = tempfile::tempdir_in(".")?;
+    let always = Options {
+        sync: Some(SyncMode::Always),
+        ..Options::default()
+    };
+    let mut memory = Memory::open_with(runtime, dir.path(), always)?;
+    let (_, component) = timed(|| {
+        for e in synced {
+            memory.try_append(e)?;
+        }
+        Ok(())
+    })?;
+    let path = dir.path().join("native-synced.jsonl");
+    let (_, native) = timed(|| {
+        let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
+        for e in synced {
+            file.write_all(format!("{e}\n").as_bytes())?;
+            file.sync_data()?;
+        }
+        Ok(())
+    })?;
+    let n = synced.len();
+    rows.push(Row::new(
+        "append, PATHWAY_SYNC=always",
+        "events/s",
+        per_second(n, component),
+        per_second(n, native),
+        "write + fdatasync per event (disk of the working dir)",
+    ));
+
+    // Compaction of a log into a snapshot of 1% of it, keeping nothing.
+    let dir = tempfile::tempdir_in(".")?;
+    let log = dir.path().join("pathway.jsonl");
+    let (log_bytes, _) = write_replay_log(&log, args.compact_mb << 20)?;
+    let snapshot: Vec<String> = (0..(log_bytes as usize / 100 / 100)).map(event).collect();
+    let mut memory = Memory::open_with(runtime, dir.path(), Options::default())?;
+    let (_, component) = timed(|| {
+        let upto = memory.end_cursor()?;
+        Ok(memory.compact(&snapshot, &upto)?)
+    })?;
+    let (log_bytes_native, _) = write_replay_log(&log, args.compact_mb << 20)?;
+    let (_, native) = timed(|| native_compact(&log, &snapshot))?;
+    anyhow::ensure!(log_bytes_native == log_bytes);
+    rows.push(Row::new(
+        "compact (log size)",
+        "MB/s",
+        mb_per_second(log_bytes, component),
+        mb_per_second(log_bytes, native),
+        "read the log, write the snapshot, fsync, rename",
+    ));
+
     // 3 and 4. Replay of a log with 1% damaged lines.
     let dir = tempfile::tempdir()?;
     let log = dir.path().join("pathway.jsonl");
@@ -255,6 +314,23 @@ fn native_replay(path: &Path) -> Result<usize> {
         entries.push(entry);
     }
     Ok(entries.len())
+}
+
+/// The native baseline of compaction: read the whole log (as a fold would),
+/// write the snapshot to a new file, sync it and rename it over the log.
+fn native_compact(log: &Path, snapshot: &[String]) -> Result<()> {
+    let mut bytes = Vec::new();
+    File::open(log)?.read_to_end(&mut bytes)?;
+    anyhow::ensure!(!bytes.is_empty());
+    let new = log.with_extension("compact");
+    let mut out = std::io::BufWriter::new(File::create(&new)?);
+    for e in snapshot {
+        out.write_all(e.as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    out.into_inner()?.sync_all()?;
+    std::fs::rename(&new, log)?;
+    Ok(())
 }
 
 /// Start-up costs in microseconds.
