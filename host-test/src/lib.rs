@@ -1,17 +1,33 @@
 //! Embedding API for the pathway-memory component on wasmtime.
 //!
 //! ```no_run
-//! use pathway_host::{Memory, Options};
+//! use pathway_host::{Error, Memory, Options};
 //!
-//! let mut memory = Memory::open("agent-state", Options::default())?;
-//! memory.try_append(r#"{"op":"remember","key":"user","value":"Ada"}"#)?;
-//! for entry in memory.replay()? {
-//!     match entry {
-//!         Ok(record) => println!("{record}"),
-//!         Err(damage) => eprintln!("skipped: {damage}"),
+//! fn main() -> Result<(), Error> {
+//!     let mut memory = Memory::open("agent-state", Options::default())?;
+//!     memory.try_append(r#"{"op":"remember","key":"user","value":"Ada"}"#)?;
+//!     memory.append_batch(&["1", "2"])?; // all or nothing
+//!
+//!     // Streamed a page (here 1 MiB) at a time: bounded memory for any size.
+//!     let mut state = Vec::new();
+//!     let mut entries = memory.entries(None, 1 << 20);
+//!     for entry in entries.by_ref() {
+//!         match entry? {
+//!             Ok(record) => state.push(record),
+//!             Err(damage) => eprintln!("skipped {damage}"),
+//!         }
 //!     }
+//!     // Later: only what was appended since (keep the cursor as text).
+//!     let cursor = entries.cursor().map(str::to_owned);
+//!
+//!     // Fold what was read into a snapshot and compact up to that cursor;
+//!     // records appended meanwhile are kept.
+//!     if let Some(upto) = &cursor {
+//!         memory.compact(&[r#"{"op":"state","user":"Ada"}"#], upto)?;
+//!     }
+//!     memory.sync()?;
+//!     Ok(())
 //! }
-//! # Ok::<(), pathway_host::Error>(())
 //! ```
 //!
 //! The component is compiled once per process ([`Runtime::shared`]) and
