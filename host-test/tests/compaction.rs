@@ -7,11 +7,11 @@ use std::path::Path;
 
 use common::{LOG, open, read_log, records, test_dir, write_log};
 use pathway_host::{CompactError, Error, FAILPOINTS_COMPONENT_PATH};
-use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Engine, Store};
-use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime::Store;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
-wasmtime::component::bindgen!({ path: "../wit", world: "pathway" });
+#[path = "common/raw.rs"]
+mod raw;
 
 #[test]
 fn compaction_replaces_what_the_cursor_covers_and_keeps_later_records() {
@@ -92,42 +92,18 @@ fn compaction_of_a_missing_log_creates_it_from_the_snapshot() {
     assert_eq!(read_log(dir.path()), b"{\"fresh\":true}\n");
 }
 
-struct Host {
-    ctx: WasiCtx,
-    table: ResourceTable,
-}
-
-impl WasiView for Host {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.ctx,
-            table: &mut self.table,
-        }
-    }
-}
-
 /// Runs `op` in the failpoints component, stopped at `failpoint`: the
 /// call must trap there, as a crash would.
 fn crash_at(
     dir: &Path,
     failpoint: &str,
-    op: impl FnOnce(&exports::pathway::memory::log::Guest, &mut Store<Host>) -> wasmtime::Result<()>,
+    op: impl FnOnce(&raw::Log, &mut Store<raw::Host>) -> wasmtime::Result<()>,
 ) {
-    let engine = Engine::default();
-    let component = Component::from_file(&engine, FAILPOINTS_COMPONENT_PATH).unwrap();
-    let mut linker = Linker::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
     let mut wasi = WasiCtxBuilder::new();
     wasi.preopened_dir(dir, "/", FsPerms::ReadWrite).unwrap();
     wasi.env("PATHWAY_FAILPOINT", failpoint);
-    let mut store = Store::new(
-        &engine,
-        Host {
-            ctx: wasi.build(),
-            table: ResourceTable::new(),
-        },
-    );
-    let pathway = Pathway::instantiate(&mut store, &component, &linker).unwrap();
+    let component = std::fs::read(FAILPOINTS_COMPONENT_PATH).unwrap();
+    let (pathway, mut store) = raw::instantiate(&component, wasi);
     let trap =
         op(pathway.pathway_memory_log(), &mut store).expect_err("the failpoint stops the call");
     assert!(

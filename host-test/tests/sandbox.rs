@@ -5,11 +5,10 @@ mod common;
 
 use common::{LOG, ok, test_dir, write_log};
 use pathway_host::{AppendError, COMPONENT_BYTES, Error, Memory, Options};
-use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Engine, Store};
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::WasiCtxBuilder;
 
-wasmtime::component::bindgen!({ path: "../wit", world: "pathway" });
+#[path = "common/raw.rs"]
+mod raw;
 
 fn io_message(error: Error) -> String {
     match error {
@@ -44,40 +43,17 @@ fn read_only_preopen_gives_a_clear_error_and_writes_nothing() {
     assert_eq!(std::fs::read(dir.path().join(LOG)).unwrap(), b"1\n");
 }
 
-struct Host {
-    ctx: WasiCtx,
-    table: ResourceTable,
-}
-
-impl WasiView for Host {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.ctx,
-            table: &mut self.table,
-        }
-    }
-}
-
 #[test]
 fn no_directory_granted_is_an_error_not_an_empty_log() {
     // Built by hand: the host library always grants a directory.
-    let engine = Engine::default();
-    let component = Component::new(&engine, COMPONENT_BYTES).unwrap();
-    let mut linker = Linker::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
-    let host = Host {
-        ctx: WasiCtxBuilder::new().build(),
-        table: ResourceTable::new(),
-    };
-    let mut store = Store::new(&engine, host);
-    let pathway = Pathway::instantiate(&mut store, &component, &linker).unwrap();
+    let (pathway, mut store) = raw::instantiate(COMPONENT_BYTES, WasiCtxBuilder::new());
     let log = pathway.pathway_memory_log();
 
     let expected = "no directory is granted: the host preopened none; preopen exactly one directory for the log";
     let replay = log.call_replay(&mut store).unwrap();
     assert_eq!(replay, vec![Err(expected.to_string())]);
     match log.call_try_append(&mut store, "1").unwrap() {
-        Err(exports::pathway::memory::log::AppendError::Io(message)) => {
+        Err(raw::AppendError::Io(message)) => {
             assert_eq!(message, expected)
         }
         other => panic!("expected an I/O error, got {other:?}"),
