@@ -44,6 +44,10 @@ enum Command {
         /// (blank lines are skipped).
         #[arg(required = true, value_name = "EVENT")]
         events: Vec<OsString>,
+        /// One append call per event instead of one batch: events before a
+        /// refused one stay stored (the error says how many).
+        #[arg(long)]
+        each: bool,
     },
     /// Print every record, streaming page by page; damaged lines are
     /// reported on stderr.
@@ -138,7 +142,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let result = match cli.command {
-        Command::Append { log, events } => append(&log, events),
+        Command::Append { log, events, each } => append(&log, events, each),
         Command::Replay {
             log,
             json,
@@ -188,7 +192,7 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
-fn append(log: &LogArgs, args: Vec<OsString>) -> Result<u8, Failure> {
+fn append(log: &LogArgs, args: Vec<OsString>, each: bool) -> Result<u8, Failure> {
     let mut events = Vec::new();
     for (i, arg) in args.into_iter().enumerate() {
         let Ok(arg) = arg.into_string() else {
@@ -207,6 +211,9 @@ fn append(log: &LogArgs, args: Vec<OsString>) -> Result<u8, Failure> {
         }
     }
     let mut memory = log.open()?;
+    if each {
+        return append_each(&mut memory, &events);
+    }
     match memory.append_batch(&events) {
         Ok(()) => {
             log::info!(
@@ -221,6 +228,45 @@ fn append(log: &LogArgs, args: Vec<OsString>) -> Result<u8, Failure> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `append --each`: one call per event; a refusal stops there, and what
+/// came before it stays stored.
+fn append_each(memory: &mut Memory, events: &[String]) -> Result<u8, Failure> {
+    for (i, event) in events.iter().enumerate() {
+        match memory.try_append(event) {
+            Ok(()) => {}
+            Err(Error::Refused(AppendError::InvalidJson(e))) => {
+                return Err(Failure(
+                    1,
+                    anyhow::anyhow!(
+                        "event {i} is not exactly one JSON value: {} at byte offset {}; \
+                         the {i} events before it are stored, it and the rest are not",
+                        e.reason,
+                        e.offset
+                    ),
+                ));
+            }
+            Err(Error::Refused(AppendError::TooLarge(e))) => {
+                return Err(Failure(
+                    1,
+                    anyhow::anyhow!(
+                        "event {i} is {} bytes, over the line limit of {} bytes; \
+                         the {i} events before it are stored, it and the rest are not",
+                        e.size,
+                        e.limit
+                    ),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    log::info!(
+        "{}: appended {} events one by one",
+        memory.log_path().display(),
+        events.len()
+    );
+    Ok(0)
 }
 
 fn read_stdin_events(events: &mut Vec<String>) -> anyhow::Result<()> {

@@ -270,3 +270,17 @@ fn replay_follow_prints_records_as_they_are_appended() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn append_each_keeps_what_came_before_a_refused_event() {
+    let dir = test_dir("cli_each");
+    let d = dir.path().to_str().unwrap();
+    let out = pathway(&["append", "--each", "--dir", d, "1", "2", "{", "4"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "pathway: error: event 2 is not exactly one JSON value: EOF while parsing an object at byte \
+         offset 1; the 2 events before it are stored, it and the rest are not\n"
+    );
+    assert_eq!(read_log(dir.path()), b"1\n2\n");
+}

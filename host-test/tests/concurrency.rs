@@ -62,3 +62,53 @@ fn instances_appending_concurrently_lose_and_tear_nothing() {
     }
     assert_eq!(next_seq, [RECORDS; WRITERS]);
 }
+
+/// Records per process; `PATHWAY_SOAK=1` runs the 50,000 of the long soak.
+fn per_process() -> usize {
+    if std::env::var_os("PATHWAY_SOAK").is_some() {
+        50_000
+    } else {
+        2_000
+    }
+}
+
+#[test]
+fn processes_appending_concurrently_lose_and_tear_nothing() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = test_dir("concurrent_processes");
+    let per = per_process();
+    let children: Vec<_> = (0..WRITERS)
+        .map(|writer| {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_pathway"))
+                .args([
+                    "append",
+                    "--each",
+                    "--dir",
+                    dir.path().to_str().unwrap(),
+                    "-",
+                ])
+                .stdin(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let input: String = (0..per).map(|seq| record(writer, seq) + "\n").collect();
+            let mut stdin = child.stdin.take().unwrap();
+            std::thread::spawn(move || stdin.write_all(input.as_bytes()).unwrap());
+            child
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let entries = open(dir.path()).replay().unwrap();
+    assert_eq!(entries.len(), WRITERS * per);
+    let mut next_seq = [0usize; WRITERS];
+    for entry in entries {
+        let line = entry.expect("no record is torn");
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let writer = value["writer"].as_u64().unwrap() as usize;
+        assert_eq!(line, record(writer, next_seq[writer]));
+        next_seq[writer] += 1;
+    }
+    assert_eq!(next_seq, [per; WRITERS]);
+}
