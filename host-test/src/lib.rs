@@ -169,6 +169,10 @@ pub struct Options {
     /// with a trap instead of the host running out of memory. Default
     /// 1 GiB. Paged replay needs about its page size plus one line.
     pub max_guest_memory: usize,
+    /// Longest a single call into the component may run; past it the call
+    /// stops with [`Error::Trap`] instead of hanging the host. Default 60 s
+    /// (a whole-log replay of 1 GiB takes about 3 s here).
+    pub call_timeout: std::time::Duration,
 }
 
 impl Default for Options {
@@ -181,6 +185,7 @@ impl Default for Options {
             sync: None,
             max_transfer_bytes: 1 << 30,
             max_guest_memory: 1 << 30,
+            call_timeout: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -246,7 +251,11 @@ impl Runtime {
             }
             Err(e) => log::debug!("compiling without a code cache: {e:#}"),
         }
+        // Calls get a deadline (Options::call_timeout): compiled code checks
+        // an epoch that a ticker thread advances every EPOCH_TICK.
+        config.epoch_interruption(true);
         let engine = Engine::new(&config).map_err(Error::Setup)?;
+        spawn_epoch_ticker(&engine);
         let component = Component::new(&engine, component).map_err(Error::Setup)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(Error::Setup)?;
@@ -265,6 +274,26 @@ impl Runtime {
         let runtime = Runtime::new(COMPONENT_BYTES)?;
         Ok(SHARED.get_or_init(|| runtime))
     }
+}
+
+/// How often the engine's epoch advances; deadlines are whole ticks.
+const EPOCH_TICK: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Advances `engine`'s epoch every [`EPOCH_TICK`] until the engine is gone.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::spawn(move || {
+        while let Some(engine) = weak.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            std::thread::sleep(EPOCH_TICK);
+        }
+    });
+}
+
+/// A call timeout in epoch ticks, at least one.
+fn deadline_ticks(timeout: std::time::Duration) -> u64 {
+    (timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
 }
 
 struct HostState {
@@ -475,6 +504,7 @@ impl Memory {
         let Instance {
             store, bindings, ..
         } = &mut self.instance;
+        store.set_epoch_deadline(deadline_ticks(self.options.call_timeout));
         f(bindings.pathway_memory_log(), store).map_err(|trap| self.recover_from_trap(trap))
     }
 
@@ -482,7 +512,17 @@ impl Memory {
     /// entered again) and turns the trap into an [`Error::Trap`].
     fn recover_from_trap(&mut self, trap: wasmtime::Error) -> Error {
         let stderr = String::from_utf8_lossy(&self.instance.stderr.contents()).into_owned();
-        let message = format!("{trap:#}");
+        let timed_out = trap.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt);
+        let message = if timed_out {
+            format!(
+                "the call ran longer than the deadline of {:?} (Options::call_timeout) and was \
+                 stopped; nothing it would have returned is lost on disk; raise the deadline or \
+                 read the log page by page",
+                self.options.call_timeout
+            )
+        } else {
+            format!("{trap:#}")
+        };
         match Instance::new(&self.runtime, &self.dir, &self.options) {
             Ok(fresh) => self.instance = fresh,
             Err(e) => log::error!("could not replace the trapped instance: {e}"),
@@ -601,6 +641,7 @@ impl Instance {
         );
         store.limiter(|state| &mut state.limits);
         store.set_hostcall_fuel(options.max_transfer_bytes);
+        store.set_epoch_deadline(deadline_ticks(options.call_timeout));
         let bindings = runtime.pre.instantiate(&mut store).map_err(Error::Setup)?;
         Ok(Instance {
             store,

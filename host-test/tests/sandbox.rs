@@ -133,3 +133,26 @@ fn replay_larger_than_the_transfer_limit_fails_clearly() {
     // The memory stays usable after the failed call.
     memory.try_append("1").unwrap();
 }
+
+#[test]
+fn a_call_past_its_deadline_stops_with_a_clear_error() {
+    let dir = test_dir("deadline");
+    write_log(
+        dir.path(),
+        "{\"pad\":\"0123456789\"}\n".repeat(2_000_000).as_bytes(),
+    );
+    let options = Options {
+        call_timeout: std::time::Duration::from_millis(50),
+        ..Options::default()
+    };
+    let mut memory = Memory::open(dir.path(), options).unwrap();
+    match memory.replay().unwrap_err() {
+        Error::Trap { message, .. } => assert!(
+            message.starts_with("the call ran longer than the deadline of 50ms"),
+            "{message}"
+        ),
+        other => panic!("expected a deadline trap, got {other:?}"),
+    }
+    // The memory stays usable: short calls still fit the deadline.
+    memory.try_append("1").unwrap();
+}
