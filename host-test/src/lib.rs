@@ -505,7 +505,15 @@ impl Memory {
             store, bindings, ..
         } = &mut self.instance;
         store.set_epoch_deadline(deadline_ticks(self.options.call_timeout));
-        f(bindings.pathway_memory_log(), store).map_err(|trap| self.recover_from_trap(trap))
+        // The whole call runs inside wasmtime-wasi's tokio runtime context,
+        // entered once: each WASI call then just polls its future on this
+        // thread instead of entering the runtime and yielding to it first
+        // (its fallback for callers outside any runtime). Measured: about
+        // 3 % of a one-event append (4 WASI calls).
+        wasmtime_wasi::runtime::with_ambient_tokio_runtime(|| {
+            f(bindings.pathway_memory_log(), store)
+        })
+        .map_err(|trap| self.recover_from_trap(trap))
     }
 
     /// Builds a fresh instance after a trap (a trapped instance cannot be
