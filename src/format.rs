@@ -19,16 +19,21 @@ pub const DEFAULT_MAX_LINE: u64 = 1 << 20;
 /// string it must be escaped), so pretty-printed JSON is put on one line by
 /// removing them; the stored line parses to the same value.
 pub fn encode_event(event: &str, max_line: u64) -> Result<Cow<'_, str>, EventError> {
-    let breaks = event.bytes().filter(|&b| b == b'\n' || b == b'\r').count();
-    let size = (event.len() - breaks) as u64;
-    if size > max_line {
-        return Err(EventError::TooLarge {
-            size,
-            limit: max_line,
-        });
+    // Line breaks are counted only when the event could be over the limit
+    // with them; otherwise one word-at-a-time search says whether there are
+    // any (a byte-by-byte count was a tenth of an append batch's time).
+    if event.len() as u64 > max_line {
+        let breaks = memchr::memchr2_iter(b'\n', b'\r', event.as_bytes()).count();
+        let size = (event.len() - breaks) as u64;
+        if size > max_line {
+            return Err(EventError::TooLarge {
+                size,
+                limit: max_line,
+            });
+        }
     }
     check_json(event).map_err(|(offset, reason)| EventError::InvalidJson { offset, reason })?;
-    if breaks == 0 {
+    if memchr::memchr2(b'\n', b'\r', event.as_bytes()).is_none() {
         return Ok(Cow::Borrowed(event));
     }
     Ok(Cow::Owned(

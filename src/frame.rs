@@ -16,15 +16,26 @@ pub struct Frame {
 impl Frame {
     /// Frames `lines` (already encoded, without `\n`).
     pub fn new<'a>(lines: impl IntoIterator<Item = &'a str>) -> Frame {
-        let mut bytes = Vec::new();
-        let mut ends = Vec::new();
+        let mut frame = Frame::with_capacity(0, 0);
         for line in lines {
-            bytes.reserve(line.len() + 1);
-            bytes.extend_from_slice(line.as_bytes());
-            bytes.push(b'\n');
-            ends.push(bytes.len());
+            frame.push(line);
         }
-        Frame { bytes, ends }
+        frame
+    }
+
+    /// An empty frame with room for `bytes` bytes and `records` records.
+    pub fn with_capacity(bytes: usize, records: usize) -> Frame {
+        Frame {
+            bytes: Vec::with_capacity(bytes),
+            ends: Vec::with_capacity(records),
+        }
+    }
+
+    /// Adds one record (already encoded, without `\n`).
+    pub fn push(&mut self, line: &str) {
+        self.bytes.extend_from_slice(line.as_bytes());
+        self.bytes.push(b'\n');
+        self.ends.push(self.bytes.len());
     }
 
     /// Frames bytes that already are whole lines: no cut inside is

@@ -227,12 +227,16 @@ impl Store {
     /// Waits (polling every millisecond) while a rewrite holds a fresh
     /// `<log>.lock`; a stale one (left by a crash) is ignored.
     fn wait_while_locked(&self) -> Result<(), StoreError> {
-        let start = monotonic_clock::now();
+        // The clock is read only once there is a lock to wait for: most
+        // appends find none, and each WASI call costs about half a µs.
+        let mut start = None;
         while self
             .file_age(&self.lock_name)
             .is_some_and(|age| age < STALE_AFTER_SECS)
         {
-            if monotonic_clock::now().saturating_sub(start) > STALE_AFTER_SECS * 1_000_000_000 {
+            let now = monotonic_clock::now();
+            let start = *start.get_or_insert(now);
+            if now.saturating_sub(start) > STALE_AFTER_SECS * 1_000_000_000 {
                 return Err(StoreError::Locked {
                     lock: self.lock_name.clone(),
                 });
