@@ -97,6 +97,15 @@ pub fn read_page<R: ReadAt>(
     let mut consumed = 0u64;
     let mut entries = Vec::new();
     loop {
+        // Full once at least one line was consumed: every call makes progress.
+        if consumed > 0 && consumed >= max_bytes {
+            return Ok(Page {
+                entries,
+                tail: None,
+                next: pos,
+                at_end: false,
+            });
+        }
         let start = (pos.offset - buf_offset) as usize;
         if let Some(i) = memchr::memchr(b'\n', &buf[start..]) {
             let line = pos.lines + 1;
@@ -109,14 +118,6 @@ pub fn read_page<R: ReadAt>(
                 lines: line,
             };
             consumed += i as u64 + 1;
-            if consumed >= max_bytes {
-                return Ok(Page {
-                    entries,
-                    tail: None,
-                    next: pos,
-                    at_end: false,
-                });
-            }
             continue;
         }
         // No `\n` in what is buffered: the line goes on, or the file ends.
@@ -153,14 +154,6 @@ pub fn read_page<R: ReadAt>(
             consumed += size + 1;
             buf.clear();
             buf_offset = pos.offset;
-            if consumed >= max_bytes {
-                return Ok(Page {
-                    entries,
-                    tail: None,
-                    next: pos,
-                    at_end: false,
-                });
-            }
             continue;
         }
         buf.drain(..start);
