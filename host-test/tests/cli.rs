@@ -201,30 +201,24 @@ fn compact_replaces_the_log_with_the_snapshot() {
     write_log(dir.path(), b"{\"n\":1}\n{\"n\":2}\n");
     let snapshot = dir.path().join("snapshot.jsonl");
     std::fs::write(&snapshot, b"{\"total\":3}\n\n").unwrap();
-    let out = pathway(
-        &[
-            "compact",
-            "--dir",
-            d,
-            "--snapshot",
-            snapshot.to_str().unwrap(),
-        ],
-        b"",
-    );
+    let compact = || {
+        pathway(
+            &[
+                "compact",
+                "--dir",
+                d,
+                "--snapshot",
+                snapshot.to_str().unwrap(),
+            ],
+            b"",
+        )
+    };
+    let out = compact();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(read_log(dir.path()), b"{\"total\":3}\n");
 
     std::fs::write(&snapshot, b"{\"total\":\n").unwrap();
-    let out = pathway(
-        &[
-            "compact",
-            "--dir",
-            d,
-            "--snapshot",
-            snapshot.to_str().unwrap(),
-        ],
-        b"",
-    );
+    let out = compact();
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr)
