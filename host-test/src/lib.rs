@@ -57,6 +57,9 @@ mod artifact {
 }
 
 pub use artifact::{COMPONENT_BYTES, COMPONENT_PATH, FAILPOINTS_COMPONENT_PATH};
+
+/// The WIT package the component implements (`wit/pathway.wit`).
+pub const WIT: &str = include_str!("../../wit/pathway.wit");
 pub use bindings::exports::pathway::memory::log::{
     AppendError, CheckReport, CompactError, CompactReport, CursorError, DamagedLine, InvalidJson,
     Page, RepairReport, TooLarge,

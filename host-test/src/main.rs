@@ -97,6 +97,14 @@ enum Command {
     Demo,
     /// Measure the component against native Rust loops doing the same I/O.
     Bench(bench::BenchArgs),
+    /// Write the component (.wasm) this binary embeds, for other hosts.
+    Wasm {
+        /// Where to write it; `-` writes to stdout.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Print the WIT package (the interface of the component).
+    Wit,
 }
 
 #[derive(Args)]
@@ -164,6 +172,11 @@ fn main() -> ExitCode {
         Command::Repair { log } => repair(&log),
         Command::Demo => demo(),
         Command::Bench(args) => run_bench(&args),
+        Command::Wasm { out } => write_wasm(&out),
+        Command::Wit => {
+            print!("{}", pathway_host::WIT);
+            Ok(0)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -172,6 +185,21 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+fn write_wasm(out: &std::path::Path) -> Result<u8, Failure> {
+    if out.as_os_str() == "-" {
+        std::io::stdout().write_all(pathway_host::COMPONENT_BYTES)?;
+    } else {
+        std::fs::write(out, pathway_host::COMPONENT_BYTES)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        eprintln!(
+            "pathway: wrote {} ({} bytes)",
+            out.display(),
+            pathway_host::COMPONENT_BYTES.len()
+        );
+    }
+    Ok(0)
 }
 
 fn init_logging(verbose: u8) {
