@@ -302,7 +302,65 @@ fn deadline_ticks(timeout: std::time::Duration) -> u64 {
 struct HostState {
     ctx: WasiCtx,
     table: ResourceTable,
+    limits: MemoryCap,
+}
+
+/// wasmtime's [`StoreLimits`](wasmtime::StoreLimits) plus a memory of the
+/// refused growth, so that the error can say what the cap was and what to do
+/// instead of wasmtime's bare "forcing trap when growing memory".
+struct MemoryCap {
     limits: wasmtime::StoreLimits,
+    cap: usize,
+    refused: Option<usize>,
+}
+
+impl MemoryCap {
+    fn new(cap: usize) -> MemoryCap {
+        MemoryCap {
+            limits: wasmtime::StoreLimitsBuilder::new().memory_size(cap).build(),
+            cap,
+            refused: None,
+        }
+    }
+
+    /// The message for a refused growth, if there was one (and forgets it).
+    fn take_refusal(&mut self) -> Option<String> {
+        let wanted = self.refused.take()?;
+        Some(format!(
+            "the component needed {} MiB of memory, over the cap of {} MiB \
+             (Options::max_guest_memory, `--max-memory-mib`), and was stopped; nothing stored \
+             is lost; raise the cap, or read the log page by page",
+            wanted.div_ceil(1 << 20),
+            self.cap >> 20
+        ))
+    }
+}
+
+impl wasmtime::ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if !allowed {
+            // Trap rather than hand the guest a failed `memory.grow`: Rust's
+            // allocator would abort with a less useful message anyway.
+            self.refused = Some(desired);
+            wasmtime::bail!("memory cap of {} bytes reached", self.cap);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
 }
 
 impl WasiView for HostState {
@@ -524,7 +582,10 @@ impl Memory {
     fn recover_from_trap(&mut self, trap: wasmtime::Error) -> Error {
         let stderr = String::from_utf8_lossy(&self.instance.stderr.contents()).into_owned();
         let timed_out = trap.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt);
-        let message = if timed_out {
+        let refusal = self.instance.store.data_mut().limits.take_refusal();
+        let message = if let Some(refusal) = refusal {
+            refusal
+        } else if timed_out {
             format!(
                 "the call ran longer than the deadline of {:?} (Options::call_timeout) and was \
                  stopped; nothing it would have returned is lost on disk; raise the deadline or \
@@ -644,16 +705,18 @@ impl Instance {
             HostState {
                 ctx: wasi.build(),
                 table: ResourceTable::new(),
-                limits: wasmtime::StoreLimitsBuilder::new()
-                    .memory_size(options.max_guest_memory)
-                    .trap_on_grow_failure(true)
-                    .build(),
+                limits: MemoryCap::new(options.max_guest_memory),
             },
         );
         store.limiter(|state| &mut state.limits);
         store.set_hostcall_fuel(options.max_transfer_bytes);
         store.set_epoch_deadline(deadline_ticks(options.call_timeout));
-        let bindings = runtime.pre.instantiate(&mut store).map_err(Error::Setup)?;
+        let bindings = runtime.pre.instantiate(&mut store).map_err(|e| {
+            match store.data_mut().limits.take_refusal() {
+                Some(message) => Error::Setup(wasmtime::Error::msg(message)),
+                None => Error::Setup(e),
+            }
+        })?;
         Ok(Instance {
             store,
             bindings,

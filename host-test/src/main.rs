@@ -118,6 +118,19 @@ struct LogArgs {
     /// When appends are synced: never, always or interval:<ms>.
     #[arg(long, value_name = "MODE")]
     sync: Option<SyncMode>,
+    /// Largest line stored or read, in bytes (default 1 MiB).
+    #[arg(long, value_name = "BYTES")]
+    max_line: Option<u64>,
+    /// Most memory the component may use, in MiB; past it a call fails
+    /// with an error instead of the host running out of memory.
+    #[arg(long, value_name = "MIB", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    max_memory_mib: u32,
+    /// Longest one call into the component may run, in seconds; past it
+    /// the call stops with an error instead of hanging.
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    timeout_secs: u64,
 }
 
 impl LogArgs {
@@ -131,6 +144,9 @@ impl LogArgs {
         let options = Options {
             log_name: Some(self.log.clone()),
             sync: self.sync,
+            max_line: self.max_line,
+            max_guest_memory: (self.max_memory_mib as usize) << 20,
+            call_timeout: std::time::Duration::from_secs(self.timeout_secs),
             ..Options::default()
         };
         Ok(Memory::open(&self.dir, options)?)

@@ -132,5 +132,13 @@ fn paged_replay_works_where_the_guest_cannot_hold_the_log() {
     }
     assert_eq!(records, count);
     // The whole-log replay needs more than 16 MiB of guest memory.
-    assert!(matches!(memory.replay(), Err(Error::Trap { .. })));
+    match memory.replay() {
+        Err(Error::Trap { message, .. }) => assert!(
+            message.contains("over the cap of 16 MiB") && message.contains("--max-memory-mib"),
+            "{message}"
+        ),
+        other => panic!("expected the memory cap to stop the replay, got {other:?}"),
+    }
+    // The Memory stays usable after the cap stopped a call.
+    assert_eq!(memory.entries(None, 1 << 20).count(), count);
 }
