@@ -56,6 +56,32 @@ pub enum StoreError {
     Locked {
         lock: String,
     },
+    /// Writing or syncing an appended record failed; `undo` says what
+    /// became of the bytes that reached the file.
+    Append {
+        name: String,
+        during: &'static str,
+        reason: String,
+        undo: Undo,
+    },
+}
+
+/// What a failed append did about the part of its record that may have
+/// reached the file (a full device takes part of a write).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Undo {
+    /// The file did not grow: nothing of the record was stored.
+    NothingWritten,
+    /// The record's bytes were the file's end and were cut off: the file is
+    /// `to` bytes long, as before the call plus `others` bytes that other
+    /// instances appended meanwhile (kept).
+    RolledBack { to: u64, others: u64 },
+    /// The file grew but its end is not a prefix of the record: another
+    /// instance appended after it (or instead). Left as it is: cutting
+    /// would lose that instance's record.
+    NotOurs { grown: u64 },
+    /// Cutting the record's bytes off failed.
+    Failed { offset: u64, reason: String },
 }
 
 impl fmt::Display for StoreError {
@@ -101,6 +127,46 @@ impl fmt::Display for StoreError {
                 "{lock:?} was held for over {STALE_AFTER_SECS} s while this append waited: \
                  a compaction or repair is slow or stuck; nothing was written, try again"
             ),
+            StoreError::Append {
+                name,
+                during,
+                reason,
+                undo,
+            } => {
+                write!(f, "{during} {name:?} failed: {reason}; ")?;
+                match undo {
+                    Undo::NothingWritten => write!(f, "nothing of this record was stored")?,
+                    Undo::RolledBack { to, others: 0 } => write!(
+                        f,
+                        "its partly written bytes were removed (the log is {to} bytes again, \
+                         as before the call)"
+                    )?,
+                    Undo::RolledBack { to, others } => write!(
+                        f,
+                        "its partly written bytes were removed (the log is {to} bytes: the \
+                         {others} bytes other instances appended meanwhile stay)"
+                    )?,
+                    Undo::NotOurs { grown } => write!(
+                        f,
+                        "the log grew by {grown} bytes meanwhile, not only by this record's \
+                         bytes (another instance appends too), so nothing was cut; if part of \
+                         this record is among them, replay reports it as a damaged line and \
+                         `repair` moves it to the quarantine"
+                    )?,
+                    Undo::Failed { offset, reason } => write!(
+                        f,
+                        "removing its partly written bytes at byte offset {offset} failed too \
+                         ({reason}); replay reports them as a damaged line and `repair` moves \
+                         them to the quarantine"
+                    )?,
+                }
+                let remedy = if reason.contains("insufficient-space") {
+                    "free space on the device, then append again"
+                } else {
+                    "append again once the cause is fixed"
+                };
+                write!(f, "; records already stored are untouched; {remedy}")
+            }
             StoreError::DirectoryGone { path } => write!(
                 f,
                 "the granted directory {path:?} is no longer usable (removed?); grant an \
@@ -498,6 +564,20 @@ fn read_chunk(file: &Descriptor, name: &str, offset: u64, len: u64) -> Result<Ve
     Ok(chunk)
 }
 
+/// Whether `file` holds exactly `expected` at `offset`, read a chunk at a
+/// time.
+fn file_holds(file: &Descriptor, offset: u64, expected: &[u8]) -> Result<bool, StoreError> {
+    let mut at = 0;
+    while at < expected.len() {
+        let chunk = read_chunk(file, "", offset + at as u64, (expected.len() - at) as u64)?;
+        if chunk.is_empty() || !expected[at..].starts_with(&chunk) {
+            return Ok(false);
+        }
+        at += chunk.len();
+    }
+    Ok(true)
+}
+
 /// Offset of the first occurrence of `needle` in `file` at or after `from`,
 /// reading a chunk at a time.
 fn find_in(
@@ -598,23 +678,109 @@ impl Appender {
         } else {
             frame
         };
-        write_frame(&self.stream, frame).map_err(stream_error(name, "appending to"))?;
+        if let Err(e) = write_frame(&self.stream, frame) {
+            return Err(StoreError::Append {
+                name: name.to_string(),
+                during: "appending to",
+                reason: stream_reason(e),
+                undo: self.undo(frame, size),
+            });
+        }
         let after = self.file.stat().map_err(io("reading the size of"))?;
         if after.link_count == 0 {
             return Ok(Landed::InReplacedFile { from: size });
         }
         self.end_after_last_write = Some(size + frame.bytes().len() as u64);
-        match sync {
-            SyncMode::Never => {}
-            SyncMode::Always => self.sync(name)?,
+        let due = match sync {
+            SyncMode::Never => false,
+            SyncMode::Always => true,
             SyncMode::Interval { millis } => {
-                let due = millis.saturating_mul(1_000_000);
-                if monotonic_clock::now().saturating_sub(self.last_sync) >= due {
-                    self.sync(name)?;
-                }
+                monotonic_clock::now().saturating_sub(self.last_sync)
+                    >= millis.saturating_mul(1_000_000)
             }
+        };
+        if due && let Err(code) = self.sync_data() {
+            // The caller hears "not stored": the record must not stay to be
+            // found later next to the one it will append again.
+            return Err(StoreError::Append {
+                name: name.to_string(),
+                during: "syncing",
+                reason: describe(code),
+                undo: self.undo(frame, size),
+            });
         }
         Ok(Landed::InLog)
+    }
+
+    /// After a failed write or sync: cuts the file back to where the
+    /// frame's bytes start, if they (a prefix of them, as much as reached
+    /// the file) are its end. `size` is the length seen before writing;
+    /// bytes other instances appended since are never cut.
+    ///
+    /// Between the check and the cut, another instance could still append
+    /// (a window of two host calls); its record would then be cut with
+    /// ours. This happens only when a write fails (a full device fails
+    /// theirs too) and is the price of leaving no damaged line mid-log.
+    fn undo(&self, frame: &Frame, size: u64) -> Undo {
+        let after = match self.file.stat() {
+            Ok(stat) => stat.size,
+            Err(code) => {
+                return Undo::Failed {
+                    offset: size,
+                    reason: describe(code),
+                };
+            }
+        };
+        if after <= size {
+            return Undo::NothingWritten;
+        }
+        let bytes = frame.bytes();
+        let ours_from =
+            |offset: u64| -> Result<bool, StoreError> {
+                let len = after - offset;
+                Ok(len <= bytes.len() as u64
+                    && file_holds(&self.file, offset, &bytes[..len as usize])?)
+            };
+        // Our bytes start at `size` unless others appended first; then at a
+        // line start near the end (looked for in the last chunk only).
+        let found = ours_from(size).and_then(|at_size| {
+            if at_size {
+                return Ok(Some(size));
+            }
+            let from = size.max(after.saturating_sub(CHUNK));
+            let window = read_chunk(&self.file, "", from, after - from)?;
+            for (i, _) in window.iter().enumerate().filter(|&(_, &b)| b == b'\n') {
+                let offset = from + i as u64 + 1;
+                if offset < after && ours_from(offset)? {
+                    return Ok(Some(offset));
+                }
+            }
+            Ok(None)
+        });
+        let offset = match found {
+            Ok(Some(offset)) => offset,
+            Ok(None) => {
+                return Undo::NotOurs {
+                    grown: after - size,
+                };
+            }
+            Err(e) => {
+                return Undo::Failed {
+                    offset: size,
+                    reason: e.to_string(),
+                };
+            }
+        };
+        match self.file.set_size(offset) {
+            Ok(()) => Undo::RolledBack {
+                to: offset,
+                others: offset - size,
+            },
+            Err(code) => Undo::Failed {
+                offset,
+                reason: describe(code),
+            },
+        }
     }
 
     /// Whether the rewrite that replaced the file (and has finished) copied
@@ -629,7 +795,11 @@ impl Appender {
     }
 
     fn sync(&mut self, name: &str) -> Result<(), StoreError> {
-        self.file.sync_data().map_err(io_error(name, "syncing"))?;
+        self.sync_data().map_err(io_error(name, "syncing"))
+    }
+
+    fn sync_data(&mut self) -> Result<(), ErrorCode> {
+        self.file.sync_data()?;
         self.last_sync = monotonic_clock::now();
         Ok(())
     }

@@ -1,0 +1,213 @@
+//! A full device: appends fail with a clear I/O error, leave no partial
+//! record behind (the file goes back to its length before the call), keep
+//! every earlier record, and work again once space is freed.
+//!
+//! The device is a small tmpfs the test mounts; that needs root (as on the
+//! project's machines and in CI). Elsewhere the test says so and skips,
+//! unless `PATHWAY_REQUIRE_TMPFS=1` makes that a failure.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{LOG, read_log, test_dir};
+use pathway_host::{AppendError, CompactError, Error, Memory, Options};
+
+/// A tmpfs of `size` bytes mounted on a temp dir, unmounted on drop.
+struct Tmpfs {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Tmpfs {
+    fn mount(test: &str, size: usize) -> Option<Tmpfs> {
+        let dir = test_dir(test);
+        let path = dir.path().to_path_buf();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&path)
+            .status();
+        match status {
+            Ok(status) if status.success() => Some(Tmpfs { _dir: dir, path }),
+            other => {
+                let required = std::env::var_os("PATHWAY_REQUIRE_TMPFS").is_some_and(|v| v == "1");
+                assert!(
+                    !required && !is_root(),
+                    "mounting a tmpfs failed ({other:?}) though running as root"
+                );
+                eprintln!("skipped: mounting a tmpfs needs root ({other:?})");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.trim_ascii() == b"0")
+}
+
+fn record(n: usize, pad: usize) -> String {
+    format!("{{\"n\":{n},\"pad\":\"{}\"}}", "x".repeat(pad))
+}
+
+/// The refusal of an append on a full device.
+fn io_message(result: Result<(), Error>) -> String {
+    match result {
+        Err(Error::Refused(AppendError::Io(message))) => message,
+        other => panic!("expected an I/O error, got {other:?}"),
+    }
+}
+
+/// Fills the device with records until an append fails; returns them and
+/// the failure's message.
+fn fill(memory: &mut Memory, dir: &Path, pad: usize) -> (Vec<String>, String) {
+    let mut stored = Vec::new();
+    loop {
+        let before = read_log_or_empty(dir);
+        let event = record(stored.len(), pad);
+        match memory.try_append(&event) {
+            Ok(()) => stored.push(event),
+            Err(e) => {
+                let message = io_message(Err(e));
+                assert_same_bytes(&read_log_or_empty(dir), &before, "a failed append");
+                return (stored, message);
+            }
+        }
+        assert!(stored.len() < 100_000, "the device never filled up");
+    }
+}
+
+/// The log is byte for byte what it was (without printing megabytes).
+fn assert_same_bytes(now: &[u8], before: &[u8], what: &str) {
+    assert!(
+        now == before,
+        "{what} changed the log: {} bytes before, {} now; first difference at byte {:?}",
+        before.len(),
+        now.len(),
+        now.iter().zip(before).position(|(a, b)| a != b)
+    );
+}
+
+fn read_log_or_empty(dir: &Path) -> Vec<u8> {
+    std::fs::read(dir.join(LOG)).unwrap_or_default()
+}
+
+fn expect_records(memory: &mut Memory, expected: &[String]) {
+    let entries = memory.replay().unwrap();
+    let damaged: Vec<_> = entries.iter().filter(|e| e.is_err()).collect();
+    assert!(damaged.is_empty(), "damaged lines: {damaged:?}");
+    assert_eq!(entries.len(), expected.len());
+    for (i, (entry, want)) in entries.iter().zip(expected).enumerate() {
+        assert_eq!(entry.as_ref().unwrap(), want, "record {i}");
+    }
+}
+
+#[test]
+fn appends_on_a_full_device_fail_cleanly_and_work_again_once_space_is_freed() {
+    let Some(fs) = Tmpfs::mount("disk_full", 256 << 10) else {
+        return;
+    };
+    let dir = &fs.path;
+    // Ballast to free later; the rest of the device is the log's.
+    std::fs::write(dir.join("ballast"), vec![0u8; 64 << 10]).unwrap();
+    let mut memory = Memory::open(dir, Options::default()).unwrap();
+
+    // Records of ~1 KB: the last one is cut by the full device part-way.
+    let (mut stored, message) = fill(&mut memory, dir, 1000);
+    assert!(stored.len() > 100, "only {} records fit", stored.len());
+    assert!(
+        message.contains("appending to \"pathway.jsonl\" failed")
+            && message.contains("insufficient-space")
+            && message.contains("records already stored are untouched")
+            && message.contains("free space on the device, then append again"),
+        "{message}"
+    );
+    expect_records(&mut memory, &stored);
+
+    // A record far larger than what is left: some of it reaches the file,
+    // and is removed again.
+    let before = read_log(dir);
+    let big = record(0, 200 << 10);
+    let message = io_message(memory.try_append(&big));
+    assert!(
+        message.contains(&format!(
+            "its partly written bytes were removed (the log is {} bytes again",
+            before.len()
+        )),
+        "{message}"
+    );
+    assert_same_bytes(&read_log(dir), &before, "a failed append");
+
+    // A batch is all or nothing here too.
+    let batch: Vec<String> = (0..50).map(|n| record(n, 1000)).collect();
+    assert!(matches!(
+        memory.append_batch(&batch),
+        Err(Error::Refused(AppendError::Io(_)))
+    ));
+    assert_same_bytes(&read_log(dir), &before, "a failed append");
+
+    // A compaction needs room for the new file: it fails, leaves the log
+    // and no leftover behind.
+    let snapshot: Vec<String> = (0..100).map(|n| record(n, 1000)).collect();
+    let upto = memory.end_cursor().unwrap();
+    match memory.compact(&snapshot, &upto) {
+        Err(Error::Compact(CompactError::Io(message))) => {
+            assert!(message.contains("insufficient-space"), "{message}")
+        }
+        other => panic!("expected the compaction to fail, got {other:?}"),
+    }
+    assert_same_bytes(&read_log(dir), &before, "a failed append");
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["ballast", LOG]);
+
+    // Space freed: the same instance appends again, after every old record.
+    std::fs::remove_file(dir.join("ballast")).unwrap();
+    for n in 0..20 {
+        let event = record(stored.len() + n, 1000);
+        memory.append(&event).unwrap();
+        stored.push(event);
+    }
+    expect_records(&mut memory, &stored);
+    let report = memory.check().unwrap();
+    assert_eq!(report.records, stored.len() as u64);
+    assert!(report.damaged.is_empty() && !report.torn_tail);
+}
+
+#[test]
+fn a_failed_append_after_a_torn_tail_leaves_the_torn_tail_as_it_was() {
+    let Some(fs) = Tmpfs::mount("disk_full_torn", 64 << 10) else {
+        return;
+    };
+    let dir = &fs.path;
+    let mut memory = Memory::open(dir, Options::default()).unwrap();
+    let (stored, _) = fill(&mut memory, dir, 500);
+    // Tear the last record, as a crash would; the space it frees is less
+    // than the next record needs, so the append that would end the torn
+    // line first fails.
+    let mut bytes = read_log(dir);
+    bytes.truncate(bytes.len() - 300);
+    std::fs::write(dir.join(LOG), &bytes).unwrap();
+    let message = io_message(memory.try_append(&record(9999, 1000)));
+    assert!(message.contains("insufficient-space"), "{message}");
+    assert_same_bytes(&read_log(dir), &bytes, "a failed append after a torn tail");
+    // Room again: the append ends the torn line and stores the record.
+    std::fs::write(dir.join(LOG), &bytes[..bytes.len() - 4000]).unwrap();
+    memory.append(&record(9999, 10)).unwrap();
+    let entries = memory.replay().unwrap();
+    assert_eq!(entries.last().unwrap().as_ref().unwrap(), &record(9999, 10));
+    assert!(entries.len() < stored.len() + 1);
+}
