@@ -47,12 +47,15 @@ impl Frame {
         }
     }
 
-    /// Puts a `\n` in front, to end the torn line the file ends in.
+    /// Puts a `\n` in front, to end the torn line the file ends in. That
+    /// `\n` is a place to cut too: a record of exactly the host's permit
+    /// stays one write after it.
     pub fn end_torn_line(&mut self) {
         self.bytes.insert(0, b'\n');
         for end in &mut self.ends {
             *end += 1;
         }
+        self.ends.insert(0, 1);
     }
 
     pub fn bytes(&self) -> &[u8] {

@@ -31,6 +31,11 @@ pub const STALE_AFTER_SECS: u64 = 30;
 /// begin a JSON value, so no record is ever mistaken for it.
 pub const TOMBSTONE: &[u8] = b"\x01pathway-replaced-";
 
+/// How often, and how long apart, an unterminated last line is looked at
+/// again before it is taken for torn (see [`Appender::ends_in_torn_line`]).
+const TORN_LINE_CHECKS: usize = 5;
+const TORN_LINE_PAUSE_NANOS: u64 = 200_000;
+
 /// `blocking-write-and-flush` takes at most this many bytes a call.
 const BLOCKING_WRITE_MAX: usize = 4096;
 
@@ -661,14 +666,11 @@ impl Appender {
         sync: SyncMode,
     ) -> Result<Landed, StoreError> {
         let io = |during| io_error(name, during);
-        let mut torn = false;
-        if size != 0 && Some(size) != self.end_after_last_write {
-            let (last, _) = self
-                .file
-                .read(1, size - 1)
+        let torn = size != 0
+            && Some(size) != self.end_after_last_write
+            && self
+                .ends_in_torn_line(size)
                 .map_err(io("reading the last byte of"))?;
-            torn = ends_in_torn_line(last.first().copied());
-        }
         let written;
         let frame = if torn {
             let mut led = frame.clone();
@@ -710,6 +712,28 @@ impl Appender {
             });
         }
         Ok(Landed::InLog)
+    }
+
+    /// Whether the file, `size` bytes long, ends in a torn line. Another
+    /// instance's write in progress looks torn too (the file grows as the
+    /// kernel copies it): the size is read again after a pause, and while it
+    /// grew the check starts over. A line torn by a crash stays as it is.
+    fn ends_in_torn_line(&self, mut size: u64) -> Result<bool, ErrorCode> {
+        for _ in 0..TORN_LINE_CHECKS {
+            let (last, _) = self.file.read(1, size - 1)?;
+            if !ends_in_torn_line(last.first().copied()) {
+                return Ok(false);
+            }
+            monotonic_clock::subscribe_duration(TORN_LINE_PAUSE_NANOS).block();
+            let now = self.file.stat()?.size;
+            if now == size {
+                return Ok(true);
+            }
+            size = now;
+        }
+        // Still growing: end the line anyway (at worst a blank line, which
+        // replay skips, if it was another writer's record after all).
+        Ok(true)
     }
 
     /// After a failed write or sync: cuts the file back to where the
