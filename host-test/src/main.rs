@@ -17,6 +17,14 @@ use pathway_host::{
     AppendError, CheckReport, DamagedLine, Entry, Error, Memory, Options, SyncMode,
 };
 
+/// `println!` that returns an error instead of panicking when stdout is
+/// gone (`pathway check | head`); `main` then exits quietly.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    };
+}
+
 /// Bytes of log per page when streaming a replay.
 const PAGE_BYTES: u32 = 1 << 20;
 
@@ -189,13 +197,17 @@ fn main() -> ExitCode {
         Command::Demo => demo(),
         Command::Bench(args) => run_bench(&args),
         Command::Wasm { out } => write_wasm(&out),
-        Command::Wit => {
-            print!("{}", pathway_host::WIT);
-            Ok(0)
-        }
+        Command::Wit => std::io::stdout()
+            .write_all(pathway_host::WIT.as_bytes())
+            .map(|()| 0)
+            .map_err(Failure::from),
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        Err(Failure(_, error)) if is_broken_pipe(&error) => {
+            // The reader went away (`pathway replay | head`): not an error.
+            ExitCode::SUCCESS
+        }
         Err(Failure(code, error)) => {
             eprintln!("pathway: error: {error:#}");
             ExitCode::from(code)
@@ -216,6 +228,13 @@ fn write_wasm(out: &std::path::Path) -> Result<u8, Failure> {
         );
     }
     Ok(0)
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn init_logging(verbose: u8) {
@@ -405,7 +424,7 @@ fn compact(log: &LogArgs, snapshot: &std::path::Path, upto: Option<String>) -> R
     };
     match memory.compact(&events, &upto) {
         Ok(report) => {
-            println!(
+            outln!(
                 "compacted {}: {} bytes -> {} bytes ({} snapshot records, {} bytes kept after the snapshot point)",
                 memory.log_path().display(),
                 report.bytes_before,
@@ -426,9 +445,9 @@ fn check(log: &LogArgs, json: bool) -> Result<u8, Failure> {
     let mut memory = log.open()?;
     let report = memory.check()?;
     if json {
-        println!("{}", check_json(&report));
+        outln!("{}", check_json(&report));
     } else {
-        print_check(&memory.log_path(), &report);
+        print_check(&memory.log_path(), &report)?;
     }
     Ok(if report.damaged.is_empty() { 0 } else { 1 })
 }
@@ -451,42 +470,46 @@ fn check_json(report: &CheckReport) -> serde_json::Value {
     })
 }
 
-fn print_check(path: &std::path::Path, report: &CheckReport) {
-    println!("log:       {} ({} bytes)", path.display(), report.bytes);
-    println!("records:   {}", report.records);
-    println!("damaged:   {}", report.damaged.len());
+fn print_check(path: &std::path::Path, report: &CheckReport) -> std::io::Result<()> {
+    outln!("log:       {} ({} bytes)", path.display(), report.bytes);
+    outln!("records:   {}", report.records);
+    outln!("damaged:   {}", report.damaged.len());
     for line in &report.damaged {
         let torn = if line.torn { " (torn write)" } else { "" };
-        println!(
+        outln!(
             "  line {} at byte offset {}, {} bytes{torn}: {}",
-            line.line, line.offset, line.length, line.reason
+            line.line,
+            line.offset,
+            line.length,
+            line.reason
         );
     }
-    println!("torn tail: {}", if report.torn_tail { "yes" } else { "no" });
+    outln!("torn tail: {}", if report.torn_tail { "yes" } else { "no" });
     let leftovers = if report.leftovers.is_empty() {
         "none".to_string()
     } else {
         report.leftovers.join(", ")
     };
-    println!("leftovers: {leftovers}");
+    outln!("leftovers: {leftovers}");
     let verdict = if report.damaged.is_empty() {
         "clean"
     } else {
         "damaged: `pathway repair` moves the damaged lines to a quarantine file"
     };
-    println!("verdict:   {verdict}");
+    outln!("verdict:   {verdict}");
+    Ok(())
 }
 
 fn repair(log: &LogArgs) -> Result<u8, Failure> {
     let mut memory = log.open()?;
     let report = memory.repair()?;
     if report.removed.is_empty() {
-        println!(
+        outln!(
             "{} is clean; nothing to repair",
             memory.log_path().display()
         );
     } else {
-        println!(
+        outln!(
             "repaired {}: removed {} damaged lines ({} bytes -> {} bytes); their bytes are in {}",
             memory.log_path().display(),
             report.removed.len(),
@@ -495,9 +518,12 @@ fn repair(log: &LogArgs) -> Result<u8, Failure> {
             report.quarantine
         );
         for line in &report.removed {
-            println!(
+            outln!(
                 "  line {} at byte offset {}, {} bytes: {}",
-                line.line, line.offset, line.length, line.reason
+                line.line,
+                line.offset,
+                line.length,
+                line.reason
             );
         }
     }
@@ -513,21 +539,30 @@ fn run_bench(args: &bench::BenchArgs) -> Result<u8, Failure> {
     if args.json {
         let report =
             serde_json::json!({ "machine": machine, "startup": startup, "workloads": rows });
-        println!("{report}");
+        outln!("{report}");
         return Ok(0);
     }
-    println!("machine: {machine}");
-    println!(
+    outln!("machine: {machine}");
+    outln!(
         "{:<30} {:>9} {:>14} {:>14} {:>7}  native baseline",
-        "workload", "unit", "component", "native", "ratio"
+        "workload",
+        "unit",
+        "component",
+        "native",
+        "ratio"
     );
     for row in &rows {
-        println!(
+        outln!(
             "{:<30} {:>9} {:>14.1} {:>14.1} {:>7.2}  {}",
-            row.workload, row.unit, row.component, row.native, row.ratio, row.baseline
+            row.workload,
+            row.unit,
+            row.component,
+            row.native,
+            row.ratio,
+            row.baseline
         );
     }
-    println!(
+    outln!(
         "start-up: compile {:.1} ms, load precompiled {:.2} ms, instantiate {:.0} us; .wasm {} bytes",
         startup.compile_us / 1000.0,
         startup.load_precompiled_us / 1000.0,
@@ -541,17 +576,17 @@ fn demo() -> Result<u8, Failure> {
     let dir = tempfile::Builder::new().prefix("pathway-demo-").tempdir()?;
     let mut memory = Memory::open(dir.path(), Options::default())?;
     let path = memory.log_path();
-    println!("log: {}", path.display());
+    outln!("log: {}", path.display());
 
     let first = [
         r#"{"op":"remember","key":"user","value":"Ada"}"#,
         r#"{"op":"remember","key":"goal","value":"ship the log"}"#,
     ];
     memory.append_batch(&first)?;
-    println!("appended {} events", first.len());
+    outln!("appended {} events", first.len());
 
     match memory.try_append(r#"{"op":"remember","key":"oops""#) {
-        Err(e) => println!("refused as expected: {e}"),
+        Err(e) => outln!("refused as expected: {e}"),
         Ok(()) => return Err(anyhow::anyhow!("the demo's invalid event was stored").into()),
     }
 
@@ -561,26 +596,26 @@ fn demo() -> Result<u8, Failure> {
         .append(true)
         .open(&path)?
         .write_all(torn)?;
-    println!(
+    outln!(
         "simulated a crash mid-write: {} bytes of a record, no newline",
         torn.len()
     );
 
     let after = r#"{"op":"forget","key":"goal"}"#;
     memory.try_append(after)?;
-    println!("appended after the crash: {after}");
+    outln!("appended after the crash: {after}");
 
     // A new instance, as after a restart, reads everything back.
     let mut restarted = Memory::open(dir.path(), Options::default())?;
     let entries = restarted.replay()?;
-    println!("\nreplay after restart ({} entries):", entries.len());
+    outln!("\nreplay after restart ({} entries):", entries.len());
     for entry in &entries {
         match entry {
-            Ok(line) => println!("  ok   {line}"),
-            Err(message) => println!("  err  {message}"),
+            Ok(line) => outln!("  ok   {line}"),
+            Err(message) => outln!("  err  {message}"),
         }
     }
-    println!("\nfile on disk:");
-    print!("{}", String::from_utf8_lossy(&std::fs::read(&path)?));
+    outln!("\nfile on disk:");
+    std::io::stdout().write_all(&std::fs::read(&path)?)?;
     Ok(0)
 }

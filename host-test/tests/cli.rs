@@ -278,3 +278,34 @@ fn append_each_keeps_what_came_before_a_refused_event() {
     );
     assert_eq!(read_log(dir.path()), b"1\n2\n");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    use std::io::Read;
+    let dir = test_dir("cli_broken_pipe");
+    write_log(dir.path(), "{\"n\":1}\n".repeat(200_000).as_bytes());
+    let d = dir.path().to_str().unwrap();
+    for args in [
+        &["replay", "--dir", d][..],
+        &["check", "--dir", d],
+        &["wit"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pathway"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Like `| head -c 1`: read one byte, then close the pipe.
+        let mut first = [0u8; 1];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(text(&out.stderr), "", "{args:?}");
+    }
+}
