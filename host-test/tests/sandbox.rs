@@ -156,3 +156,112 @@ fn a_call_past_its_deadline_stops_with_a_clear_error() {
     // The memory stays usable: short calls still fit the deadline.
     memory.try_append("1").unwrap();
 }
+
+/// Every file and symlink under `root`: path, kind, content or target, and
+/// modification time, to compare before and after.
+fn tree(root: &std::path::Path) -> Vec<(String, String, Vec<u8>, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let (kind, content) = if meta.is_symlink() {
+                let target = std::fs::read_link(&path).unwrap();
+                ("link", target.into_os_string().into_encoded_bytes())
+            } else if meta.is_dir() {
+                stack.push(path.clone());
+                ("dir", Vec::new())
+            } else {
+                ("file", std::fs::read(&path).unwrap())
+            };
+            let name = path.strip_prefix(root).unwrap().display().to_string();
+            out.push((name, kind.to_string(), content, meta.modified().unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Runs every operation of the interface; returns their errors.
+fn try_everything(memory: &mut Memory, cursor: &str) -> Vec<String> {
+    let mut errors = Vec::new();
+    let mut note = |what: &str, result: Result<(), Error>| match result {
+        Ok(()) => panic!("{what} succeeded"),
+        Err(e) => errors.push(format!("{what}: {e}")),
+    };
+    note("append", memory.try_append("{\"escaped\":true}"));
+    note("batch", memory.append_batch(&["1", "2"]));
+    note("replay", memory.replay().map(drop));
+    note("page", memory.replay_page(None, 1024).map(drop));
+    note("check", memory.check().map(drop));
+    note("compact", memory.compact(&["{\"s\":1}"], cursor).map(drop));
+    note("repair", memory.repair().map(drop));
+    errors
+}
+
+#[test]
+fn no_name_reaches_outside_the_granted_directory() {
+    let root = test_dir("escape_root");
+    let granted = root.path().join("granted");
+    let outside = root.path().join("outside");
+    std::fs::create_dir_all(outside.join("dir")).unwrap();
+    std::fs::create_dir(&granted).unwrap();
+    std::fs::write(outside.join("secret.jsonl"), b"\"secret\"\n").unwrap();
+    std::os::unix::fs::symlink("../outside/secret.jsonl", granted.join("rel-link")).unwrap();
+    std::os::unix::fs::symlink(outside.join("secret.jsonl"), granted.join("abs-link")).unwrap();
+    std::os::unix::fs::symlink("../outside/dir", granted.join("dir-link")).unwrap();
+    std::os::unix::fs::symlink("../outside/none.jsonl", granted.join("dangling")).unwrap();
+    std::fs::create_dir(granted.join("subdir")).unwrap();
+    let passwd = std::fs::read("/etc/passwd").ok();
+    // A well-formed cursor of another log, for `compact`.
+    let elsewhere = test_dir("escape_cursor");
+    let mut other = common::open(elsewhere.path());
+    other.append("1").unwrap();
+    let cursor = other.end_cursor().unwrap();
+    let before = tree(root.path());
+
+    let names = [
+        "../outside/secret.jsonl",
+        "../escape.jsonl",
+        "/etc/passwd",
+        "/tmp/escape.jsonl",
+        "",
+        ".",
+        "..",
+        "dir-link/x.jsonl",
+        "subdir/../../outside/secret.jsonl",
+        "a\\b",
+        "rel-link",
+        "abs-link",
+        "dir-link",
+        "dangling",
+        "subdir",
+    ];
+    let mut tried = 0;
+    for name in names {
+        let options = Options {
+            log_name: Some(name.to_string()),
+            ..Options::default()
+        };
+        let mut memory = Memory::open(&granted, options).unwrap();
+        for error in try_everything(&mut memory, &cursor) {
+            // Each says what is wrong with the name or the file it names.
+            assert!(
+                error.contains("PATHWAY_LOG=")
+                    || error.contains("symbolic link")
+                    || error.contains("not a regular file")
+                    || error.contains("cannot open"),
+                "{name:?}: {error}"
+            );
+            tried += 1;
+        }
+    }
+    assert_eq!(tried, names.len() * 7);
+    assert!(
+        tree(root.path()) == before,
+        "a file under the test's root changed"
+    );
+    assert_eq!(std::fs::read("/etc/passwd").ok(), passwd);
+    assert!(!std::path::Path::new("/tmp/escape.jsonl").exists());
+}
