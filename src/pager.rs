@@ -123,7 +123,12 @@ pub fn read_page<R: ReadAt>(
         // No `\n` in what is buffered: the line goes on, or the file ends.
         let partial = (buf.len() - start) as u64;
         if partial > max_line + 1 {
-            let (size, ended) = skip_line(src, buf_offset + buf.len() as u64, partial)?;
+            let (size, ended, last) = skip_line(
+                src,
+                buf_offset + buf.len() as u64,
+                partial,
+                buf.last().copied(),
+            )?;
             let damage = OwnedEntry {
                 line: pos.lines + 1,
                 offset: pos.offset,
@@ -133,7 +138,8 @@ pub fn read_page<R: ReadAt>(
                     offset: pos.offset,
                     torn: !ended,
                     error: LineError::TooLarge {
-                        size,
+                        // Measured as `judge` does: without a final `\r`.
+                        size: size - u64::from(last == Some(b'\r')),
                         limit: max_line,
                     },
                 }),
@@ -174,23 +180,27 @@ pub fn read_page<R: ReadAt>(
 }
 
 /// Reads past a line too long to hold, from `offset` (where `seen` bytes of
-/// it are already known), to its `\n` or the end of the file. Returns the
-/// line's size without `\n` and whether a `\n` ended it.
+/// it, the last being `last`, are already known), to its `\n` or the end
+/// of the file. Returns the line's size without `\n`, whether a `\n` ended
+/// it, and its last byte.
 fn skip_line<R: ReadAt>(
     src: &mut R,
     mut offset: u64,
     mut seen: u64,
-) -> Result<(u64, bool), R::Error> {
+    mut last: Option<u8>,
+) -> Result<(u64, bool, Option<u8>), R::Error> {
     loop {
         let chunk = src.read_at(offset, CHUNK)?;
         if chunk.is_empty() {
-            return Ok((seen, false));
+            return Ok((seen, false, last));
         }
         if let Some(i) = memchr::memchr(b'\n', &chunk) {
-            return Ok((seen + i as u64, true));
+            let last = if i > 0 { Some(chunk[i - 1]) } else { last };
+            return Ok((seen + i as u64, true, last));
         }
         seen += chunk.len() as u64;
         offset += chunk.len() as u64;
+        last = chunk.last().copied();
     }
 }
 
