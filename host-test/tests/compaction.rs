@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{LOG, open, read_log, records, test_dir, write_log};
+use common::{LOG, figures, open, read_log, records, soak, test_dir, write_log};
 use pathway_host::{CompactError, Error, FAILPOINTS_COMPONENT_PATH};
 use wasmtime::Store;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
@@ -183,13 +183,19 @@ fn a_crash_at_any_step_of_compaction_leaves_the_old_or_the_new_log() {
             "{failpoint}: leftovers cleaned"
         );
     }
+    figures(
+        "a crash at each step of compaction",
+        STEPS.len(),
+        STEPS.len() * 7,
+        STEPS.len(),
+    );
 }
 
 #[test]
 fn records_appended_during_compactions_are_not_lost() {
     let dir = test_dir("compact_concurrent");
     write_log(dir.path(), b"");
-    let total = 3000;
+    let (total, compactions) = if soak() { (30_000, 200) } else { (3000, 20) };
     std::thread::scope(|scope| {
         let path = dir.path();
         scope.spawn(move || {
@@ -200,7 +206,7 @@ fn records_appended_during_compactions_are_not_lost() {
         });
         scope.spawn(move || {
             let mut memory = open(path);
-            for _ in 0..20 {
+            for _ in 0..compactions {
                 // Fold what was read so far into a snapshot of the same records.
                 let mut snapshot = Vec::new();
                 let mut entries = memory.entries(None, 1 << 16);
@@ -235,4 +241,5 @@ fn records_appended_during_compactions_are_not_lost() {
         std::fs::read(dir.path().join(LOG)).unwrap().last(),
         Some(&b'\n')
     );
+    figures("appends during compactions", compactions, total, 0);
 }

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{open, test_dir};
+use common::{figures, open, test_dir};
 
 const WRITERS: usize = 4;
 
@@ -73,6 +73,7 @@ fn instances_appending_concurrently_lose_and_tear_nothing() {
         next_seq[writer] += 1;
     }
     assert_eq!(next_seq, [per; WRITERS]);
+    figures("4 instances appending at once", 1, WRITERS * per, 0);
 }
 
 #[test]
@@ -114,6 +115,7 @@ fn processes_appending_concurrently_lose_and_tear_nothing() {
         next_seq[writer] += 1;
     }
     assert_eq!(next_seq, [per; WRITERS]);
+    figures("4 processes appending at once", 1, WRITERS * per, 0);
 }
 
 #[test]

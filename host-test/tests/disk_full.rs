@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{LOG, read_log, test_dir};
+use common::{LOG, figures, read_log, test_dir};
 use pathway_host::{AppendError, CompactError, Error, Memory, Options};
 
 /// A tmpfs of `size` bytes mounted on a temp dir, unmounted on drop.
@@ -185,6 +185,7 @@ fn appends_on_a_full_device_fail_cleanly_and_work_again_once_space_is_freed() {
     let report = memory.check().unwrap();
     assert_eq!(report.records, stored.len() as u64);
     assert!(report.damaged.is_empty() && !report.torn_tail);
+    figures("full device (tmpfs)", 5, stored.len(), 4);
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{open, read_log, test_dir, write_log};
+use common::{figures, open, read_log, soak, test_dir, write_log};
 
 /// A small deterministic generator (xorshift64*), so failures replay.
 struct Rng(u64);
@@ -54,12 +54,13 @@ fn assert_kept(ok: &[String], untouched: &[&String], case: &str) -> usize {
 
 #[test]
 fn a_cut_anywhere_keeps_every_record_before_it_and_the_next_append() {
-    let lines = records(40);
+    // Every offset of the last K records, and random offsets elsewhere.
+    let (n, k, random) = if soak() { (400, 60, 2000) } else { (40, 5, 60) };
+    let lines = records(n);
     let (bytes, ranges) = layout(&lines);
     let mut rng = Rng(0x5eed);
-    // Every offset of the last 5 records, and 60 random offsets elsewhere.
-    let mut cuts: Vec<usize> = (ranges[lines.len() - 5].0..bytes.len()).collect();
-    cuts.extend((0..60).map(|_| rng.below(ranges[lines.len() - 5].0)));
+    let mut cuts: Vec<usize> = (ranges[lines.len() - k].0..bytes.len()).collect();
+    cuts.extend((0..random).map(|_| rng.below(ranges[lines.len() - k].0)));
     let dir = test_dir("faults_cuts");
     let (mut checked, mut cases) = (0, 0);
     for cut in cuts {
@@ -91,8 +92,9 @@ fn a_cut_anywhere_keeps_every_record_before_it_and_the_next_append() {
         checked += whole.len();
         cases += 1;
     }
-    assert_eq!(cases, 60 + (bytes.len() - ranges[lines.len() - 5].0));
+    assert_eq!(cases, random + (bytes.len() - ranges[lines.len() - k].0));
     assert!(checked > 1000, "{checked}");
+    figures("torn writes (cut, then append)", cases, checked, cases);
 }
 
 #[test]
@@ -102,8 +104,9 @@ fn flips_garbage_and_zeroed_ranges_never_hide_an_untouched_line() {
     let mut rng = Rng(0xfa17);
     let dir = test_dir("faults_damage");
     let mut memory = open(dir.path());
-    let mut checked = 0;
-    for case in 0..300 {
+    let (mut checked, mut faults) = (0, 0);
+    let cases = if soak() { 5000 } else { 300 };
+    for case in 0..cases {
         let mut damaged = bytes.clone();
         // Byte ranges of the original file that the fault touched.
         let mut touched: Vec<(usize, usize)> = Vec::new();
@@ -130,6 +133,7 @@ fn flips_garbage_and_zeroed_ranges_never_hide_an_untouched_line() {
                 touched.push((at, end));
             }
         }
+        faults += touched.len();
         write_log(dir.path(), &damaged);
         let entries = memory.replay().unwrap();
         let ok: Vec<String> = entries
@@ -149,5 +153,6 @@ fn flips_garbage_and_zeroed_ranges_never_hide_an_untouched_line() {
             .collect();
         checked += assert_kept(&ok, &untouched, &format!("case {case} (kind {kind})"));
     }
-    assert!(checked > 300 * 190, "{checked}");
+    assert!(checked > cases * 190, "{checked}");
+    figures("bit flips, garbage, zeroed ranges", cases, checked, faults);
 }
