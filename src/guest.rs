@@ -20,6 +20,10 @@ use wit::{AppendError, Guest, InvalidJson, TooLarge};
 /// Bytes read per page when `replay` collects the whole log.
 const REPLAY_PAGE: u64 = 4 << 20;
 
+/// How often a whole-log replay starts over on a log replaced under it
+/// before it gives up with the `stale` message.
+const REPLAY_RESTARTS: u32 = 8;
+
 thread_local! {
     /// Opened on first use; a configuration or directory error is kept and
     /// returned by every call, since neither can change in an instance.
@@ -181,6 +185,7 @@ impl Guest for Component {
     fn replay() -> Vec<Result<String, String>> {
         let mut entries = Vec::new();
         let mut cursor = None;
+        let mut restarts = 0;
         loop {
             let page = on_store(
                 |store| {
@@ -191,6 +196,14 @@ impl Guest for Component {
                 wit::CursorError::Unreadable,
             );
             match page {
+                // A compaction or repair replaced the log between two pages:
+                // read the new log from its start, so the result is one
+                // log's records, never a mix.
+                Err(wit::CursorError::Stale(_)) if restarts < REPLAY_RESTARTS => {
+                    restarts += 1;
+                    entries.clear();
+                    cursor = None;
+                }
                 Err(
                     wit::CursorError::Unreadable(message)
                     | wit::CursorError::Stale(message)

@@ -100,7 +100,7 @@ impl fmt::Display for StoreError {
             StoreError::Open { name, code } => {
                 let hint = match code {
                     ErrorCode::Access | ErrorCode::NotPermitted | ErrorCode::ReadOnly => {
-                        "; the granted directory or file does not allow this: grant write access to append"
+                        "; the granted directory or file does not allow this: grant write access to change the log"
                     }
                     ErrorCode::Loop => "; the log must not be a symbolic link",
                     ErrorCode::IsDirectory => {
@@ -472,6 +472,21 @@ impl Store {
             other => other,
         })?;
         let page = read_page(&mut log, cursor.position, max_bytes, self.config.max_line)?;
+        // Renamed over while we read: what follows our read in that file
+        // (a rewrite's tombstone, then appends being made again in the new
+        // log) is not the log's. The page may be fine, but its cursor would
+        // be stale anyway: say so now.
+        if log
+            .file
+            .stat()
+            .map_err(io_error(&log.name, "reading the size of"))?
+            .link_count
+            == 0
+        {
+            return Err(PageError::Cursor(CursorError::Stale {
+                reason: "a compaction or repair replaced the log while this page was read",
+            }));
+        }
         let next = log.cursor_at(page.next)?;
         Ok((page, next))
     }
@@ -716,8 +731,9 @@ impl Appender {
 
     /// Whether the file, `size` bytes long, ends in a torn line. Another
     /// instance's write in progress looks torn too (the file grows as the
-    /// kernel copies it): the size is read again after a pause, and while it
-    /// grew the check starts over. A line torn by a crash stays as it is.
+    /// kernel copies it): the line counts as torn only if it is still
+    /// unterminated after [`TORN_LINE_CHECKS`] pauses. A line torn by a
+    /// crash costs that wait once, on this instance's first append.
     fn ends_in_torn_line(&self, mut size: u64) -> Result<bool, ErrorCode> {
         for _ in 0..TORN_LINE_CHECKS {
             let (last, _) = self.file.read(1, size - 1)?;
@@ -725,15 +741,12 @@ impl Appender {
                 return Ok(false);
             }
             monotonic_clock::subscribe_duration(TORN_LINE_PAUSE_NANOS).block();
-            let now = self.file.stat()?.size;
-            if now == size {
-                return Ok(true);
-            }
-            size = now;
+            size = self.file.stat()?.size;
         }
-        // Still growing: end the line anyway (at worst a blank line, which
-        // replay skips, if it was another writer's record after all).
-        Ok(true)
+        let (last, _) = self.file.read(1, size - 1)?;
+        // Still unterminated: end the line (at worst a blank line, which
+        // replay skips, if a stalled writer finishes it after all).
+        Ok(ends_in_torn_line(last.first().copied()))
     }
 
     /// After a failed write or sync: cuts the file back to where the

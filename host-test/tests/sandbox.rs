@@ -36,7 +36,7 @@ fn read_only_preopen_gives_a_clear_error_and_writes_nothing() {
     let message = io_message(memory.try_append("2").unwrap_err());
     assert!(
         message.starts_with("cannot open \"pathway.jsonl\" in the granted directory: ")
-            && message.ends_with("grant write access to append"),
+            && message.ends_with("grant write access to change the log"),
         "{message}"
     );
     assert_eq!(memory.replay().unwrap(), vec![ok("1")]);
