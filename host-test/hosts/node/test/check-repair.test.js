@@ -1,0 +1,153 @@
+// check, repair and compact through the component.
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { PathwayError, open } from '../pathway.js';
+import { CORRUPT, GOOD_1, GOOD_2, TORN, bytesOf, freshDir, namesIn, oks, textOf } from './helpers.js';
+
+const DAMAGED = [
+  {
+    line: 2,
+    offset: 45,
+    length: 3,
+    torn: false,
+    reason: 'not valid UTF-8 (first bad byte at byte 0 of the line)',
+  },
+  {
+    line: 3,
+    offset: 49,
+    length: 8,
+    torn: false,
+    reason: 'not exactly one JSON value: expected ident at byte 1 of the line',
+  },
+  {
+    line: 5,
+    offset: 66,
+    length: 26,
+    torn: true,
+    reason: 'not exactly one JSON value: EOF while parsing a string at byte 26 of the line',
+  },
+];
+
+async function damagedLog(t) {
+  const dir = await freshDir(t);
+  await writeFile(path.join(dir, 'pathway.jsonl'), CORRUPT);
+  const log = await open(dir);
+  t.after(() => log.close());
+  return { dir, log };
+}
+
+test('check reports a damaged log: size, records, damaged lines, torn tail; changes nothing', async (t) => {
+  const { dir, log } = await damagedLog(t);
+  assert.deepEqual(log.check(), {
+    bytes: 92,
+    records: 2,
+    damaged: DAMAGED,
+    tornTail: true,
+    leftovers: [],
+  });
+  assert.deepEqual(await bytesOf(dir), CORRUPT);
+  assert.deepEqual(await namesIn(dir), ['pathway.jsonl']);
+});
+
+test('check of a clean log, of a missing one, and of leftovers', async (t) => {
+  const dir = await freshDir(t);
+  const log = await open(dir);
+  t.after(() => log.close());
+  assert.deepEqual(log.check(), { bytes: 0, records: 0, damaged: [], tornTail: false, leftovers: [] });
+  log.appendBatch(['{"a":1}', '[2]']);
+  await writeFile(path.join(dir, 'pathway.jsonl.lock'), '');
+  assert.deepEqual(log.check(), {
+    bytes: 12,
+    records: 2,
+    damaged: [],
+    tornTail: false,
+    leftovers: ['pathway.jsonl.lock'],
+  });
+  // A fresh lock makes a compaction refuse: busy, the log as it was.
+  assert.throws(() => log.compact(['{"s":1}'], log.replayPage(null, 1).next), {
+    name: 'PathwayError',
+    payload: {
+      tag: 'busy',
+      val: '"pathway.jsonl.lock" exists: another compaction or repair is running, or one crashed; if none runs, remove "pathway.jsonl.lock" and try again',
+    },
+  });
+  assert.equal(await textOf(dir), '{"a":1}\n[2]\n');
+});
+
+test('repair moves the damaged lines to the quarantine file and keeps the good records', async (t) => {
+  const { dir, log } = await damagedLog(t);
+  assert.deepEqual(log.repair(), {
+    removed: DAMAGED,
+    quarantine: 'pathway.jsonl.quarantine',
+    bytesBefore: 92,
+    bytesAfter: 53,
+  });
+  assert.equal(await textOf(dir), `${GOOD_1}\n${GOOD_2}\n`);
+  const hex = (bytes) => Buffer.from(bytes).toString('hex');
+  const quarantined = (await textOf(dir, 'pathway.jsonl.quarantine')).split('\n');
+  assert.equal(quarantined.pop(), '');
+  assert.deepEqual(quarantined.map((line) => JSON.parse(line)), [
+    { log: 'pathway.jsonl', ...DAMAGED[0], hex: 'fffe41' },
+    { log: 'pathway.jsonl', ...DAMAGED[1], hex: hex('not json') },
+    { log: 'pathway.jsonl', ...DAMAGED[2], hex: hex(TORN) },
+  ]);
+  assert.deepEqual(log.check(), {
+    bytes: 53,
+    records: 2,
+    damaged: [],
+    tornTail: false,
+    leftovers: ['pathway.jsonl.quarantine'],
+  });
+  // A clean log is left untouched.
+  assert.deepEqual(log.repair(), {
+    removed: [],
+    quarantine: 'pathway.jsonl.quarantine',
+    bytesBefore: 53,
+    bytesAfter: 53,
+  });
+  log.append('{"after":"repair"}');
+  assert.deepEqual(log.replay(), oks(GOOD_1, GOOD_2, '{"after":"repair"}'));
+});
+
+test('compact replaces what the cursor covers by the snapshot and keeps the rest', async (t) => {
+  const dir = await freshDir(t);
+  const log = await open(dir);
+  t.after(() => log.close());
+  const other = await open(dir);
+  t.after(() => other.close());
+  log.appendBatch(['{"set":"a","v":1}', '{"set":"b","v":2}', '{"set":"a","v":3}']);
+  const upto = log.replayPage(null, 1 << 20).next;
+  other.append('{"set":"c","v":4}'); // after the cursor: kept as it was
+
+  assert.deepEqual(log.compact(['{"state":{"a":3,"b":2}}'], upto), {
+    snapshotRecords: 1,
+    keptBytes: 18,
+    bytesBefore: 72,
+    bytesAfter: 42,
+  });
+  assert.equal(await textOf(dir), '{"state":{"a":3,"b":2}}\n{"set":"c","v":4}\n');
+  assert.deepEqual(await namesIn(dir), ['pathway.jsonl']);
+  // Both instances go on appending to the new log.
+  other.append('{"set":"d","v":5}');
+  log.append('{"set":"e","v":6}');
+  assert.deepEqual(
+    log.replay(),
+    oks('{"state":{"a":3,"b":2}}', '{"set":"c","v":4}', '{"set":"d","v":5}', '{"set":"e","v":6}'),
+  );
+
+  // A refused snapshot event leaves the log as it was.
+  const before = await bytesOf(dir);
+  const end = log.replayPage(null, 1 << 20).next;
+  assert.throws(() => log.compact(['{"ok":1}', '{"x":'], end), (error) => {
+    assert.ok(error instanceof PathwayError);
+    assert.equal(error.func, 'compact');
+    assert.deepEqual(error.payload, {
+      tag: 'invalid-event',
+      val: { tag: 'invalid-json', val: { index: 1, offset: 5, reason: 'EOF while parsing a value' } },
+    });
+    return true;
+  });
+  assert.deepEqual(await bytesOf(dir), before);
+});

@@ -1,0 +1,57 @@
+// Shared by the tests: a fresh temporary directory per test, removed after.
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * A new empty directory for test `t`, removed when the test ends.
+ * @param {import('node:test').TestContext} t
+ */
+export async function freshDir(t, prefix = 'pathway-node-') {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** The bytes of `name` in `dir`. */
+export function bytesOf(dir, name = 'pathway.jsonl') {
+  return readFile(path.join(dir, name));
+}
+
+/** The text of `name` in `dir`. */
+export function textOf(dir, name = 'pathway.jsonl') {
+  return readFile(path.join(dir, name), 'utf8');
+}
+
+/** The sorted file names in `dir`. */
+export async function namesIn(dir) {
+  return (await readdir(dir)).sort();
+}
+
+/** `{ tag: 'ok', val }` for each of `lines`. */
+export function oks(...lines) {
+  return lines.map((val) => ({ tag: 'ok', val }));
+}
+
+// A damaged log, written directly (not through the component).
+export const GOOD_1 = '{"op":"remember","key":"user","value":"Ada"}';
+export const GOOD_2 = '[1,2,3]';
+export const TORN = '{"op":"remember","key":"mo';
+// line 1: a record (45 bytes with \n), line 2: invalid UTF-8 at offset 45,
+// line 3: not JSON at offset 49, line 4: a record at offset 58,
+// line 5: a torn write (no \n) at offset 66, 26 bytes.
+export const CORRUPT = Buffer.concat([
+  Buffer.from(`${GOOD_1}\n`),
+  Buffer.from([0xff, 0xfe, 0x41, 0x0a]),
+  Buffer.from(`not json\n${GOOD_2}\n${TORN}`),
+]);
+
+export const LINE_2 =
+  'line 2: at byte offset 45: not valid UTF-8 (first bad byte at byte 0 of the line); skipped, the other records are unaffected';
+export const LINE_3 =
+  'line 3: at byte offset 49: not exactly one JSON value: expected ident at byte 1 of the line; skipped, the other records are unaffected';
+export const LINE_5_TORN =
+  'line 5: torn write at byte offset 66: the last line has no newline and is not exactly one JSON value: EOF while parsing a string at byte 26 of the line; skipped, and the next append starts a new line';
+export const LINE_5_ENDED =
+  'line 5: at byte offset 66: not exactly one JSON value: EOF while parsing a string at byte 26 of the line; skipped, the other records are unaffected';
+

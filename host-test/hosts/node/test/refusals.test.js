@@ -1,0 +1,133 @@
+// Rule 2: a refused event writes nothing; the file is byte for byte as before.
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { PathwayError, PathwayTrap, open } from '../pathway.js';
+import { bytesOf, freshDir, namesIn, oks } from './helpers.js';
+
+const BEFORE = '{"op":"remember","key":"user","value":"Ada"}\n[1,2,3]\n';
+
+/** A directory whose log already holds two records. */
+async function seeded(t, options) {
+  const dir = await freshDir(t);
+  await writeFile(path.join(dir, 'pathway.jsonl'), BEFORE);
+  const log = await open(dir, options);
+  t.after(() => log.close());
+  return { dir, log };
+}
+
+/** Runs `fn`, which must throw a PathwayError; returns it. */
+function refusal(fn) {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof PathwayError, `expected a PathwayError, got ${error}`);
+    return error;
+  }
+  assert.fail('expected the call to be refused');
+}
+
+test('try-append of invalid JSON gives invalid-json with index and offset; nothing is written', async (t) => {
+  const { dir, log } = await seeded(t);
+  const cases = [
+    ['{"op":"remember","key":', 23, 'EOF while parsing a value'],
+    ['', 0, 'EOF while parsing a value'],
+    ['   ', 3, 'EOF while parsing a value'],
+    ['1 2', 2, 'trailing characters'],
+    ['{"a":1} x', 8, 'trailing characters'],
+    ['{"a":1}{"b":2}', 7, 'trailing characters'],
+    ['NaN', 0, 'expected value'],
+    ['"\\q"', 2, 'invalid escape'],
+    ['"a\tb"', 1, 'control character (\\u0000-\\u001F) found while parsing a string'],
+  ];
+  for (const [event, offset, reason] of cases) {
+    const error = refusal(() => log.tryAppend(event));
+    assert.equal(error.func, 'try-append');
+    assert.deepEqual(
+      error.payload,
+      { tag: 'invalid-json', val: { index: 0, offset, reason } },
+      `event ${JSON.stringify(event)}`,
+    );
+    assert.equal(
+      error.message,
+      `try-append: invalid-json: event 0 is not exactly one JSON value: ${reason} (byte offset ${offset})`,
+    );
+    assert.equal(error.cause?.constructor?.name, 'ComponentError');
+    assert.deepEqual(await bytesOf(dir), Buffer.from(BEFORE), `file changed by ${JSON.stringify(event)}`);
+  }
+  // The instance is still usable and the file grows only by the good record.
+  log.tryAppend('{"ok":true}');
+  assert.deepEqual(await bytesOf(dir), Buffer.from(`${BEFORE}{"ok":true}\n`));
+});
+
+test('append-batch names the first bad event and stores none of the batch', async (t) => {
+  const { dir, log } = await seeded(t);
+  const error = refusal(() => log.appendBatch(['{"n":1}', '{"n":2}', '{"n":3} x', 'NaN']));
+  assert.equal(error.func, 'append-batch');
+  assert.deepEqual(error.payload, {
+    tag: 'invalid-json',
+    val: { index: 2, offset: 8, reason: 'trailing characters' },
+  });
+  assert.deepEqual(await bytesOf(dir), Buffer.from(BEFORE));
+  assert.deepEqual(log.replay(), oks('{"op":"remember","key":"user","value":"Ada"}', '[1,2,3]'));
+});
+
+test('a line over PATHWAY_MAX_LINE is too-large, with its size and the limit', async (t) => {
+  const { dir, log } = await seeded(t, { maxLine: 16 });
+  const long = `"${'x'.repeat(20)}"`;
+  let error = refusal(() => log.tryAppend(long));
+  assert.deepEqual(error.payload, { tag: 'too-large', val: { index: 0, size: 22, limit: 16 } });
+  // The stored line (pretty-printing removed) is what counts: 16 bytes fit.
+  log.tryAppend('[\n1,\n2,\n3,\n4,\n5,\n6\n]');
+  error = refusal(() => log.appendBatch(['1', `"${'y'.repeat(30)}"`]));
+  assert.deepEqual(error.payload, { tag: 'too-large', val: { index: 1, size: 32, limit: 16 } });
+  assert.deepEqual(await bytesOf(dir), Buffer.from(`${BEFORE}[1,2,3,4,5,6]\n`));
+});
+
+test('an unusable configuration is invalid-config and replays as one err that names no line', async (t) => {
+  const dir = await freshDir(t);
+  const cases = [
+    [{ logName: '../escape.jsonl' },
+      'PATHWAY_LOG="../escape.jsonl" cannot be used: it contains a path separator; set it to a plain file name inside the granted directory, such as "pathway.jsonl"'],
+    [{ maxLine: 'lots' },
+      'PATHWAY_MAX_LINE="lots" cannot be used: it must be a whole number of bytes from 1 to 268435456; unset it for the default 1048576'],
+    [{ maxLine: 268435457 },
+      'PATHWAY_MAX_LINE="268435457" cannot be used: it must be a whole number of bytes from 1 to 268435456; unset it for the default 1048576'],
+    [{ sync: 'sometimes' },
+      'PATHWAY_SYNC="sometimes" cannot be used: it must be `never`, `always` or `interval:<milliseconds>`; unset it for `never`'],
+  ];
+  for (const [options, message] of cases) {
+    const log = await open(dir, options);
+    t.after(() => log.close());
+    const error = refusal(() => log.tryAppend('1'));
+    assert.deepEqual(error.payload, { tag: 'invalid-config', val: message });
+    assert.deepEqual(log.replay(), [{ tag: 'err', val: message }]);
+  }
+  assert.deepEqual(await namesIn(dir), []);
+});
+
+test('append traps on a refused event: PathwayTrap with the reason, nothing written, log still usable', async (t) => {
+  const { dir, log } = await seeded(t);
+  let trap;
+  try {
+    log.append('{"a":');
+  } catch (error) {
+    trap = error;
+  }
+  assert.ok(trap instanceof PathwayTrap, `expected a PathwayTrap, got ${trap}`);
+  assert.equal(trap.func, 'append');
+  const reason =
+    'pathway append refused: event 0: event is not exactly one JSON value: EOF while parsing a value at byte offset 5; fix the event and append it again';
+  assert.equal(trap.message, `append trapped: ${reason}`);
+  assert.ok(trap.stderr.includes(`\n${reason}\n`), trap.stderr);
+  assert.ok(trap.cause instanceof WebAssembly.RuntimeError);
+  assert.deepEqual(await bytesOf(dir), Buffer.from(BEFORE));
+
+  // A fresh instance serves the next calls.
+  log.append('{"after":"trap"}');
+  assert.deepEqual(
+    log.replay(),
+    oks('{"op":"remember","key":"user","value":"Ada"}', '[1,2,3]', '{"after":"trap"}'),
+  );
+});
