@@ -309,3 +309,32 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
         assert_eq!(text(&out.stderr), "", "{args:?}");
     }
 }
+
+#[test]
+fn the_memory_cap_is_set_from_the_command_line_and_named_when_hit() {
+    let dir = test_dir("cli_memory_cap");
+    // About 3 MB of records: whole pages of 1 MiB need more than 2 MiB.
+    write_log(
+        dir.path(),
+        "{\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}\n"
+            .repeat(80_000)
+            .as_bytes(),
+    );
+    let d = dir.path().to_str().unwrap();
+    let out = pathway(&["check", "--dir", d, "--max-memory-mib", "2"], b"");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("pathway: error: the component trapped: the component needed ")
+            && stderr.contains("MiB of memory, over the cap of 2 MiB")
+            && stderr.contains("--max-memory-mib"),
+        "{stderr}"
+    );
+    // The default cap reads it.
+    let out = pathway(&["check", "--dir", d], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("records:   80000"));
+    // Out-of-range values are usage errors.
+    let out = pathway(&["check", "--dir", d, "--timeout-secs", "0"], b"");
+    assert_eq!(out.status.code(), Some(2));
+}
