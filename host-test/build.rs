@@ -13,6 +13,8 @@ use std::process::Command;
 
 const TARGET: &str = "wasm32-wasip2";
 const ARTIFACT: &str = "pathway_memory";
+/// The example agent plugin's package, also the name of its `.wasm`.
+const PLUGIN_PACKAGE: &str = "pathway-agent-plugin";
 /// The size-tuned profile in the workspace's Cargo.toml.
 const PROFILE: &str = "wasm";
 
@@ -36,6 +38,9 @@ fn main() {
         "pathway_memory_failpoints",
         &["--features", "failpoints"],
     );
+    // The example agent plugin, in the shipped component's target dir: its
+    // dependencies (wit-bindgen, serde_json) are already built there.
+    let plugin = build_plugin(&cargo, workspace, &out_dir, "pathway_memory");
     println!(
         "cargo:rerun-if-changed={}",
         workspace.join("Cargo.toml").display()
@@ -52,7 +57,10 @@ fn main() {
          /// The component's bytes, embedded so the `pathway` binary stands alone.\n\
          pub const COMPONENT_BYTES: &[u8] = include_bytes!({shipped:?});\n\
          /// The component built with `--features failpoints`, for fault-injection tests.\n\
-         pub const FAILPOINTS_COMPONENT_PATH: &str = {failpoints:?};\n"
+         pub const FAILPOINTS_COMPONENT_PATH: &str = {failpoints:?};\n\
+         /// The example agent plugin (`host-test/examples/agent-plugin`): a command\n\
+         /// component that imports `pathway:memory/log`.\n\
+         pub const AGENT_PLUGIN_PATH: &str = {plugin:?};\n"
     );
     fs::write(out_dir.join("component.rs"), generated).expect("writing component.rs into OUT_DIR");
 }
@@ -67,20 +75,45 @@ fn build_component(
     extra: &[&str],
 ) -> PathBuf {
     let target_dir = out_dir.join(format!("{name}-target"));
+    let mut args = vec!["--package", "pathway-memory"];
+    args.extend(extra);
+    cargo_build(
+        cargo,
+        workspace,
+        &target_dir,
+        &args,
+        "the pathway-memory component",
+    );
+    copy_artifact(&target_dir, out_dir, ARTIFACT, name)
+}
+
+/// Builds the agent plugin example in the target dir of the component
+/// build named `beside` and copies it to `OUT_DIR/agent_plugin.wasm`, whose
+/// path it returns.
+fn build_plugin(cargo: &OsStr, workspace: &Path, out_dir: &Path, beside: &str) -> PathBuf {
+    let target_dir = out_dir.join(format!("{beside}-target"));
+    let args = ["--package", PLUGIN_PACKAGE];
+    cargo_build(
+        cargo,
+        workspace,
+        &target_dir,
+        &args,
+        "the agent plugin example",
+    );
+    let manifest = workspace.join("host-test/examples/agent-plugin/Cargo.toml");
+    println!("cargo:rerun-if-changed={}", manifest.display());
+    copy_artifact(&target_dir, out_dir, PLUGIN_PACKAGE, "agent_plugin")
+}
+
+/// `cargo build` for wasm32-wasip2 with the wasm profile; `what` names the
+/// artifact in the panic message if it fails.
+fn cargo_build(cargo: &OsStr, workspace: &Path, target_dir: &Path, args: &[&str], what: &str) {
     let status = Command::new(cargo)
         .current_dir(workspace)
-        .args([
-            "build",
-            "--profile",
-            PROFILE,
-            "--package",
-            "pathway-memory",
-            "--target",
-            TARGET,
-        ])
-        .args(extra)
+        .args(["build", "--profile", PROFILE, "--target", TARGET])
+        .args(args)
         .arg("--target-dir")
-        .arg(&target_dir)
+        .arg(target_dir)
         // Flags meant for the host build must not leak into the wasm build.
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
@@ -89,17 +122,21 @@ fn build_component(
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET")
         .status()
-        .unwrap_or_else(|e| panic!("could not run {cargo:?} to build the component: {e}"));
+        .unwrap_or_else(|e| panic!("could not run {cargo:?} to build {what}: {e}"));
     if !status.success() {
-        panic!(
-            "building the pathway-memory component for {TARGET} failed ({status}); see the cargo output above"
-        );
+        panic!("building {what} for {TARGET} failed ({status}); see the cargo output above");
     }
+}
+
+/// Copies `<artifact>.wasm` from `target_dir` to `OUT_DIR/<name>.wasm`,
+/// returns that path, and reruns the build script when a source it was
+/// built from changes.
+fn copy_artifact(target_dir: &Path, out_dir: &Path, artifact: &str, name: &str) -> PathBuf {
     let artifacts = target_dir.join(TARGET).join(PROFILE);
-    let wasm = artifacts.join(format!("{ARTIFACT}.wasm"));
+    let wasm = artifacts.join(format!("{artifact}.wasm"));
     let copy = out_dir.join(format!("{name}.wasm"));
     fs::copy(&wasm, &copy).unwrap_or_else(|e| panic!("copying {} failed: {e}", wasm.display()));
-    for dep in read_dep_file(&artifacts.join(format!("{ARTIFACT}.d"))) {
+    for dep in read_dep_file(&artifacts.join(format!("{artifact}.d"))) {
         println!("cargo:rerun-if-changed={}", dep.display());
     }
     copy

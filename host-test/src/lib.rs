@@ -55,8 +55,10 @@ mod bindings {
 mod artifact {
     include!(concat!(env!("OUT_DIR"), "/component.rs"));
 }
+mod plugin;
 
-pub use artifact::{COMPONENT_BYTES, COMPONENT_PATH, FAILPOINTS_COMPONENT_PATH};
+pub use artifact::{AGENT_PLUGIN_PATH, COMPONENT_BYTES, COMPONENT_PATH, FAILPOINTS_COMPONENT_PATH};
+pub use plugin::Plugin;
 
 /// The WIT package the component implements (`wit/pathway.wit`).
 pub const WIT: &str = include_str!("../../wit/pathway.wit");

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use pathway_host::{
-    AppendError, CheckReport, DamagedLine, Entry, Error, Memory, Options, SyncMode,
+    AppendError, CheckReport, DamagedLine, Entry, Error, Memory, Options, Plugin, Runtime, SyncMode,
 };
 
 /// `println!` that returns an error instead of panicking when stdout is
@@ -113,6 +113,19 @@ enum Command {
     },
     /// Print the WIT package (the interface of the component).
     Wit,
+    /// Run an agent plugin: a command component (wasm32-wasip2) whose
+    /// `pathway:memory/log` imports this log serves. It gets stdio and ARGS,
+    /// no directory; exits with the plugin's exit status.
+    RunPlugin {
+        #[command(flatten)]
+        log: LogArgs,
+        /// The plugin component.
+        #[arg(value_name = "PLUGIN.wasm")]
+        plugin: PathBuf,
+        /// Arguments for the plugin (after `--` if they start with `-`).
+        #[arg(value_name = "ARGS")]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Args)]
@@ -201,6 +214,7 @@ fn main() -> ExitCode {
             .write_all(pathway_host::WIT.as_bytes())
             .map(|()| 0)
             .map_err(Failure::from),
+        Command::RunPlugin { log, plugin, args } => run_plugin(&log, &plugin, args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -237,13 +251,29 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
+fn run_plugin(log: &LogArgs, plugin: &std::path::Path, args: Vec<String>) -> Result<u8, Failure> {
+    let memory = log.open()?;
+    let wasm = std::fs::read(plugin)
+        .with_context(|| format!("cannot read the plugin {}", plugin.display()))?;
+    let plugin_name = plugin.file_name().unwrap_or_default().to_string_lossy();
+    let argv: Vec<String> = std::iter::once(plugin_name.into_owned())
+        .chain(args)
+        .collect();
+    let status = Plugin::new(Runtime::shared()?, &wasm)?.run(memory, &argv)?;
+    // WASI exit statuses are 0-255 in practice; anything else is a failure.
+    Ok(u8::try_from(status).unwrap_or(1))
+}
+
 fn init_logging(verbose: u8) {
     let level = match verbose {
         0 => "warn",
         1 => "info",
         _ => "debug",
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
+    // wasmtime's code cache warns when two processes store the same
+    // module at once; the loser just keeps its own copy.
+    let filter = format!("{level},wasmtime_cache=error");
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(filter))
         .format(|out, record| {
             writeln!(
                 out,
@@ -321,7 +351,14 @@ fn append_each(memory: &mut Memory, events: &[String]) -> Result<u8, Failure> {
                     ),
                 ));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                let stored =
+                    format!("the {i} events before it are stored, it and the rest are not");
+                return Err(Failure(
+                    2,
+                    anyhow::Error::new(e).context(format!("event {i}: {stored}")),
+                ));
+            }
         }
     }
     log::info!(

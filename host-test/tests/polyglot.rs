@@ -1,5 +1,5 @@
 //! The same component from other hosts: runs the Node.js host's tests (jco
-//! + preview2-shim, `host-test/hosts/node`) and the Python host's (pip's
+//! with preview2-shim, `host-test/hosts/node`) and the Python host's (pip's
 //! wasmtime, `host-test/hosts/python`) against the .wasm this build embeds.
 //! Each script installs its pinned packages from npm or PyPI on first use.
 //!

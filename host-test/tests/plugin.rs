@@ -1,0 +1,161 @@
+//! Agent plugins: the example plugin (`host-test/examples/agent-plugin`), a
+//! command component importing `pathway:memory/log`, run by
+//! `pathway run-plugin` with our component serving its imports.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::{LOG, read_log, test_dir, write_log};
+use pathway_host::{AGENT_PLUGIN_PATH, COMPONENT_BYTES, Error, Plugin, Runtime};
+
+/// `pathway run-plugin --dir DIR [EXTRA...] <agent plugin> -- NOTE...`
+fn run_plugin(dir: &str, extra: &[&str], note: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pathway"))
+        .args(["run-plugin", "--dir", dir])
+        .args(extra)
+        .arg(AGENT_PLUGIN_PATH)
+        .arg("--")
+        .args(note)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("running pathway")
+}
+
+/// Exit status, stdout and stderr.
+fn outcome(out: &Output) -> (Option<i32>, &str, &str) {
+    (
+        out.status.code(),
+        std::str::from_utf8(&out.stdout).unwrap(),
+        std::str::from_utf8(&out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn agent_plugin_remembers_across_three_runs() {
+    let dir = test_dir("plugin_three_runs");
+    let d = dir.path().to_str().unwrap();
+
+    let out = run_plugin(d, &[], &["met", "Ada"]);
+    assert_eq!(
+        outcome(&out),
+        (
+            Some(0),
+            "run 1: I remember nothing yet\n\
+             remembered {\"run\":1,\"note\":\"met Ada\"}\n",
+            ""
+        )
+    );
+    let out = run_plugin(d, &[], &["she said \"hi\""]);
+    assert_eq!(
+        outcome(&out),
+        (
+            Some(0),
+            "run 2: I remember 1 earlier run\n  \
+             run 1: met Ada\n\
+             remembered {\"run\":2,\"note\":\"she said \\\"hi\\\"\"}\n",
+            ""
+        )
+    );
+    let out = run_plugin(d, &[], &["-v", "--flag-like"]);
+    assert_eq!(
+        outcome(&out),
+        (
+            Some(0),
+            "run 3: I remember 2 earlier runs\n  \
+             run 1: met Ada\n  \
+             run 2: she said \"hi\"\n\
+             remembered {\"run\":3,\"note\":\"-v --flag-like\"}\n",
+            ""
+        )
+    );
+    assert_eq!(
+        String::from_utf8(read_log(dir.path())).unwrap(),
+        "{\"run\":1,\"note\":\"met Ada\"}\n\
+         {\"run\":2,\"note\":\"she said \\\"hi\\\"\"}\n\
+         {\"run\":3,\"note\":\"-v --flag-like\"}\n"
+    );
+    // Nothing but the log: the plugin has no directory of its own.
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(files, [LOG]);
+}
+
+#[test]
+fn agent_plugin_skips_damaged_and_foreign_records() {
+    let dir = test_dir("plugin_damaged");
+    write_log(
+        dir.path(),
+        b"{\"run\":1,\"note\":\"kept\"}\nnot json\n{\"op\":\"other writer\"}\n",
+    );
+    let out = run_plugin(dir.path().to_str().unwrap(), &[], &["next"]);
+    assert_eq!(
+        outcome(&out),
+        (
+            Some(0),
+            "run 2: I remember 1 earlier run\n  \
+             run 1: kept\n\
+             remembered {\"run\":2,\"note\":\"next\"}\n",
+            "agent: skipped a damaged record: line 2: at byte offset 24: not exactly one JSON \
+             value: expected ident at byte 1 of the line; skipped, the other records are \
+             unaffected\n"
+        )
+    );
+    assert!(
+        read_log(dir.path())
+            .ends_with(b"{\"op\":\"other writer\"}\n{\"run\":2,\"note\":\"next\"}\n")
+    );
+}
+
+#[test]
+fn agent_plugin_with_a_missing_directory_is_a_clear_error() {
+    let dir = test_dir("plugin_missing_dir");
+    let missing = dir.path().join("missing");
+    let out = run_plugin(missing.to_str().unwrap(), &[], &["lost"]);
+    assert_eq!(
+        outcome(&out),
+        (
+            Some(2),
+            "",
+            format!(
+                "pathway: error: {} is not an existing directory; create it first\n",
+                missing.display()
+            )
+            .as_str()
+        )
+    );
+    assert!(!missing.exists());
+}
+
+#[test]
+fn agent_plugin_exits_1_when_its_memory_cannot_be_read() {
+    let dir = test_dir("plugin_unreadable");
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    let out = run_plugin(dir.path().to_str().unwrap(), &["--log", "sub"], &["x"]);
+    assert_eq!(
+        outcome(&out),
+        (
+            Some(1),
+            "",
+            "agent: cannot read my memory: \"sub\" in the granted directory is not a regular \
+             file; remove it or set PATHWAY_LOG to another name\n"
+        )
+    );
+}
+
+#[test]
+fn a_component_that_is_not_a_command_is_refused_as_a_plugin() {
+    // Our own component exports the log, not wasi:cli/run.
+    let error = Plugin::new(Runtime::shared().unwrap(), COMPONENT_BYTES)
+        .err()
+        .expect("refused");
+    assert!(matches!(error, Error::Setup(_)), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .contains("the plugin must be a command component (export wasi:cli/run)"),
+        "{error}"
+    );
+}
