@@ -113,25 +113,30 @@ impl Plugin {
         match outcome {
             Ok(Ok(())) => Ok(0),
             Ok(Err(())) => Ok(1),
-            Err(e) => match e.downcast_ref::<I32Exit>() {
-                Some(I32Exit(status)) => Ok(*status),
-                None => {
-                    let timed_out =
-                        e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt);
-                    let message = match store.data_mut().limits.take_refusal() {
-                        Some(refusal) => refusal,
-                        None if timed_out => format!(
-                            "the plugin ran longer than the deadline of {:?} \
+            // Our component failed under the plugin (a cap, a deadline, a
+            // refused `append`): its own error says it best.
+            Err(e) => match e.downcast::<Error>() {
+                Ok(ours) => Err(ours),
+                Err(e) => match e.downcast_ref::<I32Exit>() {
+                    Some(I32Exit(status)) => Ok(*status),
+                    None => {
+                        let timed_out =
+                            e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt);
+                        let message = match store.data_mut().limits.take_refusal() {
+                            Some(refusal) => refusal,
+                            None if timed_out => format!(
+                                "the plugin ran longer than the deadline of {:?} \
                              (Options::call_timeout, `--timeout-secs`) and was stopped",
-                            options.call_timeout
-                        ),
-                        None => format!("the plugin failed: {e:#}"),
-                    };
-                    Err(Error::Trap {
-                        message,
-                        stderr: String::new(),
-                    })
-                }
+                                options.call_timeout
+                            ),
+                            None => format!("the plugin failed: {e:#}"),
+                        };
+                        Err(Error::Trap {
+                            message,
+                            stderr: String::new(),
+                        })
+                    }
+                },
             },
         }
     }

@@ -7,7 +7,7 @@ mod common;
 use std::process::{Command, Output};
 
 use common::{LOG, read_log, test_dir, write_log};
-use pathway_host::{AGENT_PLUGIN_PATH, COMPONENT_BYTES, Error, Plugin, Runtime};
+use pathway_host::{AGENT_PLUGIN_PATH, COMPONENT_BYTES, Error, Memory, Options, Plugin, Runtime};
 
 /// `pathway run-plugin --dir DIR [EXTRA...] <agent plugin> -- NOTE...`
 fn run_plugin(dir: &str, extra: &[&str], note: &[&str]) -> Output {
@@ -158,4 +158,63 @@ fn a_component_that_is_not_a_command_is_refused_as_a_plugin() {
             .contains("the plugin must be a command component (export wasi:cli/run)"),
         "{error}"
     );
+}
+
+#[test]
+fn the_components_memory_cap_holds_when_it_serves_a_plugin() {
+    let dir = test_dir("plugin_capped");
+    // About 3 MB of the plugin's own records: whole-log replay needs more
+    // than the 2 MiB the component is given here.
+    let records: String = (1..=30_000)
+        .map(|n| format!("{{\"run\":{n},\"note\":\"{}\"}}\n", "x".repeat(80)))
+        .collect();
+    write_log(dir.path(), records.as_bytes());
+    let before = read_log(dir.path());
+    let d = dir.path().to_str().unwrap();
+    let out = run_plugin(d, &["--max-memory-mib", "2"], &["one more"]);
+    let (status, stdout, stderr) = outcome(&out);
+    assert_eq!((status, stdout), (Some(2), ""), "{stderr}");
+    assert!(
+        stderr.starts_with("pathway: error: the component trapped: the component needed ")
+            && stderr.contains("over the cap of 2 MiB")
+            && stderr.contains("--max-memory-mib"),
+        "{stderr}"
+    );
+    assert!(
+        read_log(dir.path()) == before,
+        "the capped run changed the log"
+    );
+    // With the default cap the same plugin reads it all and appends.
+    let out = run_plugin(d, &[], &["one more"]);
+    let (status, stdout, stderr) = outcome(&out);
+    assert_eq!(status, Some(0), "{stderr}");
+    assert!(stdout.starts_with("run 30001: I remember 30000 earlier runs\n"));
+    assert!(stdout.ends_with("remembered {\"run\":30001,\"note\":\"one more\"}\n"));
+}
+
+#[test]
+fn a_plugin_past_the_deadline_is_stopped_with_a_clear_error() {
+    let dir = test_dir("plugin_deadline");
+    // 30 MB of records: the plugin's replay of them takes far longer than
+    // the 20 ms deadline given here.
+    let records: String = (1..=150_000)
+        .map(|n| format!("{{\"run\":{n},\"note\":\"{}\"}}\n", "y".repeat(180)))
+        .collect();
+    write_log(dir.path(), records.as_bytes());
+    let options = Options {
+        call_timeout: std::time::Duration::from_millis(20),
+        ..Options::default()
+    };
+    let memory = Memory::open(dir.path(), options).unwrap();
+    let wasm = std::fs::read(AGENT_PLUGIN_PATH).unwrap();
+    let plugin = Plugin::new(Runtime::shared().unwrap(), &wasm).unwrap();
+    let started = std::time::Instant::now();
+    match plugin.run(memory, &["agent", "late"]) {
+        Err(Error::Trap { message, .. }) => {
+            assert!(message.contains("deadline of 20ms"), "{message}")
+        }
+        other => panic!("expected the deadline to stop the plugin, got {other:?}"),
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(!read_log(dir.path()).ends_with(b"\"late\"}\n"));
 }
