@@ -735,18 +735,23 @@ impl Appender {
     /// unterminated after [`TORN_LINE_CHECKS`] pauses. A line torn by a
     /// crash costs that wait once, on this instance's first append.
     fn ends_in_torn_line(&self, mut size: u64) -> Result<bool, ErrorCode> {
+        // The last byte, if any (someone may have truncated the file).
+        let last_byte = |size: u64| -> Result<Option<u8>, ErrorCode> {
+            match size.checked_sub(1) {
+                Some(at) => Ok(self.file.read(1, at)?.0.first().copied()),
+                None => Ok(None),
+            }
+        };
         for _ in 0..TORN_LINE_CHECKS {
-            let (last, _) = self.file.read(1, size - 1)?;
-            if !ends_in_torn_line(last.first().copied()) {
+            if !ends_in_torn_line(last_byte(size)?) {
                 return Ok(false);
             }
             monotonic_clock::subscribe_duration(TORN_LINE_PAUSE_NANOS).block();
             size = self.file.stat()?.size;
         }
-        let (last, _) = self.file.read(1, size - 1)?;
         // Still unterminated: end the line (at worst a blank line, which
         // replay skips, if a stalled writer finishes it after all).
-        Ok(ends_in_torn_line(last.first().copied()))
+        Ok(ends_in_torn_line(last_byte(size)?))
     }
 
     /// After a failed write or sync: cuts the file back to where the
