@@ -58,6 +58,28 @@ impl Frame {
         self.ends.insert(0, 1);
     }
 
+    /// Where each record starts (after a leading `\n`, if any).
+    pub fn starts(&self) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(0).chain(
+            self.ends
+                .iter()
+                .copied()
+                .filter(|&end| end < self.bytes.len()),
+        )
+    }
+
+    /// Length of the longest record, its `\n` included (the whole frame
+    /// for raw bytes).
+    pub fn longest(&self) -> usize {
+        let mut last = 0;
+        let mut longest = 0;
+        for &end in &self.ends {
+            longest = longest.max(end - last);
+            last = end;
+        }
+        longest.max(self.bytes.len() - last)
+    }
+
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
@@ -102,6 +124,21 @@ mod tests {
         assert_eq!(frame.bytes(), b"\n{}\n");
         assert!(!ends_in_torn_line(None));
         assert!(!ends_in_torn_line(Some(b'\n')));
+    }
+
+    #[test]
+    fn starts_and_longest_record() {
+        let mut frame = Frame::new(["{}", "[1,2]", "3"]);
+        assert_eq!(frame.starts().collect::<Vec<_>>(), [0, 3, 9]);
+        assert_eq!(frame.longest(), 6);
+        frame.end_torn_line();
+        assert_eq!(frame.starts().collect::<Vec<_>>(), [0, 1, 4, 10]);
+        assert_eq!(frame.longest(), 6);
+        let raw = Frame::raw(b"1\n22\n");
+        assert_eq!(
+            (raw.starts().collect::<Vec<_>>(), raw.longest()),
+            (vec![0], 5)
+        );
     }
 
     #[test]

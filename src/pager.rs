@@ -10,6 +10,7 @@
 use std::convert::Infallible;
 
 use crate::error::{Damage, LineError};
+use crate::format::is_blank;
 use crate::replay::{BOM, Entry, judge};
 
 /// Bytes asked for per read (wasmtime returns at most 64 KiB a call).
@@ -123,12 +124,38 @@ pub fn read_page<R: ReadAt>(
         // No `\n` in what is buffered: the line goes on, or the file ends.
         let partial = (buf.len() - start) as u64;
         if partial > max_line + 1 {
-            let (size, ended, last) = skip_line(
+            let skipped = skip_line(
                 src,
                 buf_offset + buf.len() as u64,
                 partial,
                 buf.last().copied(),
+                is_blank(&buf[start..]),
             )?;
+            let Skipped {
+                size,
+                ended,
+                last,
+                blank,
+            } = skipped;
+            if blank {
+                // Whitespace only, however long: no entry, as in `judge`.
+                if !ended {
+                    return Ok(Page {
+                        entries,
+                        tail: None,
+                        next: pos,
+                        at_end: true,
+                    });
+                }
+                pos = Position {
+                    offset: pos.offset + size + 1,
+                    lines: pos.lines + 1,
+                };
+                consumed += size + 1;
+                buf.clear();
+                buf_offset = pos.offset;
+                continue;
+            }
             let damage = OwnedEntry {
                 line: pos.lines + 1,
                 offset: pos.offset,
@@ -179,25 +206,47 @@ pub fn read_page<R: ReadAt>(
     }
 }
 
-/// Reads past a line too long to hold, from `offset` (where `seen` bytes of
-/// it, the last being `last`, are already known), to its `\n` or the end
-/// of the file. Returns the line's size without `\n`, whether a `\n` ended
-/// it, and its last byte.
+/// What [`skip_line`] found of a line too long to hold.
+struct Skipped {
+    /// Its size without `\n`.
+    size: u64,
+    /// A `\n` ended it (else the file did).
+    ended: bool,
+    /// Its last byte.
+    last: Option<u8>,
+    /// Nothing but whitespace.
+    blank: bool,
+}
+
+/// Reads past a line too long to hold, from `offset`, where `seen` bytes of
+/// it (the last being `last`, all whitespace if `blank`) are already known,
+/// to its `\n` or the end of the file.
 fn skip_line<R: ReadAt>(
     src: &mut R,
     mut offset: u64,
     mut seen: u64,
     mut last: Option<u8>,
-) -> Result<(u64, bool, Option<u8>), R::Error> {
+    mut blank: bool,
+) -> Result<Skipped, R::Error> {
     loop {
         let chunk = src.read_at(offset, CHUNK)?;
         if chunk.is_empty() {
-            return Ok((seen, false, last));
+            return Ok(Skipped {
+                size: seen,
+                ended: false,
+                last,
+                blank,
+            });
         }
         if let Some(i) = memchr::memchr(b'\n', &chunk) {
-            let last = if i > 0 { Some(chunk[i - 1]) } else { last };
-            return Ok((seen + i as u64, true, last));
+            return Ok(Skipped {
+                size: seen + i as u64,
+                ended: true,
+                last: if i > 0 { Some(chunk[i - 1]) } else { last },
+                blank: blank && is_blank(&chunk[..i]),
+            });
         }
+        blank = blank && is_blank(&chunk);
         seen += chunk.len() as u64;
         offset += chunk.len() as u64;
         last = chunk.last().copied();

@@ -71,21 +71,33 @@ pub enum StoreError {
     },
 }
 
-/// What a failed append did about the part of its record that may have
-/// reached the file (a full device takes part of a write).
+/// What a failed append did about the bytes of its call that reached the
+/// file. Only an unterminated end of the file is ever cut: every append
+/// that succeeded ended its bytes with `\n`, so no stored record is among
+/// them, and whole lines cannot be told from another instance's identical
+/// record, so they stay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Undo {
-    /// The file did not grow: nothing of the record was stored.
+    /// The file did not grow: nothing of the call was stored.
     NothingWritten,
-    /// The record's bytes were the file's end and were cut off: the file is
-    /// `to` bytes long, as before the call plus `others` bytes that other
-    /// instances appended meanwhile (kept).
-    RolledBack { to: u64, others: u64 },
-    /// The file grew but its end is not a prefix of the record: another
-    /// instance appended after it (or instead). Left as it is: cutting
-    /// would lose that instance's record.
-    NotOurs { grown: u64 },
-    /// Cutting the record's bytes off failed.
+    /// The call's unterminated bytes at the file's end were cut off; the
+    /// file is `to` bytes long. `kept` bytes of whole lines that reached the
+    /// file during the call stay (other instances' records, a batch's first
+    /// records, the `\n` that ended a torn last line).
+    Cut { to: u64, kept: u64 },
+    /// The file ends in whole lines: no partly written record to cut;
+    /// `kept` bytes reached it during the call (as for `Cut`).
+    Whole { kept: u64 },
+    /// The file's end is not this call's (another instance wrote, or is
+    /// writing, after it): nothing was cut.
+    Left { grown: u64 },
+    /// A sync failed after the whole record was written and was provably
+    /// the file's end: it was removed.
+    Removed { to: u64 },
+    /// A sync failed after the whole record was written; other instances
+    /// appended after it, so it stays, perhaps not on stable storage.
+    Stays,
+    /// Looking at or cutting the file failed.
     Failed { offset: u64, reason: String },
 }
 
@@ -140,29 +152,49 @@ impl fmt::Display for StoreError {
             } => {
                 write!(f, "{during} {name:?} failed: {reason}; ")?;
                 match undo {
-                    Undo::NothingWritten => write!(f, "nothing of this record was stored")?,
-                    Undo::RolledBack { to, others: 0 } => write!(
+                    Undo::NothingWritten => write!(f, "nothing of this call was stored")?,
+                    Undo::Cut { to, kept: 0 } => write!(
                         f,
                         "its partly written bytes were removed (the log is {to} bytes again, \
                          as before the call)"
                     )?,
-                    Undo::RolledBack { to, others } => write!(
+                    Undo::Cut { to, kept } => write!(
                         f,
-                        "its partly written bytes were removed (the log is {to} bytes: the \
-                         {others} bytes other instances appended meanwhile stay)"
+                        "its partly written bytes were removed (the log is {to} bytes); \
+                         {kept} bytes of whole lines that reached the log during the call \
+                         stay: other instances' records, or this batch's first records, or \
+                         the newline that ended a torn last line (replay shows which)"
                     )?,
-                    Undo::NotOurs { grown } => write!(
+                    Undo::Whole { kept } => write!(
                         f,
-                        "the log grew by {grown} bytes meanwhile, not only by this record's \
-                         bytes (another instance appends too), so nothing was cut; if part of \
-                         this record is among them, replay reports it as a damaged line and \
-                         `repair` moves it to the quarantine"
+                        "no partly written record was left; {kept} bytes of whole lines that \
+                         reached the log during the call stay: other instances' records, or \
+                         this batch's first records, or the newline that ended a torn last \
+                         line (replay shows which)"
+                    )?,
+                    Undo::Left { grown } => write!(
+                        f,
+                        "the log grew by {grown} bytes during the call and its end is not \
+                         this call's (another instance appends too), so nothing was cut; a \
+                         part of this record that reached the log shows as a damaged line, \
+                         which `repair` moves to the quarantine"
+                    )?,
+                    Undo::Removed { to } => write!(
+                        f,
+                        "the record was written, then removed again (the log is {to} bytes, \
+                         as before the call)"
+                    )?,
+                    Undo::Stays => write!(
+                        f,
+                        "the record was written and stays (other instances appended after \
+                         it), but may not be on stable storage"
                     )?,
                     Undo::Failed { offset, reason } => write!(
                         f,
-                        "removing its partly written bytes at byte offset {offset} failed too \
-                         ({reason}); replay reports them as a damaged line and `repair` moves \
-                         them to the quarantine"
+                        "looking at or removing its partly written bytes after byte offset \
+                         {offset} failed too ({reason}); a part of this record that reached \
+                         the log shows as a damaged line, which `repair` moves to the \
+                         quarantine"
                     )?,
                 }
                 let remedy = if reason.contains("insufficient-space") {
@@ -170,7 +202,15 @@ impl fmt::Display for StoreError {
                 } else {
                     "append again once the cause is fixed"
                 };
-                write!(f, "; records already stored are untouched; {remedy}")
+                if *during == "syncing" {
+                    write!(
+                        f,
+                        "; records appended since the last successful sync may not be on \
+                         stable storage either; {remedy}"
+                    )
+                } else {
+                    write!(f, "; records already stored are untouched; {remedy}")
+                }
             }
             StoreError::DirectoryGone { path } => write!(
                 f,
@@ -584,20 +624,6 @@ fn read_chunk(file: &Descriptor, name: &str, offset: u64, len: u64) -> Result<Ve
     Ok(chunk)
 }
 
-/// Whether `file` holds exactly `expected` at `offset`, read a chunk at a
-/// time.
-fn file_holds(file: &Descriptor, offset: u64, expected: &[u8]) -> Result<bool, StoreError> {
-    let mut at = 0;
-    while at < expected.len() {
-        let chunk = read_chunk(file, "", offset + at as u64, (expected.len() - at) as u64)?;
-        if chunk.is_empty() || !expected[at..].starts_with(&chunk) {
-            return Ok(false);
-        }
-        at += chunk.len();
-    }
-    Ok(true)
-}
-
 /// Offset of the first occurrence of `needle` in `file` at or after `from`,
 /// reading a chunk at a time.
 fn find_in(
@@ -681,11 +707,15 @@ impl Appender {
         sync: SyncMode,
     ) -> Result<Landed, StoreError> {
         let io = |during| io_error(name, during);
-        let torn = size != 0
-            && Some(size) != self.end_after_last_write
-            && self
+        // The size just before the write: where this call's bytes start at
+        // the earliest (others may append first).
+        let mut before = size;
+        let mut torn = false;
+        if size != 0 && Some(size) != self.end_after_last_write {
+            (torn, before) = self
                 .ends_in_torn_line(size)
                 .map_err(io("reading the last byte of"))?;
+        }
         let written;
         let frame = if torn {
             let mut led = frame.clone();
@@ -700,7 +730,7 @@ impl Appender {
                 name: name.to_string(),
                 during: "appending to",
                 reason: stream_reason(e),
-                undo: self.undo(frame, size),
+                undo: self.undo_write(frame, before),
             });
         }
         let after = self.file.stat().map_err(io("reading the size of"))?;
@@ -717,24 +747,25 @@ impl Appender {
             }
         };
         if due && let Err(code) = self.sync_data() {
-            // The caller hears "not stored": the record must not stay to be
-            // found later next to the one it will append again.
+            // The caller hears "not stored": the record should not stay to
+            // be found later next to the one it will append again.
             return Err(StoreError::Append {
                 name: name.to_string(),
                 during: "syncing",
                 reason: describe(code),
-                undo: self.undo(frame, size),
+                undo: self.undo_sync(frame, before, after.size),
             });
         }
         Ok(Landed::InLog)
     }
 
-    /// Whether the file, `size` bytes long, ends in a torn line. Another
+    /// Whether the file, `size` bytes long, ends in a torn line, and its
+    /// size when that was decided. Another
     /// instance's write in progress looks torn too (the file grows as the
     /// kernel copies it): the line counts as torn only if it is still
     /// unterminated after [`TORN_LINE_CHECKS`] pauses. A line torn by a
     /// crash costs that wait once, on this instance's first append.
-    fn ends_in_torn_line(&self, mut size: u64) -> Result<bool, ErrorCode> {
+    fn ends_in_torn_line(&self, mut size: u64) -> Result<(bool, u64), ErrorCode> {
         // The last byte, if any (someone may have truncated the file).
         let last_byte = |size: u64| -> Result<Option<u8>, ErrorCode> {
             match size.checked_sub(1) {
@@ -744,85 +775,128 @@ impl Appender {
         };
         for _ in 0..TORN_LINE_CHECKS {
             if !ends_in_torn_line(last_byte(size)?) {
-                return Ok(false);
+                return Ok((false, size));
             }
             monotonic_clock::subscribe_duration(TORN_LINE_PAUSE_NANOS).block();
             size = self.file.stat()?.size;
         }
         // Still unterminated: end the line (at worst a blank line, which
         // replay skips, if a stalled writer finishes it after all).
-        Ok(ends_in_torn_line(last_byte(size)?))
+        Ok((ends_in_torn_line(last_byte(size)?), size))
     }
 
-    /// After a failed write or sync: cuts the file back to where the
-    /// frame's bytes start, if they (a prefix of them, as much as reached
-    /// the file) are its end. `size` is the length seen before writing;
-    /// bytes other instances appended since are never cut.
-    ///
-    /// Between the check and the cut, another instance could still append
-    /// (a window of two host calls); its record would then be cut with
-    /// ours. This happens only when a write fails (a full device fails
-    /// theirs too) and is the price of leaving no damaged line mid-log.
-    fn undo(&self, frame: &Frame, size: u64) -> Undo {
-        let after = match self.file.stat() {
-            Ok(stat) => stat.size,
-            Err(code) => {
-                return Undo::Failed {
-                    offset: size,
-                    reason: describe(code),
-                };
+    /// After a failed write: cuts off the file's unterminated end if it is
+    /// this call's, that is, lies after `before` (the size just before the
+    /// write) and is the start of one of the frame's records. Whole lines
+    /// stay, whoever wrote them (see [`Undo`]); so does an end that is
+    /// still growing, since a writer in progress may be writing a record
+    /// identical to ours.
+    fn undo_write(&self, frame: &Frame, before: u64) -> Undo {
+        let undo = || -> Result<Undo, StoreError> {
+            let after = self.size()?;
+            if after <= before {
+                return Ok(Undo::NothingWritten);
             }
-        };
-        if after <= size {
-            return Undo::NothingWritten;
-        }
-        let bytes = frame.bytes();
-        let ours_from =
-            |offset: u64| -> Result<bool, StoreError> {
-                let len = after - offset;
-                Ok(len <= bytes.len() as u64
-                    && file_holds(&self.file, offset, &bytes[..len as usize])?)
+            let grown = after - before;
+            let Some(start) = self.unterminated_end(before, after, frame.longest() as u64)? else {
+                return Ok(Undo::Left { grown });
             };
-        // Our bytes start at `size` unless others appended first; then at a
-        // line start near the end (looked for in the last chunk only).
-        let found = ours_from(size).and_then(|at_size| {
-            if at_size {
-                return Ok(Some(size));
+            if start == after {
+                return Ok(Undo::Whole { kept: grown });
             }
-            let from = size.max(after.saturating_sub(CHUNK));
-            let window = read_chunk(&self.file, "", from, after - from)?;
-            for (i, _) in window.iter().enumerate().filter(|&(_, &b)| b == b'\n') {
-                let offset = from + i as u64 + 1;
-                if offset < after && ours_from(offset)? {
-                    return Ok(Some(offset));
-                }
+            let tail = self.read_exact(start, after - start)?;
+            let bytes = frame.bytes();
+            if !frame.starts().any(|at| bytes[at..].starts_with(&tail)) {
+                return Ok(Undo::Left { grown });
             }
-            Ok(None)
-        });
-        let offset = match found {
-            Ok(Some(offset)) => offset,
-            Ok(None) => {
-                return Undo::NotOurs {
-                    grown: after - size,
-                };
+            monotonic_clock::subscribe_duration(TORN_LINE_PAUSE_NANOS).block();
+            if self.size()? != after {
+                return Ok(Undo::Left { grown });
             }
-            Err(e) => {
-                return Undo::Failed {
-                    offset: size,
-                    reason: e.to_string(),
-                };
-            }
+            self.set_size(start)?;
+            Ok(Undo::Cut {
+                to: start,
+                kept: start - before,
+            })
         };
-        match self.file.set_size(offset) {
-            Ok(()) => Undo::RolledBack {
-                to: offset,
-                others: offset - size,
-            },
-            Err(code) => Undo::Failed {
-                offset,
-                reason: describe(code),
-            },
+        undo().unwrap_or_else(|e| Undo::Failed {
+            offset: before,
+            reason: e.to_string(),
+        })
+    }
+
+    /// Where the file's unterminated end starts: after its last `\n`, or
+    /// at `before` if no `\n` lies in `before..after`. `None` when that end
+    /// is longer than `longest`, so cannot be one of our records.
+    fn unterminated_end(
+        &self,
+        before: u64,
+        after: u64,
+        longest: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut end = after;
+        while end > before {
+            if after - end > longest {
+                return Ok(None);
+            }
+            let from = before.max(end.saturating_sub(CHUNK));
+            let chunk = self.read_exact(from, end - from)?;
+            if let Some(i) = memchr::memrchr(b'\n', &chunk) {
+                let start = from + i as u64 + 1;
+                return Ok((after - start <= longest).then_some(start));
+            }
+            end = from;
         }
+        Ok((after - before <= longest).then_some(before))
+    }
+
+    /// After a failed sync of a record written whole: removes it if it
+    /// provably is the file's end, that is, the file grew by exactly its
+    /// bytes from `before` to `written_end` and has not grown since.
+    fn undo_sync(&self, frame: &Frame, before: u64, written_end: u64) -> Undo {
+        let undo = || -> Result<Undo, StoreError> {
+            if written_end != before + frame.bytes().len() as u64 || self.size()? != written_end {
+                return Ok(Undo::Stays);
+            }
+            self.set_size(before)?;
+            Ok(Undo::Removed { to: before })
+        };
+        undo().unwrap_or_else(|e| Undo::Failed {
+            offset: before,
+            reason: e.to_string(),
+        })
+    }
+
+    fn size(&self) -> Result<u64, StoreError> {
+        let stat = self
+            .file
+            .stat()
+            .map_err(io_error("the log", "reading the size of"))?;
+        Ok(stat.size)
+    }
+
+    fn set_size(&self, size: u64) -> Result<(), StoreError> {
+        self.file
+            .set_size(size)
+            .map_err(io_error("the log", "cutting the partial record off"))
+    }
+
+    /// Exactly `len` bytes at `offset`, a chunk at a time.
+    fn read_exact(&self, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
+        let mut out = Vec::with_capacity(len as usize);
+        while (out.len() as u64) < len {
+            let chunk = read_chunk(
+                &self.file,
+                "the log",
+                offset + out.len() as u64,
+                len - out.len() as u64,
+            )?;
+            if chunk.is_empty() {
+                break;
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
     }
 
     /// Whether the rewrite that replaced the file (and has finished) copied

@@ -6,7 +6,7 @@
 //! fn main() -> Result<(), Error> {
 //!     let mut memory = Memory::open("agent-state", Options::default())?;
 //!     memory.try_append(r#"{"op":"remember","key":"user","value":"Ada"}"#)?;
-//!     memory.append_batch(&["1", "2"])?; // all or nothing
+//!     memory.append_batch(&["1", "2"])?; // one refused event: none stored
 //!
 //!     // Streamed a page (here 1 MiB) at a time: bounded memory for any size.
 //!     let mut state = Vec::new();

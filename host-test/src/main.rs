@@ -44,7 +44,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Append events (one JSON value each) to the log; all or nothing.
+    /// Append events (one JSON value each) to the log: one refused event
+    /// stores none (a full device keeps whole records that reached it).
     Append {
         #[command(flatten)]
         log: LogArgs,

@@ -1,7 +1,8 @@
 //! The component in wasmtime replays exactly as the native parser: for
 //! logs mixing records, damaged lines, CRLF, blank lines, over-long lines
-//! and torn tails, `replay` and page-by-page reading through the component
-//! equal `pathway_memory::replay::entries` run natively on the same bytes.
+//! (beyond one 64 KiB read too) and torn tails, `replay` and page-by-page
+//! reading through the component equal `pathway_memory::replay::entries`
+//! run natively on the same bytes.
 //! `PATHWAY_FUZZ_CASES` sets the cases (default 64; each is a few calls).
 
 mod common;
@@ -23,6 +24,9 @@ fn line() -> impl Strategy<Value = Vec<u8>> {
         1 => prop::collection::vec(any::<u8>(), 1..40),
         1 => (201..400usize).prop_map(|n| format!("\"{}\"\n", "x".repeat(n)).into_bytes()),
         1 => Just(b"\xef\xbb\xbf{}\n".to_vec()),
+        // Longer than a 64 KiB read: skipped a chunk at a time when paged.
+        1 => (65_000..70_000usize).prop_map(|n| format!("{}\n", " ".repeat(n)).into_bytes()),
+        1 => (65_000..70_000usize).prop_map(|n| format!("\"{}\"\r\n", "z".repeat(n)).into_bytes()),
     ]
 }
 

@@ -124,6 +124,8 @@ fn appends_on_a_full_device_fail_cleanly_and_work_again_once_space_is_freed() {
 
     // Records of ~1 KB: the last one is cut by the full device part-way.
     let (mut stored, message) = fill(&mut memory, dir, 1000);
+    // Calls that failed on the full device, each checked to change nothing.
+    let mut failed = 1;
     assert!(stored.len() > 100, "only {} records fit", stored.len());
     assert!(
         message.contains("appending to \"pathway.jsonl\" failed")
@@ -139,6 +141,7 @@ fn appends_on_a_full_device_fail_cleanly_and_work_again_once_space_is_freed() {
     let before = read_log(dir);
     let big = record(0, 200 << 10);
     let message = io_message(memory.try_append(&big));
+    failed += 1;
     assert!(
         message.contains(&format!(
             "its partly written bytes were removed (the log is {} bytes again",
@@ -160,6 +163,7 @@ fn appends_on_a_full_device_fail_cleanly_and_work_again_once_space_is_freed() {
     // and no leftover behind.
     let snapshot: Vec<String> = (0..100).map(|n| record(n, 1000)).collect();
     let upto = memory.end_cursor().unwrap();
+    failed += 2; // the batch above, and this compaction
     match memory.compact(&snapshot, &upto) {
         Err(Error::Compact(CompactError::Io(message))) => {
             assert!(message.contains("insufficient-space"), "{message}")
@@ -185,7 +189,7 @@ fn appends_on_a_full_device_fail_cleanly_and_work_again_once_space_is_freed() {
     let report = memory.check().unwrap();
     assert_eq!(report.records, stored.len() as u64);
     assert!(report.damaged.is_empty() && !report.torn_tail);
-    figures("full device (tmpfs)", 5, stored.len(), 4);
+    figures("full device (tmpfs)", failed, stored.len(), failed);
 }
 
 #[test]
@@ -204,11 +208,117 @@ fn a_failed_append_after_a_torn_tail_leaves_the_torn_tail_as_it_was() {
     std::fs::write(dir.join(LOG), &bytes).unwrap();
     let message = io_message(memory.try_append(&record(9999, 1000)));
     assert!(message.contains("insufficient-space"), "{message}");
-    assert_same_bytes(&read_log(dir), &bytes, "a failed append after a torn tail");
+    // The torn line is at most ended by the `\n` the append put before its
+    // record (a whole line is never cut); nothing else of it stays.
+    let now = read_log(dir);
+    if now.len() == bytes.len() + 1 {
+        assert_same_bytes(
+            &now[..bytes.len()],
+            &bytes,
+            "a failed append after a torn tail",
+        );
+        assert_eq!(now.last(), Some(&b'\n'));
+        assert!(message.contains("1 bytes of whole lines"), "{message}");
+    } else {
+        assert_same_bytes(&now, &bytes, "a failed append after a torn tail");
+    }
     // Room again: the append ends the torn line and stores the record.
     std::fs::write(dir.join(LOG), &bytes[..bytes.len() - 4000]).unwrap();
     memory.append(&record(9999, 10)).unwrap();
     let entries = memory.replay().unwrap();
     assert_eq!(entries.last().unwrap().as_ref().unwrap(), &record(9999, 10));
     assert!(entries.len() < stored.len() + 1);
+}
+
+#[test]
+fn a_batch_cut_by_a_full_device_keeps_its_whole_records_and_drops_the_partial_one() {
+    let Some(fs) = Tmpfs::mount("disk_full_batch", 64 << 10) else {
+        return;
+    };
+    let dir = &fs.path;
+    std::fs::write(dir.join("ballast"), vec![0u8; 8 << 10]).unwrap();
+    let mut memory = Memory::open(dir, Options::default()).unwrap();
+    let (stored, _) = fill(&mut memory, dir, 1000);
+    let before = read_log(dir);
+    // Room for a few records of a batch of ten, not for all.
+    std::fs::remove_file(dir.join("ballast")).unwrap();
+    let batch: Vec<String> = (0..10).map(|n| record(1000 + n, 1000)).collect();
+    let message = match memory.append_batch(&batch) {
+        Err(Error::Refused(AppendError::Io(message))) => message,
+        other => panic!("expected the batch to fail, got {other:?}"),
+    };
+    let now = read_log(dir);
+    assert_same_bytes(&now[..before.len()], &before, "a cut batch");
+    let added = &now[before.len()..];
+    let lines: Vec<&[u8]> = added.split_inclusive(|&b| b == b'\n').collect();
+    let kept = lines.len();
+    assert!(
+        (1..10).contains(&kept),
+        "{kept} of the batch's records stayed"
+    );
+    for (line, event) in lines.iter().zip(&batch) {
+        assert_eq!(*line, format!("{event}\n").as_bytes());
+    }
+    assert!(
+        message.contains("its partly written bytes were removed")
+            && message.contains(&format!("{} bytes of whole lines", added.len())),
+        "{message}"
+    );
+    let entries = memory.replay().unwrap();
+    assert!(entries.iter().all(Result::is_ok));
+    assert_eq!(entries.len(), stored.len() + kept);
+    figures("batch cut by a full device", 1, stored.len() + kept, 1);
+}
+
+#[test]
+fn a_failed_append_never_cuts_a_record_another_instance_stored() {
+    // Two instances append the same record at once to a log that ends in
+    // a torn line, on a device with room for exactly one of them: the one
+    // that fails must not take the other's (identical) bytes for its own.
+    let trials = 10;
+    for trial in 0..trials {
+        let Some(fs) = Tmpfs::mount("disk_full_race", 64 << 10) else {
+            return;
+        };
+        let dir = fs.path.clone();
+        let frame = b"\n{\"e\":1}\n".len();
+        let size = 8192 - frame;
+        let mut log = b"{\"x\":0}\n".repeat((size - 10) / 8);
+        log.resize(size, b'g');
+        std::fs::write(dir.join(LOG), &log).unwrap();
+        let mut ballast = std::fs::File::create(dir.join("ballast")).unwrap();
+        while std::io::Write::write_all(&mut ballast, &[0u8; 512]).is_ok() {}
+        drop(ballast);
+        let barrier = std::sync::Barrier::new(2);
+        let acknowledged = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let (dir, barrier) = (&dir, &barrier);
+                    scope.spawn(move || {
+                        let mut memory = Memory::open(dir, Options::default()).unwrap();
+                        memory.replay().unwrap();
+                        barrier.wait();
+                        memory.try_append("{\"e\":1}").is_ok()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .filter(|ok| *ok)
+                .count()
+        });
+        let after = read_log(&dir);
+        let stored = after.windows(7).filter(|w| w == b"{\"e\":1}").count();
+        assert!(
+            stored >= acknowledged,
+            "trial {trial}: {acknowledged} appends acknowledged, {stored} in the log"
+        );
+    }
+    figures(
+        "identical records racing on a full device",
+        trials,
+        0,
+        trials,
+    );
 }
