@@ -780,8 +780,9 @@ impl Appender {
             monotonic_clock::subscribe_duration(TORN_LINE_PAUSE_NANOS).block();
             size = self.file.stat()?.size;
         }
-        // Still unterminated: end the line (at worst a blank line, which
-        // replay skips, if a stalled writer finishes it after all).
+        // Still unterminated: end the line. If a stalled writer finishes it
+        // after all, that leaves a blank line (which replay skips), or, for
+        // a record it writes in pieces (over 64 KiB), two damaged lines.
         Ok((ends_in_torn_line(last_byte(size)?), size))
     }
 
