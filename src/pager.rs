@@ -124,39 +124,20 @@ pub fn read_page<R: ReadAt>(
         // No `\n` in what is buffered: the line goes on, or the file ends.
         let partial = (buf.len() - start) as u64;
         if partial > max_line + 1 {
-            let skipped = skip_line(
+            let Skipped {
+                size,
+                ended,
+                last,
+                blank,
+            } = skip_line(
                 src,
                 buf_offset + buf.len() as u64,
                 partial,
                 buf.last().copied(),
                 is_blank(&buf[start..]),
             )?;
-            let Skipped {
-                size,
-                ended,
-                last,
-                blank,
-            } = skipped;
-            if blank {
-                // Whitespace only, however long: no entry, as in `judge`.
-                if !ended {
-                    return Ok(Page {
-                        entries,
-                        tail: None,
-                        next: pos,
-                        at_end: true,
-                    });
-                }
-                pos = Position {
-                    offset: pos.offset + size + 1,
-                    lines: pos.lines + 1,
-                };
-                consumed += size + 1;
-                buf.clear();
-                buf_offset = pos.offset;
-                continue;
-            }
-            let damage = OwnedEntry {
+            // Whitespace only, however long: no entry, as in `judge`.
+            let damage = (!blank).then(|| OwnedEntry {
                 line: pos.lines + 1,
                 offset: pos.offset,
                 length: size,
@@ -170,16 +151,16 @@ pub fn read_page<R: ReadAt>(
                         limit: max_line,
                     },
                 }),
-            };
+            });
             if !ended {
                 return Ok(Page {
                     entries,
-                    tail: Some(damage),
+                    tail: damage,
                     next: pos,
                     at_end: true,
                 });
             }
-            entries.push(damage);
+            entries.extend(damage);
             pos = Position {
                 offset: pos.offset + size + 1,
                 lines: pos.lines + 1,

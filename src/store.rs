@@ -71,6 +71,11 @@ pub enum StoreError {
     },
 }
 
+/// Follows the bytes count of whole lines an [`Undo`] left in place.
+const KEPT_LINES: &str = "bytes of whole lines that reached the log during the call stay: \
+     other instances' records, or this batch's first records, or the newline that ended a torn \
+     last line (replay shows which)";
+
 /// What a failed append did about the bytes of its call that reached the
 /// file. Only an unterminated end of the file is ever cut: every append
 /// that succeeded ended its bytes with `\n`, so no stored record is among
@@ -161,17 +166,11 @@ impl fmt::Display for StoreError {
                     Undo::Cut { to, kept } => write!(
                         f,
                         "its partly written bytes were removed (the log is {to} bytes); \
-                         {kept} bytes of whole lines that reached the log during the call \
-                         stay: other instances' records, or this batch's first records, or \
-                         the newline that ended a torn last line (replay shows which)"
+                         {kept} {KEPT_LINES}"
                     )?,
-                    Undo::Whole { kept } => write!(
-                        f,
-                        "no partly written record was left; {kept} bytes of whole lines that \
-                         reached the log during the call stay: other instances' records, or \
-                         this batch's first records, or the newline that ended a torn last \
-                         line (replay shows which)"
-                    )?,
+                    Undo::Whole { kept } => {
+                        write!(f, "no partly written record was left; {kept} {KEPT_LINES}")?
+                    }
                     Undo::Left { grown } => write!(
                         f,
                         "the log grew by {grown} bytes during the call and its end is not \
@@ -545,11 +544,7 @@ impl Store {
 
 impl LogFile {
     pub fn size(&self) -> Result<u64, StoreError> {
-        Ok(self
-            .file
-            .stat()
-            .map_err(io_error(&self.name, "reading the size of"))?
-            .size)
+        file_size(&self.file, &self.name)
     }
 
     /// A cursor for `position` in this file.
@@ -597,15 +592,7 @@ impl LogFile {
 
     /// Up to `len` bytes at `offset`, fewer only at the end of the file.
     pub fn read_exact_at(&mut self, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
-        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-        while (bytes.len() as u64) < len {
-            let chunk = self.read_at(offset + bytes.len() as u64, len - bytes.len() as u64)?;
-            if chunk.is_empty() {
-                break;
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        Ok(bytes)
+        read_exact(&self.file, &self.name, offset, len)
     }
 }
 
@@ -614,6 +601,60 @@ impl ReadAt for LogFile {
     fn read_at(&mut self, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
         read_chunk(&self.file, &self.name, offset, len)
     }
+}
+
+/// Where the file's unterminated end starts: after its last `\n`, or at
+/// `before` if no `\n` lies in `before..after`. `None` when that end is
+/// longer than `longest`, so cannot be one of our records.
+fn unterminated_end(
+    file: &Descriptor,
+    name: &str,
+    before: u64,
+    after: u64,
+    longest: u64,
+) -> Result<Option<u64>, StoreError> {
+    let mut end = after;
+    while end > before {
+        if after - end > longest {
+            return Ok(None);
+        }
+        let from = before.max(end.saturating_sub(CHUNK));
+        let chunk = read_exact(file, name, from, end - from)?;
+        if let Some(i) = memchr::memrchr(b'\n', &chunk) {
+            let start = from + i as u64 + 1;
+            return Ok((after - start <= longest).then_some(start));
+        }
+        end = from;
+    }
+    Ok((after - before <= longest).then_some(before))
+}
+
+/// Cuts the file to `size` bytes (a failed append's own bytes off).
+fn cut(file: &Descriptor, name: &str, size: u64) -> Result<(), StoreError> {
+    file.set_size(size)
+        .map_err(io_error(name, "cutting the partial record off"))
+}
+
+fn file_size(file: &Descriptor, name: &str) -> Result<u64, StoreError> {
+    Ok(file
+        .stat()
+        .map_err(io_error(name, "reading the size of"))?
+        .size)
+}
+
+/// Up to `len` bytes at `offset`, fewer only at the end of the file, a
+/// chunk at a time.
+fn read_exact(file: &Descriptor, name: &str, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    while (bytes.len() as u64) < len {
+        let at = offset + bytes.len() as u64;
+        let chunk = read_chunk(file, name, at, len - bytes.len() as u64)?;
+        if chunk.is_empty() {
+            break;
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 /// Up to `len` bytes (at most one chunk) at `offset`; empty at the end.
@@ -730,7 +771,7 @@ impl Appender {
                 name: name.to_string(),
                 during: "appending to",
                 reason: stream_reason(e),
-                undo: self.undo_write(frame, before),
+                undo: self.undo_write(frame, before, name),
             });
         }
         let after = self.file.stat().map_err(io("reading the size of"))?;
@@ -753,17 +794,17 @@ impl Appender {
                 name: name.to_string(),
                 during: "syncing",
                 reason: describe(code),
-                undo: self.undo_sync(frame, before, after.size),
+                undo: self.undo_sync(frame, before, after.size, name),
             });
         }
         Ok(Landed::InLog)
     }
 
     /// Whether the file, `size` bytes long, ends in a torn line, and its
-    /// size when that was decided. Another
-    /// instance's write in progress looks torn too (the file grows as the
-    /// kernel copies it): the line counts as torn only if it is still
-    /// unterminated after [`TORN_LINE_CHECKS`] pauses. A line torn by a
+    /// size when that was decided. Another instance's write in progress
+    /// looks torn too (the file grows as the kernel copies it): the line
+    /// counts as torn only if it is still unterminated after
+    /// [`TORN_LINE_CHECKS`] pauses. A line torn by a
     /// crash costs that wait once, on this instance's first append.
     fn ends_in_torn_line(&self, mut size: u64) -> Result<(bool, u64), ErrorCode> {
         // The last byte, if any (someone may have truncated the file).
@@ -792,29 +833,31 @@ impl Appender {
     /// stay, whoever wrote them (see [`Undo`]); so does an end that is
     /// still growing, since a writer in progress may be writing a record
     /// identical to ours.
-    fn undo_write(&self, frame: &Frame, before: u64) -> Undo {
+    fn undo_write(&self, frame: &Frame, before: u64, name: &str) -> Undo {
+        let file = &self.file;
         let undo = || -> Result<Undo, StoreError> {
-            let after = self.size()?;
+            let after = file_size(file, name)?;
             if after <= before {
                 return Ok(Undo::NothingWritten);
             }
             let grown = after - before;
-            let Some(start) = self.unterminated_end(before, after, frame.longest() as u64)? else {
+            let Some(start) = unterminated_end(file, name, before, after, frame.longest() as u64)?
+            else {
                 return Ok(Undo::Left { grown });
             };
             if start == after {
                 return Ok(Undo::Whole { kept: grown });
             }
-            let tail = self.read_exact(start, after - start)?;
+            let tail = read_exact(file, name, start, after - start)?;
             let bytes = frame.bytes();
             if !frame.starts().any(|at| bytes[at..].starts_with(&tail)) {
                 return Ok(Undo::Left { grown });
             }
             monotonic_clock::subscribe_duration(TORN_LINE_PAUSE_NANOS).block();
-            if self.size()? != after {
+            if file_size(file, name)? != after {
                 return Ok(Undo::Left { grown });
             }
-            self.set_size(start)?;
+            cut(file, name, start)?;
             Ok(Undo::Cut {
                 to: start,
                 kept: start - before,
@@ -826,78 +869,23 @@ impl Appender {
         })
     }
 
-    /// Where the file's unterminated end starts: after its last `\n`, or
-    /// at `before` if no `\n` lies in `before..after`. `None` when that end
-    /// is longer than `longest`, so cannot be one of our records.
-    fn unterminated_end(
-        &self,
-        before: u64,
-        after: u64,
-        longest: u64,
-    ) -> Result<Option<u64>, StoreError> {
-        let mut end = after;
-        while end > before {
-            if after - end > longest {
-                return Ok(None);
-            }
-            let from = before.max(end.saturating_sub(CHUNK));
-            let chunk = self.read_exact(from, end - from)?;
-            if let Some(i) = memchr::memrchr(b'\n', &chunk) {
-                let start = from + i as u64 + 1;
-                return Ok((after - start <= longest).then_some(start));
-            }
-            end = from;
-        }
-        Ok((after - before <= longest).then_some(before))
-    }
-
     /// After a failed sync of a record written whole: removes it if it
     /// provably is the file's end, that is, the file grew by exactly its
     /// bytes from `before` to `written_end` and has not grown since.
-    fn undo_sync(&self, frame: &Frame, before: u64, written_end: u64) -> Undo {
+    fn undo_sync(&self, frame: &Frame, before: u64, written_end: u64, name: &str) -> Undo {
         let undo = || -> Result<Undo, StoreError> {
-            if written_end != before + frame.bytes().len() as u64 || self.size()? != written_end {
+            if written_end != before + frame.bytes().len() as u64
+                || file_size(&self.file, name)? != written_end
+            {
                 return Ok(Undo::Stays);
             }
-            self.set_size(before)?;
+            cut(&self.file, name, before)?;
             Ok(Undo::Removed { to: before })
         };
         undo().unwrap_or_else(|e| Undo::Failed {
             offset: before,
             reason: e.to_string(),
         })
-    }
-
-    fn size(&self) -> Result<u64, StoreError> {
-        let stat = self
-            .file
-            .stat()
-            .map_err(io_error("the log", "reading the size of"))?;
-        Ok(stat.size)
-    }
-
-    fn set_size(&self, size: u64) -> Result<(), StoreError> {
-        self.file
-            .set_size(size)
-            .map_err(io_error("the log", "cutting the partial record off"))
-    }
-
-    /// Exactly `len` bytes at `offset`, a chunk at a time.
-    fn read_exact(&self, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
-        let mut out = Vec::with_capacity(len as usize);
-        while (out.len() as u64) < len {
-            let chunk = read_chunk(
-                &self.file,
-                "the log",
-                offset + out.len() as u64,
-                len - out.len() as u64,
-            )?;
-            if chunk.is_empty() {
-                break;
-            }
-            out.extend_from_slice(&chunk);
-        }
-        Ok(out)
     }
 
     /// Whether the rewrite that replaced the file (and has finished) copied

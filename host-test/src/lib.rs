@@ -307,13 +307,13 @@ struct HostState {
     limits: MemoryCap,
 }
 
-/// wasmtime's [`StoreLimits`](wasmtime::StoreLimits) plus a memory of the
-/// refused growth, so that the error can say what the cap was and what to do
-/// instead of wasmtime's bare "forcing trap when growing memory".
+/// wasmtime's [`StoreLimits`](wasmtime::StoreLimits), failing a refused
+/// growth with [`CapReached`], so that the error can say what the cap was
+/// and what to do instead of wasmtime's bare "forcing trap when growing
+/// memory".
 struct MemoryCap {
     limits: wasmtime::StoreLimits,
     cap: usize,
-    refused: Option<usize>,
 }
 
 impl MemoryCap {
@@ -321,20 +321,36 @@ impl MemoryCap {
         MemoryCap {
             limits: wasmtime::StoreLimitsBuilder::new().memory_size(cap).build(),
             cap,
-            refused: None,
         }
     }
+}
 
-    /// The message for a refused growth, if there was one (and forgets it).
-    fn take_refusal(&mut self) -> Option<String> {
-        let wanted = self.refused.take()?;
-        Some(format!(
+/// The trap of a growth past [`Options::max_guest_memory`].
+#[derive(Debug)]
+struct CapReached {
+    wanted: usize,
+    cap: usize,
+}
+
+impl std::fmt::Display for CapReached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
             "the component needed {} MiB of memory, over the cap of {} MiB \
              (Options::max_guest_memory, `--max-memory-mib`), and was stopped; nothing stored \
              is lost; raise the cap, or read the log page by page",
-            wanted.div_ceil(1 << 20),
+            self.wanted.div_ceil(1 << 20),
             self.cap >> 20
-        ))
+        )
+    }
+}
+
+impl std::error::Error for CapReached {}
+
+impl CapReached {
+    /// The cap's message if `error` is a [`CapReached`] trap.
+    fn message(error: &wasmtime::Error) -> Option<String> {
+        error.downcast_ref::<CapReached>().map(ToString::to_string)
     }
 }
 
@@ -345,12 +361,13 @@ impl wasmtime::ResourceLimiter for MemoryCap {
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let allowed = self.limits.memory_growing(current, desired, maximum)?;
-        if !allowed {
+        if !self.limits.memory_growing(current, desired, maximum)? {
             // Trap rather than hand the guest a failed `memory.grow`: Rust's
             // allocator would abort with a less useful message anyway.
-            self.refused = Some(desired);
-            wasmtime::bail!("memory cap of {} bytes reached", self.cap);
+            return Err(wasmtime::Error::new(CapReached {
+                wanted: desired,
+                cap: self.cap,
+            }));
         }
         Ok(true)
     }
@@ -584,9 +601,8 @@ impl Memory {
     fn recover_from_trap(&mut self, trap: wasmtime::Error) -> Error {
         let stderr = String::from_utf8_lossy(&self.instance.stderr.contents()).into_owned();
         let timed_out = trap.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt);
-        let refusal = self.instance.store.data_mut().limits.take_refusal();
-        let message = if let Some(refusal) = refusal {
-            refusal
+        let message = if let Some(cap) = CapReached::message(&trap) {
+            cap
         } else if timed_out {
             format!(
                 "the call ran longer than the deadline of {:?} (Options::call_timeout) and was \
@@ -713,12 +729,10 @@ impl Instance {
         store.limiter(|state| &mut state.limits);
         store.set_hostcall_fuel(options.max_transfer_bytes);
         store.set_epoch_deadline(deadline_ticks(options.call_timeout));
-        let bindings = runtime.pre.instantiate(&mut store).map_err(|e| {
-            match store.data_mut().limits.take_refusal() {
-                Some(message) => Error::Setup(wasmtime::Error::msg(message)),
-                None => Error::Setup(e),
-            }
-        })?;
+        let bindings = runtime
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| Error::Setup(CapReached::message(&e).map_or(e, wasmtime::Error::msg)))?;
         Ok(Instance {
             store,
             bindings,

@@ -328,39 +328,32 @@ fn append(log: &LogArgs, args: Vec<OsString>, each: bool) -> Result<u8, Failure>
 /// came before it stays stored.
 fn append_each(memory: &mut Memory, events: &[String]) -> Result<u8, Failure> {
     for (i, event) in events.iter().enumerate() {
-        match memory.try_append(event) {
-            Ok(()) => {}
-            Err(Error::Refused(AppendError::InvalidJson(e))) => {
-                return Err(Failure(
-                    1,
-                    anyhow::anyhow!(
-                        "event {i} is not exactly one JSON value: {} at byte offset {}; \
-                         the {i} events before it are stored, it and the rest are not",
-                        e.reason,
-                        e.offset
-                    ),
-                ));
-            }
-            Err(Error::Refused(AppendError::TooLarge(e))) => {
-                return Err(Failure(
-                    1,
-                    anyhow::anyhow!(
-                        "event {i} is {} bytes, over the line limit of {} bytes; \
-                         the {i} events before it are stored, it and the rest are not",
-                        e.size,
-                        e.limit
-                    ),
-                ));
-            }
-            Err(e) => {
-                let stored =
-                    format!("the {i} events before it are stored, it and the rest are not");
-                return Err(Failure(
-                    2,
-                    anyhow::Error::new(e).context(format!("event {i}: {stored}")),
-                ));
-            }
-        }
+        let Err(error) = memory.try_append(event) else {
+            continue;
+        };
+        let (code, what) = match error {
+            Error::Refused(AppendError::InvalidJson(e)) => (
+                1,
+                format!(
+                    "is not exactly one JSON value: {} at byte offset {}",
+                    e.reason, e.offset
+                ),
+            ),
+            Error::Refused(AppendError::TooLarge(e)) => (
+                1,
+                format!(
+                    "is {} bytes, over the line limit of {} bytes",
+                    e.size, e.limit
+                ),
+            ),
+            other => (2, format!("failed: {other}")),
+        };
+        return Err(Failure(
+            code,
+            anyhow::anyhow!(
+                "event {i} {what}; the {i} events before it are stored, it and the rest are not"
+            ),
+        ));
     }
     log::info!(
         "{}: appended {} events one by one",

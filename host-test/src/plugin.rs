@@ -27,7 +27,7 @@ use wasmtime_wasi::p2::bindings::sync::CommandPre;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bindings::exports::pathway::memory::log as exported;
-use crate::{Error, Memory, MemoryCap, Runtime, deadline_ticks};
+use crate::{CapReached, Error, Memory, MemoryCap, Runtime, deadline_ticks};
 
 mod bindings {
     // The log as a plugin imports it. Host functions may fail (a trap or a
@@ -122,8 +122,8 @@ impl Plugin {
                     None => {
                         let timed_out =
                             e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt);
-                        let message = match store.data_mut().limits.take_refusal() {
-                            Some(refusal) => refusal,
+                        let message = match CapReached::message(&e) {
+                            Some(cap) => cap,
                             None if timed_out => format!(
                                 "the plugin ran longer than the deadline of {:?} \
                              (Options::call_timeout, `--timeout-secs`) and was stopped",

@@ -160,15 +160,22 @@ fn a_component_that_is_not_a_command_is_refused_as_a_plugin() {
     );
 }
 
+/// A log of `runs` records as the agent plugin writes them, each with a
+/// note of `note` bytes.
+fn earlier_runs(runs: usize, note: usize) -> Vec<u8> {
+    let note = "x".repeat(note);
+    (1..=runs)
+        .map(|n| format!("{{\"run\":{n},\"note\":\"{note}\"}}\n"))
+        .collect::<String>()
+        .into_bytes()
+}
+
 #[test]
 fn the_components_memory_cap_holds_when_it_serves_a_plugin() {
     let dir = test_dir("plugin_capped");
     // About 3 MB of the plugin's own records: whole-log replay needs more
     // than the 2 MiB the component is given here.
-    let records: String = (1..=30_000)
-        .map(|n| format!("{{\"run\":{n},\"note\":\"{}\"}}\n", "x".repeat(80)))
-        .collect();
-    write_log(dir.path(), records.as_bytes());
+    write_log(dir.path(), &earlier_runs(30_000, 80));
     let before = read_log(dir.path());
     let d = dir.path().to_str().unwrap();
     let out = run_plugin(d, &["--max-memory-mib", "2"], &["one more"]);
@@ -197,10 +204,7 @@ fn a_plugin_past_the_deadline_is_stopped_with_a_clear_error() {
     let dir = test_dir("plugin_deadline");
     // 30 MB of records: the plugin's replay of them takes far longer than
     // the 20 ms deadline given here.
-    let records: String = (1..=150_000)
-        .map(|n| format!("{{\"run\":{n},\"note\":\"{}\"}}\n", "y".repeat(180)))
-        .collect();
-    write_log(dir.path(), records.as_bytes());
+    write_log(dir.path(), &earlier_runs(150_000, 180));
     let options = Options {
         call_timeout: std::time::Duration::from_millis(20),
         ..Options::default()
