@@ -99,3 +99,22 @@ impl fmt::Display for Damage {
         }
     }
 }
+
+/// What kind of failure met the log's file operations, for hosts to decide
+/// on (the WIT `cause`); the `Display` of the error is for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IoKind {
+    /// No directory is granted, or the granted one is gone.
+    NoDirectory,
+    /// The log's name is a directory, a symbolic link or another
+    /// non-regular file.
+    NotAFile,
+    /// The grant or the file's permissions do not allow the operation.
+    AccessDenied,
+    /// The device is full.
+    InsufficientSpace,
+    /// A compaction or repair holds the log's lock.
+    Busy,
+    /// Any other failed file operation.
+    Other,
+}

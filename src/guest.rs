@@ -134,19 +134,13 @@ impl wit::CursorError {
 }
 
 fn damaged_line(line: DamagedLine) -> wit::DamagedLine {
-    let DamagedLine {
-        line,
-        offset,
-        length,
-        torn,
-        reason,
-    } = line;
+    let DamagedLine { damage, length } = line;
     wit::DamagedLine {
-        line,
-        offset,
+        line: damage.line,
+        offset: damage.offset,
         length,
-        torn,
-        reason,
+        torn: damage.torn,
+        reason: damage.error.to_string(),
     }
 }
 

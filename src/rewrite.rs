@@ -73,21 +73,16 @@ pub struct Rewritten {
 /// A damaged line with its extent, as check and repair report it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DamagedLine {
-    pub line: u64,
-    pub offset: u64,
+    pub damage: Damage,
+    /// Bytes of the line, without its `\n`.
     pub length: u64,
-    pub torn: bool,
-    pub reason: String,
 }
 
 impl DamagedLine {
     fn new(damage: &Damage, length: u64) -> DamagedLine {
         DamagedLine {
-            line: damage.line,
-            offset: damage.offset,
+            damage: damage.clone(),
             length,
-            torn: damage.torn,
-            reason: damage.error.to_string(),
         }
     }
 }
@@ -462,15 +457,15 @@ impl Quarantine {
         let head = format!(
             "{{\"log\":{},\"line\":{},\"offset\":{},\"length\":{},\"torn\":{},\"reason\":{},\"hex\":\"",
             json_string(&self.log),
-            line.line,
-            line.offset,
+            line.damage.line,
+            line.damage.offset,
             line.length,
-            line.torn,
-            json_string(&line.reason)
+            line.damage.torn,
+            json_string(&line.damage.error.to_string())
         );
         self.write(head.as_bytes())?;
-        let mut at = line.offset;
-        let end = line.offset + line.length;
+        let mut at = line.damage.offset;
+        let end = line.damage.offset + line.length;
         while at < end {
             let chunk = old.read_exact_at(at, (end - at).min(CHUNK))?;
             if chunk.is_empty() {

@@ -20,6 +20,7 @@ use wasip2::random::random;
 
 use crate::config::{Config, SyncMode};
 use crate::cursor::{Cursor, CursorError};
+use crate::error::IoKind;
 use crate::frame::{Frame, ends_in_torn_line};
 use crate::pager::{CHUNK, Page, Position, ReadAt, read_page};
 
@@ -217,6 +218,41 @@ impl fmt::Display for StoreError {
                  existing directory"
             ),
         }
+    }
+}
+
+impl StoreError {
+    /// The kind of failure, for the WIT boundary.
+    pub fn kind(&self) -> IoKind {
+        match self {
+            StoreError::NoDirectory | StoreError::DirectoryGone { .. } => IoKind::NoDirectory,
+            StoreError::NotAFile { .. } => IoKind::NotAFile,
+            StoreError::Locked { .. } => IoKind::Busy,
+            StoreError::Open { code, .. } => code_kind(*code),
+            // The reason is `describe(code)`, which ends in the code's name.
+            StoreError::Io { reason, .. } | StoreError::Append { reason, .. } => {
+                if reason.ends_with("(insufficient-space)") {
+                    IoKind::InsufficientSpace
+                } else if reason.ends_with("(access)")
+                    || reason.ends_with("(not-permitted)")
+                    || reason.ends_with("(read-only)")
+                {
+                    IoKind::AccessDenied
+                } else {
+                    IoKind::Other
+                }
+            }
+        }
+    }
+}
+
+/// The kind of a WASI error code.
+pub fn code_kind(code: ErrorCode) -> IoKind {
+    match code {
+        ErrorCode::Access | ErrorCode::NotPermitted | ErrorCode::ReadOnly => IoKind::AccessDenied,
+        ErrorCode::InsufficientSpace | ErrorCode::Quota => IoKind::InsufficientSpace,
+        ErrorCode::IsDirectory | ErrorCode::Loop | ErrorCode::NotDirectory => IoKind::NotAFile,
+        _ => IoKind::Other,
     }
 }
 
