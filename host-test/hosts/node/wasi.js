@@ -28,9 +28,13 @@
 import {
   closeSync,
   constants,
+  fdatasyncSync,
   fstatSync,
   fsyncSync,
+  ftruncateSync,
+  lstatSync,
   openSync,
+  readSync,
   statSync,
   writeSync,
 } from 'node:fs';
@@ -150,9 +154,13 @@ function writeAll(fd, bytes) {
  * dropped (after a trap, or by `close`).
  */
 class Context {
-  /** @param {string} dir */
-  constructor(dir) {
+  /**
+   * @param {string} dir
+   * @param {boolean} readOnly
+   */
+  constructor(dir, readOnly) {
     this.dir = dir;
+    this.readOnly = readOnly;
     /** @type {Set<{ [symbolDispose](): void }>} */
     this.resources = new Set();
   }
@@ -181,9 +189,9 @@ class Context {
 const contexts = new WeakMap();
 
 /**
- * A second host file descriptor, opened with O_APPEND, on the file the shim
- * just opened for the guest; shared by the descriptor and its append
- * streams, closed when the last of them is dropped.
+ * A second host file descriptor, opened with O_APPEND, on a file the guest
+ * opened for writing; shared by the descriptor and its append streams,
+ * closed when the last of them is dropped.
  */
 class AppendFd {
   #fd;
@@ -194,11 +202,13 @@ class AppendFd {
   }
 
   /**
-   * Opens `hostPath` for appending, right after the shim opened it as
-   * `inner`, and makes sure it is the very same file (inode): the name
-   * could have been renamed over in between. `null` if not.
+   * Opens `hostPath` for appending, right after the guest's descriptor was
+   * opened, and makes sure it is the very same file: the name could have
+   * been renamed over in between. `null` if not.
+   * @param {string} hostPath
+   * @param {() => bigint} inodeOfOpened the inode of the guest's descriptor
    */
-  static open(hostPath, inner) {
+  static open(hostPath, inodeOfOpened) {
     let fd;
     try {
       fd = openSync(hostPath, constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW);
@@ -206,7 +216,7 @@ class AppendFd {
       return null;
     }
     try {
-      if (fstatSync(fd, { bigint: true }).ino === inner.metadataHash().lower) {
+      if (fstatSync(fd, { bigint: true }).ino === inodeOfOpened()) {
         return new AppendFd(fd);
       }
     } catch {
@@ -216,9 +226,20 @@ class AppendFd {
     return null;
   }
 
-  retain() {
+  /** An output stream writing at the end of the file, whatever its size. */
+  stream(context) {
     this.#refs += 1;
-    return this.#fd;
+    const fd = this.#fd;
+    // The stream may outlive the descriptor (the guest may drop either
+    // first): it holds its own reference.
+    const stream = new JsOutputStream(
+      (bytes) => writeAll(fd, bytes),
+      () => {
+        context.untrack(stream);
+        this.release();
+      },
+    );
+    return context.track(stream);
   }
 
   release() {
@@ -229,12 +250,181 @@ class AppendFd {
   }
 }
 
+/** A WASI `datetime` from nanoseconds. */
+function datetime(ns) {
+  return { seconds: ns / 1000000000n, nanoseconds: Number(ns % 1000000000n) };
+}
+
+/** A WASI `descriptor-stat` from node:fs bigint stats. */
+function descriptorStat(stats, type) {
+  return {
+    type,
+    linkCount: stats.nlink,
+    size: stats.size,
+    dataAccessTimestamp: datetime(stats.atimeNs),
+    dataModificationTimestamp: datetime(stats.mtimeNs),
+    statusChangeTimestamp: datetime(stats.ctimeNs),
+  };
+}
+
+/** Runs a node:fs call; a failure becomes the WASI error code, as the shim maps it. */
+function fsCall(call) {
+  try {
+    return call();
+  } catch (error) {
+    throw filesystemErrorCodeOf(error);
+  }
+}
+
+/** A name for a file directly in the directory: no separator, no `.`/`..`. */
+function isPlainName(subpath) {
+  return subpath !== '' && subpath !== '.' && subpath !== '..' && !/[/\\]/.test(subpath);
+}
+
 /**
- * `wasi:filesystem/types` descriptor: wraps the shim's descriptor and
- * delegates to it, except for `append-via-stream` and the preopen's `sync`.
+ * A regular file opened by plain name in the preopened directory, held as a
+ * host file descriptor and served with synchronous node:fs calls. The shim
+ * would make each `stat`, `read`, `metadata-hash` and `sync` of it a round
+ * trip to its worker thread (about 200 µs each; a stored append does two
+ * `stat`s): this is where a single append spent most of its time.
+ */
+class HostFile {
+  #fd;
+  #flags;
+  /** @type {AppendFd | null} */
+  #appendFd = null;
+
+  /**
+   * Opens `hostPath` as the guest asked, or returns `null` when the result
+   * would not be a regular file held here (the caller then asks the shim,
+   * which gives the same outcome or error as before).
+   */
+  static open(hostPath, openFlags, descriptorFlags) {
+    const unsupported = descriptorFlags.requestedWriteSync || descriptorFlags.mutateDirectory
+      || descriptorFlags.fileIntegritySync || descriptorFlags.dataIntegritySync;
+    if (unsupported || openFlags.directory) {
+      return null;
+    }
+    let flags = constants.O_NOFOLLOW | constants.O_NONBLOCK;
+    if (openFlags.create) flags |= constants.O_CREAT;
+    if (openFlags.exclusive) flags |= constants.O_EXCL;
+    if (openFlags.truncate) flags |= constants.O_TRUNC;
+    if (descriptorFlags.read && descriptorFlags.write) flags |= constants.O_RDWR;
+    else if (descriptorFlags.write) flags |= constants.O_WRONLY;
+    else flags |= constants.O_RDONLY;
+    let fd;
+    try {
+      fd = openSync(hostPath, flags);
+    } catch {
+      return null;
+    }
+    let file = null;
+    try {
+      const stats = fstatSync(fd, { bigint: true });
+      if (stats.isFile()) {
+        file = new HostFile(fd, descriptorFlags);
+        if (descriptorFlags.write) {
+          file.#appendFd = AppendFd.open(hostPath, () => stats.ino);
+        }
+      }
+    } finally {
+      if (!file) {
+        closeSync(fd);
+      }
+    }
+    return file;
+  }
+
+  constructor(fd, flags) {
+    this.#fd = fd;
+    this.#flags = flags;
+  }
+
+  getFlags() {
+    return this.#flags;
+  }
+
+  stat() {
+    return descriptorStat(fsCall(() => fstatSync(this.#fd, { bigint: true })), 'regular-file');
+  }
+
+  metadataHash() {
+    const stats = fsCall(() => fstatSync(this.#fd, { bigint: true }));
+    return { upper: stats.mtimeNs, lower: stats.ino };
+  }
+
+  read(length, offset) {
+    const buffer = new Uint8Array(Number(length));
+    const count = fsCall(() => readSync(this.#fd, buffer, 0, buffer.byteLength, Number(offset)));
+    return [buffer.subarray(0, count), count === 0];
+  }
+
+  write(buffer, offset) {
+    return BigInt(fsCall(() => writeSync(this.#fd, buffer, 0, buffer.byteLength, Number(offset))));
+  }
+
+  setSize(size) {
+    fsCall(() => ftruncateSync(this.#fd, Number(size)));
+  }
+
+  sync() {
+    fsCall(() => fsyncSync(this.#fd));
+  }
+
+  syncData() {
+    try {
+      fdatasyncSync(this.#fd);
+    } catch (error) {
+      // As the shim: a file system that cannot sync is not an error.
+      if (error.code !== 'EPERM') {
+        throw filesystemErrorCodeOf(error);
+      }
+    }
+  }
+
+  /** A stream writing from `offset` on, positioned (not O_APPEND). */
+  writeViaStream(context, offset) {
+    let position = Number(offset);
+    const fd = this.#fd;
+    const stream = new JsOutputStream(
+      (bytes) => {
+        let done = 0;
+        while (done < bytes.byteLength) {
+          done += writeSync(fd, bytes, done, bytes.byteLength - done, position + done);
+        }
+        position += done;
+      },
+      () => context.untrack(stream),
+    );
+    return context.track(stream);
+  }
+
+  appendViaStream(context) {
+    if (!this.#appendFd) {
+      throw 'bad-descriptor';
+    }
+    return this.#appendFd.stream(context);
+  }
+
+  [symbolDispose]() {
+    this.#appendFd?.release();
+    this.#appendFd = null;
+    if (this.#fd !== null) {
+      closeSync(this.#fd);
+      this.#fd = null;
+    }
+  }
+}
+
+/**
+ * `wasi:filesystem/types` descriptor: the preopen (the shim's, with `stat`
+ * and `sync` added), a {@link HostFile}, or else the shim's descriptor with
+ * an O_APPEND twin for `append-via-stream`.
  */
 class Descriptor {
   #inner;
+  /** @type {HostFile | null} */
+  #file;
   #hostPath;
   #isPreopen;
   /** @type {AppendFd | null} */
@@ -242,13 +432,15 @@ class Descriptor {
 
   /**
    * @param {Context} context
-   * @param {object} inner the shim's descriptor
+   * @param {object | null} inner the shim's descriptor (null for a HostFile)
+   * @param {HostFile | null} file
    * @param {string} hostPath where the descriptor was opened, on the host
    * @param {boolean} isPreopen
    */
-  constructor(context, inner, hostPath, isPreopen) {
+  constructor(context, inner, file, hostPath, isPreopen) {
     contexts.set(this, context);
     this.#inner = inner;
+    this.#file = file;
     this.#hostPath = hostPath;
     this.#isPreopen = isPreopen;
     if (!isPreopen) {
@@ -256,85 +448,111 @@ class Descriptor {
     }
   }
 
+  /** A read-only grant refuses every change, as wasmtime does. */
+  #refuseChange() {
+    if (contexts.get(this).readOnly) {
+      throw 'not-permitted';
+    }
+  }
+
   static #unwrap(descriptor) {
-    if (!(descriptor instanceof Descriptor)) {
+    if (!(descriptor instanceof Descriptor) || !descriptor.#inner) {
       throw 'bad-descriptor';
     }
     return descriptor.#inner;
   }
 
+  /** The shim's descriptor, for an operation a HostFile does not serve. */
+  get #shim() {
+    if (!this.#inner) {
+      // Directory operations on a regular file, or a stream reader the
+      // component never asks for.
+      throw this.#file ? 'not-directory' : 'bad-descriptor';
+    }
+    return this.#inner;
+  }
+
   readViaStream(offset) {
-    return this.#inner.readViaStream(offset);
+    if (this.#file) {
+      throw 'unsupported';
+    }
+    return this.#shim.readViaStream(offset);
   }
 
   writeViaStream(offset) {
-    return this.#inner.writeViaStream(offset);
+    if (this.#file) {
+      return this.#file.writeViaStream(contexts.get(this), offset);
+    }
+    return this.#shim.writeViaStream(offset);
   }
 
   appendViaStream() {
+    if (this.#file) {
+      return this.#file.appendViaStream(contexts.get(this));
+    }
     if (!this.#appendFd) {
       // Not opened for writing, or the O_APPEND twin could not be had.
-      return this.#inner.appendViaStream();
+      return this.#shim.appendViaStream();
     }
-    const context = contexts.get(this);
-    // The stream may outlive the descriptor (the guest may drop either
-    // first): it holds its own reference to the twin.
-    const twin = this.#appendFd;
-    const fd = twin.retain();
-    const stream = new JsOutputStream(
-      (bytes) => writeAll(fd, bytes),
-      () => {
-        context.untrack(stream);
-        twin.release();
-      },
-    );
-    return context.track(stream);
+    return this.#appendFd.stream(contexts.get(this));
   }
 
   advise(offset, length, advice) {
-    return this.#inner.advise(offset, length, advice);
+    if (this.#file) {
+      return undefined; // advice only
+    }
+    return this.#shim.advise(offset, length, advice);
   }
 
   syncData() {
+    if (this.#file) {
+      return this.#file.syncData();
+    }
     if (this.#isPreopen) {
       return this.#syncDirectory();
     }
-    return this.#inner.syncData();
+    return this.#shim.syncData();
   }
 
   getFlags() {
-    return this.#inner.getFlags();
+    return this.#file ? this.#file.getFlags() : this.#shim.getFlags();
   }
 
   getType() {
-    return this.#inner.getType();
+    return this.#file ? 'regular-file' : this.#shim.getType();
   }
 
   setSize(size) {
-    return this.#inner.setSize(size);
+    return this.#file ? this.#file.setSize(size) : this.#shim.setSize(size);
   }
 
   setTimes(atime, mtime) {
-    return this.#inner.setTimes(atime, mtime);
+    if (this.#file) {
+      throw 'unsupported'; // the component never sets times
+    }
+    return this.#shim.setTimes(atime, mtime);
   }
 
   read(length, offset) {
-    return this.#inner.read(length, offset);
+    return this.#file ? this.#file.read(length, offset) : this.#shim.read(length, offset);
   }
 
   write(buffer, offset) {
-    return this.#inner.write(buffer, offset);
+    return this.#file ? this.#file.write(buffer, offset) : this.#shim.write(buffer, offset);
   }
 
   readDirectory() {
-    return this.#inner.readDirectory();
+    return this.#shim.readDirectory();
   }
 
   sync() {
+    if (this.#file) {
+      return this.#file.sync();
+    }
     if (this.#isPreopen) {
       return this.#syncDirectory();
     }
-    return this.#inner.sync();
+    return this.#shim.sync();
   }
 
   #syncDirectory() {
@@ -352,76 +570,90 @@ class Descriptor {
   }
 
   createDirectoryAt(subpath) {
-    return this.#inner.createDirectoryAt(subpath);
+    this.#refuseChange();
+    return this.#shim.createDirectoryAt(subpath);
   }
 
   stat() {
+    if (this.#file) {
+      return this.#file.stat();
+    }
     if (this.#isPreopen) {
-      return this.#statDirectory();
+      // The shim throws `invalid` for a preopen; the component needs it to
+      // tell a missing log (empty) from a removed directory (an error).
+      const stats = fsCall(() => statSync(this.#hostPath, { bigint: true }));
+      return descriptorStat(stats, stats.isDirectory() ? 'directory' : 'unknown');
     }
-    return this.#inner.stat();
-  }
-
-  // The shim throws `invalid` for `stat` on a preopen; the component needs
-  // it to tell a missing log (empty) from a removed directory (an error).
-  #statDirectory() {
-    let stats;
-    try {
-      stats = statSync(this.#hostPath, { bigint: true });
-    } catch (error) {
-      throw filesystemErrorCodeOf(error);
-    }
-    const time = (ns) => ({ seconds: ns / 1000000000n, nanoseconds: Number(ns % 1000000000n) });
-    return {
-      type: stats.isDirectory() ? 'directory' : 'unknown',
-      linkCount: stats.nlink,
-      size: stats.size,
-      dataAccessTimestamp: time(stats.atimeNs),
-      dataModificationTimestamp: time(stats.mtimeNs),
-      statusChangeTimestamp: time(stats.ctimeNs),
-    };
+    return this.#shim.stat();
   }
 
   statAt(pathFlags, subpath) {
-    return this.#inner.statAt(pathFlags, subpath);
+    if (this.#isPreopen && !pathFlags.symlinkFollow && isPlainName(subpath)) {
+      // What the shim does for one name not followed, without resolving
+      // the directory's real path first.
+      // A missing name is the common case (`<log>.lock` before each
+      // append): answered without making a Node.js error.
+      const stats = fsCall(() => lstatSync(path.join(this.#hostPath, subpath), { bigint: true, throwIfNoEntry: false }));
+      if (!stats) {
+        throw 'no-entry';
+      }
+      return descriptorStat(stats, typeOf(stats));
+    }
+    return this.#shim.statAt(pathFlags, subpath);
   }
 
   setTimesAt(pathFlags, subpath, atime, mtime) {
-    return this.#inner.setTimesAt(pathFlags, subpath, atime, mtime);
+    this.#refuseChange();
+    return this.#shim.setTimesAt(pathFlags, subpath, atime, mtime);
   }
 
   linkAt(oldPathFlags, oldPath, newDescriptor, newPath) {
-    return this.#inner.linkAt(oldPathFlags, oldPath, Descriptor.#unwrap(newDescriptor), newPath);
+    this.#refuseChange();
+    return this.#shim.linkAt(oldPathFlags, oldPath, Descriptor.#unwrap(newDescriptor), newPath);
   }
 
   openAt(pathFlags, subpath, openFlags, descriptorFlags) {
-    const inner = this.#inner.openAt(pathFlags, subpath, openFlags, descriptorFlags);
+    if (descriptorFlags.write || openFlags.create || openFlags.truncate) {
+      this.#refuseChange();
+    }
+    const context = contexts.get(this);
     const hostPath = path.join(this.#hostPath, subpath);
-    const child = new Descriptor(contexts.get(this), inner, hostPath, false);
+    if (this.#isPreopen && !pathFlags.symlinkFollow && isPlainName(subpath)) {
+      const file = HostFile.open(hostPath, openFlags, descriptorFlags);
+      if (file) {
+        return new Descriptor(context, null, file, hostPath, false);
+      }
+    }
+    const inner = this.#shim.openAt(pathFlags, subpath, openFlags, descriptorFlags);
+    const child = new Descriptor(context, inner, null, hostPath, false);
     if (descriptorFlags.write) {
-      child.#appendFd = AppendFd.open(hostPath, inner);
+      child.#appendFd = AppendFd.open(hostPath, () => inner.metadataHash().lower);
     }
     return child;
   }
 
   readlinkAt(subpath) {
-    return this.#inner.readlinkAt(subpath);
+    return this.#shim.readlinkAt(subpath);
   }
 
   removeDirectoryAt(subpath) {
-    return this.#inner.removeDirectoryAt(subpath);
+    this.#refuseChange();
+    return this.#shim.removeDirectoryAt(subpath);
   }
 
   renameAt(oldPath, newDescriptor, newPath) {
-    return this.#inner.renameAt(oldPath, Descriptor.#unwrap(newDescriptor), newPath);
+    this.#refuseChange();
+    return this.#shim.renameAt(oldPath, Descriptor.#unwrap(newDescriptor), newPath);
   }
 
   symlinkAt(target, subpath) {
-    return this.#inner.symlinkAt(target, subpath);
+    this.#refuseChange();
+    return this.#shim.symlinkAt(target, subpath);
   }
 
   unlinkFileAt(subpath) {
-    return this.#inner.unlinkFileAt(subpath);
+    this.#refuseChange();
+    return this.#shim.unlinkFileAt(subpath);
   }
 
   isSameObject(other) {
@@ -429,19 +661,33 @@ class Descriptor {
   }
 
   metadataHash() {
-    return this.#inner.metadataHash();
+    return this.#file ? this.#file.metadataHash() : this.#shim.metadataHash();
   }
 
   metadataHashAt(pathFlags, subpath) {
-    return this.#inner.metadataHashAt(pathFlags, subpath);
+    return this.#shim.metadataHashAt(pathFlags, subpath);
   }
 
   [symbolDispose]() {
     contexts.get(this)?.untrack(this);
     this.#appendFd?.release();
     this.#appendFd = null;
-    this.#inner[symbolDispose]?.();
+    this.#file?.[symbolDispose]();
+    this.#file = null;
+    this.#inner?.[symbolDispose]?.();
   }
+}
+
+/** The WASI descriptor type of node:fs stats (as the shim names them). */
+function typeOf(stats) {
+  if (stats.isFile()) return 'regular-file';
+  if (stats.isDirectory()) return 'directory';
+  if (stats.isSymbolicLink()) return 'symbolic-link';
+  if (stats.isSocket()) return 'socket';
+  if (stats.isFIFO()) return 'fifo';
+  if (stats.isCharacterDevice()) return 'character-device';
+  if (stats.isBlockDevice()) return 'block-device';
+  return 'unknown';
 }
 
 /** The WASI error code of a Node.js fs error (as the shim maps them). */
@@ -459,11 +705,13 @@ function filesystemErrorCodeOf(error) {
  * @param {object} options
  * @param {string} options.dir host directory, preopened as `/` (the only one)
  * @param {Record<string, string>} options.env the guest's whole environment
+ * @param {boolean} [options.readOnly] grant the directory read-only (as
+ *   wasmtime's `DirPerms::READ`/`FilePerms::READ`: changes are `not-permitted`)
  * @param {(bytes: Uint8Array) => void} options.stderr receives the guest's stderr
  * @returns {{ imports: Record<string, object>, dispose: () => void }}
  */
-export function createImports({ dir, env, stderr }) {
-  const context = new Context(dir);
+export function createImports({ dir, env, stderr, readOnly = false }) {
+  const context = new Context(dir, readOnly);
   const shim = new WASIShim({
     sandbox: {
       preopens: { '/': dir },
@@ -474,7 +722,7 @@ export function createImports({ dir, env, stderr }) {
   });
   const imports = shim.getImportObject();
   const [[innerPreopen]] = imports['wasi:filesystem/preopens'].getDirectories();
-  const preopen = new Descriptor(context, innerPreopen, dir, true);
+  const preopen = new Descriptor(context, innerPreopen, null, dir, true);
   const stderrStream = new JsOutputStream(stderr);
   const shimTypes = imports['wasi:filesystem/types'];
 
