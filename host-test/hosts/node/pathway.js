@@ -1,29 +1,52 @@
-// Node.js host for the pathway-memory component (`pathway:memory/log@0.1.0`).
+// pathway-memory on Node.js: the component (`pathway:memory/log@0.2.0`)
+// transpiled by jco, run on preview2-shim with `wasi.js`'s corrections.
 //
-// The component is transpiled once with jco into `./gen/` (see README.md):
+//     import { open, LogError } from './pathway.js';
+//     const log = await open('/var/lib/agent/memory', { sync: 'always' });
+//     log.tryAppend('{"op":"remember"}');
+//     for (const entry of log.replay()) { ... }
+//
+// The component is transpiled once into `./gen/` (see README.md):
 //
 //     npx jco transpile pathway_memory.wasm -o gen -I sync --name pathway -q
 //
-// and every `open` makes an instance of it that sees one host directory and
-// its own environment (PATHWAY_LOG, PATHWAY_MAX_LINE, PATHWAY_SYNC).
+// Every `open` makes an instance that sees one host directory and only the
+// PATHWAY_* variables its options set. Every message a user sees comes from
+// the component; this file composes no wording of its own for the log's
+// errors and decides on typed values only (`LogError.code`).
 
-import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createImports } from './wasi.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const INTERFACE = 'pathway:memory/log@0.2.0';
 
-/** Most guest stderr kept per call, for the message of a trap. */
+/** Most guest stderr kept per call, for a trap. */
 const STDERR_LIMIT = 64 * 1024;
 
+/** Page size `endCursor` reads with. */
+const END_CURSOR_PAGE = 4 << 20;
+
 /**
- * @typedef {{ tag: 'ok', val: string } | { tag: 'err', val: string }} Entry
- * One replayed line, exactly as jco lifts the WIT `result<string, string>`:
- * `{ tag: 'ok', val: line }` for a stored record (the line's text, a JSON
- * value), `{ tag: 'err', val: 'line N: reason' }` for a damaged line. When
- * the log cannot be read at all, `replay` gives a single `err` whose text
- * does not start with `line`.
+ * One damaged line: skipped by replay, reported by `check`, moved to the
+ * quarantine by `repair`.
+ * @typedef {object} DamagedLine
+ * @property {number} line 1-based line number
+ * @property {number} offset byte offset of the line's first byte
+ * @property {number} length bytes of the line, without its `\n`
+ * @property {boolean} torn the last line, unterminated and invalid (a torn write)
+ * @property {'invalid-utf8' | 'invalid-json' | 'too-large'} problem
+ * @property {string} reason the problem in words, with the offset inside the line
+ * @property {string} message what `replay` says for this line (`line N: ...`)
+ */
+
+/**
+ * One replayed line, as jco lifts the WIT `entry`:
+ * `{ tag: 'ok', val: line }` for a stored record (one JSON value, as text),
+ * `{ tag: 'err', val: DamagedLine }` for a damaged line.
+ * @typedef {{ tag: 'ok', val: string } | { tag: 'err', val: DamagedLine }} Entry
  */
 
 /**
@@ -37,12 +60,13 @@ const STDERR_LIMIT = 64 * 1024;
  */
 
 /**
- * @typedef {object} DamagedLine
- * @property {number} line 1-based line number
- * @property {number} offset byte offset of the line's first byte
- * @property {number} length bytes of the line, without its `\n`
- * @property {boolean} torn the last line, unterminated and invalid
- * @property {string} reason
+ * The configuration in force, as the component read it (`open-log`).
+ * @typedef {object} Settings
+ * @property {string} logName file name of the log in the directory
+ * @property {number} maxLine largest stored line in bytes
+ * @property {string} sync `never`, `always` or `interval:<ms>`
+ * @property {number} epochTickMs the epoch tick for hosts that stop calls by
+ *   epoch interruption (unused on Node.js, which cannot stop a call)
  */
 
 /**
@@ -71,82 +95,60 @@ const STDERR_LIMIT = 64 * 1024;
  */
 
 /**
- * A function of the log returned its WIT error (`result::err`). Nothing
- * else went wrong: the instance stays usable.
+ * The component's error (WIT `log-error`). The instance stays usable.
+ * Whenever an append function throws it, nothing of that call was written;
+ * whenever `compact` or `repair` does, the log is as it was.
  *
- * `payload` is the WIT error value as jco lifts it, with every u64 as a
- * Number:
- * - `tryAppend`, `appendBatch`: `append-error`:
- *   `{ tag: 'invalid-json', val: { index, offset, reason } }`,
- *   `{ tag: 'too-large', val: { index, size, limit } }`,
- *   `{ tag: 'io', val: message }`, `{ tag: 'invalid-config', val: message }`;
- *   whenever it is thrown, nothing of that call was written.
- * - `replayPage`: `cursor-error`: `{ tag: 'invalid' | 'stale' | 'unreadable', val: message }`.
- * - `compact`, `repair`: `compact-error`: `{ tag: 'invalid-event', val: <append-error> }`,
- *   `{ tag: 'cursor', val: <cursor-error> }`, `{ tag: 'busy' | 'io', val: message }`;
- *   the log is as it was before the call.
- * - `sync`, `check`: a string, the host's message.
+ * Decide on `code`, never on `message`.
  */
-export class PathwayError extends Error {
+export class LogError extends Error {
   /**
-   * @param {string} func the WIT function, e.g. `try-append`
-   * @param {unknown} payload
+   * @param {{ cause: { tag: string, val?: object }, message: string }} error
+   *   the WIT `log-error` as jco lifts it (u64 already Numbers)
    * @param {unknown} [cause] jco's ComponentError
    */
-  constructor(func, payload, cause) {
-    super(`${func}: ${describe(payload)}`, { cause });
-    this.name = 'PathwayError';
-    /** The WIT function that returned the error. */
-    this.func = func;
-    /** The WIT error value (see the class doc). */
-    this.payload = payload;
+  constructor(error, cause) {
+    super(error.message, { cause });
+    this.name = 'LogError';
+    /**
+     * The WIT `cause` tag: `invalid-json`, `too-large`, `invalid-config`,
+     * `no-directory`, `not-a-file`, `access-denied`, `insufficient-space`,
+     * `invalid-cursor`, `stale-cursor`, `busy` or `io`.
+     * @type {string}
+     */
+    this.code = error.cause.tag;
+    /**
+     * `{ index, offset, reason }` for `invalid-json`, `{ index, size, limit }`
+     * for `too-large`, else `null`.
+     * @type {object | null}
+     */
+    this.details = error.cause.val ?? null;
   }
 }
 
 /**
- * The component trapped (only `append` does so by design, on a refused
- * event) or the host failed under it. That instance is dropped; the log
- * object makes a fresh one on its next call, so it stays usable. Nothing
- * of a refused `append` was written.
+ * The component trapped: `append` does so by design on a refused event
+ * (`stderr` then says why); anything else is a fault in the component or
+ * the host under it. The instance is replaced, so the log stays usable.
+ * Nothing of a refused `append` was written.
  */
-export class PathwayTrap extends Error {
+export class Trap extends Error {
   /**
-   * @param {string} func the WIT function
+   * @param {string} func the WIT function, e.g. `append`
    * @param {unknown} cause the WebAssembly.RuntimeError (or host error)
    * @param {string} stderr what the guest wrote on stderr during the call
    */
   constructor(func, cause, stderr) {
-    // Keep the guest's own words, without Rust's panic boilerplate.
-    const said = stderr
-      .split('\n')
-      .map((line) => line.trim())
-      .filter((line) => line && !/^thread .* panicked at /.test(line) && !line.startsWith('note: run with'))
-      .join(' ');
-    const reason = said || String(cause?.message ?? cause);
-    super(`${func} trapped: ${reason}`, { cause });
-    this.name = 'PathwayTrap';
+    const said = stderr.trim();
+    super(`the component trapped: ${cause?.message ?? cause}${said ? `\nguest stderr:\n${said}` : ''}`, { cause });
+    this.name = 'Trap';
+    /** The WIT function that trapped. */
     this.func = func;
-    /** The guest's stderr during the call: `append` names the refusal there. */
+    /** The guest's stderr during the call, as it wrote it. */
     this.stderr = stderr;
+    /** Whether the call ran past a deadline: always false, Node.js cannot stop a call. */
+    this.timedOut = false;
   }
-}
-
-function describe(payload) {
-  if (typeof payload === 'string') {
-    return payload;
-  }
-  if (payload && typeof payload === 'object' && 'tag' in payload) {
-    const { tag, val } = payload;
-    switch (tag) {
-      case 'invalid-json':
-        return `invalid-json: event ${val.index} is not exactly one JSON value: ${val.reason} (byte offset ${val.offset})`;
-      case 'too-large':
-        return `too-large: event ${val.index} would be a line of ${val.size} bytes, over the limit of ${val.limit}`;
-      default:
-        return `${tag}: ${describe(val)}`;
-    }
-  }
-  return String(payload);
 }
 
 /** Every bigint (WIT u64) as a Number; they are byte counts and offsets. */
@@ -163,8 +165,8 @@ function numbers(value) {
   }
   if (value && typeof value === 'object') {
     const out = {};
-    for (const [key, field] of Object.entries(value)) {
-      out[key] = numbers(field);
+    for (const key of Object.keys(value)) {
+      out[key] = numbers(value[key]);
     }
     return out;
   }
@@ -208,8 +210,7 @@ async function loadBindings(genDir) {
         );
       }
       const modules = new Map();
-      const names = ['pathway.core.wasm', 'pathway.core2.wasm', 'pathway.core3.wasm'];
-      for (const name of names) {
+      for (const name of ['pathway.core.wasm', 'pathway.core2.wasm', 'pathway.core3.wasm']) {
         try {
           modules.set(name, await WebAssembly.compile(await readFile(path.join(genDir, name))));
         } catch (error) {
@@ -228,24 +229,33 @@ async function loadBindings(genDir) {
 
 /**
  * One log: an instance of the component that sees `dir` (as its only
- * preopened directory) and nothing else. Every method is synchronous and
- * mirrors the WIT function of the same name.
+ * preopened directory) and nothing else. Made by {@link open}. Every method
+ * is synchronous and calls the WIT function of the same name.
  */
-export class PathwayLog {
+export class Memory {
   #bindings;
   #dir;
   #env;
+  #readOnly;
+  /** @type {Settings} */
+  #settings;
   #instance = null;
   #stderr = [];
   #stderrBytes = 0;
   #closed = false;
 
-  /** @private use `open` */
-  constructor(bindings, dir, env) {
+  /** @private use {@link open} */
+  constructor(bindings, dir, env, readOnly) {
     this.#bindings = bindings;
     this.#dir = dir;
     this.#env = env;
-    this.#live();
+    this.#readOnly = readOnly;
+    try {
+      this.#settings = this.#call('open-log', (log) => log.openLog());
+    } catch (error) {
+      this.close();
+      throw error;
+    }
   }
 
   /** The host directory the instance was granted. */
@@ -253,25 +263,35 @@ export class PathwayLog {
     return this.#dir;
   }
 
-  /** The guest's environment (PATHWAY_* variables only). */
-  get env() {
-    return { ...this.#env };
+  /**
+   * The configuration in force, as the component read it at `open`.
+   * @returns {Settings}
+   */
+  get settings() {
+    return { ...this.#settings };
+  }
+
+  /** The log file on the host: `dir` joined with `settings.logName`. */
+  get logPath() {
+    return path.join(this.#dir, this.#settings.logName);
   }
 
   #live() {
+    if (this.#instance) {
+      return this.#instance.log;
+    }
     if (this.#closed) {
       throw new Error('this pathway log is closed');
     }
-    if (!this.#instance) {
-      const { imports, dispose } = createImports({
-        dir: this.#dir,
-        env: this.#env,
-        stderr: (bytes) => this.#keepStderr(bytes),
-      });
-      const { instantiate, modules } = this.#bindings;
-      const exports = instantiate((name) => modules.get(name), imports);
-      this.#instance = { log: exports['pathway:memory/log@0.1.0'], dispose };
-    }
+    const { imports, dispose } = createImports({
+      dir: this.#dir,
+      env: this.#env,
+      readOnly: this.#readOnly,
+      stderr: (bytes) => this.#keepStderr(bytes),
+    });
+    const { instantiate, modules } = this.#bindings;
+    const exports = instantiate((name) => modules.get(name), imports);
+    this.#instance = { log: exports[INTERFACE], dispose };
     return this.#instance.log;
   }
 
@@ -291,29 +311,31 @@ export class PathwayLog {
 
   #call(func, body) {
     const log = this.#live();
-    this.#stderr = [];
-    this.#stderrBytes = 0;
+    if (this.#stderrBytes) {
+      this.#stderr = [];
+      this.#stderrBytes = 0;
+    }
     let value;
     try {
       value = body(log);
     } catch (error) {
       if (isComponentError(error)) {
-        throw new PathwayError(func, numbers(error.payload), error);
+        throw new LogError(numbers(error.payload), error);
       }
       // A trap (or a host failure under the guest): jco will not enter this
       // instance again. Drop it; the next call instantiates afresh.
       const stderr = Buffer.concat(this.#stderr).toString('utf8');
       this.#drop();
-      throw new PathwayTrap(func, error, stderr);
+      throw new Trap(func, error, stderr);
     }
-    return numbers(value);
+    return value === undefined ? value : numbers(value);
   }
 
   /**
    * Appends one event (one JSON value; pretty-printed JSON is stored on one
    * line) in one write. A refused event traps the guest, as the WIT says:
-   * here that throws a {@link PathwayTrap} whose `stderr` names the reason;
-   * nothing is written and the log stays usable. Prefer `tryAppend`.
+   * here a {@link Trap} whose `stderr` says why; nothing is written and the
+   * log stays usable. Prefer `tryAppend`.
    * @param {string} event
    * @returns {void}
    */
@@ -323,8 +345,9 @@ export class PathwayLog {
   }
 
   /**
-   * Appends one event, or throws a {@link PathwayError} whose `payload` is the
-   * `append-error` (index 0); then nothing was written.
+   * Appends one event in one write, or throws a {@link LogError} (`code`
+   * `invalid-json` or `too-large` for a refused event, `details.index` 0);
+   * then nothing was written.
    * @param {string} event
    * @returns {void}
    */
@@ -335,8 +358,8 @@ export class PathwayLog {
 
   /**
    * Appends every event, all or nothing: validates them all first; a
-   * {@link PathwayError} (`append-error`) names the index of the first bad
-   * one and nothing was written.
+   * {@link LogError} names the index of the first bad one in `details`, and
+   * nothing was written. Far cheaper per event than `tryAppend`.
    * @param {string[]} events
    * @returns {void}
    */
@@ -346,17 +369,18 @@ export class PathwayLog {
   }
 
   /**
-   * Every entry of the log in file order (see {@link Entry}). Never throws
-   * for damage: a damaged line is an `err` entry, a missing log is `[]`.
+   * Every entry of the log in file order (`replay-entries`). A damaged line
+   * is an `err` entry; a missing log is `[]`; a log that cannot be read at
+   * all throws a {@link LogError}.
    * @returns {Entry[]}
    */
   replay() {
-    return this.#call('replay', (log) => log.replay());
+    return this.#call('replay-entries', (log) => log.replayEntries());
   }
 
   /**
-   * Forces what was appended to stable storage (fdatasync). Throws a
-   * {@link PathwayError} with the host's message as `payload`.
+   * Forces what was appended to stable storage (fdatasync), or throws a
+   * {@link LogError}.
    * @returns {void}
    */
   sync() {
@@ -366,8 +390,8 @@ export class PathwayLog {
   /**
    * Entries from `cursor` (`null`: the beginning) until about `maxBytes` of
    * the log were read (at least one line when there is one). Throws a
-   * {@link PathwayError} with a `cursor-error` payload (`invalid`, `stale`,
-   * `unreadable`).
+   * {@link LogError}: `invalid-cursor`, `stale-cursor`, or why the log
+   * cannot be read.
    * @param {string | null} [cursor]
    * @param {number} [maxBytes] default 1 MiB
    * @returns {Page}
@@ -389,8 +413,9 @@ export class PathwayLog {
   }
 
   /**
-   * Iterates over every entry from `cursor` on, a page at a time; the
-   * generator's return value is the cursor after the last complete line.
+   * Every entry from `cursor` on, a page at a time; the unterminated last
+   * line (if any) comes last. The generator's return value is the cursor
+   * after the last complete line.
    * @param {{ cursor?: string | null, maxBytes?: number }} [options]
    * @returns {Generator<Entry, string>}
    */
@@ -409,9 +434,25 @@ export class PathwayLog {
   }
 
   /**
-   * Replaces everything up to `upto` (a cursor from `replayPage`) by the
-   * snapshot's events, crash-safely. Throws a {@link PathwayError} with a
-   * `compact-error` payload; the log is then as it was.
+   * A cursor at the end of the log as it is now (after every complete
+   * line): what to pass to `compact` after folding the whole log.
+   * @returns {string}
+   */
+  endCursor() {
+    let cursor = null;
+    for (;;) {
+      const page = this.replayPage(cursor, END_CURSOR_PAGE);
+      if (page.atEnd) {
+        return page.next;
+      }
+      cursor = page.next;
+    }
+  }
+
+  /**
+   * Replaces everything up to `upto` (a cursor from `replayPage` or
+   * `endCursor`) by the snapshot's events, crash-safely, keeping every byte
+   * after `upto`. Throws a {@link LogError}; the log is then as it was.
    * @param {string[]} snapshot
    * @param {string} upto
    * @returns {CompactReport}
@@ -423,8 +464,8 @@ export class PathwayLog {
   }
 
   /**
-   * Reports on the log without changing it. Throws a {@link PathwayError}
-   * (the host's message) only when the log cannot be read at all.
+   * Reports on the log without changing it. Throws a {@link LogError} only
+   * when the log cannot be read at all.
    * @returns {CheckReport}
    */
   check() {
@@ -433,8 +474,8 @@ export class PathwayLog {
 
   /**
    * Moves the damaged lines to `<log>.quarantine` and rewrites the log
-   * without them; a clean log is left untouched. Throws a
-   * {@link PathwayError} with a `compact-error` payload.
+   * without them; a clean log is left untouched. Throws a {@link LogError};
+   * the log is then as it was.
    * @returns {RepairReport}
    */
   repair() {
@@ -449,22 +490,27 @@ export class PathwayLog {
 }
 
 /**
- * Opens the log kept in `dir` (created on the first append). The instance
- * sees `dir` as its only directory and only the PATHWAY_* variables set
- * from the options (the component's defaults otherwise).
+ * Opens the log kept in `dir` (the file is created by the first append).
+ * The instance sees `dir` as its only directory and only the PATHWAY_*
+ * variables set from the options; the component reads and checks them
+ * (`open-log`), so a bad option rejects here.
  *
- * @param {string} dir an existing host directory (else the promise rejects
- *   with the fs error, e.g. `code: 'ENOENT'`)
+ * @param {string} dir the host directory to grant
  * @param {object} [options]
- * @param {string} [options.logName] PATHWAY_LOG: file name in `dir` (default `pathway.jsonl`)
+ * @param {string} [options.logName] PATHWAY_LOG: file name in `dir`
+ *   (unset: the component's default, see `settings.logName`)
  * @param {number | string} [options.maxLine] PATHWAY_MAX_LINE: longest stored line in bytes
- *   (default 1048576, at most 268435456)
- * @param {'never' | 'always' | `interval:${number}`} [options.sync] PATHWAY_SYNC (default `never`)
- * @param {string} [options.bindings] directory of the transpiled component (default `./gen`
- *   next to this file)
- * @returns {Promise<PathwayLog>}
+ * @param {string} [options.sync] PATHWAY_SYNC, passed as is: `never`, `always`
+ *   or `interval:<ms>` (the component validates it)
+ * @param {boolean} [options.readOnly] grant the directory read-only: replay
+ *   and check work, appends fail with `access-denied`
+ * @param {string} [options.bindings] directory of the transpiled component
+ *   (default: `gen` next to this file)
+ * @returns {Promise<Memory>} rejects with the fs error (`code` ENOENT,
+ *   ENOTDIR, EACCES) when `dir` is not an existing directory, and with a
+ *   {@link LogError} (`invalid-config`) when the component cannot use the options
  */
-export async function open(dir, { logName, maxLine, sync, bindings } = {}) {
+export async function open(dir, { logName, maxLine, sync, readOnly = false, bindings } = {}) {
   requireString(dir, 'dir');
   const env = {};
   if (logName !== undefined) {
@@ -477,8 +523,8 @@ export async function open(dir, { logName, maxLine, sync, bindings } = {}) {
     env.PATHWAY_SYNC = String(sync);
   }
   const granted = path.resolve(dir);
-  // Like a wasmtime preopen, the directory must exist when it is granted
-  // (rejects with the fs error: ENOENT, ENOTDIR, EACCES).
+  // As a wasmtime preopen, the directory must exist when it is granted: a
+  // host error (the fs error: ENOENT, ENOTDIR, EACCES), not the component's.
   const found = await stat(granted);
   if (!found.isDirectory()) {
     throw Object.assign(new Error(`ENOTDIR: not a directory, open '${granted}'`), {
@@ -487,5 +533,5 @@ export async function open(dir, { logName, maxLine, sync, bindings } = {}) {
     });
   }
   const loadedBindings = await loadBindings(path.resolve(bindings ?? path.join(here, 'gen')));
-  return new PathwayLog(loadedBindings, granted, env);
+  return new Memory(loadedBindings, granted, env, Boolean(readOnly));
 }

@@ -46,6 +46,8 @@ export const CORRUPT = Buffer.concat([
   Buffer.from(`not json\n${GOOD_2}\n${TORN}`),
 ]);
 
+// What the component says for those lines (`message`), and the typed
+// damaged lines that carry it.
 export const LINE_2 =
   'line 2: at byte offset 45: not valid UTF-8 (first bad byte at byte 0 of the line); skipped, the other records are unaffected';
 export const LINE_3 =
@@ -55,3 +57,37 @@ export const LINE_5_TORN =
 export const LINE_5_ENDED =
   'line 5: at byte offset 66: not exactly one JSON value: EOF while parsing a string at byte 26 of the line; skipped, the other records are unaffected';
 
+const REASON_5 = 'not exactly one JSON value: EOF while parsing a string at byte 26 of the line';
+export const DAMAGED_2 = {
+  line: 2, offset: 45, length: 3, torn: false, problem: 'invalid-utf8',
+  reason: 'not valid UTF-8 (first bad byte at byte 0 of the line)', message: LINE_2,
+};
+export const DAMAGED_3 = {
+  line: 3, offset: 49, length: 8, torn: false, problem: 'invalid-json',
+  reason: 'not exactly one JSON value: expected ident at byte 1 of the line', message: LINE_3,
+};
+export const DAMAGED_5_TORN = {
+  line: 5, offset: 66, length: 26, torn: true, problem: 'invalid-json', reason: REASON_5, message: LINE_5_TORN,
+};
+export const DAMAGED_5_ENDED = { ...DAMAGED_5_TORN, torn: false, message: LINE_5_ENDED };
+
+/** `{ tag: 'err', val: damaged }`. */
+export function err(damaged) {
+  return { tag: 'err', val: damaged };
+}
+
+/**
+ * Runs `fn`, which must throw a LogError; returns it.
+ * @param {() => unknown} fn
+ */
+export function logError(fn) {
+  try {
+    fn();
+  } catch (error) {
+    if (error?.name !== 'LogError') {
+      throw error;
+    }
+    return error;
+  }
+  throw new Error('expected the call to throw a LogError');
+}

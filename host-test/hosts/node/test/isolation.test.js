@@ -1,8 +1,10 @@
 // Each instance sees its own directory and its own environment only.
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { test } from 'node:test';
 import { open } from '../pathway.js';
-import { freshDir, namesIn, oks, textOf } from './helpers.js';
+import { freshDir, logError, namesIn, oks, textOf } from './helpers.js';
 
 test('a second instance on a different directory does not see the first one\'s log', async (t) => {
   const first = await freshDir(t);
@@ -46,10 +48,11 @@ test('the environment is per instance and the process environment does not leak 
 
   plain.append('{"plain":true}');
   named.append('[1,2,3]');
-  assert.throws(() => named.tryAppend('"123456789"'), {
-    name: 'PathwayError',
-    payload: { tag: 'too-large', val: { index: 0, size: 11, limit: 8 } },
-  });
+  const error = logError(() => named.tryAppend('"123456789"'));
+  assert.equal(error.code, 'too-large');
+  assert.deepEqual(error.details, { index: 0, size: 11, limit: 8 });
+  assert.deepEqual(plain.settings, { logName: 'pathway.jsonl', maxLine: 1048576, sync: 'never', epochTickMs: 10 });
+  assert.deepEqual(named.settings, { logName: 'named.jsonl', maxLine: 8, sync: 'never', epochTickMs: 10 });
   assert.deepEqual(await namesIn(dir), ['named.jsonl', 'pathway.jsonl']);
   assert.equal(await textOf(dir), '{"plain":true}\n');
   assert.equal(await textOf(dir, 'named.jsonl'), '[1,2,3]\n');
@@ -57,7 +60,32 @@ test('the environment is per instance and the process environment does not leak 
   assert.deepEqual(named.replay(), oks('[1,2,3]'));
 });
 
-test('open refuses a directory that does not exist', async (t) => {
+test('open refuses a directory that does not exist, or a file', async (t) => {
   const dir = await freshDir(t);
   await assert.rejects(open(`${dir}/missing`), { code: 'ENOENT' });
+  await writeFile(path.join(dir, 'file'), '');
+  await assert.rejects(open(path.join(dir, 'file')), { code: 'ENOTDIR' });
+});
+
+test('a read-only grant replays and checks; every change is access-denied and writes nothing', async (t) => {
+  const dir = await freshDir(t);
+  const writer = await open(dir);
+  t.after(() => writer.close());
+  writer.appendBatch(['{"a":1}', '[2]']);
+  const reader = await open(dir, { readOnly: true });
+  t.after(() => reader.close());
+  assert.deepEqual(reader.replay(), oks('{"a":1}', '[2]'));
+  assert.equal(reader.check().records, 2);
+  const end = reader.endCursor();
+  for (const change of [
+    () => reader.tryAppend('3'),
+    () => reader.appendBatch(['3']),
+    () => reader.compact([], end),
+    () => reader.repair(),
+  ]) {
+    assert.equal(logError(change).code, 'access-denied');
+  }
+  assert.throws(() => reader.append('3'), { name: 'Trap' });
+  assert.deepEqual(await namesIn(dir), ['pathway.jsonl']);
+  assert.equal(await textOf(dir), '{"a":1}\n[2]\n');
 });

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { appendFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { PathwayError, open } from '../pathway.js';
-import { freshDir, oks } from './helpers.js';
+import { LogError, open } from '../pathway.js';
+import { freshDir, logError, oks } from './helpers.js';
 
 const MAX_BYTES = 20;
 
@@ -109,26 +109,24 @@ test('a cursor that is not one is invalid; after a compaction it is stale', asyn
   const log = await open(dir);
   t.after(() => log.close());
   log.appendBatch(['1', '2', '3']);
-  assert.throws(() => log.replayPage('junk', 10), (error) => {
-    assert.ok(error instanceof PathwayError);
-    assert.deepEqual(error.payload, {
-      tag: 'invalid',
-      val: '"junk" is not a cursor of this log; pass a cursor returned by replay-page, or none to start at the beginning',
-    });
-    return true;
-  });
+  const invalid = logError(() => log.replayPage('junk', 10));
+  assert.ok(invalid instanceof LogError);
+  assert.equal(invalid.code, 'invalid-cursor');
+  assert.equal(
+    invalid.message,
+    '"junk" is not a cursor of this log; pass a cursor returned by replay-page, or none to start at the beginning',
+  );
   const middle = log.replayPage(null, 1).next;
-  const end = allPages(log, null).at(-1).next;
+  const end = log.endCursor();
+  assert.equal(end, allPages(log, null).at(-1).next);
   log.compact(['{"sum":6}'], end);
   for (const cursor of [middle, end]) {
-    assert.throws(() => log.replayPage(cursor, 10), {
-      name: 'PathwayError',
-      func: 'replay-page',
-      payload: {
-        tag: 'stale',
-        val: 'the cursor no longer fits the log: it was made on another file (compacted or repaired since?); replay again from the beginning',
-      },
-    });
+    const stale = logError(() => log.replayPage(cursor, 10));
+    assert.equal(stale.code, 'stale-cursor');
+    assert.equal(
+      stale.message,
+      'the cursor no longer fits the log: it was made on another file (compacted or repaired since?); replay again from the beginning',
+    );
   }
   assert.deepEqual(log.replay(), oks('{"sum":6}'));
 });

@@ -8,15 +8,17 @@ import { test } from 'node:test';
 import { open } from '../pathway.js';
 import {
   CORRUPT,
+  DAMAGED_2,
+  DAMAGED_3,
+  DAMAGED_5_ENDED,
+  DAMAGED_5_TORN,
   GOOD_1,
   GOOD_2,
-  LINE_2,
-  LINE_3,
-  LINE_5_ENDED,
-  LINE_5_TORN,
   TORN,
   bytesOf,
+  err,
   freshDir,
+  logError,
   oks,
   textOf,
 } from './helpers.js';
@@ -34,10 +36,10 @@ test('a corrupt log replays with err entries naming the lines, the good records 
   t.after(() => log.close());
   assert.deepEqual(log.replay(), [
     { tag: 'ok', val: GOOD_1 },
-    { tag: 'err', val: LINE_2 },
-    { tag: 'err', val: LINE_3 },
+    err(DAMAGED_2),
+    err(DAMAGED_3),
     { tag: 'ok', val: GOOD_2 },
-    { tag: 'err', val: LINE_5_TORN },
+    err(DAMAGED_5_TORN),
   ]);
   // Replay changes nothing.
   assert.deepEqual(await bytesOf(dir), CORRUPT);
@@ -62,10 +64,10 @@ test('an append after a torn tail starts a new line: old bytes + "\\n" + record'
   );
   assert.deepEqual(log.replay(), [
     { tag: 'ok', val: GOOD_1 },
-    { tag: 'err', val: LINE_2 },
-    { tag: 'err', val: LINE_3 },
+    err(DAMAGED_2),
+    err(DAMAGED_3),
     { tag: 'ok', val: GOOD_2 },
-    { tag: 'err', val: LINE_5_ENDED },
+    err(DAMAGED_5_ENDED),
     { tag: 'ok', val: '{"op":"forget","key":"goal"}' },
   ]);
 });
@@ -110,22 +112,23 @@ test('two instances appending to one log lose and overwrite nothing', async (t) 
   assert.deepEqual(b.replay(), oks(...expected));
 });
 
-test('a log name that is a directory, or a symbolic link, is a clear error, never empty', async (t) => {
+test('a log name that is a directory, or a symbolic link, is an error of its own, never an entry', async (t) => {
   const dir = await freshDir(t);
   await mkdir(path.join(dir, 'pathway.jsonl'));
   const log = await open(dir);
   t.after(() => log.close());
-  assert.deepEqual(log.replay(), [{
-    tag: 'err',
-    val: '"pathway.jsonl" in the granted directory is not a regular file; remove it or set PATHWAY_LOG to another name',
-  }]);
-  assert.throws(() => log.tryAppend('1'), {
-    name: 'PathwayError',
-    payload: {
-      tag: 'io',
-      val: 'cannot open "pathway.jsonl" in the granted directory: Is a directory, similar to `EISDIR` in POSIX (is-directory); remove that directory or set PATHWAY_LOG to another name',
-    },
-  });
+  let error = logError(() => log.replay());
+  assert.equal(error.code, 'not-a-file');
+  assert.equal(
+    error.message,
+    '"pathway.jsonl" in the granted directory is not a regular file; remove it or set PATHWAY_LOG to another name',
+  );
+  error = logError(() => log.tryAppend('1'));
+  assert.equal(error.code, 'not-a-file');
+  assert.equal(
+    error.message,
+    'cannot open "pathway.jsonl" in the granted directory: Is a directory, similar to `EISDIR` in POSIX (is-directory); remove that directory or set PATHWAY_LOG to another name',
+  );
 
   const other = await freshDir(t);
   await writeFile(path.join(other, 'real.jsonl'), '{"secret":1}\n');
@@ -134,7 +137,10 @@ test('a log name that is a directory, or a symbolic link, is a clear error, neve
   t.after(() => linked.close());
   const refused =
     'cannot open "pathway.jsonl" in the granted directory: Too many levels of symbolic links, similar to `ELOOP` in POSIX (loop); the log must not be a symbolic link';
-  assert.deepEqual(linked.replay(), [{ tag: 'err', val: refused }]);
-  assert.throws(() => linked.tryAppend('{"n":1}'), { name: 'PathwayError', payload: { tag: 'io', val: refused } });
+  for (const call of [() => linked.replay(), () => linked.tryAppend('{"n":1}')]) {
+    error = logError(call);
+    assert.equal(error.code, 'not-a-file');
+    assert.equal(error.message, refused);
+  }
   assert.equal(await textOf(other, 'real.jsonl'), '{"secret":1}\n');
 });

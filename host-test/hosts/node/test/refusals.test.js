@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { PathwayError, PathwayTrap, open } from '../pathway.js';
-import { bytesOf, freshDir, namesIn, oks } from './helpers.js';
+import { LogError, Trap, open } from '../pathway.js';
+import { bytesOf, freshDir, logError, namesIn, oks } from './helpers.js';
 
 const BEFORE = '{"op":"remember","key":"user","value":"Ada"}\n[1,2,3]\n';
 
@@ -15,17 +15,6 @@ async function seeded(t, options) {
   const log = await open(dir, options);
   t.after(() => log.close());
   return { dir, log };
-}
-
-/** Runs `fn`, which must throw a PathwayError; returns it. */
-function refusal(fn) {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof PathwayError, `expected a PathwayError, got ${error}`);
-    return error;
-  }
-  assert.fail('expected the call to be refused');
 }
 
 test('try-append of invalid JSON gives invalid-json with index and offset; nothing is written', async (t) => {
@@ -42,16 +31,14 @@ test('try-append of invalid JSON gives invalid-json with index and offset; nothi
     ['"a\tb"', 1, 'control character (\\u0000-\\u001F) found while parsing a string'],
   ];
   for (const [event, offset, reason] of cases) {
-    const error = refusal(() => log.tryAppend(event));
-    assert.equal(error.func, 'try-append');
-    assert.deepEqual(
-      error.payload,
-      { tag: 'invalid-json', val: { index: 0, offset, reason } },
-      `event ${JSON.stringify(event)}`,
-    );
+    const error = logError(() => log.tryAppend(event));
+    assert.ok(error instanceof LogError);
+    assert.equal(error.code, 'invalid-json');
+    assert.deepEqual(error.details, { index: 0, offset, reason }, `event ${JSON.stringify(event)}`);
+    // The component's words, as they are.
     assert.equal(
       error.message,
-      `try-append: invalid-json: event 0 is not exactly one JSON value: ${reason} (byte offset ${offset})`,
+      `the event is not exactly one JSON value: ${reason} at byte offset ${offset}; nothing was stored; fix the event and try again`,
     );
     assert.equal(error.cause?.constructor?.name, 'ComponentError');
     assert.deepEqual(await bytesOf(dir), Buffer.from(BEFORE), `file changed by ${JSON.stringify(event)}`);
@@ -63,12 +50,13 @@ test('try-append of invalid JSON gives invalid-json with index and offset; nothi
 
 test('append-batch names the first bad event and stores none of the batch', async (t) => {
   const { dir, log } = await seeded(t);
-  const error = refusal(() => log.appendBatch(['{"n":1}', '{"n":2}', '{"n":3} x', 'NaN']));
-  assert.equal(error.func, 'append-batch');
-  assert.deepEqual(error.payload, {
-    tag: 'invalid-json',
-    val: { index: 2, offset: 8, reason: 'trailing characters' },
-  });
+  const error = logError(() => log.appendBatch(['{"n":1}', '{"n":2}', '{"n":3} x', 'NaN']));
+  assert.equal(error.code, 'invalid-json');
+  assert.deepEqual(error.details, { index: 2, offset: 8, reason: 'trailing characters' });
+  assert.equal(
+    error.message,
+    'event 2 of the batch is not exactly one JSON value: trailing characters at byte offset 8; nothing was stored; fix the event and try again',
+  );
   assert.deepEqual(await bytesOf(dir), Buffer.from(BEFORE));
   assert.deepEqual(log.replay(), oks('{"op":"remember","key":"user","value":"Ada"}', '[1,2,3]'));
 });
@@ -76,16 +64,22 @@ test('append-batch names the first bad event and stores none of the batch', asyn
 test('a line over PATHWAY_MAX_LINE is too-large, with its size and the limit', async (t) => {
   const { dir, log } = await seeded(t, { maxLine: 16 });
   const long = `"${'x'.repeat(20)}"`;
-  let error = refusal(() => log.tryAppend(long));
-  assert.deepEqual(error.payload, { tag: 'too-large', val: { index: 0, size: 22, limit: 16 } });
+  let error = logError(() => log.tryAppend(long));
+  assert.equal(error.code, 'too-large');
+  assert.deepEqual(error.details, { index: 0, size: 22, limit: 16 });
+  assert.equal(
+    error.message,
+    'the event is 22 bytes, over the line limit of 16 bytes (PATHWAY_MAX_LINE); nothing was stored; split the event, or raise the limit for every reader too',
+  );
   // The stored line (pretty-printing removed) is what counts: 16 bytes fit.
   log.tryAppend('[\n1,\n2,\n3,\n4,\n5,\n6\n]');
-  error = refusal(() => log.appendBatch(['1', `"${'y'.repeat(30)}"`]));
-  assert.deepEqual(error.payload, { tag: 'too-large', val: { index: 1, size: 32, limit: 16 } });
+  error = logError(() => log.appendBatch(['1', `"${'y'.repeat(30)}"`]));
+  assert.equal(error.code, 'too-large');
+  assert.deepEqual(error.details, { index: 1, size: 32, limit: 16 });
   assert.deepEqual(await bytesOf(dir), Buffer.from(`${BEFORE}[1,2,3,4,5,6]\n`));
 });
 
-test('an unusable configuration is invalid-config and replays as one err that names no line', async (t) => {
+test('an unusable configuration is invalid-config when the log is opened, and creates nothing', async (t) => {
   const dir = await freshDir(t);
   const cases = [
     [{ logName: '../escape.jsonl' },
@@ -98,16 +92,18 @@ test('an unusable configuration is invalid-config and replays as one err that na
       'PATHWAY_SYNC="sometimes" cannot be used: it must be `never`, `always` or `interval:<milliseconds>`; unset it for `never`'],
   ];
   for (const [options, message] of cases) {
-    const log = await open(dir, options);
-    t.after(() => log.close());
-    const error = refusal(() => log.tryAppend('1'));
-    assert.deepEqual(error.payload, { tag: 'invalid-config', val: message });
-    assert.deepEqual(log.replay(), [{ tag: 'err', val: message }]);
+    await assert.rejects(open(dir, options), (error) => {
+      assert.ok(error instanceof LogError);
+      assert.equal(error.code, 'invalid-config');
+      assert.equal(error.details, null);
+      assert.equal(error.message, message);
+      return true;
+    });
   }
   assert.deepEqual(await namesIn(dir), []);
 });
 
-test('append traps on a refused event: PathwayTrap with the reason, nothing written, log still usable', async (t) => {
+test('append traps on a refused event: a Trap with the guest\'s stderr, nothing written, log still usable', async (t) => {
   const { dir, log } = await seeded(t);
   let trap;
   try {
@@ -115,13 +111,17 @@ test('append traps on a refused event: PathwayTrap with the reason, nothing writ
   } catch (error) {
     trap = error;
   }
-  assert.ok(trap instanceof PathwayTrap, `expected a PathwayTrap, got ${trap}`);
+  assert.ok(trap instanceof Trap, `expected a Trap, got ${trap}`);
   assert.equal(trap.func, 'append');
-  const reason =
-    'pathway append refused: event 0: event is not exactly one JSON value: EOF while parsing a value at byte offset 5; fix the event and append it again';
-  assert.equal(trap.message, `append trapped: ${reason}`);
-  assert.ok(trap.stderr.includes(`\n${reason}\n`), trap.stderr);
+  assert.equal(trap.timedOut, false);
   assert.ok(trap.cause instanceof WebAssembly.RuntimeError);
+  const refusal =
+    'pathway append refused: the event is not exactly one JSON value: EOF while parsing a value at byte offset 5; nothing was stored; fix the event and try again';
+  assert.ok(trap.stderr.includes(`\n${refusal}\n`), trap.stderr);
+  assert.equal(
+    trap.message,
+    `the component trapped: ${trap.cause.message}\nguest stderr:\n${trap.stderr.trim()}`,
+  );
   assert.deepEqual(await bytesOf(dir), Buffer.from(BEFORE));
 
   // A fresh instance serves the next calls.

@@ -63,7 +63,8 @@ test('PATHWAY_LOG names the file; the default name is not touched', async (t) =>
   log.append('{"agent":7}');
   assert.deepEqual(await namesIn(dir), ['agent-7.jsonl']);
   assert.equal(await textOf(dir, 'agent-7.jsonl'), '{"agent":7}\n');
-  assert.deepEqual(log.env, { PATHWAY_LOG: 'agent-7.jsonl' });
+  assert.equal(log.settings.logName, 'agent-7.jsonl');
+  assert.equal(log.logPath, path.join(dir, 'agent-7.jsonl'));
 
   const other = await open(dir);
   t.after(() => other.close());
@@ -76,9 +77,34 @@ test('sync succeeds in every mode and the records are on disk', async (t) => {
   for (const [i, sync] of ['never', 'always', 'interval:1'].entries()) {
     const log = await open(dir, { sync, logName: `s${i}.jsonl` });
     t.after(() => log.close());
+    assert.equal(log.settings.sync, sync);
     log.append(`{"mode":"${sync}"}`);
     log.appendBatch(['1', '2']);
     assert.equal(log.sync(), undefined);
     assert.equal(await textOf(dir, `s${i}.jsonl`), `{"mode":"${sync}"}\n1\n2\n`);
   }
+});
+
+test('entries walks the log page by page, the unterminated tail last, and returns the end cursor', async (t) => {
+  const dir = await freshDir(t);
+  const log = await open(dir);
+  t.after(() => log.close());
+  log.appendBatch(['{"a":1}', '{"b":2}', '{"c":3}']);
+  const gen = log.entries({ maxBytes: 1 });
+  const seen = [];
+  let step = gen.next();
+  for (; !step.done; step = gen.next()) {
+    seen.push(step.value);
+  }
+  assert.deepEqual(seen, oks('{"a":1}', '{"b":2}', '{"c":3}'));
+  assert.equal(step.value, log.endCursor());
+  assert.deepEqual(log.replayPage(step.value), { entries: [], tail: null, next: step.value, atEnd: true });
+});
+
+test('a closed log refuses every call', async (t) => {
+  const dir = await freshDir(t);
+  const log = await open(dir);
+  log.close();
+  assert.throws(() => log.tryAppend('1'), /closed/);
+  assert.deepEqual(await namesIn(dir), []);
 });
