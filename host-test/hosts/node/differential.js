@@ -1,0 +1,172 @@
+// The Node.js runner of the cross-host differential test
+// (`../cross-host.md`): runs every case of CASES_JSON through `pathway.js`
+// and writes the results, in the agreed shape, to OUT_JSON.
+//
+//     node differential.js CASES_JSON OUT_JSON [BINDINGS_DIR]
+//
+// An error of the component is recorded as a result; anything else (a trap,
+// a host failure) ends the run with a non-zero exit.
+
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { LogError, open } from './pathway.js';
+
+const LOG_NAME = 'pathway.jsonl';
+
+/** The agreed error: `{ cause, message }` and the cause's own fields. */
+function error(e) {
+  return { cause: e.code, message: e.message, ...(e.details ?? {}) };
+}
+
+function damaged(d) {
+  return {
+    line: d.line,
+    offset: d.offset,
+    length: d.length,
+    torn: d.torn,
+    problem: d.problem,
+    reason: d.reason,
+    message: d.message,
+  };
+}
+
+function entry(e) {
+  return e.tag === 'ok' ? { ok: e.val } : { err: damaged(e.val) };
+}
+
+function page(p) {
+  return { entries: p.entries.map(entry), tail: p.tail ? entry(p.tail) : null, at_end: p.atEnd };
+}
+
+function check(c) {
+  return {
+    bytes: c.bytes,
+    records: c.records,
+    damaged: c.damaged.map(damaged),
+    torn_tail: c.tornTail,
+    leftovers: c.leftovers,
+  };
+}
+
+function repair(r) {
+  return {
+    removed: r.removed.map(damaged),
+    quarantine: r.quarantine,
+    bytes_before: r.bytesBefore,
+    bytes_after: r.bytesAfter,
+  };
+}
+
+function compactReport(r) {
+  return {
+    snapshot_records: r.snapshotRecords,
+    kept_bytes: r.keptBytes,
+    bytes_before: r.bytesBefore,
+    bytes_after: r.bytesAfter,
+  };
+}
+
+/** `{ ok: value }` or `{ err: error }`; only the component's errors are caught. */
+function outcome(fn) {
+  try {
+    return { ok: fn() ?? null };
+  } catch (e) {
+    if (e instanceof LogError) {
+      return { err: error(e) };
+    }
+    throw e;
+  }
+}
+
+/** The value, or `{ err: error }` in its place. */
+function valueOr(fn) {
+  const result = outcome(fn);
+  return 'ok' in result ? result.ok : result;
+}
+
+/** The pages of a walk from the beginning, and the last page's `next`. */
+function walk(log, pageBytes) {
+  const pages = [];
+  let cursor = null;
+  for (;;) {
+    const p = log.replayPage(cursor, pageBytes);
+    pages.push(page(p));
+    cursor = p.next;
+    if (p.atEnd) {
+      return { pages, end: cursor };
+    }
+  }
+}
+
+async function files(dir) {
+  const out = {};
+  for (const name of (await readdir(dir)).sort()) {
+    out[name] = (await readFile(path.join(dir, name))).toString('hex');
+  }
+  return out;
+}
+
+async function inFreshDir(fn) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pathway-node-diff-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function logCase(c, cases, options) {
+  return inFreshDir(async (dir) => {
+    await writeFile(path.join(dir, LOG_NAME), Buffer.from(c.hex, 'hex'));
+    const log = await open(dir, options);
+    try {
+      const result = {};
+      result.replay = valueOr(() => log.replay().map(entry));
+      result.pages = valueOr(() => walk(log, cases.page_bytes).pages);
+      result.check = valueOr(() => check(log.check()));
+      result.repair = valueOr(() => repair(log.repair()));
+      result.after_repair = valueOr(() => log.replay().map(entry));
+      result.files = await files(dir);
+      return result;
+    } finally {
+      log.close();
+    }
+  });
+}
+
+async function eventCase(c, cases, options) {
+  return inFreshDir(async (dir) => {
+    const log = await open(dir, options);
+    try {
+      const result = {};
+      result.try_append = outcome(() => log.tryAppend(c.event));
+      result.append_batch = outcome(() => log.appendBatch(['1', c.event]));
+      result.compact = outcome(() => compactReport(log.compact([c.event], walk(log, cases.page_bytes).end)));
+      result.replay = valueOr(() => log.replay().map(entry));
+      result.files = await files(dir);
+      return result;
+    } finally {
+      log.close();
+    }
+  });
+}
+
+async function main([casesFile, outFile, bindings]) {
+  if (!casesFile || !outFile) {
+    console.error('usage: node differential.js CASES_JSON OUT_JSON [BINDINGS_DIR]');
+    process.exit(2);
+  }
+  const cases = JSON.parse(await readFile(casesFile, 'utf8'));
+  const options = { maxLine: cases.max_line, bindings };
+  const results = { logs: {}, events: {} };
+  for (const c of cases.logs) {
+    results.logs[c.name] = await logCase(c, cases, options);
+  }
+  for (const c of cases.events) {
+    results.events[c.name] = await eventCase(c, cases, options);
+  }
+  await writeFile(outFile, `${JSON.stringify(results)}\n`);
+}
+
+await main(process.argv.slice(2));

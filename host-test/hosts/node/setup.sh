@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Makes this directory ready to run a component, quietly and idempotently:
+#
+#   host-test/hosts/node/setup.sh WASM_PATH
+#
+# installs the pinned packages (npm ci, only when package-lock.json changed
+# since the last install) and transpiles WASM_PATH with jco into gen/ (only
+# when the component differs from the one gen/ was made from; gen/ is
+# replaced in one rename, so a concurrent run never sees half of it).
+# Prints nothing unless a step fails.
+set -euo pipefail
+
+if [[ $# -ne 1 ]]; then
+  echo "usage: $0 WASM_PATH" >&2
+  exit 2
+fi
+if [[ ! -f "$1" ]]; then
+  echo "$0: no such component: $1" >&2
+  exit 2
+fi
+wasm="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+quietly() {
+  local out
+  if ! out="$("$@" 2>&1)"; then
+    printf '%s\n' "$out" >&2
+    echo "$0: failed: $*" >&2
+    return 1
+  fi
+}
+
+if ! cmp -s package-lock.json node_modules/.pathway-lock 2>/dev/null; then
+  quietly npm ci --no-audit --no-fund
+  cp package-lock.json node_modules/.pathway-lock
+fi
+
+source_id="$(sha256sum "$wasm" | cut -d' ' -f1) jco $(cat node_modules/@bytecodealliance/jco/package.json | node -p 'JSON.parse(require("fs").readFileSync(0)).version')"
+if [[ "$(cat gen/.source 2>/dev/null)" != "$source_id" ]]; then
+  tmp="$(mktemp -d gen.tmp.XXXXXX)"
+  trap 'rm -rf "$tmp"' EXIT
+  quietly ./node_modules/.bin/jco transpile "$wasm" -o "$tmp" -I sync --name pathway -q
+  printf '%s\n' "$source_id" >"$tmp/.source"
+  old="$(mktemp -u gen.old.XXXXXX)"
+  if [[ -d gen ]]; then mv gen "$old"; fi
+  mv "$tmp" gen
+  rm -rf "$old"
+fi
