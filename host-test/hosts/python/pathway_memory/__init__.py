@@ -1,0 +1,71 @@
+"""Python host for the pathway-memory WebAssembly component.
+
+The component (``wit/pathway.wit``, interface ``pathway:memory/log@0.2.0``)
+keeps an append-only JSON Lines log in the one directory the host grants
+it. This package runs it in `wasmtime-py <https://pypi.org/project/wasmtime/>`_
+and hands back its WIT values as Python values::
+
+    from pathway_memory import Memory, Ok, Err
+
+    with Memory.open("mem", wasm="pathway_memory.wasm") as memory:
+        memory.try_append('{"op": "remember", "key": "user", "value": "Ada"}')
+        for entry in memory.replay():
+            match entry:
+                case Ok(line):
+                    print("ok ", line)
+                case Err(damaged):
+                    print("err", damaged.message)   # the component's words
+
+WIT values: records are frozen dataclasses with the WIT fields in snake_case
+(:mod:`pathway_memory.values`), ``result`` is :class:`Ok` / :class:`Err`,
+``enum`` cases are ``str``; the component's ``log-error`` is raised as
+:class:`LogError` (a subclass per cause), a trap as :class:`Trap`.
+
+One ``Engine`` exists per process (with epoch interruption, advanced by a
+daemon thread every ``epoch-tick-ms`` the component names, for call
+deadlines); each ``.wasm`` file is compiled once per process and cached.
+Every :class:`Memory` has its own ``Store`` whose WASI configuration
+preopens only its directory and sets only the ``PATHWAY_*`` variables given
+to :meth:`Memory.open`.
+"""
+
+from ._runtime import INTERFACE, WASM_ENV
+from .errors import (AccessDenied, Busy, InsufficientSpace, InvalidConfig, InvalidCursor,
+                     InvalidJson, IoFailure, LogError, NoDirectory, NotAFile, PathwayError,
+                     SetupError, StaleCursor, TooLarge, Trap)
+from .memory import Memory
+from .values import (CheckReport, CompactReport, DamagedLine, Entry, Err, InvalidJsonDetails,
+                     MemoryCap, Ok, Page, RepairReport, Settings, TooLargeDetails)
+
+__all__ = [
+    "Memory",
+    "Ok",
+    "Err",
+    "Entry",
+    "DamagedLine",
+    "Page",
+    "Settings",
+    "CompactReport",
+    "CheckReport",
+    "RepairReport",
+    "InvalidJsonDetails",
+    "TooLargeDetails",
+    "MemoryCap",
+    "PathwayError",
+    "SetupError",
+    "LogError",
+    "InvalidJson",
+    "TooLarge",
+    "InvalidConfig",
+    "NoDirectory",
+    "NotAFile",
+    "AccessDenied",
+    "InsufficientSpace",
+    "InvalidCursor",
+    "StaleCursor",
+    "Busy",
+    "IoFailure",
+    "Trap",
+    "INTERFACE",
+    "WASM_ENV",
+]

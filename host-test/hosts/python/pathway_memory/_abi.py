@@ -1,0 +1,348 @@
+"""Calls into the component through wasmtime-py's C bindings, with the
+conversions between WIT values and Python built once per function.
+
+Why not ``wasmtime.component.Func.__call__``: in wasmtime-py 50 it asks the
+C API for the function's type on every call, and every nested type
+(``FuncType.params``, ``ResultType.ok``, ``RecordType.fields``,
+``VariantType.cases``, ...) is a property that calls into C and builds new
+Python objects each time it is read, several times per value. For a
+``try-append`` that is ~65 µs of Python per call around a C call of ~7 µs
+(see ``repro-call-overhead.py``). Here each function's type is walked once,
+when the component is loaded, into a chain of small lift/lower closures,
+and a call goes straight to ``wasmtime_component_func_call``.
+
+Values: ``string`` <-> ``str``, integers <-> ``int``, ``bool``, ``enum`` ->
+``str`` (the case name), ``list`` <-> ``list``, ``option`` <-> ``None`` or the
+value, ``result`` -> :class:`~pathway_memory.values.Ok` /
+:class:`~pathway_memory.values.Err`, ``variant`` <-> :class:`Case`, and a
+``record`` <-> the class registered for its field names (snake_case, in WIT
+order): a WIT change without a matching class fails at load, never
+mid-call.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import struct
+from ctypes import byref, c_char_p, c_size_t, c_void_p, string_at
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from wasmtime import WasmtimeError
+from wasmtime import _ffi as ffi
+from wasmtime.component import _types as wt
+
+from .errors import Case, SetupError
+from .values import Err, Ok
+
+Lift = Callable[[bytes, int], Any]
+Lower = Callable[[Any, Any], None]
+#: Constructors of WIT records, by their snake_case field names in WIT order.
+Records = Mapping[Tuple[str, ...], Callable[..., Any]]
+
+_Val = ffi.wasmtime_component_val_t
+_RecordEntry = ffi.wasmtime_component_valrecord_entry
+_OF = _Val.of.offset  # the payload union inside a value
+_ENTRY_VAL = _RecordEntry.val.offset
+
+
+def _c(name: str, restype: Any, *argtypes: Any) -> Any:
+    # A fresh function pointer from the library: wasmtime-py's own keep
+    # their (stricter) argtypes.
+    f = ffi.dll[name]
+    f.restype = restype
+    f.argtypes = argtypes
+    return f
+
+
+_byte_vec_new = _c("wasm_byte_vec_new", None, c_void_p, c_size_t, c_char_p)
+_vallist_new_uninit = _c("wasmtime_component_vallist_new_uninit", None, c_void_p, c_size_t)
+_valrecord_new_uninit = _c("wasmtime_component_valrecord_new_uninit", None, c_void_p, c_size_t)
+_val_new = _c("wasmtime_component_val_new", c_void_p, c_void_p)
+_val_delete = _c("wasmtime_component_val_delete", None, c_void_p)
+_func_call = _c("wasmtime_component_func_call", c_void_p,
+                c_void_p, c_void_p, c_void_p, c_size_t, c_void_p, c_size_t)
+
+_K = {name: getattr(ffi, "WASMTIME_COMPONENT_" + name).value for name in (
+    "BOOL", "U8", "U16", "U32", "U64", "S8", "S16", "S32", "S64", "STRING", "LIST", "RECORD",
+    "VARIANT", "ENUM", "OPTION", "RESULT")}
+_INTS = {wt.U8: "U8", wt.U16: "U16", wt.U32: "U32", wt.U64: "U64",
+         wt.S8: "S8", wt.S16: "S16", wt.S32: "S32", wt.S64: "S64"}
+
+
+def snake(name: str) -> str:
+    return name.replace("-", "_")
+
+
+def _address(pointer: Any) -> int:
+    return ctypes.cast(pointer, c_void_p).value or 0
+
+
+# --------------------------------------------------------------------------
+# Lifting: C value -> Python
+#
+# A lifter reads a value from the bytes of its ``wasmtime_component_val_t``
+# (``buf`` at ``at``) with ``struct``, and follows each pointer with one
+# ``string_at``: several times faster than reading through ctypes
+# structure views, which build a Python object per field access.
+
+_VAL_SIZE = ctypes.sizeof(_Val)
+_ENTRY_SIZE = ctypes.sizeof(_RecordEntry)
+_VEC_SIZE = _OF + ffi.wasm_byte_vec_t.size.offset  # {size, data} of strings, lists, records
+_VEC_DATA = _OF + ffi.wasm_byte_vec_t.data.offset
+_RESULT_OK = _OF + ffi.wasmtime_component_valresult_t.is_ok.offset
+_RESULT_VAL = _OF + ffi.wasmtime_component_valresult_t.val.offset
+_VARIANT_VAL = _OF + ffi.wasmtime_component_valvariant_t.val.offset
+_u64 = struct.Struct("<Q").unpack_from
+_vec = struct.Struct("<QQ").unpack_from  # size, data
+_INT_FORMATS = {"U8": "<B", "U16": "<H", "U32": "<I", "U64": "<Q",
+                "S8": "<b", "S16": "<h", "S32": "<i", "S64": "<q"}
+
+
+def _lift_string(buf: bytes, at: int) -> str:
+    size, data = _vec(buf, at + _VEC_SIZE)
+    return string_at(data, size).decode("utf-8") if size else ""
+
+
+def lifter(ty: wt.ValType, records: Records) -> Lift:
+    """A function ``(buf, at) -> value`` reading a value of type ``ty`` from
+    the bytes of its ``wasmtime_component_val_t``. It copies everything
+    out; the caller frees the C value."""
+    if isinstance(ty, (wt.String, wt.EnumType)):
+        return _lift_string
+    if type(ty) in _INTS:
+        unpack = struct.Struct(_INT_FORMATS[_INTS[type(ty)]]).unpack_from
+        return lambda buf, at: unpack(buf, at + _OF)[0]
+    if isinstance(ty, wt.Bool):
+        return lambda buf, at: buf[at + _OF] != 0
+    if isinstance(ty, wt.ListType):
+        return _list_lifter(lifter(ty.element, records))
+    if isinstance(ty, wt.OptionType):
+        return _option_lifter(lifter(ty.payload, records))
+    if isinstance(ty, wt.ResultType):
+        ok, err = ty.ok, ty.err
+        return _result_lifter(None if ok is None else lifter(ok, records),
+                              None if err is None else lifter(err, records))
+    if isinstance(ty, wt.VariantType):
+        cases = {name: None if t is None else lifter(t, records) for name, t in ty.cases}
+        return _variant_lifter(cases)
+    if isinstance(ty, wt.RecordType):
+        return _record_lifter(ty, records)
+    raise SetupError(f"this host cannot take a {type(ty).__name__} from the component")
+
+
+def _list_lifter(element: Lift) -> Lift:
+    def lift(buf: bytes, at: int) -> List[Any]:
+        n, data = _vec(buf, at + _VEC_SIZE)
+        if not n:
+            return []
+        items = string_at(data, n * _VAL_SIZE)
+        return [element(items, i) for i in range(0, n * _VAL_SIZE, _VAL_SIZE)]
+
+    return lift
+
+
+def _deref(pointer: int) -> bytes:
+    return string_at(pointer, _VAL_SIZE)
+
+
+def _option_lifter(some: Lift) -> Lift:
+    def lift(buf: bytes, at: int) -> Any:
+        (pointer,) = _u64(buf, at + _OF)
+        return some(_deref(pointer), 0) if pointer else None
+
+    return lift
+
+
+def _result_lifter(ok: Optional[Lift], err: Optional[Lift]) -> Lift:
+    def lift(buf: bytes, at: int) -> Any:
+        (pointer,) = _u64(buf, at + _RESULT_VAL)
+        if buf[at + _RESULT_OK]:
+            return Ok(ok(_deref(pointer), 0)) if ok is not None else _OK_UNIT
+        return Err(err(_deref(pointer), 0) if err is not None else None)
+
+    return lift
+
+
+_OK_UNIT: Ok[None] = Ok(None)
+
+
+def _variant_lifter(cases: Dict[str, Optional[Lift]]) -> Lift:
+    def lift(buf: bytes, at: int) -> Case:
+        tag = _lift_string(buf, at)
+        payload = cases[tag]
+        if payload is None:
+            return Case(tag)
+        (pointer,) = _u64(buf, at + _VARIANT_VAL)
+        return Case(tag, payload(_deref(pointer), 0))
+
+    return lift
+
+
+def _record_lifter(ty: wt.RecordType, records: Records) -> Lift:
+    fields = ty.fields
+    names = tuple(snake(name) for name, _ in fields)
+    make = records.get(names)
+    if make is None:
+        raise SetupError(f"the component returns a record with fields {names} that this host "
+                         "does not know: is the component newer than this host?")
+    at_value = [(lifter(t, records), i * _ENTRY_SIZE + _ENTRY_VAL) for i, (_, t) in enumerate(fields)]
+    size = len(fields) * _ENTRY_SIZE
+
+    def lift(buf: bytes, at: int) -> Any:
+        (data,) = _u64(buf, at + _VEC_DATA)
+        entries = string_at(data, size)
+        return make(*[f(entries, offset) for f, offset in at_value])
+
+    return lift
+
+
+# --------------------------------------------------------------------------
+# Lowering: Python -> C value
+
+
+def lowerer(ty: wt.ValType) -> Lower:
+    """A function that writes the Python value as a ``wasmtime_component_val_t``
+    of type ``ty`` into a zeroed C value (which the caller frees)."""
+    if isinstance(ty, wt.String):
+        kind = _K["STRING"]
+
+        def lower_string(c: Any, value: str) -> None:
+            data = value.encode("utf-8")
+            _byte_vec_new(byref(c, _OF), len(data), data)
+            c.kind = kind
+
+        return lower_string
+    if type(ty) in _INTS:
+        name = _INTS[type(ty)]
+        kind, field = _K[name], name.lower()
+
+        def lower_int(c: Any, value: int) -> None:
+            setattr(c.of, field, value)
+            c.kind = kind
+
+        return lower_int
+    if isinstance(ty, wt.ListType):
+        return _list_lowerer(lowerer(ty.element))
+    if isinstance(ty, wt.OptionType):
+        return _option_lowerer(lowerer(ty.payload))
+    if isinstance(ty, wt.VariantType):
+        return _variant_lowerer({name: None if t is None else lowerer(t) for name, t in ty.cases})
+    if isinstance(ty, wt.RecordType):
+        return _record_lowerer([(name, lowerer(t)) for name, t in ty.fields])
+    raise SetupError(f"this host cannot pass a {type(ty).__name__} to the component")
+
+
+def _boxed(lower: Lower, value: Any) -> int:
+    inner = _Val()
+    try:
+        lower(inner, value)
+    except BaseException:
+        _val_delete(byref(inner))
+        raise
+    return _val_new(byref(inner))  # moves the value to the heap
+
+
+def _list_lowerer(element: Lower) -> Lower:
+    kind = _K["LIST"]
+
+    def lower(c: Any, values: Sequence[Any]) -> None:
+        n = len(values)
+        _vallist_new_uninit(byref(c, _OF), n)
+        c.kind = kind
+        if n:
+            slots = (_Val * n).from_address(_address(c.of.list.data))
+            ctypes.memset(slots, 0, ctypes.sizeof(slots))  # freeable if a lower fails
+            for slot, value in zip(slots, values):
+                element(slot, value)
+
+    return lower
+
+
+def _option_lowerer(some: Lower) -> Lower:
+    kind = _K["OPTION"]
+
+    def lower(c: Any, value: Any) -> None:
+        c.kind = kind
+        if value is not None:
+            ctypes.c_void_p.from_buffer(c, _OF).value = _boxed(some, value)
+
+    return lower
+
+
+def _variant_lowerer(cases: Dict[str, Optional[Lower]]) -> Lower:
+    kind = _K["VARIANT"]
+    val_at = _OF + ffi.wasmtime_component_valvariant_t.val.offset
+
+    def lower(c: Any, value: Case) -> None:
+        if value.tag not in cases:
+            raise ValueError(f"no case {value.tag!r} in this variant")
+        tag = value.tag.encode("utf-8")
+        _byte_vec_new(byref(c, _OF), len(tag), tag)
+        c.kind = kind
+        payload = cases[value.tag]
+        if payload is not None:
+            ctypes.c_void_p.from_buffer(c, val_at).value = _boxed(payload, value.payload)
+
+    return lower
+
+
+def _record_lowerer(fields: List[Tuple[str, Lower]]) -> Lower:
+    kind = _K["RECORD"]
+    n = len(fields)
+
+    def lower(c: Any, value: Any) -> None:
+        _valrecord_new_uninit(byref(c, _OF), n)
+        c.kind = kind
+        entries = (_RecordEntry * n).from_address(_address(c.of.record.data))
+        ctypes.memset(entries, 0, ctypes.sizeof(entries))
+        for entry, (name, lower_field) in zip(entries, fields):
+            raw = name.encode("utf-8")
+            _byte_vec_new(byref(entry), len(raw), raw)
+            lower_field(entry.val, getattr(value, snake(name)))
+
+    return lower
+
+
+def records_of(*classes: Any) -> Dict[Tuple[str, ...], Callable[..., Any]]:
+    """The :data:`Records` table for dataclasses (field names in WIT order)."""
+    return {tuple(f.name for f in dataclasses.fields(cls)): cls for cls in classes}
+
+
+# --------------------------------------------------------------------------
+# Calling
+
+
+class Export:
+    """One exported function's conversions, built once per compiled component."""
+
+    def __init__(self, name: str, ty: wt.FuncType, records: Records) -> None:
+        self.name = name
+        self.lowers = [lowerer(t) for _, t in ty.params]
+        result = ty.result
+        self.lift: Optional[Lift] = None if result is None else lifter(result, records)
+
+    def call(self, func: Any, context: Any, args: Sequence[Any]) -> Any:
+        """Calls ``func`` (a ``wasmtime_component_func_t``) in the store
+        ``context``. Raises ``WasmtimeError`` for a trap."""
+        n = len(self.lowers)
+        if len(args) != n:
+            raise TypeError(f"{self.name} takes {n} arguments, not {len(args)}")
+        params = (_Val * n)()
+        result = _Val()
+        try:
+            for lower, slot, value in zip(self.lowers, params, args):
+                lower(slot, value)
+            error = _func_call(byref(func), context, params, n, byref(result),
+                               0 if self.lift is None else 1)
+        finally:
+            for slot in params:
+                _val_delete(byref(slot))
+        if error:
+            raise WasmtimeError._from_ptr(ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t)))
+        if self.lift is None:
+            return None
+        try:
+            return self.lift(string_at(ctypes.addressof(result), _VAL_SIZE), 0)
+        finally:
+            _val_delete(byref(result))

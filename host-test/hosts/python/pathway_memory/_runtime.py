@@ -1,0 +1,174 @@
+"""The process's engine, its epoch ticker, compiled components, and one
+store + WASI context + component instance per :class:`Memory`."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
+
+from wasmtime import Config, Engine, Store, WasiConfig, WasmtimeError
+from wasmtime import _ffi as ffi
+from wasmtime.component import Component, ExportIndex, Linker
+
+from . import _abi
+from .errors import LogError, SetupError
+from .values import (CheckReport, CompactReport, DamagedLine, InvalidJsonDetails, Page,
+                     RepairReport, Settings, TooLargeDetails)
+
+#: The exported interface this host calls.
+INTERFACE = "pathway:memory/log@0.2.0"
+#: Environment variable naming the component when ``wasm=`` is not given.
+WASM_ENV = "PATHWAY_WASM"
+#: Guest stderr kept per instance (a panic message is far smaller).
+STDERR_CAPACITY = 64 * 1024
+
+FUNCTIONS = ("open-log", "append", "try-append", "append-batch", "replay", "replay-entries",
+             "sync", "replay-page", "compact", "check", "repair", "host-message")
+
+#: What each WIT record the component returns becomes (``log-error`` is raised).
+RECORDS = _abi.records_of(DamagedLine, Page, Settings, CompactReport, CheckReport,
+                          RepairReport, InvalidJsonDetails, TooLargeDetails)
+RECORDS[("cause", "message")] = LogError.from_wit
+
+
+_set_epoch_deadline = ffi.wasmtime_context_set_epoch_deadline
+
+
+class Ticker:
+    """Advances the engine's epoch every ``tick`` seconds (daemon thread).
+
+    ``ticks`` counts the advances, bumped just before each one, so that
+    ``ticks`` moved by a call's deadline means that deadline has passed.
+    """
+
+    def __init__(self, engine: Engine, tick_ms: int) -> None:
+        self.engine = engine
+        self.tick = max(tick_ms, 1) / 1000.0
+        self.ticks = 0
+        threading.Thread(target=self._run, name="pathway-epoch", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.tick)
+            self.ticks += 1
+            self.engine.increment_epoch()
+
+
+class Runtime:
+    """One compiled component with its exports' conversions."""
+
+    def __init__(self, engine: Engine, linker: Linker, component: Component) -> None:
+        self.engine, self.linker, self.component = engine, linker, component
+        iface = component.get_export_index(INTERFACE)
+        if iface is None:
+            raise SetupError(f"the component does not export {INTERFACE}: is it pathway-memory "
+                             "0.2.0?")
+        functions = component.type.exports(engine)[INTERFACE].ty.exports(engine)  # type: ignore[union-attr]
+        self.exports: Dict[str, Tuple[ExportIndex, _abi.Export]] = {}
+        for name in FUNCTIONS:
+            index = component.get_export_index(name, iface)
+            if index is None or name not in functions:
+                raise SetupError(f"the component's {INTERFACE} has no function {name!r}")
+            self.exports[name] = (index, _abi.Export(name, functions[name].ty, RECORDS))  # type: ignore[arg-type]
+
+    def start_ticker(self, tick_ms: int) -> Ticker:
+        """The engine's ticker, started on first use with the component's
+        ``epoch-tick-ms``."""
+        with _lock:
+            global _ticker
+            if _ticker is None:
+                _ticker = Ticker(self.engine, tick_ms)
+            return _ticker
+
+
+_lock = threading.Lock()
+_engine: Optional[Engine] = None
+_linker: Optional[Linker] = None
+_ticker: Optional[Ticker] = None
+_components: Dict[Tuple[str, int, int], Runtime] = {}
+
+
+def load(wasm: Union[str, "os.PathLike[str]"]) -> Runtime:
+    """The process's engine and the compiled component at ``wasm`` (cached by
+    path, size and modification time)."""
+    global _engine, _linker
+    path = os.path.realpath(os.fspath(wasm))
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise SetupError(
+            f"cannot read the component {os.fspath(wasm)!r}: {e.strerror}; pass wasm= or set "
+            f"{WASM_ENV}") from e
+    key = (path, st.st_size, st.st_mtime_ns)
+    with _lock:
+        cached = _components.get(key)
+        if cached is not None:
+            return cached
+        try:
+            if _engine is None:
+                config = Config()
+                config.epoch_interruption = True
+                engine = Engine(config)
+                linker = Linker(engine)
+                linker.add_wasip2()
+                _engine, _linker = engine, linker
+            assert _linker is not None
+            component = Component.from_file(_engine, path)
+        except WasmtimeError as e:
+            raise SetupError(f"wasmtime could not compile {path}: {e}") from e
+        runtime = Runtime(_engine, _linker, component)
+        _components[key] = runtime
+        return runtime
+
+
+class Instance:
+    """One Store + WASI context + component instance."""
+
+    def __init__(self, runtime: Runtime, directory: str, guest_path: str, read_only: bool,
+                 env: Sequence[Tuple[str, str]], max_guest_memory: Optional[int]) -> None:
+        # The callback must not refer to `self`: wasmtime-py keeps it (in a
+        # global table) until the store is freed, and the store is ours.
+        stderr = self.stderr = bytearray()
+
+        def on_stderr(data: bytes) -> None:
+            room = STDERR_CAPACITY - len(stderr)
+            if room > 0:
+                stderr.extend(data[:room])
+
+        wasi = WasiConfig()
+        wasi.env = list(env)
+        wasi.stderr_custom = on_stderr
+        try:
+            wasi.preopen_dir(directory, guest_path, not read_only)
+        except WasmtimeError as e:
+            raise SetupError(f"cannot grant {directory!r} to the component: {e}") from e
+        store = Store(runtime.engine)
+        store.set_wasi(wasi)
+        if max_guest_memory is not None:
+            store.set_limits(memory_size=max_guest_memory)
+        store.set_epoch_deadline(1 << 62)
+        try:
+            self.instance = runtime.linker.instantiate(store, runtime.component)
+        except WasmtimeError as e:
+            raise SetupError(f"wasmtime could not instantiate the component: {e}") from e
+        self.runtime = runtime
+        self.store = store
+        self.context = store._context()
+        self.funcs: Dict[str, Any] = {}
+
+    def set_deadline(self, ticks: int) -> None:
+        """The next call traps once the epoch has advanced ``ticks`` times."""
+        _set_epoch_deadline(self.context, ticks)
+
+    def call(self, name: str, args: Sequence[Any]) -> Any:
+        """Calls the export ``name``; a trap raises ``WasmtimeError``."""
+        index, export = self.runtime.exports[name]
+        func = self.funcs.get(name)
+        if func is None:
+            found = self.instance.get_func(self.store, index)
+            if found is None:
+                raise SetupError(f"{INTERFACE}#{name} is not a function")
+            func = self.funcs[name] = found._func
+        return export.call(func, self.context, args)

@@ -1,0 +1,206 @@
+"""Every error this package raises.
+
+The component's WIT ``log-error`` is :class:`LogError`: its ``cause`` (the
+WIT case, kebab-case) is what to decide on, ``str(e)`` is the component's
+message exactly; this package writes no wording of its own for it. One
+subclass per cause lets ``except`` pick causes; the class is chosen by the
+typed cause only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, NamedTuple, Type, Union
+
+from .values import InvalidJsonDetails, TooLargeDetails
+
+__all__ = [
+    "PathwayError",
+    "SetupError",
+    "LogError",
+    "InvalidJson",
+    "TooLarge",
+    "InvalidConfig",
+    "NoDirectory",
+    "NotAFile",
+    "AccessDenied",
+    "InsufficientSpace",
+    "InvalidCursor",
+    "StaleCursor",
+    "Busy",
+    "IoFailure",
+    "Trap",
+]
+
+
+class PathwayError(Exception):
+    """Base class of every error this package raises."""
+
+
+class SetupError(PathwayError):
+    """The component could not be found, compiled or instantiated, or its
+    interface is not the one this package was written for."""
+
+
+class Case(NamedTuple):
+    """A WIT ``variant`` value as lifted: the case name and its payload."""
+
+    tag: str
+    payload: Any = None
+
+
+Details = Union[InvalidJsonDetails, TooLargeDetails, None]
+
+
+class LogError(PathwayError):
+    """WIT ``log-error``: why a call failed.
+
+    ``cause``: the WIT ``cause`` case (``"invalid-json"``, ``"too-large"``,
+    ``"invalid-config"``, ``"no-directory"``, ``"not-a-file"``,
+    ``"access-denied"``, ``"insufficient-space"``, ``"invalid-cursor"``,
+    ``"stale-cursor"``, ``"busy"``, ``"io"``). ``details``: the
+    :class:`InvalidJsonDetails` or :class:`TooLargeDetails` record, else
+    ``None``. ``message`` and ``str(e)``: the component's text. When an
+    append fails, nothing of that call was written (but see
+    ``append_batch`` on a full device); when ``compact`` or ``repair``
+    fails, the log is as it was.
+    """
+
+    #: The WIT case a subclass stands for ("" on the base class).
+    CAUSE = ""
+
+    def __init__(self, cause: str, message: str, details: Details = None) -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.message = message
+        self.details = details
+
+    @staticmethod
+    def from_wit(cause: Case, message: str) -> "LogError":
+        """The error for a lifted ``log-error``: the subclass of its cause
+        (the base class for a cause this package does not know yet)."""
+        cls = _BY_CAUSE.get(cause.tag, LogError)
+        return cls(cause.tag, message, cause.payload)
+
+
+class InvalidJson(LogError):
+    """An event is not exactly one JSON value: ``details`` has its
+    ``index``, ``offset`` and ``reason`` (also as attributes here)."""
+
+    CAUSE = "invalid-json"
+    details: InvalidJsonDetails
+
+    @property
+    def index(self) -> int:
+        return self.details.index
+
+    @property
+    def offset(self) -> int:
+        return self.details.offset
+
+    @property
+    def reason(self) -> str:
+        return self.details.reason
+
+
+class TooLarge(LogError):
+    """An event's line would exceed ``PATHWAY_MAX_LINE``: ``details`` has its
+    ``index``, ``size`` and ``limit`` (also as attributes here)."""
+
+    CAUSE = "too-large"
+    details: TooLargeDetails
+
+    @property
+    def index(self) -> int:
+        return self.details.index
+
+    @property
+    def size(self) -> int:
+        return self.details.size
+
+    @property
+    def limit(self) -> int:
+        return self.details.limit
+
+
+class InvalidConfig(LogError):
+    """``log_name``, ``max_line`` or ``sync`` cannot be used."""
+
+    CAUSE = "invalid-config"
+
+
+class NoDirectory(LogError):
+    """No directory is granted, or the granted one is gone."""
+
+    CAUSE = "no-directory"
+
+
+class NotAFile(LogError):
+    """The log's name is a directory, a symbolic link or another non-regular file."""
+
+    CAUSE = "not-a-file"
+
+
+class AccessDenied(LogError):
+    """The grant or the file's permissions do not allow the operation
+    (``read_only=True``, for one)."""
+
+    CAUSE = "access-denied"
+
+
+class InsufficientSpace(LogError):
+    """The device is full."""
+
+    CAUSE = "insufficient-space"
+
+
+class InvalidCursor(LogError):
+    """The cursor text is not a cursor of this component."""
+
+    CAUSE = "invalid-cursor"
+
+
+class StaleCursor(LogError):
+    """The cursor no longer fits the log (compacted, repaired or truncated since)."""
+
+    CAUSE = "stale-cursor"
+
+
+class Busy(LogError):
+    """Another compaction or repair holds ``<log>.lock``."""
+
+    CAUSE = "busy"
+
+
+class IoFailure(LogError):
+    """Any other failed file operation (WIT cause ``io``)."""
+
+    CAUSE = "io"
+
+
+_BY_CAUSE: Dict[str, Type[LogError]] = {
+    cls.CAUSE: cls
+    for cls in (InvalidJson, TooLarge, InvalidConfig, NoDirectory, NotAFile, AccessDenied,
+                InsufficientSpace, InvalidCursor, StaleCursor, Busy, IoFailure)
+}
+
+
+class Trap(PathwayError):
+    """The guest trapped: ``append`` of a refused event (its documented
+    trap), a call past its deadline (``timed_out``), guest memory past its
+    cap, or a bug.
+
+    ``message``: for a deadline, the component's words (WIT
+    ``host-message``); otherwise wasmtime's description of the trap.
+    ``stderr``: what the guest wrote during the call, as is (for a refused
+    ``append``, ``pathway append refused: <message>``). The
+    :class:`~pathway_memory.Memory` already has a fresh instance and stays
+    usable; nothing on disk was lost.
+    """
+
+    def __init__(self, message: str, stderr: str, timed_out: bool = False) -> None:
+        self.message, self.stderr, self.timed_out = message, stderr, timed_out
+        text = message
+        if stderr.strip():
+            text += f"\nguest stderr:\n{stderr.strip()}"
+        super().__init__(text)
+

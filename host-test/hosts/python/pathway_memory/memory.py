@@ -1,0 +1,351 @@
+"""The log handle: :class:`Memory`, one log in one directory served by its
+own component instance."""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+from wasmtime import WasmtimeError
+
+from . import _runtime
+from ._runtime import WASM_ENV, Instance, Runtime, Ticker
+from .errors import Case, LogError, PathwayError, SetupError, Trap
+from .values import (CheckReport, CompactReport, Entry, Err, MemoryCap, Ok, Page, RepairReport,
+                     Settings)
+
+_U32_MAX = (1 << 32) - 1
+_NO_DEADLINE = 1 << 62
+
+
+class Memory:
+    """One log in one directory, served by its own component instance.
+
+    Create it with :meth:`Memory.open`. A wasmtime store is not thread-safe,
+    so calls on one :class:`Memory` are serialised by a lock: sharing it
+    between threads is safe, one call at a time. Several :class:`Memory`
+    objects (in one or many threads or processes) may append to one log.
+    """
+
+    def __init__(self, *, _runtime: Runtime, directory: str, env: List[Tuple[str, str]],
+                 guest_path: str, read_only: bool, call_timeout: Optional[float],
+                 max_guest_memory: Optional[int]) -> None:
+        self._runtime = _runtime
+        self._directory = directory
+        self._env = env
+        self._guest_path = guest_path
+        self._read_only = read_only
+        self._call_timeout = call_timeout
+        self._max_guest_memory = max_guest_memory
+        self._call_lock = threading.Lock()
+        self._ticker: Optional[Ticker] = None
+        self._ticks = _NO_DEADLINE
+        self._instance: Optional[Instance] = self._new_instance()
+        # The configuration and the directory are checked now, not at the
+        # first call; the ticker needs the component's epoch tick.
+        self._settings: Settings = self._ok(self._call("open-log"))
+        self._ticker = _runtime.start_ticker(self._settings.epoch_tick_ms)
+        self._ticks = self._deadline_ticks()
+
+    @classmethod
+    def open(
+        cls,
+        directory: Union[str, "os.PathLike[str]"],
+        log_name: Optional[str] = None,
+        max_line: Optional[int] = None,
+        sync: Optional[str] = None,
+        *,
+        wasm: Union[str, "os.PathLike[str]", None] = None,
+        guest_path: str = ".",
+        read_only: bool = False,
+        call_timeout: Optional[float] = 60.0,
+        max_guest_memory: Optional[int] = 1 << 30,
+    ) -> "Memory":
+        """Opens the log in ``directory`` (which must exist).
+
+        :param log_name: ``PATHWAY_LOG``, a plain file name (the component's
+            default when ``None``).
+        :param max_line: ``PATHWAY_MAX_LINE``, the largest stored line in bytes.
+        :param sync: ``PATHWAY_SYNC``, passed through as is (``"never"``,
+            ``"always"`` or ``"interval:<ms>"``); the component checks it.
+        :param wasm: path of the component; default: ``$PATHWAY_WASM``.
+        :param guest_path: where the guest sees the directory.
+        :param read_only: grant the directory read-only (appends then fail
+            with :class:`~pathway_memory.AccessDenied`).
+        :param call_timeout: seconds one call may run before it is stopped
+            with :class:`~pathway_memory.Trap` (``timed_out``); ``None``: no
+            deadline. Settable later through :attr:`call_timeout`.
+        :param max_guest_memory: cap of the guest's linear memory in bytes
+            (past it the guest traps); ``None``: no cap.
+
+        :raises LogError: the component's ``open-log`` refused the
+            configuration (:class:`~pathway_memory.InvalidConfig`) or the
+            directory (:class:`~pathway_memory.NoDirectory`).
+        :raises FileNotFoundError, NotADirectoryError: ``directory`` (wasmtime
+            cannot grant it, so the component never sees it).
+        :raises SetupError: the component cannot be found, compiled or
+            instantiated.
+        :raises ValueError: a value with a NUL byte (WASI cannot carry it).
+        """
+        directory = os.fspath(directory)
+        if not os.path.exists(directory):
+            raise FileNotFoundError(2, "the log's directory does not exist", directory)
+        if not os.path.isdir(directory):
+            raise NotADirectoryError(20, "the log's directory is not a directory", directory)
+        if wasm is None:
+            wasm = os.environ.get(WASM_ENV)
+            if not wasm:
+                raise SetupError(f"no component: pass wasm= or set {WASM_ENV} to the .wasm file")
+        if max_line is not None and (isinstance(max_line, bool) or not isinstance(max_line, int)):
+            raise TypeError(f"max_line must be int, not {type(max_line).__name__}")
+        env: List[Tuple[str, str]] = []
+        for name, value in (("PATHWAY_LOG", log_name), ("PATHWAY_MAX_LINE", max_line),
+                            ("PATHWAY_SYNC", sync)):
+            if value is None:
+                continue
+            text = str(value)
+            if "\0" in text:
+                raise ValueError(f"{name} cannot contain a NUL byte")
+            env.append((name, text))
+        _check_timeout(call_timeout)
+        return cls(_runtime=_runtime.load(wasm), directory=directory, env=env,
+                   guest_path=guest_path, read_only=read_only, call_timeout=call_timeout,
+                   max_guest_memory=max_guest_memory)
+
+    # -- plumbing ----------------------------------------------------------
+
+    def _new_instance(self) -> Instance:
+        return Instance(self._runtime, self._directory, self._guest_path, self._read_only,
+                        self._env, self._max_guest_memory)
+
+    def _deadline_ticks(self) -> int:
+        if self._call_timeout is None or self._ticker is None:
+            return _NO_DEADLINE
+        # The next tick comes within one tick: one more than the timeout's
+        # ticks makes the deadline at least call_timeout.
+        return math.ceil(self._call_timeout / self._ticker.tick) + 1
+
+    def _call(self, name: str, *args: Any) -> Any:
+        """Calls ``name``; a trap becomes :class:`Trap` after a fresh instance is made."""
+        with self._call_lock:
+            instance = self._instance
+            if instance is None:
+                raise PathwayError("this Memory is closed")
+            ticks, ticker = self._ticks, self._ticker
+            instance.set_deadline(ticks)
+            started = ticker.ticks if ticker is not None else 0
+            mark = len(instance.stderr)
+            try:
+                return instance.call(name, args)
+            except WasmtimeError as e:
+                stderr = bytes(instance.stderr[mark:]).decode("utf-8", "replace")
+                # Typed, not read from wasmtime's text: the ticker moved past
+                # the deadline set for this call.
+                timed_out = ticker is not None and ticks != _NO_DEADLINE and \
+                    ticker.ticks - started >= ticks
+                raise self._recover(e, stderr, timed_out) from e
+
+    def _recover(self, trap: WasmtimeError, stderr: str, timed_out: bool) -> Trap:
+        """Replaces the trapped instance (it cannot be entered again) and
+        words the trap: the component's words for a deadline, wasmtime's
+        otherwise."""
+        self._instance = None
+        try:
+            self._instance = self._new_instance()
+        except PathwayError as setup:
+            return Trap(f"the component trapped: {trap} (and a fresh instance could not be "
+                        f"made: {setup})", stderr, timed_out)
+        if timed_out:
+            assert self._call_timeout is not None
+            failure = Case("deadline", round(self._call_timeout * 1000))
+            try:
+                message = self._instance.call("host-message", (failure,))
+            except WasmtimeError:
+                message = f"the component trapped: {trap}"
+            return Trap(message, stderr, True)
+        return Trap(f"the component trapped: {trap}", stderr, False)
+
+    @staticmethod
+    def _ok(result: Union[Ok[Any], Err[Any]]) -> Any:
+        if isinstance(result, Err):
+            raise result.error
+        return result.value
+
+    # -- the WIT functions -------------------------------------------------
+
+    def append(self, event: str) -> None:
+        """WIT ``append``: appends one event as one line.
+
+        A refused event traps the guest (the WIT's only error channel here):
+        :class:`~pathway_memory.Trap`, whose ``stderr`` has the guest's
+        ``pathway append refused: <message>``. Prefer :meth:`try_append`.
+        """
+        self._call("append", _check_str(event, "event"))
+
+    def try_append(self, event: str) -> None:
+        """WIT ``try-append``: appends one event as one line, in one write.
+
+        :raises LogError: ``invalid-json`` or ``too-large`` (nothing
+            written), or why the log cannot be written.
+        """
+        result = self._call("try-append", _check_str(event, "event"))
+        if result.is_ok:
+            return
+        raise result.error
+
+    def append_batch(self, events: Iterable[str]) -> None:
+        """WIT ``append-batch``: validates every event, then writes them all.
+
+        :raises LogError: the first refused event (its ``details.index``);
+            nothing was written. (An I/O error may leave whole records of
+            the batch stored; the message says how many bytes.)
+        """
+        batch = events if isinstance(events, list) else list(events)
+        for event in batch:
+            _check_str(event, "each event")
+        self._ok(self._call("append-batch", batch))
+
+    def replay(self) -> List[Entry]:
+        """WIT ``replay-entries``: every entry in file order.
+
+        :class:`~pathway_memory.Ok` (the line) for a record,
+        :class:`~pathway_memory.Err` (a :class:`~pathway_memory.DamagedLine`)
+        for a damaged line. A missing log gives ``[]``.
+
+        :raises LogError: the log cannot be read at all.
+        """
+        entries: List[Entry] = self._ok(self._call("replay-entries"))
+        return entries
+
+    def sync(self) -> None:
+        """WIT ``sync``: forces appended data to stable storage.
+
+        :raises LogError: why it failed.
+        """
+        self._ok(self._call("sync"))
+
+    def replay_page(self, cursor: Optional[str] = None, max_bytes: int = 1 << 20) -> Page:
+        """WIT ``replay-page``: entries from ``cursor`` (``None``: the start)
+        until about ``max_bytes`` (0 to 2**32-1) of the log were read, at
+        least one line when there is one.
+
+        :raises LogError: ``invalid-cursor``, ``stale-cursor``, or why the
+            log cannot be read.
+        """
+        if cursor is not None:
+            _check_str(cursor, "cursor")
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or \
+                not 0 <= max_bytes <= _U32_MAX:
+            raise ValueError("max_bytes must be an int from 0 to 2**32-1")
+        page: Page = self._ok(self._call("replay-page", cursor, max_bytes))
+        return page
+
+    def pages(self, cursor: Optional[str] = None, max_bytes: int = 1 << 20) -> Iterator[Page]:
+        """Pages from ``cursor`` to the end of the log; the last one has
+        ``at_end`` set (and the unterminated last line, if any, as ``tail``)."""
+        while True:
+            page = self.replay_page(cursor, max_bytes)
+            yield page
+            if page.at_end:
+                return
+            cursor = page.next
+
+    def end_cursor(self) -> str:
+        """A cursor after every complete line of the log as it is now."""
+        page = None
+        for page in self.pages(None, 4 << 20):
+            pass
+        assert page is not None
+        return page.next
+
+    def compact(self, snapshot: Iterable[str], upto: str) -> CompactReport:
+        """WIT ``compact``: replaces everything up to the cursor ``upto`` by
+        the ``snapshot`` events, keeping every byte after it; crash-safe.
+
+        :raises LogError: a refused snapshot event (with its index), a
+            cursor error, ``busy``, or a failed file operation; the log is
+            then as it was.
+        """
+        events = [_check_str(e, "each snapshot event") for e in snapshot]
+        report: CompactReport = self._ok(self._call("compact", events, _check_str(upto, "upto")))
+        return report
+
+    def check(self) -> CheckReport:
+        """WIT ``check``: size, records, damaged lines, torn tail, leftover files.
+
+        :raises LogError: the log cannot be read at all.
+        """
+        report: CheckReport = self._ok(self._call("check"))
+        return report
+
+    def repair(self) -> RepairReport:
+        """WIT ``repair``: rewrites the log without its damaged lines, whose
+        bytes go first to ``<log>.quarantine``. A clean log is untouched.
+
+        :raises LogError: as for :meth:`compact`.
+        """
+        report: RepairReport = self._ok(self._call("repair"))
+        return report
+
+    def host_message(self, failure: Union[int, MemoryCap]) -> str:
+        """WIT ``host-message``: the component's words for a failure the host
+        detected: a deadline of ``failure`` milliseconds, or a
+        :class:`~pathway_memory.MemoryCap`."""
+        case = Case("memory-cap", failure) if isinstance(failure, MemoryCap) \
+            else Case("deadline", failure)
+        message: str = self._call("host-message", case)
+        return message
+
+    # -- housekeeping ------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        """The configuration in force (WIT ``open-log``'s ``settings``)."""
+        return self._settings
+
+    @property
+    def call_timeout(self) -> Optional[float]:
+        """Seconds one call may run (``None``: no deadline); settable."""
+        return self._call_timeout
+
+    @call_timeout.setter
+    def call_timeout(self, seconds: Optional[float]) -> None:
+        _check_timeout(seconds)
+        with self._call_lock:
+            self._call_timeout = seconds
+            self._ticks = self._deadline_ticks()
+
+    @property
+    def log_path(self) -> str:
+        """Path of the log file on the host."""
+        return os.path.join(self._directory, self._settings.log_name)
+
+    def close(self) -> None:
+        """Drops the instance; later calls raise :class:`~pathway_memory.PathwayError`."""
+        with self._call_lock:
+            self._instance = None
+
+    def __enter__(self) -> "Memory":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Memory({self._directory!r}, log_name={self._settings.log_name!r})"
+
+
+def _check_timeout(seconds: Optional[float]) -> None:
+    if seconds is not None and not seconds > 0:
+        raise ValueError("call_timeout must be positive (or None for no deadline)")
+
+
+def _check_str(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be str, not {type(value).__name__}")
+    return value
+
+
+__all__: Sequence[str] = ["Memory"]

@@ -1,0 +1,171 @@
+"""The component's WIT records as Python values.
+
+Each record of ``wit/pathway.wit`` that the component returns is a frozen
+dataclass here whose fields are the WIT fields in WIT order, snake_case:
+``pathway_memory._abi`` lifts a WIT record straight into the class with the
+same field names, so no per-field conversion code exists anywhere. A WIT
+record without its class here fails when the component is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Generic, List, Optional, TypeVar, Union
+
+__all__ = [
+    "Ok",
+    "Err",
+    "Entry",
+    "DamagedLine",
+    "Page",
+    "Settings",
+    "CompactReport",
+    "CheckReport",
+    "RepairReport",
+    "InvalidJsonDetails",
+    "TooLargeDetails",
+    "MemoryCap",
+]
+
+T = TypeVar("T")
+E = TypeVar("E")
+
+
+@dataclass(frozen=True)
+class Ok(Generic[T]):
+    """The ``ok`` case of a WIT ``result``; in a replay, ``value`` is the
+    stored line (one JSON value, as text)."""
+
+    value: T
+    is_ok = True
+
+    def json(self) -> Any:
+        """The record parsed with :func:`json.loads`."""
+        return json.loads(self.value)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Err(Generic[E]):
+    """The ``err`` case of a WIT ``result``; in a replay, ``error`` is the
+    :class:`DamagedLine`."""
+
+    error: E
+    is_ok = False
+
+
+@dataclass(frozen=True)
+class DamagedLine:
+    """WIT ``damaged-line``: skipped by replay, reported by ``check``, moved
+    to the quarantine by ``repair``.
+
+    ``line`` is 1-based, ``offset`` the byte offset of its first byte,
+    ``length`` its bytes without ``\\n``; ``torn``: the unterminated, invalid
+    last line; ``problem``: ``"invalid-utf8"``, ``"invalid-json"`` or
+    ``"too-large"``; ``reason``: the problem in words; ``message``: what
+    ``replay`` says for the line.
+    """
+
+    line: int
+    offset: int
+    length: int
+    torn: bool
+    problem: str
+    reason: str
+    message: str
+
+
+#: One replayed entry: ``Ok(line)`` for a record, ``Err(DamagedLine)``.
+Entry = Union[Ok[str], Err[DamagedLine]]
+
+
+@dataclass(frozen=True)
+class Page:
+    """WIT ``page``: a slice of the log from :meth:`Memory.replay_page`.
+
+    ``entries``: entries of complete lines. ``tail``: the last line while it
+    has no ``\\n`` (judged as it stands but not consumed), else ``None``.
+    ``next``: opaque cursor after ``entries``. ``at_end``: nothing but (at
+    most) the tail followed ``next`` when read.
+    """
+
+    entries: List[Entry]
+    tail: Optional[Entry]
+    next: str
+    at_end: bool
+
+
+@dataclass(frozen=True)
+class Settings:
+    """WIT ``settings``: the configuration in force, as the component read it."""
+
+    log_name: str
+    max_line: int
+    sync: str
+    epoch_tick_ms: int
+
+
+@dataclass(frozen=True)
+class CompactReport:
+    """WIT ``compact-report``: what :meth:`Memory.compact` did."""
+
+    snapshot_records: int
+    kept_bytes: int
+    bytes_before: int
+    bytes_after: int
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """WIT ``check-report``: the state of the log (:meth:`Memory.check`)."""
+
+    bytes: int
+    records: int
+    damaged: List[DamagedLine]
+    torn_tail: bool
+    leftovers: List[str]
+
+    @property
+    def clean(self) -> bool:
+        """No damaged line (leftover files, such as the quarantine after a
+        repair, do not count)."""
+        return not self.damaged
+
+
+@dataclass(frozen=True)
+class RepairReport:
+    """WIT ``repair-report``: what :meth:`Memory.repair` did; ``quarantine``
+    names the file holding the removed bytes."""
+
+    removed: List[DamagedLine]
+    quarantine: str
+    bytes_before: int
+    bytes_after: int
+
+
+@dataclass(frozen=True)
+class InvalidJsonDetails:
+    """WIT ``invalid-json``: the event at ``index`` is not exactly one JSON
+    value; the parser stopped at byte ``offset`` of the event with ``reason``."""
+
+    index: int
+    offset: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class TooLargeDetails:
+    """WIT ``too-large``: the event at ``index`` would be a line of ``size``
+    bytes, over ``limit`` (``PATHWAY_MAX_LINE``)."""
+
+    index: int
+    size: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class MemoryCap:
+    """WIT ``memory-cap``: linear memory asked for and allowed, in bytes."""
+
+    wanted: int
+    cap: int
