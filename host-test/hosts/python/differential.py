@@ -1,0 +1,134 @@
+"""The Python host's runner of the cross-host differential test.
+
+Runs every case of ``cases.json`` through :class:`pathway_memory.Memory` as
+``host-test/hosts/cross-host.md`` says and writes ``results.json`` in the
+shape agreed there. The component's errors are recorded as values; anything
+else (a trap, a host error) stops the run with a non-zero exit.
+
+    python differential.py WASM CASES_JSON OUT_JSON
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+from typing import Any, Callable, Dict, List, Optional
+
+from pathway_memory import Err, LogError, Memory, Ok, Page
+
+LOG = "pathway.jsonl"
+
+
+def value(v: Any) -> Any:
+    """A host value in the agreed JSON shape (snake_case keys, integers)."""
+    if isinstance(v, Ok):
+        return {"ok": value(v.value)}
+    if isinstance(v, Err):
+        return {"err": value(v.error)}
+    if isinstance(v, Page):  # recorded without its cursor
+        return {"entries": value(v.entries), "tail": value(v.tail), "at_end": v.at_end}
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return {f.name: value(getattr(v, f.name)) for f in dataclasses.fields(v)}
+    if isinstance(v, list):
+        return [value(x) for x in v]
+    return v
+
+
+def error(e: LogError) -> Dict[str, Any]:
+    out: Dict[str, Any] = {"cause": e.cause, "message": str(e)}
+    if e.details is not None:
+        out.update(value(e.details))
+    return out
+
+
+def outcome(call: Callable[[], Any]) -> Dict[str, Any]:
+    """``{"ok": value}`` or ``{"err": error}`` for a component error."""
+    try:
+        return {"ok": value(call())}
+    except LogError as e:
+        return {"err": error(e)}
+
+
+def or_error(call: Callable[[], Any]) -> Any:
+    """The value, or ``{"err": error}`` in its place."""
+    try:
+        return value(call())
+    except LogError as e:
+        return {"err": error(e)}
+
+
+def page_walk(memory: Memory, page_bytes: int) -> List[Page]:
+    pages: List[Page] = []
+    cursor: Optional[str] = None
+    while True:
+        page = memory.replay_page(cursor, page_bytes)
+        pages.append(page)
+        if page.at_end:
+            return pages
+        cursor = page.next
+
+
+def files(directory: str) -> Dict[str, str]:
+    out: Dict[str, str] = {}
+    for name in sorted(os.listdir(directory)):
+        with open(os.path.join(directory, name), "rb") as f:
+            out[name] = f.read().hex()
+    return out
+
+
+def log_case(wasm: str, max_line: int, page_bytes: int, data: bytes) -> Dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="pathway-diff-") as directory:
+        with open(os.path.join(directory, LOG), "wb") as f:
+            f.write(data)
+        memory = Memory.open(directory, max_line=max_line, wasm=wasm)
+        result = {
+            "replay": or_error(memory.replay),
+            "pages": or_error(lambda: page_walk(memory, page_bytes)),
+            "check": or_error(memory.check),
+            "repair": or_error(memory.repair),
+            "after_repair": or_error(memory.replay),
+        }
+        memory.close()
+        result["files"] = files(directory)
+        return result
+
+
+def event_case(wasm: str, max_line: int, page_bytes: int, event: str) -> Dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="pathway-diff-") as directory:
+        memory = Memory.open(directory, max_line=max_line, wasm=wasm)
+        result = {
+            "try_append": outcome(lambda: memory.try_append(event)),
+            "append_batch": outcome(lambda: memory.append_batch(["1", event])),
+        }
+        end = page_walk(memory, page_bytes)[-1].next
+        result["compact"] = outcome(lambda: memory.compact([event], end))
+        result["replay"] = or_error(memory.replay)
+        memory.close()
+        result["files"] = files(directory)
+        return result
+
+
+def main(argv: List[str]) -> int:
+    if len(argv) != 4:
+        print(f"usage: {argv[0]} WASM CASES_JSON OUT_JSON", file=sys.stderr)
+        return 2
+    wasm, cases_path, out_path = argv[1:]
+    with open(cases_path, encoding="utf-8") as f:
+        cases = json.load(f)
+    max_line, page_bytes = cases["max_line"], cases["page_bytes"]
+    results = {
+        "logs": {c["name"]: log_case(wasm, max_line, page_bytes, bytes.fromhex(c["hex"]))
+                 for c in cases["logs"]},
+        "events": {c["name"]: event_case(wasm, max_line, page_bytes, c["event"])
+                   for c in cases["events"]},
+    }
+    with open(out_path, "w", encoding="utf-8") as f:
+        json.dump(results, f, ensure_ascii=False, sort_keys=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
