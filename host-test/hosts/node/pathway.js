@@ -173,6 +173,17 @@ function numbers(value) {
   return value;
 }
 
+/** An entry with its damaged line's u64 as Numbers; an `ok` entry as it is. */
+function entry(lifted) {
+  if (lifted.tag === 'err') {
+    const line = lifted.val;
+    line.line = numbers(line.line);
+    line.offset = numbers(line.offset);
+    line.length = numbers(line.length);
+  }
+  return lifted;
+}
+
 function isComponentError(error) {
   return error instanceof Error && Object.prototype.hasOwnProperty.call(error, 'payload')
     && error.constructor?.name === 'ComponentError';
@@ -309,7 +320,8 @@ export class Memory {
     instance?.dispose();
   }
 
-  #call(func, body) {
+  /** `#call`, with the value as it is lifted (the caller converts it). */
+  #call(func, body, convert = numbers) {
     const log = this.#live();
     if (this.#stderrBytes) {
       this.#stderr = [];
@@ -328,7 +340,7 @@ export class Memory {
       this.#drop();
       throw new Trap(func, error, stderr);
     }
-    return value === undefined ? value : numbers(value);
+    return value === undefined ? value : convert(value);
   }
 
   /**
@@ -375,7 +387,7 @@ export class Memory {
    * @returns {Entry[]}
    */
   replay() {
-    return this.#call('replay-entries', (log) => log.replayEntries());
+    return this.#call('replay-entries', (log) => log.replayEntries(), (entries) => entries.map(entry));
   }
 
   /**
@@ -403,10 +415,10 @@ export class Memory {
     if (!Number.isInteger(maxBytes) || maxBytes < 0 || maxBytes > 0xffffffff) {
       throw new RangeError('maxBytes must be an integer from 0 to 4294967295');
     }
-    const page = this.#call('replay-page', (log) => log.replayPage(cursor ?? undefined, maxBytes));
+    const page = this.#call('replay-page', (log) => log.replayPage(cursor ?? undefined, maxBytes), (p) => p);
     return {
-      entries: page.entries,
-      tail: page.tail ?? null,
+      entries: page.entries.map(entry),
+      tail: page.tail ? entry(page.tail) : null,
       next: page.next,
       atEnd: page.atEnd,
     };
