@@ -7,7 +7,7 @@
 # since the last install) and transpiles WASM_PATH with jco into gen/ (only
 # when the component differs from the one gen/ was made from; gen/ is
 # replaced in one rename, so a concurrent run never sees half of it), with
-# jco's debug switch read once at load (hoist-debug-flag.js).
+# two workarounds for jco's bindings applied (tune-bindings.js).
 # Prints nothing unless a step fails.
 set -euo pipefail
 
@@ -36,12 +36,12 @@ if ! cmp -s package-lock.json node_modules/.pathway-lock 2>/dev/null; then
   cp package-lock.json node_modules/.pathway-lock
 fi
 
-source_id="$(sha256sum "$wasm" hoist-debug-flag.js | cut -d' ' -f1 | tr '\n' ' ')jco $(cat node_modules/@bytecodealliance/jco/package.json | node -p 'JSON.parse(require("fs").readFileSync(0)).version')"
+source_id="$(sha256sum "$wasm" tune-bindings.js | cut -d' ' -f1 | tr '\n' ' ')jco $(cat node_modules/@bytecodealliance/jco/package.json | node -p 'JSON.parse(require("fs").readFileSync(0)).version')"
 if [[ "$(cat gen/.source 2>/dev/null)" != "$source_id" ]]; then
   tmp="$(mktemp -d gen.tmp.XXXXXX)"
   trap 'rm -rf "$tmp"' EXIT
   quietly ./node_modules/.bin/jco transpile "$wasm" -o "$tmp" -I sync --name pathway -q
-  node hoist-debug-flag.js "$tmp/pathway.js"
+  node tune-bindings.js "$tmp/pathway.js"
   printf '%s\n' "$source_id" >"$tmp/.source"
   old="$(mktemp -u gen.old.XXXXXX)"
   if [[ -d gen ]]; then mv gen "$old"; fi
