@@ -26,10 +26,12 @@ function's type once when the component is loaded.
 
 import ctypes
 import time
+from importlib.metadata import version
+from typing import Callable
 
 from wasmtime import Config, Engine, Store
 from wasmtime import _ffi as ffi
-from wasmtime.component import Component, Linker
+from wasmtime.component import Component, Func, Linker
 
 WAT = r"""
 (component
@@ -66,7 +68,7 @@ instance = Linker(engine).instantiate(store, component)
 N = 20000
 
 
-def per_call(call) -> float:
+def per_call(call: Callable[[], object]) -> float:
     best = float("inf")
     for _ in range(5):
         started = time.perf_counter()
@@ -76,7 +78,7 @@ def per_call(call) -> float:
     return best / N * 1e6
 
 
-def raw_call(func):
+def raw_call(func: Func) -> Callable[[], None]:
     """The same call through the C API that Func.__call__ wraps, with the
     argument built by hand and the result left in C (only freed)."""
     context = store._context()
@@ -94,7 +96,7 @@ def raw_call(func):
     return call
 
 
-def types_only(func):
+def types_only(func: Func) -> Callable[[], None]:
     """What Func.__call__ does before and after the call, without it."""
     def call() -> None:
         ty = func.type(store)
@@ -104,10 +106,12 @@ def types_only(func):
     return call
 
 
-print("wasmtime-py", __import__("importlib.metadata").metadata.version("wasmtime"),
+print("wasmtime-py", version("wasmtime"),
       f"- best of 5 x {N} calls; a component whose functions do two stores")
 for name in ("accept", "refuse"):
-    func = instance.get_func(store, name)
+    found = instance.get_func(store, name)
+    assert found is not None
+    func: Func = found
     print(f"{name}: Func.__call__ {per_call(lambda: func(store, 7)):6.1f} us | "
           f"func.type()+params+result alone {per_call(types_only(func)):6.1f} us | "
           f"wasmtime_component_func_call {per_call(raw_call(func)):5.1f} us")

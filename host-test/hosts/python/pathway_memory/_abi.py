@@ -42,8 +42,14 @@ Records = Mapping[Tuple[str, ...], Callable[..., Any]]
 
 _Val = ffi.wasmtime_component_val_t
 _RecordEntry = ffi.wasmtime_component_valrecord_entry
-_OF = _Val.of.offset  # the payload union inside a value
-_ENTRY_VAL = _RecordEntry.val.offset
+
+
+def _offset(structure: Any, field: str) -> int:
+    return int(getattr(structure, field).offset)
+
+
+_OF = _offset(_Val, "of")  # the payload union inside a value
+_ENTRY_VAL = _offset(_RecordEntry, "val")
 
 
 def _c(name: str, restype: Any, *argtypes: Any) -> Any:
@@ -88,11 +94,11 @@ def _address(pointer: Any) -> int:
 
 _VAL_SIZE = ctypes.sizeof(_Val)
 _ENTRY_SIZE = ctypes.sizeof(_RecordEntry)
-_VEC_SIZE = _OF + ffi.wasm_byte_vec_t.size.offset  # {size, data} of strings, lists, records
-_VEC_DATA = _OF + ffi.wasm_byte_vec_t.data.offset
-_RESULT_OK = _OF + ffi.wasmtime_component_valresult_t.is_ok.offset
-_RESULT_VAL = _OF + ffi.wasmtime_component_valresult_t.val.offset
-_VARIANT_VAL = _OF + ffi.wasmtime_component_valvariant_t.val.offset
+_VEC_SIZE = _OF + _offset(ffi.wasm_byte_vec_t, "size")  # {size, data} of strings, lists, records
+_VEC_DATA = _OF + _offset(ffi.wasm_byte_vec_t, "data")
+_RESULT_OK = _OF + _offset(ffi.wasmtime_component_valresult_t, "is_ok")
+_RESULT_VAL = _OF + _offset(ffi.wasmtime_component_valresult_t, "val")
+_VARIANT_VAL = _OF + _offset(ffi.wasmtime_component_valvariant_t, "val")
 _u64 = struct.Struct("<Q").unpack_from
 _vec = struct.Struct("<QQ").unpack_from  # size, data
 _INT_FORMATS = {"U8": "<B", "U16": "<H", "U32": "<I", "U64": "<Q",
@@ -240,7 +246,7 @@ def _boxed(lower: Lower, value: Any) -> int:
     except BaseException:
         _val_delete(byref(inner))
         raise
-    return _val_new(byref(inner))  # moves the value to the heap
+    return int(_val_new(byref(inner)))  # moves the value to the heap
 
 
 def _list_lowerer(element: Lower) -> Lower:
@@ -272,7 +278,7 @@ def _option_lowerer(some: Lower) -> Lower:
 
 def _variant_lowerer(cases: Dict[str, Optional[Lower]]) -> Lower:
     kind = _K["VARIANT"]
-    val_at = _OF + ffi.wasmtime_component_valvariant_t.val.offset
+    val_at = _VARIANT_VAL
 
     def lower(c: Any, value: Case) -> None:
         if value.tag not in cases:

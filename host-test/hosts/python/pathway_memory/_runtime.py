@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 from wasmtime import Config, Engine, Store, WasiConfig, WasmtimeError
 from wasmtime import _ffi as ffi
-from wasmtime.component import Component, ExportIndex, Linker
+from wasmtime.component import Component, ComponentInstanceType, ExportIndex, FuncType, Linker
 
 from . import _abi
 from .errors import LogError, SetupError
@@ -65,13 +65,17 @@ class Runtime:
         if iface is None:
             raise SetupError(f"the component does not export {INTERFACE}: is it pathway-memory "
                              "0.2.0?")
-        functions = component.type.exports(engine)[INTERFACE].ty.exports(engine)  # type: ignore[union-attr]
+        iface_type = component.type.exports(engine)[INTERFACE].ty
+        if not isinstance(iface_type, ComponentInstanceType):
+            raise SetupError(f"the component's {INTERFACE} is not an interface")
+        functions = iface_type.exports(engine)
         self.exports: Dict[str, Tuple[ExportIndex, _abi.Export]] = {}
         for name in FUNCTIONS:
             index = component.get_export_index(name, iface)
-            if index is None or name not in functions:
+            func_type = functions[name].ty if name in functions else None
+            if index is None or not isinstance(func_type, FuncType):
                 raise SetupError(f"the component's {INTERFACE} has no function {name!r}")
-            self.exports[name] = (index, _abi.Export(name, functions[name].ty, RECORDS))  # type: ignore[arg-type]
+            self.exports[name] = (index, _abi.Export(name, func_type, RECORDS))
 
     def start_ticker(self, tick_ms: int) -> Ticker:
         """The engine's ticker, started on first use with the component's
