@@ -1,0 +1,174 @@
+// Types of pathway.js: the Node.js host of pathway-memory
+// (`pathway:memory/log@0.2.0`). The WIT (wit/pathway.wit) is the one source
+// of these shapes; here every u64 is a number, as pathway.js gives it.
+
+/** What is wrong with a damaged line. */
+export type LineProblem = 'invalid-utf8' | 'invalid-json' | 'too-large';
+
+/** One damaged line: skipped by replay, reported by `check`, moved to the quarantine by `repair`. */
+export interface DamagedLine {
+  /** 1-based line number. */
+  line: number;
+  /** Byte offset of the line's first byte in the file. */
+  offset: number;
+  /** Bytes of the line, without its `\n`. */
+  length: number;
+  /** The last line, unterminated and invalid: a write torn by a crash. */
+  torn: boolean;
+  problem: LineProblem;
+  /** The problem in words, with the byte offset inside the line. */
+  reason: string;
+  /** What `replay` says for this line (`line N: ...`), with what to do. */
+  message: string;
+}
+
+/** One replayed line: the stored record (one JSON value, as text) or the damaged line. */
+export type Entry = { tag: 'ok'; val: string } | { tag: 'err'; val: DamagedLine };
+
+export interface Page {
+  /** Entries of the complete lines read. */
+  entries: Entry[];
+  /** The last line while it has no `\n` yet: judged as it stands, not consumed. */
+  tail: Entry | null;
+  /** Opaque cursor after `entries`: pass it to continue, or keep it to read only later appends. */
+  next: string;
+  /** Nothing but (at most) the tail followed `next`. */
+  atEnd: boolean;
+}
+
+/** The configuration in force, as the component read it when the log was opened. */
+export interface Settings {
+  logName: string;
+  maxLine: number;
+  /** `never`, `always` or `interval:<ms>`. */
+  sync: string;
+  /** For hosts that stop calls by epoch interruption; unused on Node.js. */
+  epochTickMs: number;
+}
+
+export interface CompactReport {
+  snapshotRecords: number;
+  keptBytes: number;
+  bytesBefore: number;
+  bytesAfter: number;
+}
+
+export interface CheckReport {
+  bytes: number;
+  records: number;
+  damaged: DamagedLine[];
+  tornTail: boolean;
+  /** `<log>.compact`, `<log>.lock`, `<log>.quarantine` when present. */
+  leftovers: string[];
+}
+
+export interface RepairReport {
+  removed: DamagedLine[];
+  /** The file that now holds the removed lines' bytes. */
+  quarantine: string;
+  bytesBefore: number;
+  bytesAfter: number;
+}
+
+/** The WIT `cause` tags, as `LogError.code`. */
+export type LogErrorCode =
+  | 'invalid-json'
+  | 'too-large'
+  | 'invalid-config'
+  | 'no-directory'
+  | 'not-a-file'
+  | 'access-denied'
+  | 'insufficient-space'
+  | 'invalid-cursor'
+  | 'stale-cursor'
+  | 'busy'
+  | 'io';
+
+/** `details` of an `invalid-json` error. */
+export interface InvalidJson {
+  /** Index of the event in the call (0 for `tryAppend`). */
+  index: number;
+  /** Byte offset into the event where the parser stopped. */
+  offset: number;
+  reason: string;
+}
+
+/** `details` of a `too-large` error. */
+export interface TooLarge {
+  /** Index of the event in the call (0 for `tryAppend`). */
+  index: number;
+  /** Size of the line that would be stored, in bytes. */
+  size: number;
+  /** `PATHWAY_MAX_LINE`. */
+  limit: number;
+}
+
+/**
+ * The component's error. Decide on `code` (and `details`), never on
+ * `message`, which is the component's text for people, the same in every host.
+ */
+export class LogError extends Error {
+  readonly name: 'LogError';
+  readonly code: LogErrorCode;
+  readonly details: InvalidJson | TooLarge | null;
+}
+
+/** The component trapped (`append` on a refused event); the log makes a fresh instance. */
+export class Trap extends Error {
+  readonly name: 'Trap';
+  /** The WIT function that trapped, e.g. `append`. */
+  readonly func: string;
+  /** The guest's stderr during the call, as it wrote it. */
+  readonly stderr: string;
+  /** Always false: Node.js cannot stop a running call. */
+  readonly timedOut: boolean;
+}
+
+export interface OpenOptions {
+  /** PATHWAY_LOG: the log's file name in the directory. */
+  logName?: string;
+  /** PATHWAY_MAX_LINE: longest stored line in bytes. */
+  maxLine?: number | string;
+  /** PATHWAY_SYNC, passed as is: `never`, `always` or `interval:<ms>`. */
+  sync?: string;
+  /** Grant the directory read-only: changes fail with `access-denied`. */
+  readOnly?: boolean;
+  /** Directory of the transpiled component (default: `gen` next to pathway.js). */
+  bindings?: string;
+}
+
+/** One log: an instance of the component that sees one directory. Every method is synchronous. */
+export class Memory {
+  private constructor();
+  /** The host directory granted to the instance. */
+  readonly dir: string;
+  readonly settings: Settings;
+  /** `dir` joined with `settings.logName`. */
+  readonly logPath: string;
+  /** Appends one event; a refused event throws a {@link Trap}. Prefer `tryAppend`. */
+  append(event: string): void;
+  /** Appends one event, or throws a {@link LogError}; then nothing was written. */
+  tryAppend(event: string): void;
+  /** Appends every event, all or nothing; a {@link LogError} names the first bad one. */
+  appendBatch(events: string[]): void;
+  /** Every entry in file order; throws a {@link LogError} when the log cannot be read at all. */
+  replay(): Entry[];
+  replayPage(cursor?: string | null, maxBytes?: number): Page;
+  /** Every entry from `cursor` on, page by page; returns the cursor after the last complete line. */
+  entries(options?: { cursor?: string | null; maxBytes?: number }): Generator<Entry, string, undefined>;
+  /** A cursor after every complete line of the log as it is now. */
+  endCursor(): string;
+  compact(snapshot: string[], upto: string): CompactReport;
+  check(): CheckReport;
+  repair(): RepairReport;
+  sync(): void;
+  /** Releases the instance and its files; further calls throw. */
+  close(): void;
+}
+
+/**
+ * Opens the log kept in `dir`. Rejects with the fs error when `dir` is not
+ * an existing directory, with a {@link LogError} (`invalid-config`) when the
+ * component cannot use the options.
+ */
+export function open(dir: string, options?: OpenOptions): Promise<Memory>;
