@@ -25,7 +25,8 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import struct
-from ctypes import byref, c_char_p, c_size_t, c_void_p, string_at
+import sys
+from ctypes import byref, c_char_p, c_size_t, c_void_p
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from wasmtime import WasmtimeError
@@ -35,8 +36,8 @@ from wasmtime.component import _types as wt
 from .errors import Case, SetupError
 from .values import Err, Ok
 
-Lift = Callable[[bytes, int], Any]
-Lower = Callable[[Any, Any], None]
+Lift = Callable[[memoryview, int], Any]
+Lower = Callable[[int, Any], None]
 #: Constructors of WIT records, by their snake_case field names in WIT order.
 Records = Mapping[Tuple[str, ...], Callable[..., Any]]
 
@@ -80,17 +81,18 @@ def snake(name: str) -> str:
     return name.replace("-", "_")
 
 
-def _address(pointer: Any) -> int:
-    return ctypes.cast(pointer, c_void_p).value or 0
-
-
 # --------------------------------------------------------------------------
 # Lifting: C value -> Python
 #
-# A lifter reads a value from the bytes of its ``wasmtime_component_val_t``
-# (``buf`` at ``at``) with ``struct``, and follows each pointer with one
-# ``string_at``: several times faster than reading through ctypes
-# structure views, which build a Python object per field access.
+# A lifter reads a value from its ``wasmtime_component_val_t`` at the
+# address ``at`` with ``struct`` over ``_MEM``, a memoryview of the
+# process's memory, and follows pointers by address. That reads exactly the
+# bytes ``ctypes.string_at`` would, without a foreign call per read (~0.5 µs
+# each) and without ctypes structure views, which build a Python object per
+# field access: a refused ``try-append`` lifts in ~3 µs instead of ~10, a
+# replay twice as fast. Only addresses the C API returned are read.
+
+_MEM = memoryview((ctypes.c_ubyte * sys.maxsize).from_address(0)).cast("B")
 
 _VAL_SIZE = ctypes.sizeof(_Val)
 _ENTRY_SIZE = ctypes.sizeof(_RecordEntry)
@@ -105,22 +107,22 @@ _INT_FORMATS = {"U8": "<B", "U16": "<H", "U32": "<I", "U64": "<Q",
                 "S8": "<b", "S16": "<h", "S32": "<i", "S64": "<q"}
 
 
-def _lift_string(buf: bytes, at: int) -> str:
-    size, data = _vec(buf, at + _VEC_SIZE)
-    return string_at(data, size).decode("utf-8") if size else ""
+def _lift_string(mem: memoryview, at: int) -> str:
+    size, data = _vec(mem, at + _VEC_SIZE)
+    return str(mem[data:data + size], "utf-8")
 
 
 def lifter(ty: wt.ValType, records: Records) -> Lift:
-    """A function ``(buf, at) -> value`` reading a value of type ``ty`` from
+    """A function ``(mem, at) -> value`` reading a value of type ``ty`` from
     the bytes of its ``wasmtime_component_val_t``. It copies everything
     out; the caller frees the C value."""
     if isinstance(ty, (wt.String, wt.EnumType)):
         return _lift_string
     if type(ty) in _INTS:
         unpack = struct.Struct(_INT_FORMATS[_INTS[type(ty)]]).unpack_from
-        return lambda buf, at: unpack(buf, at + _OF)[0]
+        return lambda mem, at: unpack(mem, at + _OF)[0]
     if isinstance(ty, wt.Bool):
-        return lambda buf, at: buf[at + _OF] != 0
+        return lambda mem, at: mem[at + _OF] != 0
     if isinstance(ty, wt.ListType):
         return _list_lifter(lifter(ty.element, records))
     if isinstance(ty, wt.OptionType):
@@ -138,34 +140,27 @@ def lifter(ty: wt.ValType, records: Records) -> Lift:
 
 
 def _list_lifter(element: Lift) -> Lift:
-    def lift(buf: bytes, at: int) -> List[Any]:
-        n, data = _vec(buf, at + _VEC_SIZE)
-        if not n:
-            return []
-        items = string_at(data, n * _VAL_SIZE)
-        return [element(items, i) for i in range(0, n * _VAL_SIZE, _VAL_SIZE)]
+    def lift(mem: memoryview, at: int) -> List[Any]:
+        n, data = _vec(mem, at + _VEC_SIZE)
+        return [element(mem, i) for i in range(data, data + n * _VAL_SIZE, _VAL_SIZE)]
 
     return lift
 
 
-def _deref(pointer: int) -> bytes:
-    return string_at(pointer, _VAL_SIZE)
-
-
 def _option_lifter(some: Lift) -> Lift:
-    def lift(buf: bytes, at: int) -> Any:
-        (pointer,) = _u64(buf, at + _OF)
-        return some(_deref(pointer), 0) if pointer else None
+    def lift(mem: memoryview, at: int) -> Any:
+        (pointer,) = _u64(mem, at + _OF)
+        return some(mem, pointer) if pointer else None
 
     return lift
 
 
 def _result_lifter(ok: Optional[Lift], err: Optional[Lift]) -> Lift:
-    def lift(buf: bytes, at: int) -> Any:
-        (pointer,) = _u64(buf, at + _RESULT_VAL)
-        if buf[at + _RESULT_OK]:
-            return Ok(ok(_deref(pointer), 0)) if ok is not None else _OK_UNIT
-        return Err(err(_deref(pointer), 0) if err is not None else None)
+    def lift(mem: memoryview, at: int) -> Any:
+        (pointer,) = _u64(mem, at + _RESULT_VAL)
+        if mem[at + _RESULT_OK]:
+            return Ok(ok(mem, pointer)) if ok is not None else _OK_UNIT
+        return Err(err(mem, pointer) if err is not None else None)
 
     return lift
 
@@ -174,13 +169,13 @@ _OK_UNIT: Ok[None] = Ok(None)
 
 
 def _variant_lifter(cases: Dict[str, Optional[Lift]]) -> Lift:
-    def lift(buf: bytes, at: int) -> Case:
-        tag = _lift_string(buf, at)
+    def lift(mem: memoryview, at: int) -> Case:
+        tag = _lift_string(mem, at)
         payload = cases[tag]
         if payload is None:
             return Case(tag)
-        (pointer,) = _u64(buf, at + _VARIANT_VAL)
-        return Case(tag, payload(_deref(pointer), 0))
+        (pointer,) = _u64(mem, at + _VARIANT_VAL)
+        return Case(tag, payload(mem, pointer))
 
     return lift
 
@@ -193,39 +188,47 @@ def _record_lifter(ty: wt.RecordType, records: Records) -> Lift:
         raise SetupError(f"the component returns a record with fields {names} that this host "
                          "does not know: is the component newer than this host?")
     at_value = [(lifter(t, records), i * _ENTRY_SIZE + _ENTRY_VAL) for i, (_, t) in enumerate(fields)]
-    size = len(fields) * _ENTRY_SIZE
-
-    def lift(buf: bytes, at: int) -> Any:
-        (data,) = _u64(buf, at + _VEC_DATA)
-        entries = string_at(data, size)
-        return make(*[f(entries, offset) for f, offset in at_value])
+    def lift(mem: memoryview, at: int) -> Any:
+        (data,) = _u64(mem, at + _VEC_DATA)
+        return make(*[f(mem, data + offset) for f, offset in at_value])
 
     return lift
 
 
 # --------------------------------------------------------------------------
 # Lowering: Python -> C value
+#
+# A lowerer writes a value into the zeroed ``wasmtime_component_val_t`` at
+# the address ``at`` (through ``_MEM`` and the C API's constructors); the
+# caller frees it.
+
+_KIND = _offset(_Val, "kind")
+_pack_u64 = struct.Struct("<Q").pack_into
 
 
 def lowerer(ty: wt.ValType) -> Lower:
-    """A function that writes the Python value as a ``wasmtime_component_val_t``
-    of type ``ty`` into a zeroed C value (which the caller frees)."""
+    """A function ``(at, value)`` that writes the Python value as a
+    ``wasmtime_component_val_t`` of type ``ty`` into the zeroed C value at
+    the address ``at``."""
     if isinstance(ty, wt.String):
         kind = _K["STRING"]
 
-        def lower_string(c: Any, value: str) -> None:
+        def lower_string(at: int, value: str) -> None:
             data = value.encode("utf-8")
-            _byte_vec_new(byref(c, _OF), len(data), data)
-            c.kind = kind
+            _byte_vec_new(at + _OF, len(data), data)
+            _MEM[at + _KIND] = kind
 
         return lower_string
     if type(ty) in _INTS:
         name = _INTS[type(ty)]
-        kind, field = _K[name], name.lower()
+        kind, pack = _K[name], struct.Struct(_INT_FORMATS[name]).pack_into
 
-        def lower_int(c: Any, value: int) -> None:
-            setattr(c.of, field, value)
-            c.kind = kind
+        def lower_int(at: int, value: int) -> None:
+            try:
+                pack(_MEM, at + _OF, value)
+            except struct.error as e:
+                raise ValueError(f"{value!r} does not fit a WIT {name.lower()}") from e
+            _MEM[at + _KIND] = kind
 
         return lower_int
     if isinstance(ty, wt.ListType):
@@ -241,25 +244,26 @@ def lowerer(ty: wt.ValType) -> Lower:
 
 def _boxed(lower: Lower, value: Any) -> int:
     inner = _Val()
+    at = ctypes.addressof(inner)
     try:
-        lower(inner, value)
+        lower(at, value)
     except BaseException:
-        _val_delete(byref(inner))
+        _val_delete(at)
         raise
-    return int(_val_new(byref(inner)))  # moves the value to the heap
+    return int(_val_new(at))  # moves the value to the heap
 
 
 def _list_lowerer(element: Lower) -> Lower:
     kind = _K["LIST"]
 
-    def lower(c: Any, values: Sequence[Any]) -> None:
+    def lower(at: int, values: Sequence[Any]) -> None:
         n = len(values)
-        _vallist_new_uninit(byref(c, _OF), n)
-        c.kind = kind
+        _vallist_new_uninit(at + _OF, n)
+        _MEM[at + _KIND] = kind
         if n:
-            slots = (_Val * n).from_address(_address(c.of.list.data))
-            ctypes.memset(slots, 0, ctypes.sizeof(slots))  # freeable if a lower fails
-            for slot, value in zip(slots, values):
+            (data,) = _u64(_MEM, at + _VEC_DATA)
+            ctypes.memset(data, 0, n * _VAL_SIZE)  # freeable if a lower fails
+            for slot, value in zip(range(data, data + n * _VAL_SIZE, _VAL_SIZE), values):
                 element(slot, value)
 
     return lower
@@ -268,27 +272,26 @@ def _list_lowerer(element: Lower) -> Lower:
 def _option_lowerer(some: Lower) -> Lower:
     kind = _K["OPTION"]
 
-    def lower(c: Any, value: Any) -> None:
-        c.kind = kind
+    def lower(at: int, value: Any) -> None:
+        _MEM[at + _KIND] = kind
         if value is not None:
-            ctypes.c_void_p.from_buffer(c, _OF).value = _boxed(some, value)
+            _pack_u64(_MEM, at + _OF, _boxed(some, value))
 
     return lower
 
 
 def _variant_lowerer(cases: Dict[str, Optional[Lower]]) -> Lower:
     kind = _K["VARIANT"]
-    val_at = _VARIANT_VAL
 
-    def lower(c: Any, value: Case) -> None:
+    def lower(at: int, value: Case) -> None:
         if value.tag not in cases:
             raise ValueError(f"no case {value.tag!r} in this variant")
         tag = value.tag.encode("utf-8")
-        _byte_vec_new(byref(c, _OF), len(tag), tag)
-        c.kind = kind
+        _byte_vec_new(at + _OF, len(tag), tag)
+        _MEM[at + _KIND] = kind
         payload = cases[value.tag]
         if payload is not None:
-            ctypes.c_void_p.from_buffer(c, val_at).value = _boxed(payload, value.payload)
+            _pack_u64(_MEM, at + _VARIANT_VAL, _boxed(payload, value.payload))
 
     return lower
 
@@ -296,16 +299,17 @@ def _variant_lowerer(cases: Dict[str, Optional[Lower]]) -> Lower:
 def _record_lowerer(fields: List[Tuple[str, Lower]]) -> Lower:
     kind = _K["RECORD"]
     n = len(fields)
+    named = [(name.encode("utf-8"), snake(name), lower) for name, lower in fields]
 
-    def lower(c: Any, value: Any) -> None:
-        _valrecord_new_uninit(byref(c, _OF), n)
-        c.kind = kind
-        entries = (_RecordEntry * n).from_address(_address(c.of.record.data))
-        ctypes.memset(entries, 0, ctypes.sizeof(entries))
-        for entry, (name, lower_field) in zip(entries, fields):
-            raw = name.encode("utf-8")
-            _byte_vec_new(byref(entry), len(raw), raw)
-            lower_field(entry.val, getattr(value, snake(name)))
+    def lower(at: int, value: Any) -> None:
+        _valrecord_new_uninit(at + _OF, n)
+        _MEM[at + _KIND] = kind
+        (data,) = _u64(_MEM, at + _VEC_DATA)
+        ctypes.memset(data, 0, n * _ENTRY_SIZE)
+        for entry, (raw, attribute, lower_field) in zip(range(data, data + n * _ENTRY_SIZE,
+                                                              _ENTRY_SIZE), named):
+            _byte_vec_new(entry, len(raw), raw)
+            lower_field(entry + _ENTRY_VAL, getattr(value, attribute))
 
     return lower
 
@@ -335,20 +339,21 @@ class Export:
         if len(args) != n:
             raise TypeError(f"{self.name} takes {n} arguments, not {len(args)}")
         params = (_Val * n)()
+        slots = range(ctypes.addressof(params), ctypes.addressof(params) + n * _VAL_SIZE, _VAL_SIZE)
         result = _Val()
         try:
-            for lower, slot, value in zip(self.lowers, params, args):
-                lower(slot, value)
+            for lower, at, value in zip(self.lowers, slots, args):
+                lower(at, value)
             error = _func_call(byref(func), context, params, n, byref(result),
                                0 if self.lift is None else 1)
         finally:
-            for slot in params:
-                _val_delete(byref(slot))
+            for at in slots:
+                _val_delete(at)
         if error:
             raise WasmtimeError._from_ptr(ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t)))
         if self.lift is None:
             return None
         try:
-            return self.lift(string_at(ctypes.addressof(result), _VAL_SIZE), 0)
+            return self.lift(_MEM, ctypes.addressof(result))
         finally:
             _val_delete(byref(result))
