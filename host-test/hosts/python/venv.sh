@@ -6,6 +6,11 @@
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 python="${PYTHON:-python3}"
 venv="${PATHWAY_PY_VENV:-$here/.venv}"
+# The tests, the differential runner and the bench may start at once (cargo
+# runs tests in parallel): one of them sets the venv up, the others wait.
+mkdir -p "$(dirname "$venv")"
+exec {venv_lock}>"$venv.lock"
+flock "$venv_lock"
 if [[ ! -x "$venv/bin/python" ]]; then
     "$python" -m venv "$venv"
 fi
@@ -31,6 +36,8 @@ PY
 if ! satisfied; then
     "$py" -m pip install -q --disable-pip-version-check -r "$here/requirements.txt" >&2
 fi
+flock -u "$venv_lock"
+exec {venv_lock}>&-
 
 # The component as an absolute path, or a usage error.
 component() {
