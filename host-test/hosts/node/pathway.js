@@ -6,9 +6,10 @@
 //     log.tryAppend('{"op":"remember"}');
 //     for (const entry of log.replay()) { ... }
 //
-// The component is transpiled once into `./gen/` (see README.md):
+// The component is transpiled once into `./gen/` by setup.sh (jco
+// transpile -I sync, plus tune-bindings.js; see README.md):
 //
-//     npx jco transpile pathway_memory.wasm -o gen -I sync --name pathway -q
+//     bash setup.sh pathway_memory.wasm
 //
 // Every `open` makes an instance that sees one host directory and only the
 // PATHWAY_* variables its options set. Every message a user sees comes from
@@ -216,7 +217,7 @@ async function loadBindings(genDir) {
       } catch (error) {
         throw new Error(
           `cannot load the transpiled component ${jsFile}: run ` +
-            '`npx jco transpile pathway_memory.wasm -o gen -I sync --name pathway -q` first',
+            '`bash setup.sh pathway_memory.wasm` in the Node.js host directory first',
           { cause: error },
         );
       }
