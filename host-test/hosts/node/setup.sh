@@ -22,6 +22,11 @@ fi
 wasm="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
+# One setup at a time (the test suite and the differential runner may start
+# together); a second one then finds everything in place.
+exec 9>.setup.lock
+flock 9
+
 quietly() {
   local out
   if ! out="$("$@" 2>&1)"; then
