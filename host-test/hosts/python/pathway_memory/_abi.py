@@ -6,8 +6,8 @@ C API for the function's type on every call, and every nested type
 (``FuncType.params``, ``ResultType.ok``, ``RecordType.fields``,
 ``VariantType.cases``, ...) is a property that calls into C and builds new
 Python objects each time it is read, several times per value. For a
-``try-append`` that is ~65 µs of Python per call around a C call of ~7 µs
-(see ``repro-call-overhead.py``). Here each function's type is walked once,
+refused ``try-append`` that is 130-230 µs per call around a C call of ~8 µs
+(see ``repro-call-overhead.py`` and ``bench-calls.py``). Here each function's type is walked once,
 when the component is loaded, into a chain of small lift/lower closures,
 and a call goes straight to ``wasmtime_component_func_call``.
 
@@ -17,7 +17,8 @@ value, ``result`` -> :class:`~pathway_memory.values.Ok` /
 :class:`~pathway_memory.values.Err`, ``variant`` <-> :class:`Case`, and a
 ``record`` <-> the class registered for its field names (snake_case, in WIT
 order): a WIT change without a matching class fails at load, never
-mid-call.
+mid-call. ``flags``, ``tuple``, ``char``, floats and resources are not
+used by the interface and fail at load too.
 """
 
 from __future__ import annotations
