@@ -134,8 +134,10 @@ class Memory:
             if instance is None:
                 raise PathwayError("this Memory is closed")
             ticks, ticker = self._ticks, self._ticker
-            instance.set_deadline(ticks)
+            # Read before the deadline is set, so that the ticks counted
+            # since are never fewer than the epochs wasmtime counts.
             started = ticker.ticks if ticker is not None else 0
+            instance.set_deadline(ticks)
             mark = len(instance.stderr)
             try:
                 return instance.call(name, args)
