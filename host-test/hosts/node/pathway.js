@@ -321,7 +321,12 @@ export class Memory {
     instance?.dispose();
   }
 
-  /** `#call`, with the value as it is lifted (the caller converts it). */
+  /**
+   * Calls `body` on the live instance. The component's error becomes a
+   * LogError; anything else thrown is a trap: the instance is dropped and
+   * a Trap thrown. The value comes back through `convert` (default: every
+   * u64 as a Number).
+   */
   #call(func, body, convert = numbers) {
     const log = this.#live();
     if (this.#stderrBytes) {
