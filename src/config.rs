@@ -40,6 +40,32 @@ pub enum SyncMode {
     Interval { millis: u64 },
 }
 
+/// How often a host that stops long calls with wasmtime's epoch
+/// interruption advances the epoch, in milliseconds (the WIT `settings`
+/// hands it to hosts, so every host ticks alike).
+pub const EPOCH_TICK_MS: u32 = 10;
+
+impl fmt::Display for SyncMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyncMode::Never => f.write_str("never"),
+            SyncMode::Always => f.write_str("always"),
+            SyncMode::Interval { millis } => write!(f, "interval:{millis}"),
+        }
+    }
+}
+
+/// The one parser of `PATHWAY_SYNC` (the component's, and the Rust host's
+/// `--sync` and `Options::sync`).
+impl std::str::FromStr for SyncMode {
+    type Err = ConfigError;
+    fn from_str(value: &str) -> Result<SyncMode, ConfigError> {
+        parse_sync(value).ok_or_else(|| ConfigError::Sync {
+            value: value.to_string(),
+        })
+    }
+}
+
 /// A setting that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigError {
@@ -70,6 +96,8 @@ impl fmt::Display for ConfigError {
     }
 }
 
+impl std::error::Error for ConfigError {}
+
 impl Config {
     /// Reads the settings through `var`, which returns a variable's value.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
@@ -92,7 +120,7 @@ impl Config {
         };
         let sync = match var("PATHWAY_SYNC") {
             None => SyncMode::Never,
-            Some(value) => parse_sync(&value).ok_or(ConfigError::Sync { value })?,
+            Some(value) => value.parse()?,
         };
         Ok(Config {
             log_name,

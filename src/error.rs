@@ -19,13 +19,81 @@ impl fmt::Display for EventError {
         match self {
             EventError::InvalidJson { offset, reason } => write!(
                 f,
-                "event is not exactly one JSON value: {reason} at byte offset {offset}; \
-                 fix the event and append it again"
+                "is not exactly one JSON value: {reason} at byte offset {offset}"
             ),
             EventError::TooLarge { size, limit } => write!(
                 f,
-                "event is {size} bytes, over the line limit of {limit} bytes \
-                 (PATHWAY_MAX_LINE); split it or raise the limit for every reader"
+                "is {size} bytes, over the line limit of {limit} bytes (PATHWAY_MAX_LINE)"
+            ),
+        }
+    }
+}
+
+/// Which call refused an event: the words around a [`Refusal`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// `append` or `try-append`: one event.
+    Append,
+    /// `append-batch`: the event at an index of the list.
+    Batch,
+    /// `compact`: an event of the snapshot.
+    Snapshot,
+}
+
+/// An event refused by a call: the one text of a refusal, in every host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal<'a> {
+    pub call: Call,
+    pub index: usize,
+    pub error: &'a EventError,
+}
+
+impl fmt::Display for Refusal<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Refusal { call, index, error } = self;
+        match call {
+            Call::Append => write!(f, "the event {error}; nothing was stored")?,
+            Call::Batch => write!(f, "event {index} of the batch {error}; nothing was stored")?,
+            Call::Snapshot => write!(
+                f,
+                "snapshot event {index} {error}; the log was not compacted and is as it was"
+            )?,
+        }
+        match error {
+            EventError::InvalidJson { .. } => f.write_str("; fix the event and try again"),
+            EventError::TooLarge { .. } => {
+                f.write_str("; split the event, or raise the limit for every reader too")
+            }
+        }
+    }
+}
+
+/// A failure the host detects while the component is stopped; its text is
+/// made here so that every host words it alike (WIT `host-message`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostFailure {
+    /// A call ran past the host's deadline, in milliseconds.
+    Deadline { millis: u64 },
+    /// The component asked for `wanted` bytes of linear memory, over `cap`.
+    MemoryCap { wanted: u64, cap: u64 },
+}
+
+impl fmt::Display for HostFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const MIB: u64 = 1 << 20;
+        match self {
+            HostFailure::Deadline { millis } => write!(
+                f,
+                "the call ran longer than the deadline of {millis} ms and was stopped; \
+                 nothing stored is lost; raise the call timeout, or read the log page by page"
+            ),
+            HostFailure::MemoryCap { wanted, cap } => write!(
+                f,
+                "the component needed {} MiB of memory, over the cap of {} MiB, and was \
+                 stopped; nothing stored is lost; raise the memory cap, or read the log page \
+                 by page",
+                wanted.div_ceil(MIB),
+                cap / MIB
             ),
         }
     }

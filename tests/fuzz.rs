@@ -14,6 +14,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use pathway_memory::error::{Call, Refusal};
 use pathway_memory::format::{DEFAULT_MAX_LINE, encode_event, parse_line};
 use pathway_memory::pager::{Position, read_page};
 use pathway_memory::replay::entries;
@@ -57,7 +58,14 @@ fn event_outcome(bytes: &[u8]) -> String {
     };
     match encode_event(text, DEFAULT_MAX_LINE) {
         Ok(line) => format!("stored {}", clip(&line)),
-        Err(e) => format!("refused: {}", clip(&e.to_string())),
+        Err(error) => {
+            let refusal = Refusal {
+                call: Call::Append,
+                index: 0,
+                error: &error,
+            };
+            format!("refused: {}", clip(&refusal.to_string()))
+        }
     }
 }
 
