@@ -11,10 +11,10 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use pathway_host::{
-    AppendError, CheckReport, DamagedLine, Entry, Error, Memory, Options, Plugin, Runtime, SyncMode,
+    CheckReport, Entry, Error, Memory, Options, Plugin, Runtime, SyncMode, TrapKind, json,
 };
 
 /// `println!` that returns an error instead of panicking when stdout is
@@ -49,21 +49,26 @@ enum Command {
     Append {
         #[command(flatten)]
         log: LogArgs,
-        /// Events to append; `-` reads one event per line from stdin
-        /// (blank lines are skipped).
-        #[arg(required = true, value_name = "EVENT")]
-        events: Vec<OsString>,
         /// One append call per event instead of one batch: events before a
         /// refused one stay stored (the error says how many).
         #[arg(long)]
         each: bool,
+        /// Print the outcome as JSON: {"ok": null} or {"err": <error>}.
+        #[arg(long)]
+        json: bool,
+        /// Events to append; `-` alone reads one event per line from stdin
+        /// (blank lines are skipped). Events that start with `-` (`-1`,
+        /// `-0.5`) are events; put options before them.
+        #[arg(required = true, value_name = "EVENT")]
+        events: Vec<OsString>,
     },
     /// Print every record, streaming page by page; damaged lines are
     /// reported on stderr.
     Replay {
         #[command(flatten)]
         log: LogArgs,
-        /// One JSON object per entry: {"ok": "<line>"} or {"err": "<message>"}.
+        /// One JSON object per entry: {"ok": "<line>"} or {"err": <damaged
+        /// line>} (README: JSON output).
         #[arg(long)]
         json: bool,
         /// Keep printing records as they are appended (Ctrl-C to stop).
@@ -76,11 +81,26 @@ enum Command {
         #[arg(long, value_name = "CURSOR")]
         after: Option<String>,
     },
+    /// Print one page of entries from a cursor as JSON: {"entries",
+    /// "tail", "next", "at_end"}; pass "next" to --after for the next page.
+    Page {
+        #[command(flatten)]
+        log: LogArgs,
+        /// Start after this cursor instead of at the beginning.
+        #[arg(long, value_name = "CURSOR")]
+        after: Option<String>,
+        /// About how many bytes of the log to read.
+        #[arg(long, value_name = "BYTES", default_value_t = PAGE_BYTES)]
+        max_bytes: u32,
+    },
     /// Replace the log with a snapshot (JSONL), keeping records appended
     /// after the point it was taken.
     Compact {
         #[command(flatten)]
         log: LogArgs,
+        /// Print the report or the error as JSON ({"ok": ...} or {"err": ...}).
+        #[arg(long)]
+        json: bool,
         /// The snapshot: one event per line (blank lines skipped).
         #[arg(long, value_name = "FILE")]
         snapshot: PathBuf,
@@ -100,6 +120,9 @@ enum Command {
     Repair {
         #[command(flatten)]
         log: LogArgs,
+        /// The report as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
     /// Append, simulate a crash mid-write, append again and replay, in a
     /// temporary directory.
@@ -134,9 +157,10 @@ struct LogArgs {
     /// The directory granted to the component (must exist).
     #[arg(long, value_name = "DIR")]
     dir: PathBuf,
-    /// File name of the log inside DIR.
-    #[arg(long, value_name = "NAME", default_value = "pathway.jsonl")]
-    log: String,
+    /// File name of the log inside DIR (default: the component's,
+    /// pathway.jsonl).
+    #[arg(long, value_name = "NAME")]
+    log: Option<String>,
     /// When appends are synced: never, always or interval:<ms>.
     #[arg(long, value_name = "MODE")]
     sync: Option<SyncMode>,
@@ -156,39 +180,68 @@ struct LogArgs {
 }
 
 impl LogArgs {
-    fn open(&self) -> anyhow::Result<Memory> {
-        if !self.dir.is_dir() {
-            bail!(
-                "{} is not an existing directory; create it first",
-                self.dir.display()
-            );
-        }
+    fn open(&self) -> Result<Memory, Error> {
         let options = Options {
-            log_name: Some(self.log.clone()),
+            log_name: self.log.clone(),
             sync: self.sync,
             max_line: self.max_line,
             max_guest_memory: (self.max_memory_mib as usize) << 20,
             call_timeout: std::time::Duration::from_secs(self.timeout_secs),
             ..Options::default()
         };
-        Ok(Memory::open(&self.dir, options)?)
+        Memory::open(&self.dir, options)
     }
 }
 
 /// A failure and its exit code.
 struct Failure(u8, anyhow::Error);
 
-impl<E: Into<anyhow::Error>> From<E> for Failure {
-    fn from(e: E) -> Failure {
+impl From<Error> for Failure {
+    /// A refused event exits 1, anything else 2; the text is the
+    /// library's (the component's, for its own errors), with the flag that
+    /// sets a limit the call ran into.
+    fn from(e: Error) -> Failure {
+        let code = if e.is_refusal() { 1 } else { 2 };
+        let flag = match &e {
+            Error::Trap {
+                kind: TrapKind::MemoryCap,
+                ..
+            } => Some("--max-memory-mib"),
+            Error::Trap {
+                kind: TrapKind::Deadline,
+                ..
+            } => Some("--timeout-secs"),
+            _ => None,
+        };
+        match flag {
+            Some(flag) => Failure(code, anyhow::anyhow!("{e} (the limit is set with {flag})")),
+            None => Failure(code, e.into()),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Failure {
+        Failure(2, e)
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Failure {
         Failure(2, e.into())
     }
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(mark_negative_numbers(std::env::args_os()));
     init_logging(cli.verbose);
     let result = match cli.command {
-        Command::Append { log, events, each } => append(&log, events, each),
+        Command::Append {
+            log,
+            events,
+            each,
+            json,
+        } => append(&log, events, each, json),
         Command::Replay {
             log,
             json,
@@ -201,13 +254,19 @@ fn main() -> ExitCode {
             follow.then(|| std::time::Duration::from_millis(poll_ms)),
             after,
         ),
+        Command::Page {
+            log,
+            after,
+            max_bytes,
+        } => page(&log, after, max_bytes),
         Command::Compact {
             log,
             snapshot,
             upto,
-        } => compact(&log, &snapshot, upto),
+            json,
+        } => compact(&log, &snapshot, upto, json),
         Command::Check { log, json } => check(&log, json),
-        Command::Repair { log } => repair(&log),
+        Command::Repair { log, json } => repair(&log, json),
         Command::Demo => demo(),
         Command::Bench(args) => run_bench(&args),
         Command::Wasm { out } => write_wasm(&out),
@@ -227,6 +286,40 @@ fn main() -> ExitCode {
             eprintln!("pathway: error: {error:#}");
             ExitCode::from(code)
         }
+    }
+}
+
+/// Put before a negative number given to `pathway append` (`-1`, `-0.5`,
+/// `-1e-3`), which clap would take for a flag, and taken off again: such an
+/// event is stored as it is. No argument of a shell can hold the byte.
+const NEGATIVE_NUMBER: &str = "\u{0}";
+
+/// The arguments, each negative number among the events of `append` marked.
+fn mark_negative_numbers(args: impl Iterator<Item = OsString>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = args.collect();
+    let appending = args
+        .iter()
+        .skip(1)
+        .find(|a| !a.to_string_lossy().starts_with('-'));
+    if appending.is_some_and(|a| a == "append") {
+        for arg in &mut args {
+            let is_number = arg.to_str().is_some_and(|text| {
+                text.starts_with('-') && serde_json::from_str::<serde_json::Number>(text).is_ok()
+            });
+            if is_number {
+                let mut marked = OsString::from(NEGATIVE_NUMBER);
+                marked.push(&*arg);
+                *arg = marked;
+            }
+        }
+    }
+    args
+}
+
+fn unmark(event: String) -> String {
+    match event.strip_prefix(NEGATIVE_NUMBER) {
+        Some(number) => number.to_string(),
+        None => event,
     }
 }
 
@@ -286,7 +379,7 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
-fn append(log: &LogArgs, args: Vec<OsString>, each: bool) -> Result<u8, Failure> {
+fn append(log: &LogArgs, args: Vec<OsString>, each: bool, json: bool) -> Result<u8, Failure> {
     let mut events = Vec::new();
     for (i, arg) in args.into_iter().enumerate() {
         let Ok(arg) = arg.into_string() else {
@@ -301,57 +394,61 @@ fn append(log: &LogArgs, args: Vec<OsString>, each: bool) -> Result<u8, Failure>
         if arg == "-" {
             read_stdin_events(&mut events)?;
         } else {
-            events.push(arg);
+            events.push(unmark(arg));
         }
     }
     let mut memory = log.open()?;
     if each {
-        return append_each(&mut memory, &events);
+        return append_each(&mut memory, &events, json);
     }
-    match memory.append_batch(&events) {
-        Ok(()) => {
-            log::info!(
-                "{}: appended {} events",
-                memory.log_path().display(),
-                events.len()
-            );
-            Ok(0)
-        }
-        Err(e @ Error::Refused(AppendError::InvalidJson(_) | AppendError::TooLarge(_))) => {
-            Err(Failure(1, e.into()))
-        }
-        Err(e) => Err(e.into()),
+    let result = memory.append_batch(&events);
+    if json {
+        return print_outcome(result, |()| serde_json::Value::Null);
     }
+    result?;
+    log::info!(
+        "{}: appended {} events",
+        memory.log_path().display(),
+        events.len()
+    );
+    Ok(0)
+}
+
+/// With `--json`: the outcome on stdout, `{"ok": ...}` or `{"err": ...}`,
+/// and the exit code of the error; a failure that is not the component's
+/// is an error as without `--json`.
+fn print_outcome<T>(
+    result: Result<T, Error>,
+    ok: impl FnOnce(&T) -> serde_json::Value,
+) -> Result<u8, Failure> {
+    let code = match &result {
+        Ok(_) => 0,
+        Err(e) if e.is_refusal() => 1,
+        Err(_) => 2,
+    };
+    let outcome = json::outcome(result, ok)?;
+    outln!("{outcome}");
+    Ok(code)
 }
 
 /// `append --each`: one call per event; a refusal stops there, and what
 /// came before it stays stored.
-fn append_each(memory: &mut Memory, events: &[String]) -> Result<u8, Failure> {
+fn append_each(memory: &mut Memory, events: &[String], json: bool) -> Result<u8, Failure> {
     for (i, event) in events.iter().enumerate() {
-        let Err(error) = memory.try_append(event) else {
+        let result = memory.try_append(event);
+        if json && (result.is_err() || i + 1 == events.len()) {
+            return print_outcome(result, |()| serde_json::Value::Null);
+        }
+        let Err(error) = result else {
             continue;
         };
-        let (code, what) = match error {
-            Error::Refused(AppendError::InvalidJson(e)) => (
-                1,
-                format!(
-                    "is not exactly one JSON value: {} at byte offset {}",
-                    e.reason, e.offset
-                ),
-            ),
-            Error::Refused(AppendError::TooLarge(e)) => (
-                1,
-                format!(
-                    "is {} bytes, over the line limit of {} bytes",
-                    e.size, e.limit
-                ),
-            ),
-            other => (2, format!("failed: {other}")),
-        };
+        // The component's words, and where the loop stopped.
+        let Failure(code, error) = Failure::from(error);
         return Err(Failure(
             code,
             anyhow::anyhow!(
-                "event {i} {what}; the {i} events before it are stored, it and the rest are not"
+                "{error}; it was event {i} of the command line: the {i} events before it are \
+                 stored, it and the rest are not"
             ),
         ));
     }
@@ -411,8 +508,8 @@ fn replay(
         let Some(poll) = follow else {
             // The last line has no `\n` yet: shown as it stands.
             if let Some(tail) = &page.tail {
-                if let Err(message) = tail {
-                    log::warn!("{}: {message}", memory.log_path().display());
+                if let Err(line) = tail {
+                    log::warn!("{}: {}", memory.log_path().display(), line.message);
                 }
                 emit(&mut out, tail)?;
                 out.flush().context("writing to stdout")?;
@@ -437,14 +534,26 @@ fn print_entries(out: &mut impl Write, entries: &[Entry], json: bool) -> std::io
         match (entry, json) {
             (Ok(line), false) => writeln!(out, "{line}")?,
             (Err(_), false) => {}
-            (Ok(line), true) => writeln!(out, "{}", serde_json::json!({ "ok": line }))?,
-            (Err(message), true) => writeln!(out, "{}", serde_json::json!({ "err": message }))?,
+            (_, true) => writeln!(out, "{}", json::entry(entry))?,
         }
     }
     Ok(())
 }
 
-fn compact(log: &LogArgs, snapshot: &std::path::Path, upto: Option<String>) -> Result<u8, Failure> {
+/// `pathway page`: one page as JSON.
+fn page(log: &LogArgs, after: Option<String>, max_bytes: u32) -> Result<u8, Failure> {
+    let mut memory = log.open()?;
+    let page = memory.replay_page(after.as_deref(), max_bytes)?;
+    outln!("{}", json::page(&page));
+    Ok(0)
+}
+
+fn compact(
+    log: &LogArgs,
+    snapshot: &std::path::Path,
+    upto: Option<String>,
+    json: bool,
+) -> Result<u8, Failure> {
     let text = std::fs::read_to_string(snapshot)
         .with_context(|| format!("reading the snapshot {}", snapshot.display()))?;
     let events: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -453,52 +562,31 @@ fn compact(log: &LogArgs, snapshot: &std::path::Path, upto: Option<String>) -> R
         Some(cursor) => cursor,
         None => memory.end_cursor()?,
     };
-    match memory.compact(&events, &upto) {
-        Ok(report) => {
-            outln!(
-                "compacted {}: {} bytes -> {} bytes ({} snapshot records, {} bytes kept after the snapshot point)",
-                memory.log_path().display(),
-                report.bytes_before,
-                report.bytes_after,
-                report.snapshot_records,
-                report.kept_bytes
-            );
-            Ok(0)
-        }
-        Err(e @ Error::Compact(pathway_host::CompactError::InvalidEvent(_))) => {
-            Err(Failure(1, e.into()))
-        }
-        Err(e) => Err(e.into()),
+    let result = memory.compact(&events, &upto);
+    if json {
+        return print_outcome(result, json::compact_report);
     }
+    let report = result?;
+    outln!(
+        "compacted {}: {} bytes -> {} bytes ({} snapshot records, {} bytes kept after the snapshot point)",
+        memory.log_path().display(),
+        report.bytes_before,
+        report.bytes_after,
+        report.snapshot_records,
+        report.kept_bytes
+    );
+    Ok(0)
 }
 
 fn check(log: &LogArgs, json: bool) -> Result<u8, Failure> {
     let mut memory = log.open()?;
     let report = memory.check()?;
     if json {
-        outln!("{}", check_json(&report));
+        outln!("{}", json::check_report(&report));
     } else {
         print_check(&memory.log_path(), &report)?;
     }
     Ok(if report.damaged.is_empty() { 0 } else { 1 })
-}
-
-fn damaged_json(line: &DamagedLine) -> serde_json::Value {
-    serde_json::json!({
-        "line": line.line, "offset": line.offset, "length": line.length,
-        "torn": line.torn, "reason": line.reason,
-    })
-}
-
-fn check_json(report: &CheckReport) -> serde_json::Value {
-    serde_json::json!({
-        "bytes": report.bytes,
-        "records": report.records,
-        "damaged": report.damaged.iter().map(damaged_json).collect::<Vec<_>>(),
-        "torn_tail": report.torn_tail,
-        "leftovers": report.leftovers,
-        "clean": report.damaged.is_empty(),
-    })
 }
 
 fn print_check(path: &std::path::Path, report: &CheckReport) -> std::io::Result<()> {
@@ -531,10 +619,12 @@ fn print_check(path: &std::path::Path, report: &CheckReport) -> std::io::Result<
     Ok(())
 }
 
-fn repair(log: &LogArgs) -> Result<u8, Failure> {
+fn repair(log: &LogArgs, json: bool) -> Result<u8, Failure> {
     let mut memory = log.open()?;
     let report = memory.repair()?;
-    if report.removed.is_empty() {
+    if json {
+        outln!("{}", json::repair_report(&report));
+    } else if report.removed.is_empty() {
         outln!(
             "{} is clean; nothing to repair",
             memory.log_path().display()
@@ -643,7 +733,7 @@ fn demo() -> Result<u8, Failure> {
     for entry in &entries {
         match entry {
             Ok(line) => outln!("  ok   {line}"),
-            Err(message) => outln!("  err  {message}"),
+            Err(damaged) => outln!("  err  {}", damaged.message),
         }
     }
     outln!("\nfile on disk:");

@@ -4,18 +4,56 @@
 mod common;
 
 use common::{open, read_log, records, test_dir, write_log};
-use pathway_host::DamagedLine;
+use pathway_host::{DamagedLine, LineProblem};
 
 const DAMAGED: &[u8] = b"{\"n\":1}\ngarbage\n{\"n\":2}\n\"\xff\"\n\n{\"n\":3}\n{\"torn\":";
 
-fn damaged(line: u64, offset: u64, length: u64, torn: bool, reason: &str) -> DamagedLine {
-    DamagedLine {
-        line,
-        offset,
-        length,
-        torn,
-        reason: reason.to_string(),
-    }
+/// What a report says of a damaged line; its `message` is checked to be
+/// replay's text for the same line (`the_report_says_of_a_line_what_replay_says`).
+fn damaged(
+    line: u64,
+    offset: u64,
+    length: u64,
+    torn: bool,
+    reason: &str,
+) -> (u64, u64, u64, bool, String) {
+    (line, offset, length, torn, reason.to_string())
+}
+
+fn fields(lines: &[DamagedLine]) -> Vec<(u64, u64, u64, bool, String)> {
+    lines
+        .iter()
+        .map(|d| (d.line, d.offset, d.length, d.torn, d.reason.clone()))
+        .collect()
+}
+
+#[test]
+fn the_report_says_of_a_line_what_replay_says() {
+    let dir = test_dir("check_replay_words");
+    write_log(dir.path(), DAMAGED);
+    let mut memory = open(dir.path());
+    let report = memory.check().unwrap();
+    let replayed: Vec<DamagedLine> = memory
+        .replay()
+        .unwrap()
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    assert_eq!(report.damaged, replayed);
+    let problems: Vec<LineProblem> = report.damaged.iter().map(|d| d.problem).collect();
+    assert_eq!(
+        problems,
+        [
+            LineProblem::InvalidJson,
+            LineProblem::InvalidUtf8,
+            LineProblem::InvalidJson
+        ]
+    );
+    assert!(
+        report.damaged[2]
+            .message
+            .starts_with("line 7: torn write at byte offset")
+    );
 }
 
 #[test]
@@ -28,7 +66,7 @@ fn check_reports_records_damaged_lines_and_a_torn_tail() {
         (DAMAGED.len() as u64, 3, true)
     );
     assert_eq!(
-        report.damaged,
+        fields(&report.damaged),
         [
             damaged(
                 2,

@@ -36,8 +36,8 @@ fn append_stores_all_events_and_exits_0() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stderr),
-        "pathway: error: event 2 is not exactly one JSON value: EOF while parsing a value at byte \
-         offset 5; nothing was stored\n"
+        "pathway: error: event 2 of the batch is not exactly one JSON value: EOF while parsing a \
+         value at byte offset 5; nothing was stored; fix the event and try again\n"
     );
     assert!(!dir.path().join(LOG).exists());
 
@@ -107,7 +107,14 @@ fn replay_prints_records_and_reports_damage_with_exit_1() {
         .collect();
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0], serde_json::json!({"ok": "{\"a\":1}"}));
-    assert!(lines[1]["err"].as_str().unwrap().starts_with("line 2: "));
+    assert_eq!(lines[1]["err"]["line"], 2);
+    assert_eq!(lines[1]["err"]["problem"], "invalid-json");
+    assert!(
+        lines[1]["err"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("line 2: ")
+    );
     assert_eq!(lines[2], serde_json::json!({"ok": "[3]"}));
 }
 
@@ -136,7 +143,8 @@ fn missing_directory_and_bad_usage_exit_2() {
     assert_eq!(
         text(&out.stderr),
         format!(
-            "pathway: error: {} is not an existing directory; create it first\n",
+            "pathway: error: cannot use {}: No such file or directory (os error 2); pass an \
+             existing, accessible directory\n",
             missing.display()
         )
     );
@@ -178,8 +186,11 @@ fn check_exits_1_on_damage_and_repair_fixes_it() {
     let out = pathway(&["check", "--dir", d, "--json"], b"");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
-        (report["records"].as_u64(), report["clean"].as_bool()),
-        (Some(2), Some(false))
+        (
+            report["records"].as_u64(),
+            report["damaged"].as_array().map(Vec::len)
+        ),
+        (Some(2), Some(1))
     );
     assert_eq!(report["damaged"][0]["offset"], 2);
 
@@ -273,8 +284,9 @@ fn append_each_keeps_what_came_before_a_refused_event() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
-        "pathway: error: event 2 is not exactly one JSON value: EOF while parsing an object at byte \
-         offset 1; the 2 events before it are stored, it and the rest are not\n"
+        "pathway: error: the event is not exactly one JSON value: EOF while parsing an object at \
+         byte offset 1; nothing was stored; fix the event and try again; it was event 2 of the \
+         command line: the 2 events before it are stored, it and the rest are not\n"
     );
     assert_eq!(read_log(dir.path()), b"1\n2\n");
 }
@@ -325,7 +337,7 @@ fn the_memory_cap_is_set_from_the_command_line_and_named_when_hit() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.starts_with("pathway: error: the component trapped: the component needed ")
+        stderr.starts_with("pathway: error: the component needed ")
             && stderr.contains("MiB of memory, over the cap of 2 MiB")
             && stderr.contains("--max-memory-mib"),
         "{stderr}"
@@ -337,4 +349,26 @@ fn the_memory_cap_is_set_from_the_command_line_and_named_when_hit() {
     // Out-of-range values are usage errors.
     let out = pathway(&["check", "--dir", d, "--timeout-secs", "0"], b"");
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn events_that_start_with_a_minus_are_events() {
+    let dir = test_dir("cli_negative");
+    let d = dir.path().to_str().unwrap();
+    let out = pathway(
+        &["append", "--dir", d, "-1", "-0.5", "-1E-3", "-", "--each"],
+        b"-2e+5\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(read_log(dir.path()), b"-1\n-0.5\n-1E-3\n-2e+5\n");
+    // Anything else that starts with `-` is an option, as before; after
+    // `--` it is an event, refused by the component's rule.
+    let out = pathway(&["append", "--dir", d, "--", "-x"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "pathway: error: event 0 of the batch is not exactly one JSON value: invalid number at \
+         byte offset 1; nothing was stored; fix the event and try again\n"
+    );
+    assert_eq!(read_log(dir.path()), b"-1\n-0.5\n-1E-3\n-2e+5\n");
 }

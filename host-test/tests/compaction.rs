@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::{LOG, figures, open, read_log, records, soak, test_dir, write_log};
-use pathway_host::{CompactError, Error, FAILPOINTS_COMPONENT_PATH};
+use pathway_host::{Cause, Error, FAILPOINTS_COMPONENT_PATH, LogError};
 use wasmtime::Store;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
@@ -57,8 +57,12 @@ fn compaction_with_a_bad_snapshot_event_changes_nothing() {
     let mut memory = open(dir.path());
     let upto = memory.end_cursor().unwrap();
     match memory.compact(&["{}", "nope"], &upto).unwrap_err() {
-        Error::Compact(CompactError::InvalidEvent(pathway_host::AppendError::InvalidJson(e))) => {
-            assert_eq!(e.index, 1)
+        Error::Log(LogError {
+            cause: Cause::InvalidJson(e),
+            message,
+        }) => {
+            assert_eq!(e.index, 1);
+            assert!(message.starts_with("snapshot event 1 is not exactly one JSON value"));
         }
         other => panic!("expected an invalid snapshot event, got {other:?}"),
     }
@@ -73,7 +77,10 @@ fn compaction_refuses_while_another_holds_the_lock() {
     let mut memory = open(dir.path());
     let upto = memory.end_cursor().unwrap();
     match memory.compact(&["0"], &upto).unwrap_err() {
-        Error::Compact(CompactError::Busy(message)) => assert_eq!(
+        Error::Log(LogError {
+            cause: Cause::Busy,
+            message,
+        }) => assert_eq!(
             message,
             "\"pathway.jsonl.lock\" exists: another compaction or repair is running, or one \
              crashed; if none runs, remove \"pathway.jsonl.lock\" and try again"
@@ -165,7 +172,10 @@ fn a_crash_at_any_step_of_compaction_leaves_the_old_or_the_new_log() {
         let end = memory.end_cursor().unwrap();
         assert!(matches!(
             memory.compact(&["0"], &end),
-            Err(Error::Compact(CompactError::Busy(_)))
+            Err(Error::Log(LogError {
+                cause: Cause::Busy,
+                ..
+            }))
         ));
 
         // Once stale, appenders no longer wait for them and the next

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{LOG, figures, read_log, test_dir};
-use pathway_host::{AppendError, CompactError, Error, Memory, Options};
+use pathway_host::{Cause, Error, LogError, Memory, Options};
 
 /// A tmpfs of `size` bytes mounted on a temp dir, unmounted on drop.
 struct Tmpfs {
@@ -60,10 +60,13 @@ fn record(n: usize, pad: usize) -> String {
     format!("{{\"n\":{n},\"pad\":\"{}\"}}", "x".repeat(pad))
 }
 
-/// The refusal of an append on a full device.
+/// The failure of an append on a full device: `insufficient-space`.
 fn io_message(result: Result<(), Error>) -> String {
     match result {
-        Err(Error::Refused(AppendError::Io(message))) => message,
+        Err(Error::Log(LogError {
+            cause: Cause::InsufficientSpace,
+            message,
+        })) => message,
         other => panic!("expected an I/O error, got {other:?}"),
     }
 }
@@ -155,7 +158,10 @@ fn appends_on_a_full_device_fail_cleanly_and_work_again_once_space_is_freed() {
     let batch: Vec<String> = (0..50).map(|n| record(n, 1000)).collect();
     assert!(matches!(
         memory.append_batch(&batch),
-        Err(Error::Refused(AppendError::Io(_)))
+        Err(Error::Log(LogError {
+            cause: Cause::InsufficientSpace,
+            ..
+        }))
     ));
     assert_same_bytes(&read_log(dir), &before, "a failed append");
 
@@ -165,7 +171,10 @@ fn appends_on_a_full_device_fail_cleanly_and_work_again_once_space_is_freed() {
     let upto = memory.end_cursor().unwrap();
     failed += 2; // the batch above, and this compaction
     match memory.compact(&snapshot, &upto) {
-        Err(Error::Compact(CompactError::Io(message))) => {
+        Err(Error::Log(LogError {
+            cause: Cause::InsufficientSpace,
+            message,
+        })) => {
             assert!(message.contains("insufficient-space"), "{message}")
         }
         other => panic!("expected the compaction to fail, got {other:?}"),
@@ -244,7 +253,10 @@ fn a_batch_cut_by_a_full_device_keeps_its_whole_records_and_drops_the_partial_on
     std::fs::remove_file(dir.join("ballast")).unwrap();
     let batch: Vec<String> = (0..10).map(|n| record(1000 + n, 1000)).collect();
     let message = match memory.append_batch(&batch) {
-        Err(Error::Refused(AppendError::Io(message))) => message,
+        Err(Error::Log(LogError {
+            cause: Cause::InsufficientSpace,
+            message,
+        })) => message,
         other => panic!("expected the batch to fail, got {other:?}"),
     };
     let now = read_log(dir);

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{open, read_log, test_dir};
 use pathway_host::{Memory, Options, SyncMode};
 
@@ -21,8 +19,8 @@ fn every_sync_mode_stores_the_same_records() {
     for mode in [
         SyncMode::Never,
         SyncMode::Always,
-        SyncMode::Interval(Duration::from_millis(0)),
-        SyncMode::Interval(Duration::from_secs(3600)),
+        SyncMode::Interval { millis: 0 },
+        SyncMode::Interval { millis: 3_600_000 },
     ] {
         let dir = test_dir("sync_modes");
         let mut memory = with_sync(dir.path(), mode);

@@ -140,7 +140,8 @@ fn flips_garbage_and_zeroed_ranges_never_hide_an_untouched_line() {
             .iter()
             .filter_map(|e| e.as_ref().ok().cloned())
             .collect();
-        for message in entries.iter().filter_map(|e| e.as_ref().err()) {
+        for damaged in entries.iter().filter_map(|e| e.as_ref().err()) {
+            let message = &damaged.message;
             assert!(message.starts_with("line "), "case {case}: {message}");
         }
         let untouched: Vec<&String> = lines

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{ok, open, paged, test_dir, write_log};
-use pathway_host::{CursorError, Error, Memory, Options};
+use pathway_host::{Cause, Error, LogError, Memory, Options, TrapKind};
 
 const LOG: &[u8] = b"\xEF\xBB\xBF{\"n\":1}\r\n\n{\"n\":2}\nnot json\n\"\xff\"\n[3]\n{\"n\":";
 
@@ -72,7 +72,10 @@ fn cursor_fails_clearly_after_the_log_was_compacted() {
     let end = memory.end_cursor().unwrap();
     memory.compact(&["{\"sum\":6}"], &end).unwrap();
     match memory.replay_page(Some(&first.next), 1 << 20).unwrap_err() {
-        Error::Cursor(CursorError::Stale(message)) => assert!(
+        Error::Log(LogError {
+            cause: Cause::StaleCursor,
+            message,
+        }) => assert!(
             message.starts_with("the cursor no longer fits the log: it was made on another file"),
             "{message}"
         ),
@@ -90,12 +93,18 @@ fn cursor_fails_clearly_when_the_log_was_truncated_or_rewritten() {
     std::fs::write(dir.path().join(common::LOG), b"1\n2\n4\n").unwrap();
     assert!(matches!(
         memory.replay_page(Some(&cursor), 100),
-        Err(Error::Cursor(CursorError::Stale(_)))
+        Err(Error::Log(LogError {
+            cause: Cause::StaleCursor,
+            ..
+        }))
     ));
     std::fs::write(dir.path().join(common::LOG), b"1\n").unwrap();
     assert!(matches!(
         memory.replay_page(Some(&cursor), 100),
-        Err(Error::Cursor(CursorError::Stale(_)))
+        Err(Error::Log(LogError {
+            cause: Cause::StaleCursor,
+            ..
+        }))
     ));
 }
 
@@ -104,7 +113,10 @@ fn text_that_is_not_a_cursor_is_refused() {
     let dir = test_dir("invalid_cursor");
     let mut memory = open(dir.path());
     match memory.replay_page(Some("line 3"), 100).unwrap_err() {
-        Error::Cursor(CursorError::Invalid(message)) => {
+        Error::Log(LogError {
+            cause: Cause::InvalidCursor,
+            message,
+        }) => {
             assert!(
                 message.starts_with("\"line 3\" is not a cursor of this log"),
                 "{message}"
@@ -133,8 +145,12 @@ fn paged_replay_works_where_the_guest_cannot_hold_the_log() {
     assert_eq!(records, count);
     // The whole-log replay needs more than 16 MiB of guest memory.
     match memory.replay() {
-        Err(Error::Trap { message, .. }) => assert!(
-            message.contains("over the cap of 16 MiB") && message.contains("--max-memory-mib"),
+        Err(Error::Trap {
+            kind: TrapKind::MemoryCap,
+            message,
+            ..
+        }) => assert!(
+            message.contains("over the cap of 16 MiB, and was stopped; nothing stored is lost"),
             "{message}"
         ),
         other => panic!("expected the memory cap to stop the replay, got {other:?}"),

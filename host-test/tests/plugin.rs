@@ -7,7 +7,9 @@ mod common;
 use std::process::{Command, Output};
 
 use common::{LOG, read_log, test_dir, write_log};
-use pathway_host::{AGENT_PLUGIN_PATH, COMPONENT_BYTES, Error, Memory, Options, Plugin, Runtime};
+use pathway_host::{
+    AGENT_PLUGIN_PATH, COMPONENT_BYTES, Error, Memory, Options, Plugin, Runtime, TrapKind,
+};
 
 /// `pathway run-plugin --dir DIR [EXTRA...] <agent plugin> -- NOTE...`
 fn run_plugin(dir: &str, extra: &[&str], note: &[&str]) -> Output {
@@ -120,7 +122,8 @@ fn agent_plugin_with_a_missing_directory_is_a_clear_error() {
             Some(2),
             "",
             format!(
-                "pathway: error: {} is not an existing directory; create it first\n",
+                "pathway: error: cannot use {}: No such file or directory (os error 2); pass an \
+                 existing, accessible directory\n",
                 missing.display()
             )
             .as_str()
@@ -182,7 +185,7 @@ fn the_components_memory_cap_holds_when_it_serves_a_plugin() {
     let (status, stdout, stderr) = outcome(&out);
     assert_eq!((status, stdout), (Some(2), ""), "{stderr}");
     assert!(
-        stderr.starts_with("pathway: error: the component trapped: the component needed ")
+        stderr.starts_with("pathway: error: the component needed ")
             && stderr.contains("over the cap of 2 MiB")
             && stderr.contains("--max-memory-mib"),
         "{stderr}"
@@ -214,8 +217,12 @@ fn a_plugin_past_the_deadline_is_stopped_with_a_clear_error() {
     let plugin = Plugin::new(Runtime::shared().unwrap(), &wasm).unwrap();
     let started = std::time::Instant::now();
     match plugin.run(memory, &["agent", "late"]) {
-        Err(Error::Trap { message, .. }) => {
-            assert!(message.contains("deadline of 20ms"), "{message}")
+        Err(Error::Trap {
+            kind: TrapKind::Deadline,
+            message,
+            ..
+        }) => {
+            assert!(message.contains("deadline of 20 ms"), "{message}")
         }
         other => panic!("expected the deadline to stop the plugin, got {other:?}"),
     }

@@ -2,15 +2,20 @@
 //! file is left byte for byte as it was.
 
 mod common;
+#[path = "common/raw.rs"]
+mod raw;
 
 use common::{open, read_log, test_dir, write_log};
-use pathway_host::{AppendError, Error, InvalidJson, Memory, Options, TooLarge};
+use pathway_host::{Cause, Error, InvalidJson, LogError, Memory, Options, TooLarge};
 
 const STORED: &[u8] = b"{\"kept\":1}\n";
 
 fn invalid_json(error: Error) -> InvalidJson {
     match error {
-        Error::Refused(AppendError::InvalidJson(e)) => e,
+        Error::Log(LogError {
+            cause: Cause::InvalidJson(e),
+            ..
+        }) => e,
         other => panic!("expected an invalid-json refusal, got {other:?}"),
     }
 }
@@ -56,7 +61,10 @@ fn event_over_the_limit_is_refused_with_size_and_limit() {
     let mut memory = Memory::open(dir.path(), options).unwrap();
     memory.try_append("[1,2,3,4]").unwrap();
     match memory.try_append("[1,2,3,4,5]").unwrap_err() {
-        Error::Refused(AppendError::TooLarge(TooLarge { index, size, limit })) => {
+        Error::Log(LogError {
+            cause: Cause::TooLarge(TooLarge { index, size, limit }),
+            ..
+        }) => {
             assert_eq!((index, size, limit), (0, 11, 10));
         }
         other => panic!("expected too-large, got {other:?}"),
@@ -71,8 +79,8 @@ fn append_traps_with_the_reason_and_the_memory_stays_usable() {
     match memory.append("{oops}").unwrap_err() {
         Error::Trap { stderr, .. } => assert!(
             stderr.contains(
-                "pathway append refused: event 0: event is not exactly one JSON value: \
-                 key must be a string at byte offset 1"
+                "pathway append refused: the event is not exactly one JSON value: key must be \
+                 a string at byte offset 1; nothing was stored"
             ),
             "stderr: {stderr}"
         ),
@@ -96,7 +104,10 @@ fn batch_with_one_bad_event_stores_nothing_and_names_its_index() {
     };
     let mut small = Memory::open(dir.path(), options).unwrap();
     match small.append_batch(&["1", "[1,2]"]).unwrap_err() {
-        Error::Refused(AppendError::TooLarge(t)) => {
+        Error::Log(LogError {
+            cause: Cause::TooLarge(t),
+            ..
+        }) => {
             assert_eq!((t.index, t.size, t.limit), (1, 5, 3))
         }
         other => panic!("expected too-large, got {other:?}"),
@@ -107,11 +118,25 @@ fn batch_with_one_bad_event_stores_nothing_and_names_its_index() {
 #[test]
 fn refusal_message_names_the_event_and_what_to_do() {
     let dir = test_dir("refusal_message");
-    let error = open(dir.path()).append_batch(&["1", "{"]).unwrap_err();
+    let mut memory = open(dir.path());
+    let error = memory.append_batch(&["1", "{"]).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "event 1 is not exactly one JSON value: EOF while parsing an object at byte offset 1; \
-         nothing was stored"
+        "event 1 of the batch is not exactly one JSON value: EOF while parsing an object at \
+         byte offset 1; nothing was stored; fix the event and try again"
+    );
+    let error = memory.try_append("{").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the event is not exactly one JSON value: EOF while parsing an object at byte offset \
+         1; nothing was stored; fix the event and try again"
+    );
+    let upto = memory.end_cursor().unwrap();
+    let error = memory.compact(&["[1]", "2", "[3"], &upto).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "snapshot event 2 is not exactly one JSON value: EOF while parsing a list at byte \
+         offset 2; the log was not compacted and is as it was; fix the event and try again"
     );
 }
 
@@ -123,9 +148,12 @@ fn unusable_configuration_is_refused_and_nothing_is_written() {
             log_name: Some(name.into()),
             ..Options::default()
         };
-        let mut memory = Memory::open(dir.path(), options).unwrap();
-        match memory.try_append("1").unwrap_err() {
-            Error::Refused(AppendError::InvalidConfig(message)) => {
+        // Refused when the log is opened, not at its first call.
+        match Memory::open(dir.path(), options).unwrap_err() {
+            Error::Log(LogError {
+                cause: Cause::InvalidConfig,
+                message,
+            }) => {
                 assert!(
                     message.starts_with(&format!("PATHWAY_LOG={name:?} cannot be used")),
                     "{message}"
@@ -133,10 +161,22 @@ fn unusable_configuration_is_refused_and_nothing_is_written() {
             }
             other => panic!("expected invalid-config for {name:?}, got {other:?}"),
         }
-        match memory.replay().unwrap_err() {
-            Error::Unreadable(message) => assert!(message.starts_with("PATHWAY_LOG="), "{message}"),
-            other => panic!("expected unreadable, got {other:?}"),
-        }
+    }
+    // A host that skips `open-log` gets the same error from every call.
+    let mut wasi = wasmtime_wasi::WasiCtxBuilder::new();
+    wasi.preopened_dir(dir.path(), "/", wasmtime_wasi::FsPerms::ReadWrite)
+        .unwrap()
+        .env("PATHWAY_LOG", "../escape.jsonl");
+    let (pathway, mut store) = raw::instantiate(pathway_host::COMPONENT_BYTES, wasi);
+    let log = pathway.pathway_memory_log();
+    let appended = log.call_try_append(&mut store, "1").unwrap().unwrap_err();
+    let replayed = log.call_replay_entries(&mut store).unwrap().unwrap_err();
+    for error in [appended, replayed] {
+        assert!(
+            matches!(error.cause, raw::Cause::InvalidConfig),
+            "{error:?}"
+        );
+        assert!(error.message.starts_with("PATHWAY_LOG=\"../escape.jsonl\""));
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     assert!(!dir.path().parent().unwrap().join("escape.jsonl").exists());

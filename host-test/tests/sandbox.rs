@@ -4,23 +4,17 @@
 mod common;
 
 use common::{LOG, figures, ok, test_dir, write_log};
-use pathway_host::{AppendError, COMPONENT_BYTES, Error, Memory, Options};
+use pathway_host::{COMPONENT_BYTES, Cause, Error, LogError, Memory, Options, TrapKind};
 use wasmtime_wasi::WasiCtxBuilder;
 
 #[path = "common/raw.rs"]
 mod raw;
 
-fn io_message(error: Error) -> String {
+/// The component's message, once its cause is the one expected.
+fn failure(error: Error, expected: Cause) -> String {
     match error {
-        Error::Refused(AppendError::Io(message)) => message,
-        other => panic!("expected an I/O refusal, got {other:?}"),
-    }
-}
-
-fn unreadable(error: Error) -> String {
-    match error {
-        Error::Unreadable(message) => message,
-        other => panic!("expected an unreadable log, got {other:?}"),
+        Error::Log(LogError { cause, message }) if cause == expected => message,
+        other => panic!("expected {expected:?}, got {other:?}"),
     }
 }
 
@@ -33,7 +27,7 @@ fn read_only_preopen_gives_a_clear_error_and_writes_nothing() {
         ..Options::default()
     };
     let mut memory = Memory::open(dir.path(), options).unwrap();
-    let message = io_message(memory.try_append("2").unwrap_err());
+    let message = failure(memory.try_append("2").unwrap_err(), Cause::AccessDenied);
     assert!(
         message.starts_with("cannot open \"pathway.jsonl\" in the granted directory: ")
             && message.ends_with("grant write access to change the log"),
@@ -52,11 +46,13 @@ fn no_directory_granted_is_an_error_not_an_empty_log() {
     let expected = "no directory is granted: the host preopened none; preopen exactly one directory for the log";
     let replay = log.call_replay(&mut store).unwrap();
     assert_eq!(replay, vec![Err(expected.to_string())]);
-    match log.call_try_append(&mut store, "1").unwrap() {
-        Err(raw::AppendError::Io(message)) => {
-            assert_eq!(message, expected)
-        }
-        other => panic!("expected an I/O error, got {other:?}"),
+    for error in [
+        log.call_try_append(&mut store, "1").unwrap().unwrap_err(),
+        log.call_replay_entries(&mut store).unwrap().unwrap_err(),
+        log.call_open_log(&mut store).unwrap().unwrap_err(),
+    ] {
+        assert_eq!(error.cause, raw::Cause::NoDirectory);
+        assert_eq!(error.message, expected);
     }
 }
 
@@ -65,7 +61,7 @@ fn a_directory_removed_after_opening_is_not_an_empty_log() {
     let dir = test_dir("dir_removed");
     let mut memory = open_default(dir.path());
     std::fs::remove_dir(dir.path()).unwrap();
-    let message = unreadable(memory.replay().unwrap_err());
+    let message = failure(memory.replay().unwrap_err(), Cause::NoDirectory);
     assert!(
         message.starts_with("the granted directory \"/\" is no longer usable"),
         "{message}"
@@ -77,13 +73,13 @@ fn log_name_that_is_a_directory_is_refused() {
     let dir = test_dir("log_is_dir");
     std::fs::create_dir(dir.path().join(LOG)).unwrap();
     let mut memory = open_default(dir.path());
-    let message = io_message(memory.try_append("1").unwrap_err());
+    let message = failure(memory.try_append("1").unwrap_err(), Cause::NotAFile);
     assert!(
         message.starts_with("cannot open \"pathway.jsonl\" in the granted directory: "),
         "{message}"
     );
     assert_eq!(
-        unreadable(memory.replay().unwrap_err()),
+        failure(memory.replay().unwrap_err(), Cause::NotAFile),
         "\"pathway.jsonl\" in the granted directory is not a regular file; remove it or set \
          PATHWAY_LOG to another name"
     );
@@ -97,12 +93,12 @@ fn symlink_log_pointing_outside_is_refused_and_the_target_untouched() {
     let dir = test_dir("symlink_log");
     std::os::unix::fs::symlink(&target, dir.path().join(LOG)).unwrap();
     let mut memory = open_default(dir.path());
-    let message = io_message(memory.try_append("1").unwrap_err());
+    let message = failure(memory.try_append("1").unwrap_err(), Cause::NotAFile);
     assert!(
         message.starts_with("cannot open \"pathway.jsonl\" in the granted directory: "),
         "{message}"
     );
-    let message = unreadable(memory.replay().unwrap_err());
+    let message = failure(memory.replay().unwrap_err(), Cause::NotAFile);
     assert!(
         message.ends_with("the log must not be a symbolic link"),
         "{message}"
@@ -147,8 +143,12 @@ fn a_call_past_its_deadline_stops_with_a_clear_error() {
     };
     let mut memory = Memory::open(dir.path(), options).unwrap();
     match memory.replay().unwrap_err() {
-        Error::Trap { message, .. } => assert!(
-            message.starts_with("the call ran longer than the deadline of 50ms"),
+        Error::Trap {
+            kind: TrapKind::Deadline,
+            message,
+            ..
+        } => assert!(
+            message.starts_with("the call ran longer than the deadline of 50 ms"),
             "{message}"
         ),
         other => panic!("expected a deadline trap, got {other:?}"),
@@ -183,21 +183,39 @@ fn tree(root: &std::path::Path) -> Vec<(String, String, Vec<u8>, std::time::Syst
     out
 }
 
-/// Runs every operation of the interface; returns their errors.
-fn try_everything(memory: &mut Memory, cursor: &str) -> Vec<String> {
-    let mut errors = Vec::new();
-    let mut note = |what: &str, result: Result<(), Error>| match result {
-        Ok(()) => panic!("{what} succeeded"),
-        Err(e) => errors.push(format!("{what}: {e}")),
-    };
-    note("append", memory.try_append("{\"escaped\":true}"));
-    note("batch", memory.append_batch(&["1", "2"]));
-    note("replay", memory.replay().map(drop));
-    note("page", memory.replay_page(None, 1024).map(drop));
-    note("check", memory.check().map(drop));
-    note("compact", memory.compact(&["{\"s\":1}"], cursor).map(drop));
-    note("repair", memory.repair().map(drop));
-    errors
+/// Runs every operation of the interface on a raw instance (no `open-log`
+/// first, as a host might); returns their errors.
+fn try_everything(dir: &std::path::Path, name: &str, cursor: &str) -> Vec<raw::LogError> {
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.preopened_dir(dir, "/", wasmtime_wasi::FsPerms::ReadWrite)
+        .unwrap()
+        .env("PATHWAY_LOG", name);
+    let (pathway, mut store) = raw::instantiate(COMPONENT_BYTES, wasi);
+    let log = pathway.pathway_memory_log();
+    let store = &mut store;
+    let snapshot = ["{\"s\":1}".to_string()];
+    let results = [
+        log.call_try_append(&mut *store, "{\"escaped\":true}")
+            .unwrap()
+            .map(drop),
+        log.call_append_batch(&mut *store, &["1".into(), "2".into()])
+            .unwrap()
+            .map(drop),
+        log.call_replay_entries(&mut *store).unwrap().map(drop),
+        log.call_replay_page(&mut *store, None, 1024)
+            .unwrap()
+            .map(drop),
+        log.call_check(&mut *store).unwrap().map(drop),
+        log.call_compact(&mut *store, &snapshot, cursor)
+            .unwrap()
+            .map(drop),
+        log.call_repair(&mut *store).unwrap().map(drop),
+    ];
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| r.expect_err(&format!("operation {i} on {name:?} succeeded")))
+        .collect()
 }
 
 #[test]
@@ -244,15 +262,27 @@ fn no_name_reaches_outside_the_granted_directory() {
             log_name: Some(name.to_string()),
             ..Options::default()
         };
-        let mut memory = Memory::open(&granted, options).unwrap();
-        for error in try_everything(&mut memory, &cursor) {
+        // The library refuses a name that is not a plain file name when
+        // the log is opened; one that names a link or a directory opens,
+        // and then every call is refused.
+        let expected = match Memory::open(&granted, options) {
+            Err(Error::Log(e)) => {
+                assert_eq!(e.cause, Cause::InvalidConfig, "{name:?}: {}", e.message);
+                raw::Cause::InvalidConfig
+            }
+            Ok(_) => raw::Cause::NotAFile,
+            Err(other) => panic!("{name:?}: {other}"),
+        };
+        for error in try_everything(&granted, name, &cursor) {
             // Each says what is wrong with the name or the file it names.
+            assert_eq!(error.cause, expected, "{name:?}: {}", error.message);
             assert!(
-                error.contains("PATHWAY_LOG=")
-                    || error.contains("symbolic link")
-                    || error.contains("not a regular file")
-                    || error.contains("cannot open"),
-                "{name:?}: {error}"
+                error.message.contains("PATHWAY_LOG=")
+                    || error.message.contains("symbolic link")
+                    || error.message.contains("not a regular file")
+                    || error.message.contains("cannot open"),
+                "{name:?}: {}",
+                error.message
             );
             tried += 1;
         }

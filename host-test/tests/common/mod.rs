@@ -36,7 +36,10 @@ pub fn ok(line: &str) -> Entry {
 
 /// The message of a damaged entry, for `starts_with` checks.
 pub fn err(entry: &Entry) -> &str {
-    entry.as_ref().expect_err("expected a damaged entry")
+    &entry
+        .as_ref()
+        .expect_err("expected a damaged entry")
+        .message
 }
 
 /// Every entry of the log, read page by page with `max_bytes` pages.

@@ -7,9 +7,13 @@ use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtxBuilder, WasiCtxView, WasiView};
 
-wasmtime::component::bindgen!({ path: "../wit", world: "pathway" });
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "pathway",
+    additional_derives: [PartialEq, Eq],
+});
 
-pub use exports::pathway::memory::log::{AppendError, Guest as Log};
+pub use exports::pathway::memory::log::{Cause, Guest as Log, LogError};
 
 pub struct Host {
     ctx: wasmtime_wasi::WasiCtx,

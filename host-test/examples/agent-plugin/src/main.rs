@@ -1,7 +1,7 @@
 //! An agent that remembers across runs through the pathway-memory log.
 //!
 //! A command component (a wasm32-wasip2 bin exports `wasi:cli/run`) whose
-//! one import beyond WASI is `pathway:memory/log@0.1.0`: it has no
+//! one import beyond WASI is `pathway:memory/log@0.2.0`: it has no
 //! directory of its own. Each run replays the log, prints the notes of the
 //! earlier runs and appends `{"run":N,"note":"<its arguments>"}`.
 //!
@@ -35,15 +35,12 @@ mod agent {
 
     pub fn run(note: &str) -> Result<(), String> {
         let mut earlier = Vec::new();
-        for entry in log::replay() {
+        let entries =
+            log::replay_entries().map_err(|e| format!("cannot read my memory: {}", e.message))?;
+        for entry in entries {
             match entry {
                 Ok(record) => earlier.extend(run_note(&record)),
-                // A damaged line names its line number; anything else means
-                // the log could not be read at all.
-                Err(damage) if damage.starts_with("line ") => {
-                    eprintln!("agent: skipped a damaged record: {damage}")
-                }
-                Err(unreadable) => return Err(format!("cannot read my memory: {unreadable}")),
+                Err(damaged) => eprintln!("agent: skipped a damaged record: {}", damaged.message),
             }
         }
         let run = earlier.last().map_or(1, |(last, _)| last + 1);
@@ -57,7 +54,8 @@ mod agent {
         }
         let note = serde_json::Value::from(note);
         let event = format!(r#"{{"run":{run},"note":{note}}}"#);
-        log::try_append(&event).map_err(|e| format!("could not remember this run: {e:?}"))?;
+        log::try_append(&event)
+            .map_err(|e| format!("could not remember this run: {}", e.message))?;
         println!("remembered {event}");
         Ok(())
     }

@@ -1,0 +1,136 @@
+//! The JSON shape of the component's values that the CLI's `--json`
+//! output and every host's differential runner write
+//! (`host-test/hosts/cross-host.md`): keys in snake_case, WIT tags in
+//! kebab-case, integers as numbers.
+
+use serde_json::{Value, json};
+
+use crate::{
+    Cause, CheckReport, CompactReport, DamagedLine, Entry, Error, LineProblem, LogError, Page,
+    RepairReport,
+};
+
+/// The WIT name of a cause.
+pub fn cause_name(cause: &Cause) -> &'static str {
+    match cause {
+        Cause::InvalidJson(_) => "invalid-json",
+        Cause::TooLarge(_) => "too-large",
+        Cause::InvalidConfig => "invalid-config",
+        Cause::NoDirectory => "no-directory",
+        Cause::NotAFile => "not-a-file",
+        Cause::AccessDenied => "access-denied",
+        Cause::InsufficientSpace => "insufficient-space",
+        Cause::InvalidCursor => "invalid-cursor",
+        Cause::StaleCursor => "stale-cursor",
+        Cause::Busy => "busy",
+        Cause::Io => "io",
+    }
+}
+
+fn problem_name(problem: LineProblem) -> &'static str {
+    match problem {
+        LineProblem::InvalidUtf8 => "invalid-utf8",
+        LineProblem::InvalidJson => "invalid-json",
+        LineProblem::TooLarge => "too-large",
+    }
+}
+
+/// `{"cause", "message"}` plus the cause's fields.
+pub fn log_error(error: &LogError) -> Value {
+    let mut value = json!({ "cause": cause_name(&error.cause), "message": error.message });
+    let fields = match &error.cause {
+        Cause::InvalidJson(e) => {
+            json!({ "index": e.index, "offset": e.offset, "reason": e.reason })
+        }
+        Cause::TooLarge(e) => json!({ "index": e.index, "size": e.size, "limit": e.limit }),
+        _ => json!({}),
+    };
+    if let (Value::Object(value), Value::Object(fields)) = (&mut value, fields) {
+        value.extend(fields);
+    }
+    value
+}
+
+pub fn damaged_line(line: &DamagedLine) -> Value {
+    json!({
+        "line": line.line,
+        "offset": line.offset,
+        "length": line.length,
+        "torn": line.torn,
+        "problem": problem_name(line.problem),
+        "reason": line.reason,
+        "message": line.message,
+    })
+}
+
+/// `{"ok": "<line>"}` or `{"err": <damaged line>}`.
+pub fn entry(entry: &Entry) -> Value {
+    match entry {
+        Ok(line) => json!({ "ok": line }),
+        Err(damaged) => json!({ "err": damaged_line(damaged) }),
+    }
+}
+
+pub fn entries(entries: &[Entry]) -> Value {
+    Value::Array(entries.iter().map(entry).collect())
+}
+
+/// A page with its `next` cursor, as `pathway page --json` prints it.
+pub fn page(page: &Page) -> Value {
+    json!({
+        "entries": entries(&page.entries),
+        "tail": page.tail.as_ref().map(entry),
+        "next": page.next,
+        "at_end": page.at_end,
+    })
+}
+
+pub fn check_report(report: &CheckReport) -> Value {
+    json!({
+        "bytes": report.bytes,
+        "records": report.records,
+        "damaged": report.damaged.iter().map(damaged_line).collect::<Vec<_>>(),
+        "torn_tail": report.torn_tail,
+        "leftovers": report.leftovers,
+    })
+}
+
+pub fn repair_report(report: &RepairReport) -> Value {
+    json!({
+        "removed": report.removed.iter().map(damaged_line).collect::<Vec<_>>(),
+        "quarantine": report.quarantine,
+        "bytes_before": report.bytes_before,
+        "bytes_after": report.bytes_after,
+    })
+}
+
+pub fn compact_report(report: &CompactReport) -> Value {
+    json!({
+        "snapshot_records": report.snapshot_records,
+        "kept_bytes": report.kept_bytes,
+        "bytes_before": report.bytes_before,
+        "bytes_after": report.bytes_after,
+    })
+}
+
+/// `{"ok": <value>}` or `{"err": <error>}` for a component error; any
+/// other failure (a trap, a host error) is returned as it is.
+pub fn outcome<T>(result: Result<T, Error>, ok: impl FnOnce(&T) -> Value) -> Result<Value, Error> {
+    match result {
+        Ok(value) => Ok(json!({ "ok": ok(&value) })),
+        Err(Error::Log(error)) => Ok(json!({ "err": log_error(&error) })),
+        Err(other) => Err(other),
+    }
+}
+
+/// The value, or `{"err": <error>}` for a component error.
+pub fn value_or_error<T>(
+    result: Result<T, Error>,
+    ok: impl FnOnce(&T) -> Value,
+) -> Result<Value, Error> {
+    match result {
+        Ok(value) => Ok(ok(&value)),
+        Err(Error::Log(error)) => Ok(json!({ "err": log_error(&error) })),
+        Err(other) => Err(other),
+    }
+}

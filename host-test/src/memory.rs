@@ -1,0 +1,314 @@
+//! [`Memory`]: one log in one directory, served by its own component
+//! instance.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use wasmtime::Store;
+use wasmtime::component::Val;
+
+use crate::bindings::exports::pathway::memory::log::{Guest, HostFailure, MemoryCap};
+use crate::entries::Entries;
+use crate::instance::{HostState, Instance};
+use crate::limits::CapReached;
+use crate::runtime::deadline_ticks;
+use crate::{
+    CheckReport, CompactReport, Entry, Error, LogError, Options, Page, RepairReport, Runtime,
+    Settings, TrapKind,
+};
+
+/// One log in one directory, served by its own component instance.
+pub struct Memory {
+    runtime: Runtime,
+    dir: PathBuf,
+    pub(crate) options: Options,
+    settings: Settings,
+    instance: Instance,
+}
+
+impl Memory {
+    /// Opens the log in `dir` with the shared runtime. A configuration the
+    /// component cannot use fails here ([`Error::Log`] with
+    /// `invalid-config`), not at the first call.
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Memory, Error> {
+        Memory::open_with(Runtime::shared()?, dir, options)
+    }
+
+    /// Opens the log in `dir` with a given runtime.
+    pub fn open_with(
+        runtime: &Runtime,
+        dir: impl AsRef<Path>,
+        options: Options,
+    ) -> Result<Memory, Error> {
+        let dir = dir.as_ref().to_path_buf();
+        let mut instance = Instance::new(runtime, &dir, &options)?;
+        let settings = {
+            let Instance {
+                store, bindings, ..
+            } = &mut instance;
+            bindings
+                .pathway_memory_log()
+                .call_open_log(store)
+                .map_err(Error::Setup)?
+                .map_err(Error::Log)?
+        };
+        Ok(Memory {
+            runtime: runtime.clone(),
+            dir,
+            options,
+            settings,
+            instance,
+        })
+    }
+
+    /// The configuration in force, as the component read it.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Path of the log file on the host.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join(&self.settings.log_name)
+    }
+
+    /// Appends through the WIT `append`, which traps on a refused event.
+    /// The trap comes back as [`Error::Trap`] with the guest's message, and
+    /// the instance is replaced so this `Memory` stays usable.
+    pub fn append(&mut self, event: &str) -> Result<(), Error> {
+        self.call(|log, store| log.call_append(store, event))
+    }
+
+    /// Appends one event; a refusal comes back as [`Error::Log`].
+    pub fn try_append(&mut self, event: &str) -> Result<(), Error> {
+        self.call_typed(|log, store| log.call_try_append(store, event))
+    }
+
+    /// Appends all events or none: every event is validated first, and the
+    /// error names the index of the first one refused.
+    pub fn append_batch<S: AsRef<str>>(&mut self, events: &[S]) -> Result<(), Error> {
+        let events: Vec<String> = events.iter().map(|e| e.as_ref().to_string()).collect();
+        self.call_typed(|log, store| log.call_append_batch(store, &events))
+    }
+
+    /// Every entry of the log in file order. Each damaged line is logged as
+    /// a warning that names the file, and a summary at info level. A log
+    /// that cannot be read at all is an [`Error::Log`], never an entry.
+    pub fn replay(&mut self) -> Result<Vec<Entry>, Error> {
+        let entries = self.call_typed(|log, store| log.call_replay_entries(store))?;
+        let path = self.log_path();
+        let mut damaged = 0usize;
+        for line in entries.iter().filter_map(|e| e.as_ref().err()) {
+            damaged += 1;
+            log::warn!("{}: {}", path.display(), line.message);
+        }
+        log::info!(
+            "{}: replay kept {} records and skipped {damaged} damaged lines",
+            path.display(),
+            entries.len() - damaged
+        );
+        Ok(entries)
+    }
+
+    /// The WIT `replay` as it is: `Err("line N: ...")` for a damaged line,
+    /// a single `Err` when the log cannot be read. [`Memory::replay`] gives
+    /// the same typed.
+    pub fn replay_text(&mut self) -> Result<Vec<Result<String, String>>, Error> {
+        self.call(|log, store| log.call_replay(store))
+    }
+
+    /// Forces appended data to stable storage.
+    pub fn sync(&mut self) -> Result<(), Error> {
+        self.call_typed(|log, store| log.call_sync(store))
+    }
+
+    /// Entries from `cursor` (none: the start) until about `max_bytes` of
+    /// the log were read. Damaged lines are logged as warnings.
+    pub fn replay_page(&mut self, cursor: Option<&str>, max_bytes: u32) -> Result<Page, Error> {
+        let page = self.call_typed(|log, store| log.call_replay_page(store, cursor, max_bytes))?;
+        let path = self.log_path();
+        for line in page.entries.iter().filter_map(|e| e.as_ref().err()) {
+            log::warn!("{}: {}", path.display(), line.message);
+        }
+        Ok(page)
+    }
+
+    /// Streams the log page by page (`max_bytes` each) from `cursor`; guest
+    /// and host memory stay bounded whatever the log's size. The last line,
+    /// if it has no `\n` yet, comes last.
+    pub fn entries(&mut self, cursor: Option<String>, max_bytes: u32) -> Entries<'_> {
+        Entries::new(self, cursor, max_bytes)
+    }
+
+    /// A cursor at the end of the log as it is now (all complete lines read).
+    pub fn end_cursor(&mut self) -> Result<String, Error> {
+        let mut cursor = None;
+        loop {
+            let page = self
+                .call_typed(|log, store| log.call_replay_page(store, cursor.as_deref(), 4 << 20))?;
+            if page.at_end {
+                return Ok(page.next);
+            }
+            cursor = Some(page.next);
+        }
+    }
+
+    /// Replaces everything up to `upto` (a cursor: what `snapshot` folds)
+    /// with the snapshot's events; records after `upto` are kept.
+    pub fn compact<S: AsRef<str>>(
+        &mut self,
+        snapshot: &[S],
+        upto: &str,
+    ) -> Result<CompactReport, Error> {
+        let snapshot: Vec<String> = snapshot.iter().map(|e| e.as_ref().to_string()).collect();
+        let report = self.call_typed(|log, store| log.call_compact(store, &snapshot, upto))?;
+        log::info!(
+            "{}: compacted {} bytes into {} ({} snapshot records, {} bytes kept after the cursor)",
+            self.log_path().display(),
+            report.bytes_before,
+            report.bytes_after,
+            report.snapshot_records,
+            report.kept_bytes
+        );
+        Ok(report)
+    }
+
+    /// Reports on the log: records, damaged lines, torn tail, leftovers.
+    pub fn check(&mut self) -> Result<CheckReport, Error> {
+        self.call_typed(|log, store| log.call_check(store))
+    }
+
+    /// Rewrites the log without its damaged lines, which are kept in the
+    /// quarantine file.
+    pub fn repair(&mut self) -> Result<RepairReport, Error> {
+        let report = self.call_typed(|log, store| log.call_repair(store))?;
+        for line in &report.removed {
+            log::info!(
+                "{}: moved line {} (byte offset {}, {} bytes) to {}: {}",
+                self.log_path().display(),
+                line.line,
+                line.offset,
+                line.length,
+                report.quarantine,
+                line.reason
+            );
+        }
+        Ok(report)
+    }
+
+    /// Calls the exported log function `name` with dynamic values: how a
+    /// plugin's imports are forwarded, whatever the interface holds.
+    pub(crate) fn call_dynamic(
+        &mut self,
+        name: &str,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<(), Error> {
+        self.enter(|instance| {
+            let func = instance.func(name)?;
+            func.call(&mut instance.store, params, results)
+        })
+    }
+
+    /// A call whose result is the component's `result<T, log-error>`.
+    fn call_typed<R>(
+        &mut self,
+        f: impl FnOnce(&Guest, &mut Store<HostState>) -> wasmtime::Result<Result<R, LogError>>,
+    ) -> Result<R, Error> {
+        self.call(f)?.map_err(Error::Log)
+    }
+
+    fn call<R>(
+        &mut self,
+        f: impl FnOnce(&Guest, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, Error> {
+        self.enter(|instance| {
+            let Instance {
+                store, bindings, ..
+            } = instance;
+            f(bindings.pathway_memory_log(), store)
+        })
+    }
+
+    /// Calls into the instance with the deadline set; a trap becomes
+    /// [`Error::Trap`] and the instance is replaced.
+    fn enter<R>(
+        &mut self,
+        f: impl FnOnce(&mut Instance) -> wasmtime::Result<R>,
+    ) -> Result<R, Error> {
+        let instance = &mut self.instance;
+        instance
+            .store
+            .set_epoch_deadline(deadline_ticks(self.options.call_timeout));
+        // The whole call runs inside wasmtime-wasi's tokio runtime context,
+        // entered once: each WASI call then just polls its future on this
+        // thread instead of entering the runtime and yielding to it first
+        // (its fallback for callers outside any runtime). Measured: about
+        // 3 % of a one-event append (4 WASI calls).
+        wasmtime_wasi::runtime::with_ambient_tokio_runtime(|| f(instance))
+            .map_err(|trap| self.recover_from_trap(trap))
+    }
+
+    /// Builds a fresh instance after a trap (a trapped instance cannot be
+    /// entered again) and turns the trap into an [`Error::Trap`], worded by
+    /// the component when the host stopped it.
+    fn recover_from_trap(&mut self, trap: wasmtime::Error) -> Error {
+        let stderr = String::from_utf8_lossy(&self.instance.stderr.contents()).into_owned();
+        let (kind, failure) = host_failure(&trap, &self.options);
+        match Instance::new(&self.runtime, &self.dir, &self.options) {
+            Ok(fresh) => self.instance = fresh,
+            Err(e) => log::error!("could not replace the trapped instance: {e}"),
+        }
+        let message = match failure {
+            Some(failure) => self
+                .host_message(&failure)
+                .unwrap_or_else(|| format!("{trap:#}")),
+            None => format!("the component trapped: {trap:#}"),
+        };
+        Error::Trap {
+            kind,
+            message,
+            stderr,
+        }
+    }
+
+    /// The component's words for a failure the host detected.
+    pub(crate) fn host_message(&mut self, failure: &HostFailure) -> Option<String> {
+        let Instance {
+            store, bindings, ..
+        } = &mut self.instance;
+        bindings
+            .pathway_memory_log()
+            .call_host_message(store, *failure)
+            .ok()
+    }
+}
+
+/// What kind of trap `trap` is, and the failure the host detected (a
+/// deadline, the memory cap) when it is one.
+pub(crate) fn host_failure(
+    trap: &wasmtime::Error,
+    options: &Options,
+) -> (TrapKind, Option<HostFailure>) {
+    if let Some(cap) = trap.downcast_ref::<CapReached>() {
+        let failure = HostFailure::MemoryCap(MemoryCap {
+            wanted: cap.wanted as u64,
+            cap: cap.cap as u64,
+        });
+        (TrapKind::MemoryCap, Some(failure))
+    } else if trap.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
+        let millis = u64::try_from(options.call_timeout.as_millis()).unwrap_or(u64::MAX);
+        (TrapKind::Deadline, Some(HostFailure::Deadline(millis)))
+    } else {
+        (TrapKind::Guest, None)
+    }
+}
+
+impl fmt::Debug for Memory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Memory")
+            .field("dir", &self.dir)
+            .field("options", &self.options)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
