@@ -1,0 +1,439 @@
+//! One behaviour in every host: the regression corpus (`tests/corpus`) run
+//! through the Rust library, the `pathway` CLI's `--json` output, the Node
+//! host and the Python host, each writing its results in the shape of
+//! `host-test/hosts/cross-host.md`. Each host's results, written again
+//! canonically, must equal the Rust library's byte for byte, case by case;
+//! a difference names the host, the case and the first differing field.
+//!
+//! The one exception, by design: the CLI's snapshot file is JSON Lines, so
+//! an event whose text spans lines (or is blank) cannot be a CLI snapshot
+//! event; for those 5 of the 23 event cases the CLI's `compact` and the log
+//! after it are not compared (its `try_append` and `append_batch` are).
+//!
+//! A machine without Node.js or Python fails here with a message saying
+//! what to install; `PATHWAY_SKIP_POLYGLOT=1` leaves those two hosts out.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use pathway_host::{Error, Memory, Options, Page, json};
+use serde_json::{Value, json};
+
+const LOG: &str = "pathway.jsonl";
+const MAX_LINE: u64 = 4096;
+const PAGE_BYTES: u32 = 16;
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus")
+}
+
+/// `cases.json`: every corpus log (as hex) and every UTF-8 corpus event.
+fn cases() -> Value {
+    let read = |kind: &str| -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<_> = std::fs::read_dir(corpus_dir().join(kind))
+            .unwrap()
+            .map(|e| {
+                let path = e.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                (format!("{kind}/{name}"), std::fs::read(&path).unwrap())
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let logs: Vec<Value> = read("logs")
+        .into_iter()
+        .map(|(name, bytes)| json!({ "name": name, "hex": hex(&bytes) }))
+        .collect();
+    let events: Vec<Value> = read("events")
+        .into_iter()
+        .filter_map(|(name, bytes)| {
+            let event = String::from_utf8(bytes).ok()?;
+            Some(json!({ "name": name, "event": event }))
+        })
+        .collect();
+    json!({ "max_line": MAX_LINE, "page_bytes": PAGE_BYTES, "logs": logs, "events": events })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// Every file in `dir`, by name, as hex.
+fn files(dir: &Path) -> Value {
+    let mut out = serde_json::Map::new();
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for name in names {
+        out.insert(
+            name.clone(),
+            hex(&std::fs::read(dir.join(&name)).unwrap()).into(),
+        );
+    }
+    Value::Object(out)
+}
+
+/// A page as the results record it: without its cursor.
+fn page_value(page: &Page) -> Value {
+    let mut value = json::page(page);
+    value.as_object_mut().unwrap().remove("next");
+    value
+}
+
+/// The Rust library's results.
+fn run_library(cases: &Value) -> Value {
+    let options = || Options {
+        max_line: Some(MAX_LINE),
+        ..Options::default()
+    };
+    let walk = |memory: &mut Memory| -> Result<Vec<Page>, Error> {
+        let mut pages = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = memory.replay_page(cursor.as_deref(), PAGE_BYTES)?;
+            cursor = Some(page.next.clone());
+            let at_end = page.at_end;
+            pages.push(page);
+            if at_end {
+                return Ok(pages);
+            }
+        }
+    };
+    let mut logs = serde_json::Map::new();
+    for case in cases["logs"].as_array().unwrap() {
+        let dir = common::test_dir("cross_host_library");
+        std::fs::write(dir.path().join(LOG), unhex(case["hex"].as_str().unwrap())).unwrap();
+        let mut memory = Memory::open(dir.path(), options()).unwrap();
+        let mut result = serde_json::Map::new();
+        let replay = json::value_or_error(memory.replay(), |e| json::entries(e)).unwrap();
+        result.insert("replay".into(), replay);
+        let pages = json::value_or_error(walk(&mut memory), |pages| {
+            pages.iter().map(page_value).collect()
+        });
+        result.insert("pages".into(), pages.unwrap());
+        let check = json::value_or_error(memory.check(), json::check_report).unwrap();
+        result.insert("check".into(), check);
+        let repair = json::value_or_error(memory.repair(), json::repair_report).unwrap();
+        result.insert("repair".into(), repair);
+        let after = json::value_or_error(memory.replay(), |e| json::entries(e)).unwrap();
+        result.insert("after_repair".into(), after);
+        result.insert("files".into(), files(dir.path()));
+        logs.insert(case["name"].as_str().unwrap().into(), result.into());
+    }
+    let mut events = serde_json::Map::new();
+    for case in cases["events"].as_array().unwrap() {
+        let event = case["event"].as_str().unwrap();
+        let dir = common::test_dir("cross_host_library");
+        let mut memory = Memory::open(dir.path(), options()).unwrap();
+        let null = |_: &()| Value::Null;
+        let mut result = serde_json::Map::new();
+        let tried = json::outcome(memory.try_append(event), null).unwrap();
+        result.insert("try_append".into(), tried);
+        let batch = json::outcome(memory.append_batch(&["1", event]), null).unwrap();
+        result.insert("append_batch".into(), batch);
+        let compact = match walk(&mut memory) {
+            Ok(pages) => {
+                let end = &pages.last().unwrap().next;
+                json::outcome(memory.compact(&[event], end), json::compact_report).unwrap()
+            }
+            Err(e) => json::outcome(Err::<(), _>(e), null).unwrap(),
+        };
+        result.insert("compact".into(), compact);
+        let replay = json::value_or_error(memory.replay(), |e| json::entries(e)).unwrap();
+        result.insert("replay".into(), replay);
+        result.insert("files".into(), files(dir.path()));
+        events.insert(case["name"].as_str().unwrap().into(), result.into());
+    }
+    json!({ "logs": logs, "events": events })
+}
+
+/// `pathway <command> --dir DIR --max-line N <the rest>`.
+fn pathway(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pathway"))
+        .arg(args[0])
+        .args(["--dir", dir.to_str().unwrap()])
+        .args(["--max-line", &MAX_LINE.to_string()])
+        .args(&args[1..])
+        .output()
+        .unwrap()
+}
+
+/// The CLI's stdout as JSON (one value), with the exit codes it may have.
+fn cli_json(args: &[&str], dir: &Path, codes: &[i32]) -> Value {
+    let out = pathway(args, dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.code().is_some_and(|c| codes.contains(&c)),
+        "pathway {args:?}: {:?}\n{stderr}",
+        out.status
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("pathway {args:?}: {e}"))
+}
+
+/// `pathway replay --json`: one entry per line.
+fn cli_replay(dir: &Path) -> Value {
+    let out = pathway(&["replay", "--json"], dir);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
+    let entries: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    Value::Array(entries)
+}
+
+/// `pathway page --json` from the start until a page is at the end.
+fn cli_pages(dir: &Path) -> Vec<Value> {
+    let mut pages = Vec::new();
+    let mut cursor: Option<String> = None;
+    let max = PAGE_BYTES.to_string();
+    loop {
+        let mut args = vec!["page", "--max-bytes", &max];
+        if let Some(cursor) = &cursor {
+            args.extend(["--after", cursor]);
+        }
+        let mut page = cli_json(&args, dir, &[0]);
+        let page_map = page.as_object_mut().unwrap();
+        cursor = page_map.remove("next").unwrap().as_str().map(str::to_owned);
+        let at_end = page_map["at_end"].as_bool().unwrap();
+        pages.push(page);
+        if at_end {
+            return pages;
+        }
+    }
+}
+
+/// The CLI's results, from its `--json` output.
+fn run_cli(cases: &Value) -> Value {
+    let mut logs = serde_json::Map::new();
+    for case in cases["logs"].as_array().unwrap() {
+        let dir = common::test_dir("cross_host_cli");
+        let dir = dir.path();
+        std::fs::write(dir.join(LOG), unhex(case["hex"].as_str().unwrap())).unwrap();
+        let result = json!({
+            "replay": cli_replay(dir),
+            "pages": cli_pages(dir),
+            "check": cli_json(&["check", "--json"], dir, &[0, 1]),
+            "repair": cli_json(&["repair", "--json"], dir, &[0]),
+            "after_repair": cli_replay(dir),
+            "files": files(dir),
+        });
+        logs.insert(case["name"].as_str().unwrap().into(), result);
+    }
+    let mut events = serde_json::Map::new();
+    for case in cases["events"].as_array().unwrap() {
+        let event = case["event"].as_str().unwrap();
+        let dir = common::test_dir("cross_host_cli");
+        let dir = dir.path();
+        let tried = cli_json(&["append", "--json", "--each", "--", event], dir, &[0, 1]);
+        let batch = cli_json(&["append", "--json", "--", "1", event], dir, &[0, 1]);
+        let mut result = json!({ "try_append": tried, "append_batch": batch });
+        // A snapshot file is JSON Lines: one event per line.
+        if !event.contains(['\n', '\r']) && !event.trim().is_empty() {
+            let snapshot = dir.with_extension("snapshot.jsonl");
+            std::fs::write(&snapshot, format!("{event}\n")).unwrap();
+            let end = last_cursor(dir);
+            let snapshot_arg = snapshot.to_str().unwrap();
+            let mut args = vec!["compact", "--json", "--snapshot", snapshot_arg];
+            if let Some(end) = &end {
+                args.extend(["--upto", end]);
+            }
+            result["compact"] = cli_json(&args, dir, &[0, 1]);
+            std::fs::remove_file(&snapshot).unwrap();
+        }
+        result["replay"] = cli_replay(dir);
+        result["files"] = files(dir);
+        events.insert(case["name"].as_str().unwrap().into(), result);
+    }
+    json!({ "logs": logs, "events": events })
+}
+
+/// The `next` of the last page of a page walk.
+fn last_cursor(dir: &Path) -> Option<String> {
+    let max = PAGE_BYTES.to_string();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut args = vec!["page", "--max-bytes", &max];
+        if let Some(cursor) = &cursor {
+            args.extend(["--after", cursor]);
+        }
+        let page = cli_json(&args, dir, &[0]);
+        cursor = page["next"].as_str().map(str::to_owned);
+        if page["at_end"].as_bool().unwrap() {
+            return cursor;
+        }
+    }
+}
+
+/// Runs `hosts/<host>/differential.sh` on the embedded component.
+fn run_host(host: &str, needs: &str, cases_path: &Path, work: &Path) -> Value {
+    let found = Command::new(needs).arg("--version").output();
+    assert!(
+        found.as_ref().is_ok_and(|out| out.status.success()),
+        "the {host} host's runner needs `{needs}` on PATH ({found:?}); install it, or set \
+         PATHWAY_SKIP_POLYGLOT=1 to leave that host out"
+    );
+    let wasm = work.join("pathway_memory.wasm");
+    std::fs::write(&wasm, pathway_host::COMPONENT_BYTES).unwrap();
+    let out_path = work.join(format!("{host}-results.json"));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("hosts")
+        .join(host)
+        .join("differential.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg(&wasm)
+        .arg(cases_path)
+        .arg(&out_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} failed ({}):\n{}{}",
+        script.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(&out_path).unwrap()).unwrap()
+}
+
+/// The first path at which `a` and `b` differ, with both values there.
+fn first_difference(a: &Value, b: &Value, path: String) -> Option<(String, String, String)> {
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            keys.into_iter().find_map(|k| {
+                let (x, y) = (
+                    a.get(k).unwrap_or(&Value::Null),
+                    b.get(k).unwrap_or(&Value::Null),
+                );
+                if a.contains_key(k) != b.contains_key(k) {
+                    return Some((format!("{path}.{k}"), x.to_string(), y.to_string()));
+                }
+                first_difference(x, y, format!("{path}.{k}"))
+            })
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(i, (x, y))| first_difference(x, y, format!("{path}[{i}]"))),
+        _ if a == b => None,
+        _ => Some((path, a.to_string(), b.to_string())),
+    }
+}
+
+/// Compares each case of `host`'s results with the reference's, as
+/// canonical bytes (serde_json sorts keys and writes no spaces); returns a
+/// line per differing case.
+fn differences(
+    host: &str,
+    reference: &Value,
+    results: &Value,
+    skip: &[(&str, &str)],
+) -> Vec<String> {
+    let mut found = Vec::new();
+    for kind in ["logs", "events"] {
+        let want: &BTreeMap<String, Value> =
+            &serde_json::from_value(reference[kind].clone()).unwrap();
+        let got: BTreeMap<String, Value> =
+            serde_json::from_value(results[kind].clone()).unwrap_or_default();
+        for (case, expected) in want {
+            let Some(actual) = got.get(case) else {
+                found.push(format!("{host}: case {case}: missing from its results"));
+                continue;
+            };
+            let (mut expected, mut actual) = (expected.clone(), actual.clone());
+            for (skip_case, field) in skip {
+                if skip_case == case {
+                    expected.as_object_mut().unwrap().remove(*field);
+                    actual.as_object_mut().map(|a| a.remove(*field));
+                }
+            }
+            let canonical = |v: &Value| serde_json::to_vec(v).unwrap();
+            if canonical(&expected) != canonical(&actual) {
+                let (at, a, b) =
+                    first_difference(&expected, &actual, String::new()).unwrap_or_default();
+                let clip = |s: String| s.chars().take(300).collect::<String>();
+                found.push(format!(
+                    "{host}: case {case}: differs at {at}:\n    rust:  {}\n    {host}: {}",
+                    clip(a),
+                    clip(b)
+                ));
+            }
+        }
+        for case in got.keys().filter(|c| !want.contains_key(*c)) {
+            found.push(format!("{host}: case {case}: not in the corpus"));
+        }
+    }
+    found
+}
+
+#[test]
+fn every_host_gives_the_same_results_on_the_corpus() {
+    let cases = cases();
+    let work = common::test_dir("cross_host");
+    let cases_path = work.path().join("cases.json");
+    std::fs::write(&cases_path, serde_json::to_vec_pretty(&cases).unwrap()).unwrap();
+
+    let started = std::time::Instant::now();
+    let reference = run_library(&cases);
+    let mut timings = vec![format!("rust {:.1} s", started.elapsed().as_secs_f64())];
+    let count = cases["logs"].as_array().unwrap().len() + cases["events"].as_array().unwrap().len();
+    assert!(count >= 40, "the corpus has {count} cases");
+
+    // The CLI cannot take a multi-line event into a snapshot file.
+    let multi_line: Vec<String> = cases["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            let event = c["event"].as_str().unwrap();
+            event.contains(['\n', '\r']) || event.trim().is_empty()
+        })
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    // Nor, then, compare what the log holds after it.
+    let cli_skip: Vec<(&str, &str)> = multi_line
+        .iter()
+        .flat_map(|c| ["compact", "replay", "files"].map(|field| (c.as_str(), field)))
+        .collect();
+
+    let started = std::time::Instant::now();
+    let mut problems = differences("cli", &reference, &run_cli(&cases), &cli_skip);
+    timings.push(format!("cli {:.1} s", started.elapsed().as_secs_f64()));
+    if std::env::var_os("PATHWAY_SKIP_POLYGLOT").is_some_and(|v| v == "1") {
+        eprintln!("node and python left out: PATHWAY_SKIP_POLYGLOT=1");
+    } else {
+        for (host, needs) in [("node", "node"), ("python", "python3")] {
+            let started = std::time::Instant::now();
+            let results = run_host(host, needs, &cases_path, work.path());
+            problems.extend(differences(host, &reference, &results, &[]));
+            timings.push(format!("{host} {:.1} s", started.elapsed().as_secs_f64()));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} differences from the Rust library:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    eprintln!(
+        "figures: cross-host: {count} corpus cases, every host equal to the Rust library ({})",
+        timings.join(", ")
+    );
+}
