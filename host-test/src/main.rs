@@ -5,6 +5,7 @@
 #![deny(unsafe_code)]
 
 mod bench;
+mod bench_hosts;
 
 use std::ffi::OsString;
 use std::io::{BufRead, Write};
@@ -129,6 +130,9 @@ enum Command {
     Demo,
     /// Measure the component against native Rust loops doing the same I/O.
     Bench(bench::BenchArgs),
+    /// The same workload through the Rust, Node and Python hosts, side by
+    /// side (needs this source tree's host-test/hosts, node and python3).
+    BenchHosts(bench_hosts::BenchHostsArgs),
     /// Write the component (.wasm) this binary embeds, for other hosts.
     Wasm {
         /// Where to write it; `-` writes to stdout.
@@ -269,6 +273,7 @@ fn main() -> ExitCode {
         Command::Repair { log, json } => repair(&log, json),
         Command::Demo => demo(),
         Command::Bench(args) => run_bench(&args),
+        Command::BenchHosts(args) => run_bench_hosts(&args),
         Command::Wasm { out } => write_wasm(&out),
         Command::Wit => std::io::stdout()
             .write_all(pathway_host::WIT.as_bytes())
@@ -690,6 +695,43 @@ fn run_bench(args: &bench::BenchArgs) -> Result<u8, Failure> {
         startup.instantiate_us,
         startup.wasm_bytes
     );
+    Ok(0)
+}
+
+fn run_bench_hosts(args: &bench_hosts::BenchHostsArgs) -> Result<u8, Failure> {
+    log::set_max_level(log::LevelFilter::Error);
+    let lines = bench_hosts::run(args)?;
+    if args.json {
+        for line in &lines {
+            outln!("{line}");
+        }
+        return Ok(0);
+    }
+    outln!(
+        "machine: {}; {} events of ~100 bytes each",
+        bench::machine(),
+        args.events
+    );
+    outln!(
+        "{:<7} {:>14} {:>14} {:>12} {:>15}  runtime",
+        "host",
+        "appends/s",
+        "batched/s",
+        "replay MB/s",
+        "instantiate ms"
+    );
+    for line in &lines {
+        let number = |key: &str| line[key].as_f64().unwrap_or(f64::NAN);
+        outln!(
+            "{:<7} {:>14.0} {:>14.0} {:>12.1} {:>15.2}  {}",
+            line["host"].as_str().unwrap_or("?"),
+            number("append_per_s"),
+            number("batch_per_s"),
+            number("replay_mb_per_s"),
+            number("instantiate_ms"),
+            line["runtime"].as_str().unwrap_or("?")
+        );
+    }
     Ok(0)
 }
 

@@ -56,7 +56,7 @@ fn wasmtime_cli_appends_and_replays_with_wave_calls() {
     let dir = test_dir("wasmtime_cli_append");
     let d = dir.path();
     // Functions of the exported `log` interface are found by their bare
-    // name (a qualified `pathway:memory/log@0.1.0#append` does not parse);
+    // name (a qualified `pathway:memory/log@0.2.0#append` does not parse);
     // a WAVE string escapes `"` and `\` as JSON does.
     assert_eq!(invoke(&wasmtime, d, r#"append("{\"a\":1}")"#), ok("()\n"));
     assert_eq!(invoke(&wasmtime, d, r#"try-append("\"two\"")"#), ok("ok\n"));
@@ -79,9 +79,15 @@ fn wasmtime_cli_shows_a_refusal_as_a_wave_value() {
         return;
     };
     let dir = test_dir("wasmtime_cli_refusal");
-    assert_eq!(
-        invoke(&wasmtime, dir.path(), r#"try-append("{")"#),
-        ok("err(invalid-json({index: 0, offset: 1, reason: \"EOF while parsing an object\"}))\n")
+    // A `log-error` record: the typed cause and the component's message.
+    let (status, stdout, stderr) = invoke(&wasmtime, dir.path(), r#"try-append("{")"#);
+    assert_eq!(status, Some(0), "{stderr}");
+    assert!(
+        stdout.starts_with(
+            "err({cause: invalid-json({index: 0, offset: 1, reason: \"EOF while parsing an \
+             object\"}), message: \"the event is not exactly one JSON value"
+        ),
+        "{stdout}"
     );
     // `append` has no error channel: the refusal traps, with the reason on
     // the guest's stderr, and nothing is stored.
