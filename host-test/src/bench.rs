@@ -212,7 +212,7 @@ pub fn run(args: &BenchArgs) -> Result<Vec<Row>> {
 
     // Compaction of a log into a snapshot of 1% of it, keeping nothing.
     let dir = tempfile::tempdir_in(".")?;
-    let log = dir.path().join("pathway.jsonl");
+    let log = dir.path().join(pathway_memory::config::DEFAULT_LOG_NAME);
     let (log_bytes, _) = write_replay_log(&log, args.compact_mb << 20)?;
     let snapshot: Vec<String> = (0..(log_bytes as usize / 100 / 100)).map(event).collect();
     let mut memory = Memory::open_with(runtime, dir.path(), Options::default())?;
@@ -233,7 +233,7 @@ pub fn run(args: &BenchArgs) -> Result<Vec<Row>> {
 
     // 3 and 4. Replay of a log with 1% damaged lines.
     let dir = tempfile::tempdir()?;
-    let log = dir.path().join("pathway.jsonl");
+    let log = dir.path().join(pathway_memory::config::DEFAULT_LOG_NAME);
     let (log_bytes, lines) = write_replay_log(&log, args.replay_mb << 20)?;
     let options = Options {
         max_transfer_bytes: usize::MAX,
