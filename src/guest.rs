@@ -10,7 +10,8 @@ use crate::format::encode_event;
 use crate::frame::Frame;
 use crate::pager::OwnedEntry;
 use crate::rewrite::{self, DamagedLine, RewriteError};
-use crate::store::{PageError, Store};
+use crate::store::WasiStore as Store;
+use crate::store_error::PageError;
 
 wit_bindgen::generate!({ world: "pathway", path: "wit" });
 

@@ -37,20 +37,47 @@
 //! 8. No input, in a call or on disk, makes the component panic or trap,
 //!    except `append`'s documented trap on a refused event.
 //!
-//! The modules below are plain std and tested natively; only `guest` (the
-//! bindings) and `store` (the WASI file calls) are built for wasm.
+//! ## Modules
+//!
+//! Plain std, tested natively (`cargo test -p pathway-memory`), and run
+//! unchanged in the component:
+//! - what a record is: [`format`] (validate and encode one event, parse one
+//!   line), [`frame`] (the bytes of one append call), [`error`] (typed
+//!   errors of events and lines), [`config`] (the `PATHWAY_*` settings);
+//! - reading: [`pager`] (the real reader: a page of entries from a
+//!   position, a chunk at a time), [`cursor`] (cursors and what binds them
+//!   to a file), [`reader`] (the log opened for reading, pages from a
+//!   cursor); [`oracle`] is the whole-file reader the tests compare the
+//!   pager with;
+//! - the storage protocols, generic over [`fs::FileSystem`]: [`append`]
+//!   (torn tail, one write, undo after a failed write), [`lock`] (what a
+//!   rewrite shows appenders: its lock and tombstone), [`rewrite`]
+//!   (compaction, repair and check), [`store`] (one instance's log on top
+//!   of them), [`store_error`] (their failures, and the text made once);
+//! - [`fs`]: the file-system operations they need, and [`fs_mem`] (native
+//!   only), an in-memory disk that can lose power, for the tests.
+//!
+//! Built for wasm only: `guest` (the bindings and the exported interface)
+//! and `fs_wasi` (the file system on `wasi:filesystem`).
 
+pub mod append;
 pub mod config;
 pub mod cursor;
 pub mod error;
 pub mod format;
 pub mod frame;
+pub mod fs;
+#[cfg(not(target_os = "wasi"))]
+pub mod fs_mem;
+pub mod lock;
+pub mod oracle;
 pub mod pager;
-pub mod replay;
+pub mod reader;
+pub mod rewrite;
+pub mod store;
+pub mod store_error;
 
 #[cfg(target_os = "wasi")]
+mod fs_wasi;
+#[cfg(target_os = "wasi")]
 mod guest;
-#[cfg(target_os = "wasi")]
-mod rewrite;
-#[cfg(target_os = "wasi")]
-mod store;

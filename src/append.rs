@@ -1,0 +1,372 @@
+//! The append protocol: the log opened once for appending and kept open;
+//! per call, a torn last line ended first, the frame written in one write,
+//! a sync as `PATHWAY_SYNC` says, and, after a failed write or sync, its
+//! own unterminated bytes cut off again. A file renamed over by a rewrite
+//! (no links left) is noticed after the write; the rewrite's tombstone
+//! then tells whether it copied our bytes, else they are appended again.
+
+#![forbid(unsafe_code)]
+
+use crate::config::{Config, SyncMode};
+use crate::frame::{Frame, ends_in_torn_line};
+use crate::fs::{self, File, FileSystem, FsError, Open};
+use crate::lock::{copied_by_rewrite, wait_while_locked};
+use crate::pager::CHUNK;
+use crate::store_error::{AppendStep, Step, StoreError, Undo, io_error, open_error};
+
+/// How often, and how long apart, an unterminated last line is looked at
+/// again before it is taken for torn (see [`Appender::torn_tail`]).
+const TORN_LINE_CHECKS: usize = 5;
+const TORN_LINE_PAUSE_NANOS: u64 = 200_000;
+
+/// The append side of one store: the log's file once something was
+/// appended, kept open across calls.
+pub struct Appender<F: FileSystem> {
+    open: Option<AppendFile<F::File>>,
+}
+
+/// Where an append's bytes went.
+enum Landed {
+    InLog,
+    /// Into a file a rewrite had renamed away; the bytes are at or after
+    /// `from` in it.
+    InReplacedFile {
+        from: u64,
+    },
+}
+
+/// The log file opened for appending.
+struct AppendFile<T> {
+    file: T,
+    /// File size right after this instance's last write. While the size is
+    /// still that, the file ends in our own `\n` and the last byte need not
+    /// be read.
+    end_after_last_write: Option<u64>,
+    /// Monotonic time of the last sync (or of opening), for `interval:`.
+    last_sync: u64,
+}
+
+impl<F: FileSystem> Default for Appender<F> {
+    fn default() -> Self {
+        Appender { open: None }
+    }
+}
+
+impl<F: FileSystem> Appender<F> {
+    /// Appends a frame once no rewrite holds the lock, so that no record
+    /// lands in a file that is being replaced.
+    pub fn append(&mut self, fs: &F, config: &Config, frame: Frame) -> Result<(), StoreError> {
+        wait_while_locked(fs, &config.log_name)?;
+        self.append_unlocked(fs, config, frame)
+    }
+
+    /// Appends without looking at the lock: for the rewrite that holds it
+    /// (copying what reached a replaced file into the new log).
+    pub fn append_unlocked(
+        &mut self,
+        fs: &F,
+        config: &Config,
+        frame: Frame,
+    ) -> Result<(), StoreError> {
+        // Taken out while writing: after an error none is kept and the next
+        // call opens afresh.
+        let (mut open, size) = self.take_linked(fs, config)?;
+        let name = &config.log_name;
+        match open.append(fs, &frame, size, name, config.sync)? {
+            Landed::InLog => {
+                self.open = Some(open);
+                Ok(())
+            }
+            Landed::InReplacedFile { from } => {
+                // A rewrite renamed the file over while we wrote. Once it is
+                // done (its lock gone), its tombstone tells: our bytes after
+                // it, or no tombstone at all (it failed before marking the
+                // file), mean it did not copy them.
+                wait_while_locked(fs, name)?;
+                if copied_by_rewrite(&open.file, &frame, from)
+                    .map_err(io_error(name, Step::Reading))?
+                {
+                    Ok(())
+                } else {
+                    self.append_unlocked(fs, config, frame)
+                }
+            }
+        }
+    }
+
+    /// The open file and its size, read by a stat that found the file still
+    /// linked as the log. A rewrite appends its tombstone only after
+    /// renaming the file away, so the tombstone then lies at or after this
+    /// size, where [`copied_by_rewrite`] looks for it.
+    fn take_linked(
+        &mut self,
+        fs: &F,
+        config: &Config,
+    ) -> Result<(AppendFile<F::File>, u64), StoreError> {
+        // A file with no links left was replaced by a compaction or repair
+        // (renamed over): reopen the log by name.
+        if let Some(open) = self.open.take()
+            && let Some(size) = open.linked_size()
+        {
+            return Ok((open, size));
+        }
+        let name = &config.log_name;
+        loop {
+            let open = AppendFile::open(fs, name, config.sync)?;
+            let stat = open
+                .file
+                .stat()
+                .map_err(io_error(name, Step::ReadingSize))?;
+            if stat.links > 0 {
+                return Ok((open, stat.size));
+            }
+            // Renamed over between our open and our stat: a rewrite took
+            // the lock after we checked it, and may already have appended
+            // its tombstone, before the size we would search from. Our
+            // bytes would then seem copied when they are not: wait for the
+            // rewrite and open the new log instead.
+            wait_while_locked(fs, name)?;
+        }
+    }
+
+    /// Syncs the log's data if this instance has it open; `false` if not.
+    pub fn sync(&mut self, fs: &F, name: &str) -> Result<bool, StoreError> {
+        match &mut self.open {
+            Some(open) => open.sync(fs).map_err(io_error(name, Step::Syncing))?,
+            None => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+impl<T: File> AppendFile<T> {
+    /// Opens (creating it if needed) the log for appending. No symlink is
+    /// followed: the log must be a regular file directly in the directory.
+    fn open<F: FileSystem<File = T>>(
+        fs: &F,
+        name: &str,
+        sync: SyncMode,
+    ) -> Result<AppendFile<T>, StoreError> {
+        let file = fs.open(name, Open::Append).map_err(open_error(name))?;
+        if sync != SyncMode::Never {
+            // The file may be new: make its directory entry durable too.
+            // Hosts that cannot sync a directory still sync the data.
+            let _ = fs.sync_directory();
+        }
+        Ok(AppendFile {
+            file,
+            end_after_last_write: None,
+            last_sync: fs.now_nanos(),
+        })
+    }
+
+    /// The file's size while it is still the log; `None` once a rewrite
+    /// renamed it over (no links left) or when it cannot be read.
+    fn linked_size(&self) -> Option<u64> {
+        self.file
+            .stat()
+            .ok()
+            .filter(|stat| stat.links > 0)
+            .map(|stat| stat.size)
+    }
+
+    /// Writes the frame (ending a torn last line first), syncs as the mode
+    /// says, and tells whether the file was still the log afterwards.
+    fn append<F: FileSystem<File = T>>(
+        &mut self,
+        fs: &F,
+        frame: &Frame,
+        size: u64,
+        name: &str,
+        sync: SyncMode,
+    ) -> Result<Landed, StoreError> {
+        // The size just before the write: where this call's bytes start at
+        // the earliest (others may append first).
+        let mut before = size;
+        let mut torn = false;
+        if size != 0 && Some(size) != self.end_after_last_write {
+            (torn, before) = self
+                .torn_tail(fs, size)
+                .map_err(io_error(name, Step::ReadingLastByte))?;
+        }
+        let led;
+        let frame = if torn {
+            let mut copy = frame.clone();
+            copy.end_torn_line();
+            led = copy;
+            &led
+        } else {
+            frame
+        };
+        if let Err(error) = self.file.append(frame) {
+            return Err(StoreError::Append {
+                name: name.to_string(),
+                during: AppendStep::Writing,
+                error,
+                undo: self.undo_write(fs, frame, before, name),
+            });
+        }
+        let after = self
+            .file
+            .stat()
+            .map_err(io_error(name, Step::ReadingSize))?;
+        if after.links == 0 {
+            return Ok(Landed::InReplacedFile { from: size });
+        }
+        self.end_after_last_write = Some(size + frame.bytes().len() as u64);
+        let due = match sync {
+            SyncMode::Never => false,
+            SyncMode::Always => true,
+            SyncMode::Interval { millis } => {
+                fs.now_nanos().saturating_sub(self.last_sync) >= millis.saturating_mul(1_000_000)
+            }
+        };
+        if due && let Err(error) = self.sync(fs) {
+            // The caller hears "not stored": the record should not stay to
+            // be found later next to the one it will append again.
+            return Err(StoreError::Append {
+                name: name.to_string(),
+                during: AppendStep::Syncing,
+                error,
+                undo: self.undo_sync(frame, before, after.size, name),
+            });
+        }
+        Ok(Landed::InLog)
+    }
+
+    /// Whether the file, `size` bytes long, ends in a torn line, and its
+    /// size when that was decided. Another instance's write in progress
+    /// looks torn too (the file grows as the kernel copies it): the line
+    /// counts as torn only if it is still unterminated after
+    /// [`TORN_LINE_CHECKS`] pauses. A line torn by a crash costs that wait
+    /// once, on this instance's first append.
+    fn torn_tail<F: FileSystem<File = T>>(
+        &self,
+        fs: &F,
+        mut size: u64,
+    ) -> Result<(bool, u64), FsError> {
+        // The last byte, if any (someone may have truncated the file).
+        let last_byte = |size: u64| -> Result<Option<u8>, FsError> {
+            match size.checked_sub(1) {
+                Some(at) => Ok(self.file.read_at(at, 1)?.first().copied()),
+                None => Ok(None),
+            }
+        };
+        for _ in 0..TORN_LINE_CHECKS {
+            if !ends_in_torn_line(last_byte(size)?) {
+                return Ok((false, size));
+            }
+            fs.pause(TORN_LINE_PAUSE_NANOS);
+            size = self.file.stat()?.size;
+        }
+        // Still unterminated: end the line. If a stalled writer finishes it
+        // after all, that leaves a blank line (which replay skips), or, for
+        // a record it writes in pieces (over 64 KiB), two damaged lines.
+        Ok((ends_in_torn_line(last_byte(size)?), size))
+    }
+
+    /// After a failed write: cuts off the file's unterminated end if it is
+    /// this call's, that is, lies after `before` (the size just before the
+    /// write) and is the start of one of the frame's records. Whole lines
+    /// stay, whoever wrote them (see [`Undo`]); so does an end that is
+    /// still growing, since a writer in progress may be writing a record
+    /// identical to ours.
+    fn undo_write<F: FileSystem<File = T>>(
+        &self,
+        fs: &F,
+        frame: &Frame,
+        before: u64,
+        name: &str,
+    ) -> Undo {
+        let file = &self.file;
+        let size = || file.stat().map(|s| s.size);
+        let undo = || -> Result<Undo, (Step, FsError)> {
+            let after = size().map_err(|e| (Step::ReadingSize, e))?;
+            if after <= before {
+                return Ok(Undo::NothingWritten);
+            }
+            let grown = after - before;
+            let Some(start) = unterminated_end(file, before, after, frame.longest() as u64)
+                .map_err(|e| (Step::Reading, e))?
+            else {
+                return Ok(Undo::Left { grown });
+            };
+            if start == after {
+                return Ok(Undo::Whole { kept: grown });
+            }
+            let tail =
+                fs::read_exact(file, start, after - start).map_err(|e| (Step::Reading, e))?;
+            let bytes = frame.bytes();
+            if !frame.starts().any(|at| bytes[at..].starts_with(&tail)) {
+                return Ok(Undo::Left { grown });
+            }
+            fs.pause(TORN_LINE_PAUSE_NANOS);
+            if size().map_err(|e| (Step::ReadingSize, e))? != after {
+                return Ok(Undo::Left { grown });
+            }
+            file.set_size(start)
+                .map_err(|e| (Step::CuttingPartialRecord, e))?;
+            Ok(Undo::Cut {
+                to: start,
+                kept: start - before,
+            })
+        };
+        undo().unwrap_or_else(|(during, error)| failed(name, before, during, error))
+    }
+
+    /// After a failed sync of a record written whole: removes it if it
+    /// provably is the file's end, that is, the file grew by exactly its
+    /// bytes from `before` to `written_end` and has not grown since.
+    fn undo_sync(&self, frame: &Frame, before: u64, written_end: u64, name: &str) -> Undo {
+        let undo = || -> Result<Undo, (Step, FsError)> {
+            if written_end != before + frame.bytes().len() as u64
+                || self.file.stat().map_err(|e| (Step::ReadingSize, e))?.size != written_end
+            {
+                return Ok(Undo::Stays);
+            }
+            self.file
+                .set_size(before)
+                .map_err(|e| (Step::CuttingPartialRecord, e))?;
+            Ok(Undo::Removed { to: before })
+        };
+        undo().unwrap_or_else(|(during, error)| failed(name, before, during, error))
+    }
+
+    fn sync<F: FileSystem<File = T>>(&mut self, fs: &F) -> Result<(), FsError> {
+        self.file.sync_data()?;
+        self.last_sync = fs.now_nanos();
+        Ok(())
+    }
+}
+
+fn failed(name: &str, offset: u64, during: Step, error: FsError) -> Undo {
+    Undo::Failed {
+        offset,
+        error: Box::new(io_error(name, during)(error)),
+    }
+}
+
+/// Where the file's unterminated end starts: after its last `\n`, or at
+/// `before` if no `\n` lies in `before..after`. `None` when that end is
+/// longer than `longest`, so cannot be one of our records.
+fn unterminated_end<T: File>(
+    file: &T,
+    before: u64,
+    after: u64,
+    longest: u64,
+) -> Result<Option<u64>, FsError> {
+    let mut end = after;
+    while end > before {
+        if after - end > longest {
+            return Ok(None);
+        }
+        let from = before.max(end.saturating_sub(CHUNK));
+        let chunk = fs::read_exact(file, from, end - from)?;
+        if let Some(i) = memchr::memrchr(b'\n', &chunk) {
+            let start = from + i as u64 + 1;
+            return Ok((after - start <= longest).then_some(start));
+        }
+        end = from;
+    }
+    Ok((after - before <= longest).then_some(before))
+}
