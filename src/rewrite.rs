@@ -382,6 +382,11 @@ pub fn repair<F: FileSystem>(
             },
         )?;
         q.sync()?;
+        // The quarantine may be new: its name must be durable before the
+        // rename makes the log lose those lines (found by the power-cut
+        // simulation). Hosts that cannot sync a directory still synced
+        // its data.
+        let _ = store.fs().sync_directory();
         Ok::<_, StoreError>(end.offset + tail_len)
     })();
     let scanned_to = match scanned {
