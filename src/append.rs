@@ -7,6 +7,8 @@
 
 #![forbid(unsafe_code)]
 
+use std::borrow::Cow;
+
 use crate::config::{Config, SyncMode};
 use crate::frame::{Frame, ends_in_torn_line};
 use crate::fs::{self, File, FileSystem, FsError, Open};
@@ -28,12 +30,21 @@ pub struct Appender<F: FileSystem> {
 /// Where an append's bytes went.
 enum Landed {
     InLog,
+    /// Nowhere: the file had no links left before the write.
+    NotWritten,
     /// Into a file a rewrite had renamed away; the bytes are at or after
     /// `from` in it.
     InReplacedFile {
         from: u64,
     },
+    /// After another writer's unterminated line, which they ended.
+    AfterTornLine,
 }
+
+/// Frames up to this size go out in one write (wasmtime's write permit):
+/// their bytes are contiguous in the file, so they can be looked for
+/// after the write. Larger frames are always checked before.
+const ONE_WRITE: usize = 64 * 1024;
 
 /// The log file opened for appending.
 struct AppendFile<T> {
@@ -53,10 +64,15 @@ impl<F: FileSystem> Default for Appender<F> {
 }
 
 impl<F: FileSystem> Appender<F> {
-    /// Appends a frame once no rewrite holds the lock, so that no record
-    /// lands in a file that is being replaced.
+    /// Appends a frame. An instance that has the log open appends without
+    /// looking at the lock: a rewrite that starts later renames that file
+    /// away, which the stat after the write shows. Opening the log waits
+    /// while a rewrite holds the lock, so that a new record never lands in
+    /// the new log before the records the rewrite still copies into it.
     pub fn append(&mut self, fs: &F, config: &Config, frame: Frame) -> Result<(), StoreError> {
-        wait_while_locked(fs, &config.log_name)?;
+        if self.open.is_none() {
+            wait_while_locked(fs, &config.log_name)?;
+        }
         self.append_unlocked(fs, config, frame)
     }
 
@@ -68,14 +84,23 @@ impl<F: FileSystem> Appender<F> {
         config: &Config,
         frame: Frame,
     ) -> Result<(), StoreError> {
+        let name = &config.log_name;
         // Taken out while writing: after an error none is kept and the next
         // call opens afresh.
-        let (mut open, size) = self.take_linked(fs, config)?;
-        let name = &config.log_name;
-        match open.append(fs, &frame, size, name, config.sync)? {
+        let mut open = match self.open.take() {
+            Some(open) => open,
+            None => AppendFile::open(fs, name, config.sync)?,
+        };
+        match open.append(fs, &frame, name, config.sync)? {
             Landed::InLog => {
                 self.open = Some(open);
                 Ok(())
+            }
+            Landed::NotWritten => {
+                // Renamed over before we wrote: a rewrite took the lock
+                // after we looked. Wait for it and open the new log.
+                wait_while_locked(fs, name)?;
+                self.append_unlocked(fs, config, frame)
             }
             Landed::InReplacedFile { from } => {
                 // A rewrite renamed the file over while we wrote. Once it is
@@ -91,41 +116,14 @@ impl<F: FileSystem> Appender<F> {
                     self.append_unlocked(fs, config, frame)
                 }
             }
-        }
-    }
-
-    /// The open file and its size, read by a stat that found the file still
-    /// linked as the log. A rewrite appends its tombstone only after
-    /// renaming the file away, so the tombstone then lies at or after this
-    /// size, where [`copied_by_rewrite`] looks for it.
-    fn take_linked(
-        &mut self,
-        fs: &F,
-        config: &Config,
-    ) -> Result<(AppendFile<F::File>, u64), StoreError> {
-        // A file with no links left was replaced by a compaction or repair
-        // (renamed over): reopen the log by name.
-        if let Some(open) = self.open.take()
-            && let Some(size) = open.linked_size()
-        {
-            return Ok((open, size));
-        }
-        let name = &config.log_name;
-        loop {
-            let open = AppendFile::open(fs, name, config.sync)?;
-            let stat = open
-                .file
-                .stat()
-                .map_err(io_error(name, Step::ReadingSize))?;
-            if stat.links > 0 {
-                return Ok((open, stat.size));
+            Landed::AfterTornLine => {
+                // Another writer's unterminated line was at the end when we
+                // wrote, and our bytes went on it. Taken back when they
+                // still were the end, else they stay in that (damaged)
+                // line: append the frame again, looking first this time.
+                self.open = Some(open);
+                self.append_unlocked(fs, config, frame)
             }
-            // Renamed over between our open and our stat: a rewrite took
-            // the lock after we checked it, and may already have appended
-            // its tombstone, before the size we would search from. Our
-            // bytes would then seem copied when they are not: wait for the
-            // rewrite and open the new log instead.
-            wait_while_locked(fs, name)?;
         }
     }
 
@@ -160,44 +158,54 @@ impl<T: File> AppendFile<T> {
         })
     }
 
-    /// The file's size while it is still the log; `None` once a rewrite
-    /// renamed it over (no links left) or when it cannot be read.
-    fn linked_size(&self) -> Option<u64> {
-        self.file
-            .stat()
-            .ok()
-            .filter(|stat| stat.links > 0)
-            .map(|stat| stat.size)
-    }
-
-    /// Writes the frame (ending a torn last line first), syncs as the mode
-    /// says, and tells whether the file was still the log afterwards.
+    /// Writes the frame, syncs as the mode says, and tells where it landed.
+    ///
+    /// The steady state is two host calls, the write and a stat after it:
+    /// while the file ends in our own `\n` (its size is still what our last
+    /// write left), no byte needs reading first. The stat then shows
+    /// whether a rewrite renamed the file away (no links) and whether
+    /// anyone else wrote since our last write (the size); only then are our
+    /// bytes looked for, to make sure no unterminated line of another
+    /// writer was in front of them. Otherwise (first append, others
+    /// appending, a frame written in pieces) the size and the last byte
+    /// are read first, and a torn last line is ended before the frame.
     fn append<F: FileSystem<File = T>>(
         &mut self,
         fs: &F,
         frame: &Frame,
-        size: u64,
         name: &str,
         sync: SyncMode,
     ) -> Result<Landed, StoreError> {
-        // The size just before the write: where this call's bytes start at
-        // the earliest (others may append first).
-        let mut before = size;
-        let mut torn = false;
-        if size != 0 && Some(size) != self.end_after_last_write {
-            (torn, before) = self
-                .torn_tail(fs, size)
-                .map_err(io_error(name, Step::ReadingLastByte))?;
-        }
-        let led;
-        let frame = if torn {
-            let mut copy = frame.clone();
-            copy.end_torn_line();
-            led = copy;
-            &led
-        } else {
-            frame
+        let one_write = frame.bytes().len() <= ONE_WRITE;
+        // Where this call's bytes start at the earliest (others may append
+        // first), read while the file was still the log.
+        let (before, frame, led) = match self.end_after_last_write.take() {
+            Some(end) if one_write => (end, Cow::Borrowed(frame), false),
+            _ => {
+                let stat = self
+                    .file
+                    .stat()
+                    .map_err(io_error(name, Step::ReadingSize))?;
+                if stat.links == 0 {
+                    return Ok(Landed::NotWritten);
+                }
+                let (torn, before) = if stat.size == 0 {
+                    (false, 0)
+                } else {
+                    self.torn_tail(fs, stat.size)
+                        .map_err(io_error(name, Step::ReadingLastByte))?
+                };
+                if torn {
+                    let mut led = frame.clone();
+                    led.end_torn_line();
+                    (before, Cow::Owned(led), true)
+                } else {
+                    (before, Cow::Borrowed(frame), false)
+                }
+            }
         };
+        let frame = frame.as_ref();
+        let len = frame.bytes().len() as u64;
         if let Err(error) = self.file.append(frame) {
             return Err(StoreError::Append {
                 name: name.to_string(),
@@ -211,9 +219,29 @@ impl<T: File> AppendFile<T> {
             .stat()
             .map_err(io_error(name, Step::ReadingSize))?;
         if after.links == 0 {
-            return Ok(Landed::InReplacedFile { from: size });
+            return Ok(Landed::InReplacedFile { from: before });
         }
-        self.end_after_last_write = Some(size + frame.bytes().len() as u64);
+        if after.size != before + len && one_write && !led {
+            // Others wrote since `before`: find our bytes. Not at a line's
+            // start means an unterminated line was in front of them (a
+            // frame led by `\n` ended the torn line it found itself).
+            match self
+                .line_start_of(frame, before, after.size)
+                .map_err(io_error(name, Step::Reading))?
+            {
+                None => {
+                    self.take_back(fs, frame, after.size)
+                        .map_err(io_error(name, Step::CuttingPartialRecord))?;
+                    return Ok(Landed::AfterTornLine);
+                }
+                Some(at) if at + len == after.size => {
+                    self.end_after_last_write = Some(after.size);
+                }
+                Some(_) => {}
+            }
+        } else if after.size == before + len {
+            self.end_after_last_write = Some(after.size);
+        }
         let due = match sync {
             SyncMode::Never => false,
             SyncMode::Always => true,
@@ -222,6 +250,7 @@ impl<T: File> AppendFile<T> {
             }
         };
         if due && let Err(error) = self.sync(fs) {
+            self.end_after_last_write = None;
             // The caller hears "not stored": the record should not stay to
             // be found later next to the one it will append again.
             return Err(StoreError::Append {
@@ -232,6 +261,53 @@ impl<T: File> AppendFile<T> {
             });
         }
         Ok(Landed::InLog)
+    }
+
+    /// Our frame went on another writer's unterminated line. If it is
+    /// still the file's end (`size`) after a pause, cuts it off again, so
+    /// that the next attempt ends that line first, as an append that had
+    /// looked would have: the same bytes as a single instance leaves.
+    /// Whatever arrived after it stays, and so then does the frame.
+    fn take_back<F: FileSystem<File = T>>(
+        &self,
+        fs: &F,
+        frame: &Frame,
+        size: u64,
+    ) -> Result<(), FsError> {
+        let len = frame.bytes().len() as u64;
+        let Some(start) = size.checked_sub(len) else {
+            return Ok(());
+        };
+        if fs::read_exact(&self.file, start, len)? != frame.bytes() {
+            return Ok(());
+        }
+        fs.pause(TORN_LINE_PAUSE_NANOS);
+        if self.file.stat()?.size == size {
+            self.file.set_size(start)?;
+        }
+        Ok(())
+    }
+
+    /// Where the frame's bytes lie in `from..to` at the start of a line,
+    /// if they do anywhere. A record identical to ours that another
+    /// instance wrote whole is taken for ours (see the README's limits).
+    fn line_start_of(&self, frame: &Frame, from: u64, to: u64) -> Result<Option<u64>, FsError> {
+        let len = frame.bytes().len() as u64;
+        let mut at = from;
+        while let Some(found) = fs::find(&self.file, frame.bytes(), at)? {
+            if found + len > to {
+                break;
+            }
+            let starts_line = match found.checked_sub(1) {
+                None => true,
+                Some(prev) => self.file.read_at(prev, 1)?.first() == Some(&b'\n'),
+            };
+            if starts_line {
+                return Ok(Some(found));
+            }
+            at = found + 1;
+        }
+        Ok(None)
     }
 
     /// Whether the file, `size` bytes long, ends in a torn line, and its

@@ -55,6 +55,8 @@ pub struct Disk {
     pending_names: Vec<Vec<(String, Option<usize>)>>,
     clock_nanos: u64,
     random: u64,
+    /// File-system calls made, as a host would count its calls.
+    calls: u64,
 }
 
 /// A disk shared by every handle made from it (clones share it too, as
@@ -175,6 +177,7 @@ impl Disk {
             pending_names: Vec::new(),
             clock_nanos: self.clock_nanos,
             random: self.random,
+            calls: 0,
         }
     }
 
@@ -264,6 +267,15 @@ impl MemFs {
         self.disk.borrow().names.keys().cloned().collect()
     }
 
+    /// File-system calls made so far (clock and random not counted).
+    pub fn calls(&self) -> u64 {
+        self.disk.borrow().calls
+    }
+
+    fn call(&self) {
+        self.disk.borrow_mut().calls += 1;
+    }
+
     fn changed(&self) {
         if let Some(history) = self.history.borrow_mut().as_mut() {
             history.push(self.disk.borrow().clone());
@@ -307,6 +319,7 @@ impl FileSystem for MemFs {
     type File = MemFile;
 
     fn open(&self, name: &str, how: Open) -> Result<MemFile, FsError> {
+        self.call();
         let existing = self.disk.borrow().names.get(name).copied();
         let inode = match (existing, how) {
             (Some(_), Open::CreateNew) => {
@@ -339,6 +352,7 @@ impl FileSystem for MemFs {
     }
 
     fn age_secs(&self, name: &str) -> Option<u64> {
+        self.call();
         let disk = self.disk.borrow();
         let inode = *disk.names.get(name)?;
         Some(
@@ -349,10 +363,12 @@ impl FileSystem for MemFs {
     }
 
     fn directory_exists(&self) -> bool {
+        self.call();
         true
     }
 
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
+        self.call();
         let inode = self
             .disk
             .borrow()
@@ -366,6 +382,7 @@ impl FileSystem for MemFs {
     }
 
     fn remove(&self, name: &str) -> Result<(), FsError> {
+        self.call();
         if !self.disk.borrow().names.contains_key(name) {
             return Err(no_entry(name));
         }
@@ -375,6 +392,7 @@ impl FileSystem for MemFs {
     }
 
     fn sync_directory(&self) -> Result<(), FsError> {
+        self.call();
         {
             let mut disk = self.disk.borrow_mut();
             disk.durable_names = disk.names.clone();
@@ -399,6 +417,7 @@ impl FileSystem for MemFs {
 
 impl File for MemFile {
     fn stat(&self) -> Result<FileStat, FsError> {
+        self.fs.call();
         let disk = self.fs.disk.borrow();
         Ok(FileStat {
             size: disk.inodes[self.inode].data.len() as u64,
@@ -407,10 +426,12 @@ impl File for MemFile {
     }
 
     fn identity(&self) -> Result<u64, FsError> {
+        self.fs.call();
         Ok(self.inode as u64 + 1)
     }
 
     fn read_at(&self, offset: u64, len: u64) -> Result<Vec<u8>, FsError> {
+        self.fs.call();
         let disk = self.fs.disk.borrow();
         let data = &disk.inodes[self.inode].data;
         let start = (offset as usize).min(data.len());
@@ -421,6 +442,7 @@ impl File for MemFile {
     }
 
     fn append(&self, frame: &Frame) -> Result<(), FsError> {
+        self.fs.call();
         if !self.writable {
             return Err(FsError::new(Code::Access, "opened for reading (access)"));
         }
@@ -436,11 +458,13 @@ impl File for MemFile {
     }
 
     fn set_size(&self, size: u64) -> Result<(), FsError> {
+        self.fs.call();
         self.fs.change_data(self.inode, DataOp::SetSize(size));
         Ok(())
     }
 
     fn sync_data(&self) -> Result<(), FsError> {
+        self.fs.call();
         {
             let mut disk = self.fs.disk.borrow_mut();
             let file = &mut disk.inodes[self.inode];

@@ -23,6 +23,10 @@ use crate::store_error::{PageError, Step, StoreError, io_error, open_error};
 /// Bytes of the log read per page while scanning.
 const SCAN_PAGE: u64 = 1 << 20;
 
+/// How often the final steps copy what appenders added meanwhile before
+/// they rename anyway (the late copy takes the rest).
+const FINAL_COPIES: usize = 4;
+
 /// Why a rewrite did not happen; the log is as it was.
 #[derive(Debug)]
 pub enum RewriteError {
@@ -226,13 +230,16 @@ impl<T: File> NewLog<T> {
     }
 }
 
-/// The steps every rewrite ends with. Without the lock (appenders go on):
-/// copy what was appended to the old log since `copied_to` and sync. Then,
-/// holding `<log>.lock` (appenders wait): copy what arrived meanwhile, sync,
-/// rename over the log, sync the directory, and copy what an appender in
-/// the middle of a write when the lock was taken still put into the old
-/// file; since the others wait, that copy lands before any later record.
-/// On error the new log is removed and the old one is untouched.
+/// The steps every rewrite ends with. Without the lock: copy what was
+/// appended to the old log since `copied_to` and sync. Then, holding
+/// `<log>.lock` (instances that open the log wait; those that have it open
+/// go on appending to it): copy what arrived meanwhile and sync, until
+/// nothing new arrived; rename over the log; sync the directory; append a
+/// tombstone to the old file and copy what reached it before the tombstone
+/// into the new log. An appender whose bytes land after the tombstone sees
+/// the file unlinked after its write and appends them again once the lock
+/// is gone, so they land after the late copy. On error the new log is
+/// removed and the old one is untouched.
 fn replace<F: FileSystem>(
     store: &Store<F>,
     old: &mut LogFile<F::File>,
@@ -264,10 +271,19 @@ fn replace_steps<F: FileSystem>(
     claim(fs, &lock_name)?;
     failpoint("after-lock");
     let result = (|| -> Result<Rewritten, RewriteError> {
-        let size = old.size()?;
-        new.copy(old, copied_to, size)?;
-        copied_to = size;
-        new.sync()?;
+        // Appenders with the log open do not wait for the lock (they see
+        // the rename after their write): copy what they appended until a
+        // look finds nothing new, so that the bytes only the late copy
+        // below moves are those of the last moment before the rename.
+        for _ in 0..FINAL_COPIES {
+            let size = old.size()?;
+            if size == copied_to {
+                break;
+            }
+            new.copy(old, copied_to, size)?;
+            copied_to = size;
+            new.sync()?;
+        }
         failpoint("after-sync");
         fs.rename(&new.path, &name)
             .map_err(io_error(&name, Step::RenamingOver))?;
