@@ -66,7 +66,12 @@ pub struct MemFs {
     disk: Rc<RefCell<Disk>>,
     /// The disk after each change, when recording.
     history: Rc<RefCell<Option<Vec<Disk>>>>,
+    /// Called after each change (not after its own): another instance
+    /// acting between two operations of the one under test.
+    hook: Rc<RefCell<Option<Hook>>>,
 }
+
+type Hook = Box<dyn FnMut()>;
 
 /// An open file of a [`MemFs`].
 pub struct MemFile {
@@ -200,6 +205,7 @@ impl Disk {
         MemFs {
             disk: Rc::new(RefCell::new(self.after_cut(keep))),
             history: Rc::default(),
+            hook: Rc::default(),
         }
     }
 }
@@ -276,9 +282,20 @@ impl MemFs {
         self.disk.borrow_mut().calls += 1;
     }
 
+    /// Calls `hook` after every change from now on, except the changes
+    /// the hook makes itself.
+    pub fn after_each_change(&self, hook: impl FnMut() + 'static) {
+        *self.hook.borrow_mut() = Some(Box::new(hook));
+    }
+
     fn changed(&self) {
         if let Some(history) = self.history.borrow_mut().as_mut() {
             history.push(self.disk.borrow().clone());
+        }
+        let hook = self.hook.borrow_mut().take();
+        if let Some(mut hook) = hook {
+            hook();
+            self.hook.borrow_mut().get_or_insert(hook);
         }
     }
 

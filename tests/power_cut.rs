@@ -259,6 +259,18 @@ fn replay(fs: &MemFs) -> Vec<String> {
         .collect()
 }
 
+/// The same, leaving out a torn last line (an append the cut interrupted).
+fn replay_but_torn_tail(fs: &MemFs) -> Vec<String> {
+    let store = Store::new(config(SyncMode::Never), fs.clone(), "mem".into());
+    let (page, _) = store.page(None, 1 << 30).expect("replay after the cut");
+    let tail = page.tail.filter(|t| !matches!(&t.record, Err(d) if d.torn));
+    page.entries
+        .into_iter()
+        .chain(tail)
+        .map(|e| e.record.expect("no damaged line"))
+        .collect()
+}
+
 /// After a cut during a rewrite: once its leftovers are stale, another
 /// compaction runs and appends go on.
 fn check_usable_after(survived: &MemFs, at: &str) {
@@ -307,6 +319,79 @@ fn a_power_cut_during_compaction_leaves_the_old_log_or_the_new_never_a_mix() {
     });
     figures.records = records;
     figures.report("power cut during compaction");
+}
+
+#[test]
+fn records_appended_during_a_compaction_survive_a_power_cut_at_any_point() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    let (n, random) = sizes();
+    let fs = MemFs::new();
+    let mut store = Store::new(config(SyncMode::Always), fs.clone(), "mem".into());
+    append_all(&mut store, &fs, n, MILLI);
+    let (_, upto) = store.page(None, 1 << 30).expect("page");
+    let old: Vec<String> = (0..n).map(record).collect();
+    let snapshot = [r#"{"op":"state"}"#];
+
+    // Another instance, with the log open, appends after every file
+    // operation of the compaction until it takes the lock.
+    let other = Rc::new(RefCell::new(Store::new(
+        config(SyncMode::Always),
+        fs.clone(),
+        "mem".into(),
+    )));
+    let late = |i: usize| format!(r#"{{"late":{i}}}"#);
+    other
+        .borrow_mut()
+        .append_frame(Frame::new([late(0).as_str()]))
+        .unwrap();
+    let returned_at = Rc::new(RefCell::new(vec![0]));
+    fs.record_cut_points();
+    {
+        let (fs2, other, returned_at) = (fs.clone(), other.clone(), returned_at.clone());
+        fs.after_each_change(move || {
+            let names = fs2.names();
+            let compacting = names.iter().any(|n| n.ends_with(".compact"));
+            if compacting && !names.iter().any(|n| n.ends_with(".lock")) {
+                let i = returned_at.borrow().len();
+                other
+                    .borrow_mut()
+                    .append_frame(Frame::new([late(i).as_str()]))
+                    .expect("append during the compaction");
+                returned_at.borrow_mut().push(fs2.cut_points() - 1);
+            }
+        });
+    }
+    compact(&mut store, &Frame::new(snapshot), &upto.encode()).expect("compaction");
+    let returned_at = returned_at.borrow().clone();
+    assert!(
+        returned_at.len() > 2,
+        "the other instance appended meanwhile"
+    );
+    let lates: Vec<String> = (0..returned_at.len()).map(late).collect();
+    let mut new: Vec<String> = snapshot.iter().map(|s| s.to_string()).collect();
+    new.extend(lates.iter().cloned());
+    assert_eq!(replay(&fs), new);
+
+    let mut records = 0;
+    let mut figures = each_cut(&fs, random, |point, _, survived, at| {
+        let seen = replay_but_torn_tail(&survived);
+        let base = if seen.starts_with(&old) { n } else { 1 };
+        assert!(
+            seen.starts_with(&old) || seen.starts_with(&new[..1]),
+            "{at}: neither the old log nor the new: {seen:?}"
+        );
+        let acked = returned_at.iter().filter(|&&r| r <= point).count();
+        assert!(
+            seen[base..] == lates[..seen.len() - base] && seen.len() - base >= acked,
+            "{at}: {acked} acknowledged late records, found {:?}",
+            &seen[base..]
+        );
+        records += seen.len();
+    });
+    figures.records = records;
+    figures.report("power cut during compaction, another instance appending");
 }
 
 #[test]
