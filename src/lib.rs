@@ -52,7 +52,8 @@
 //! - the storage protocols, generic over [`fs::FileSystem`]: [`append`]
 //!   (torn tail, one write, undo after a failed write), [`lock`] (what a
 //!   rewrite shows appenders: its lock and tombstone), [`rewrite`]
-//!   (compaction, repair and check), [`store`] (one instance's log on top
+//!   (compaction, repair and check), [`quarantine`] (where repair puts
+//!   damaged lines), [`store`] (one instance's log on top
 //!   of them), [`store_error`] (their failures, and the text made once);
 //! - [`fs`]: the file-system operations they need, and [`fs_mem`] (native
 //!   only), an in-memory disk that can lose power, for the tests.
@@ -72,6 +73,7 @@ pub mod fs_mem;
 pub mod lock;
 pub mod oracle;
 pub mod pager;
+pub mod quarantine;
 pub mod reader;
 pub mod rewrite;
 pub mod store;

@@ -16,6 +16,7 @@ use crate::frame::Frame;
 use crate::fs::{File, FileSystem, Open};
 use crate::lock::{self, ClaimError, claim, tombstone};
 use crate::pager::{CHUNK, OwnedEntry, Position, read_page};
+use crate::quarantine::Quarantine;
 use crate::reader::LogFile;
 use crate::store::Store;
 use crate::store_error::{PageError, Step, StoreError, io_error, open_error};
@@ -391,7 +392,7 @@ pub fn repair<F: FileSystem>(
                 Ok(text) => new.write(&Frame::new([text.as_str()])),
                 Err(damage) => {
                     let line = DamagedLine::new(damage, entry.length);
-                    q.keep(&mut old, &line)?;
+                    q.keep(&mut old, damage, entry.length)?;
                     removed.push(line);
                     Ok(())
                 }
@@ -415,77 +416,4 @@ pub fn repair<F: FileSystem>(
     failpoint("after-quarantine");
     let rewritten = replace(store, &mut old, new, scanned_to)?;
     Ok((rewritten, removed, quarantine))
-}
-
-/// `<log>.quarantine`: one JSON line per removed line, its bytes in hex.
-struct Quarantine<T> {
-    file: T,
-    path: String,
-    log: String,
-}
-
-impl<T: File> Quarantine<T> {
-    fn open<F: FileSystem<File = T>>(
-        fs: &F,
-        path: &str,
-        log: &str,
-    ) -> Result<Quarantine<T>, StoreError> {
-        let file = fs.open(path, Open::Append).map_err(open_error(path))?;
-        Ok(Quarantine {
-            file,
-            path: path.to_string(),
-            log: log.to_string(),
-        })
-    }
-
-    /// Appends the line's record, reading its bytes a chunk at a time.
-    fn keep(&mut self, old: &mut LogFile<T>, line: &DamagedLine) -> Result<(), StoreError> {
-        let head = format!(
-            "{{\"log\":{},\"line\":{},\"offset\":{},\"length\":{},\"torn\":{},\"reason\":{},\"hex\":\"",
-            json_string(&self.log),
-            line.damage.line,
-            line.damage.offset,
-            line.length,
-            line.damage.torn,
-            json_string(&line.damage.error.to_string())
-        );
-        self.write(head.as_bytes())?;
-        let mut at = line.damage.offset;
-        let end = line.damage.offset + line.length;
-        while at < end {
-            let chunk = old.read_exact_at(at, (end - at).min(CHUNK))?;
-            if chunk.is_empty() {
-                break;
-            }
-            at += chunk.len() as u64;
-            self.write(hex(&chunk).as_bytes())?;
-        }
-        self.write(b"\"}\n")
-    }
-
-    fn write(&self, bytes: &[u8]) -> Result<(), StoreError> {
-        self.file
-            .append(&Frame::raw(bytes))
-            .map_err(io_error(&self.path, Step::Writing))
-    }
-
-    fn sync(&self) -> Result<(), StoreError> {
-        self.file
-            .sync_data()
-            .map_err(io_error(&self.path, Step::Syncing))
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    out
-}
-
-fn json_string(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_string())
 }
