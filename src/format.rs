@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use serde::de::IgnoredAny;
 
-use crate::error::{EventError, LineError};
+use crate::error::{Damage, EventError, LineError};
 
 /// `PATHWAY_MAX_LINE` when the host sets none: 1 MiB.
 pub const DEFAULT_MAX_LINE: u64 = 1 << 20;
@@ -94,6 +94,43 @@ fn error_reason(e: &serde_json::Error) -> String {
         Some(at) => text[..at].to_string(),
         None => text,
     }
+}
+
+/// A UTF-8 byte order mark, ignored at the start of the file.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// One non-blank line of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry<'a> {
+    /// 1-based line number in the file.
+    pub line: u64,
+    /// Byte offset of the line's first byte in the file.
+    pub offset: u64,
+    /// Bytes of the line, without its `\n`.
+    pub length: u64,
+    pub record: Result<&'a str, Damage>,
+}
+
+/// Judges one raw line (without its `\n`) that starts at `offset` and is
+/// line number `line`; `ended` says whether a `\n` followed it. `None` for
+/// a blank line.
+pub fn judge(raw: &[u8], offset: u64, line: u64, ended: bool, max_line: u64) -> Option<Entry<'_>> {
+    let text = raw.strip_suffix(b"\r").unwrap_or(raw);
+    if is_blank(text) {
+        return None;
+    }
+    let record = parse_line(text, max_line).map_err(|error| Damage {
+        line,
+        offset,
+        torn: !ended,
+        error,
+    });
+    Some(Entry {
+        line,
+        offset,
+        length: raw.len() as u64,
+        record,
+    })
 }
 
 #[cfg(test)]

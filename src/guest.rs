@@ -12,7 +12,8 @@ use crate::format::encode_event;
 use crate::frame::Frame;
 use crate::pager::OwnedEntry;
 use crate::rewrite::{self, DamagedLine, RewriteError};
-use crate::store::{PageError, Store, StoreError};
+use crate::store::WasiStore as Store;
+use crate::store_error::{PageError, StoreError};
 
 wit_bindgen::generate!({ world: "pathway", path: "wit" });
 

@@ -27,7 +27,12 @@
 //!    record is written in several calls, and only then may another
 //!    appender's record land between its pieces.
 //! 5. If the file does not end in `\n` (a write torn by a crash), the next
-//!    append first ends that line. Append never rewrites or removes a byte.
+//!    append first ends that line. An instance whose own last write ended
+//!    the file does not look first: the stat after its write shows whether
+//!    anyone else wrote, and if its record went on another writer's
+//!    unterminated line it takes it back (still the end) or leaves it, and
+//!    appends it again on a line of its own. Append never rewrites a byte
+//!    and removes only its own (the README's limits name the one race).
 //! 6. Replay ignores a UTF-8 BOM at the start and a `\r` before `\n`; blank
 //!    lines give no entry; every other line gives a record or
 //!    `line N: reason`. A bad line never affects another. A last line
@@ -37,20 +42,49 @@
 //! 8. No input, in a call or on disk, makes the component panic or trap,
 //!    except `append`'s documented trap on a refused event.
 //!
-//! The modules below are plain std and tested natively; only `guest` (the
-//! bindings) and `store` (the WASI file calls) are built for wasm.
+//! ## Modules
+//!
+//! Plain std, tested natively (`cargo test -p pathway-memory`), and run
+//! unchanged in the component:
+//! - what a record is: [`format`] (validate and encode one event, parse one
+//!   line), [`frame`] (the bytes of one append call), [`error`] (typed
+//!   errors of events and lines), [`config`] (the `PATHWAY_*` settings);
+//! - reading: [`pager`] (the real reader: a page of entries from a
+//!   position, a chunk at a time), [`cursor`] (cursors and what binds them
+//!   to a file), [`reader`] (the log opened for reading, pages from a
+//!   cursor); [`oracle`] is the whole-file reader the tests compare the
+//!   pager with;
+//! - the storage protocols, generic over [`fs::FileSystem`]: [`append`]
+//!   (torn tail, one write, undo after a failed write), [`lock`] (what a
+//!   rewrite shows appenders: its lock and tombstone), [`rewrite`]
+//!   (compaction, repair and check), [`quarantine`] (where repair puts
+//!   damaged lines), [`store`] (one instance's log on top
+//!   of them), [`store_error`] (their failures, and the text made once);
+//! - [`fs`]: the file-system operations they need, and [`fs_mem`] (native
+//!   only), an in-memory disk that can lose power, for the tests.
+//!
+//! Built for wasm only: `guest` (the bindings and the exported interface)
+//! and `fs_wasi` (the file system on `wasi:filesystem`).
 
+pub mod append;
 pub mod config;
 pub mod cursor;
 pub mod error;
 pub mod format;
 pub mod frame;
+pub mod fs;
+#[cfg(not(target_os = "wasi"))]
+pub mod fs_mem;
+pub mod lock;
+pub mod oracle;
 pub mod pager;
-pub mod replay;
+pub mod quarantine;
+pub mod reader;
+pub mod rewrite;
+pub mod store;
+pub mod store_error;
 
 #[cfg(target_os = "wasi")]
+mod fs_wasi;
+#[cfg(target_os = "wasi")]
 mod guest;
-#[cfg(target_os = "wasi")]
-mod rewrite;
-#[cfg(target_os = "wasi")]
-mod store;

@@ -1,6 +1,6 @@
 //! Paged replay: entries from a position in the log, reading a chunk at a
 //! time, so memory stays bounded by the page size and the line limit
-//! whatever the log's size. The rules are the same as [`crate::replay`]'s
+//! whatever the log's size. The rules are the same as [`crate::oracle`]'s
 //! (both use [`judge`]); the one addition is the unterminated last line,
 //! which a page reports as its `tail` without moving past it, since another
 //! appender may still end it.
@@ -11,7 +11,7 @@ use std::convert::Infallible;
 
 use crate::error::{Damage, LineError};
 use crate::format::is_blank;
-use crate::replay::{BOM, Entry, judge};
+use crate::format::{BOM, Entry, judge};
 
 /// Bytes asked for per read (wasmtime returns at most 64 KiB a call).
 pub const CHUNK: u64 = 64 * 1024;
@@ -237,7 +237,7 @@ fn skip_line<R: ReadAt>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::replay::entries;
+    use crate::oracle::entries;
 
     /// All entries, page by page, plus the last page's tail.
     fn paged(bytes: &[u8], max_bytes: u64, max_line: u64) -> (Vec<OwnedEntry>, usize) {

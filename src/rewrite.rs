@@ -9,19 +9,24 @@
 
 use std::fmt;
 
-use wasip2::filesystem::types::{Descriptor, DescriptorFlags, ErrorCode, OpenFlags, PathFlags};
-use wasip2::io::streams::OutputStream;
-
+use crate::append::Appender;
 use crate::cursor::{Cursor, CursorError};
 use crate::error::Damage;
 use crate::frame::Frame;
+use crate::fs::{File, FileSystem, Open};
+use crate::lock::{self, ClaimError, claim, tombstone};
 use crate::pager::{CHUNK, OwnedEntry, Position, read_page};
-use crate::store::{
-    LogFile, PageError, STALE_AFTER_SECS, Store, StoreError, io_error, stream_error, write_frame,
-};
+use crate::quarantine::Quarantine;
+use crate::reader::LogFile;
+use crate::store::Store;
+use crate::store_error::{PageError, Step, StoreError, io_error, open_error};
 
 /// Bytes of the log read per page while scanning.
 const SCAN_PAGE: u64 = 1 << 20;
+
+/// How often the final steps copy what appenders added meanwhile before
+/// they rename anyway (the late copy takes the rest).
+const FINAL_COPIES: usize = 4;
 
 /// Why a rewrite did not happen; the log is as it was.
 #[derive(Debug)]
@@ -34,6 +39,15 @@ pub enum RewriteError {
 impl From<StoreError> for RewriteError {
     fn from(e: StoreError) -> RewriteError {
         RewriteError::Store(e)
+    }
+}
+
+impl From<ClaimError> for RewriteError {
+    fn from(e: ClaimError) -> RewriteError {
+        match e {
+            ClaimError::Held { name } => RewriteError::Busy { lock: name },
+            ClaimError::Store(e) => RewriteError::Store(e),
+        }
     }
 }
 
@@ -107,7 +121,7 @@ fn failpoint(_name: &str) {
 }
 
 /// Reads the whole log a page at a time and reports on it.
-pub fn check(store: &Store) -> Result<CheckReport, StoreError> {
+pub fn check<F: FileSystem>(store: &Store<F>) -> Result<CheckReport, StoreError> {
     let mut report = CheckReport {
         leftovers: leftovers(store),
         ..CheckReport::default()
@@ -130,19 +144,19 @@ pub fn check(store: &Store) -> Result<CheckReport, StoreError> {
 }
 
 /// Files a rewrite leaves next to the log.
-fn leftovers(store: &Store) -> Vec<String> {
+fn leftovers<F: FileSystem>(store: &Store<F>) -> Vec<String> {
     let name = &store.config().log_name;
     [".compact", ".lock", ".quarantine"]
         .iter()
         .map(|suffix| format!("{name}{suffix}"))
-        .filter(|path| store.dir().stat_at(PathFlags::empty(), path).is_ok())
+        .filter(|path| store.fs().age_secs(path).is_some())
         .collect()
 }
 
 /// Calls `visit` for every entry (the tail last, flagged), page by page;
 /// returns the position after the last complete line and the tail's length.
-fn scan(
-    log: &mut LogFile,
+fn scan<T: File>(
+    log: &mut LogFile<T>,
     max_line: u64,
     mut visit: impl FnMut(&OwnedEntry, bool) -> Result<(), StoreError>,
 ) -> Result<(Position, u64), StoreError> {
@@ -163,83 +177,41 @@ fn scan(
     }
 }
 
-/// Creates `path` exclusively: the one rewrite that succeeds runs. A file
-/// left by a crash (untouched for [`STALE_AFTER_SECS`]) is replaced.
-fn create_exclusive(
-    store: &Store,
-    path: &str,
-    flags: DescriptorFlags,
-) -> Result<Descriptor, RewriteError> {
-    let open = || {
-        store.dir().open_at(
-            PathFlags::empty(),
-            path,
-            OpenFlags::CREATE | OpenFlags::EXCLUSIVE,
-            flags,
-        )
-    };
-    let stale = || {
-        store
-            .file_age(path)
-            .is_some_and(|age| age >= STALE_AFTER_SECS)
-    };
-    match open() {
-        Err(ErrorCode::Exist) if stale() => {
-            let _ = store.dir().unlink_file_at(path);
-            open()
-        }
-        other => other,
-    }
-    .map_err(|code| match code {
-        ErrorCode::Exist => RewriteError::Busy {
-            lock: path.to_string(),
-        },
-        code => StoreError::Open {
-            name: path.to_string(),
-            code,
-        }
-        .into(),
-    })
-}
-
 /// The new log being written at `<log>.compact`.
-struct NewLog {
-    file: Descriptor,
-    stream: OutputStream,
+struct NewLog<T> {
+    file: T,
     path: String,
     written: u64,
 }
 
-impl NewLog {
+impl<T: File> NewLog<T> {
     /// Creates `<log>.compact` exclusively: while it exists, no other
     /// compaction or repair starts.
-    fn create(store: &Store) -> Result<NewLog, RewriteError> {
-        let path = format!("{}.compact", store.config().log_name);
-        let file = create_exclusive(store, &path, DescriptorFlags::READ | DescriptorFlags::WRITE)?;
-        let stream = file
-            .write_via_stream(0)
-            .map_err(io_error(&path, "opening a stream on"))?;
+    fn create<F: FileSystem<File = T>>(store: &Store<F>) -> Result<NewLog<T>, RewriteError> {
+        let path = lock::new_log_name(&store.config().log_name);
+        let file = claim(store.fs(), &path)?;
         Ok(NewLog {
             file,
-            stream,
             path,
             written: 0,
         })
     }
 
     /// Removes the unfinished new log after an error.
-    fn abandon(&self, store: &Store) {
-        let _ = store.dir().unlink_file_at(&self.path);
+    fn abandon<F: FileSystem>(&self, fs: &F) {
+        let _ = fs.remove(&self.path);
     }
 
     fn write(&mut self, frame: &Frame) -> Result<(), StoreError> {
-        write_frame(&self.stream, frame).map_err(stream_error(&self.path, "writing"))?;
+        self.file
+            .append(frame)
+            .map_err(io_error(&self.path, Step::Writing))?;
         self.written += frame.bytes().len() as u64;
         Ok(())
     }
 
     /// Copies `old[from..to]` as it is, a chunk at a time.
-    fn copy(&mut self, old: &mut LogFile, from: u64, to: u64) -> Result<(), StoreError> {
+    fn copy(&mut self, old: &mut LogFile<T>, from: u64, to: u64) -> Result<(), StoreError> {
         let mut at = from;
         while at < to {
             let chunk = old.read_exact_at(at, (to - at).min(CHUNK))?;
@@ -253,36 +225,42 @@ impl NewLog {
     }
 
     fn sync(&self) -> Result<(), StoreError> {
-        self.file.sync().map_err(io_error(&self.path, "syncing"))
+        self.file
+            .sync_data()
+            .map_err(io_error(&self.path, Step::Syncing))
     }
 }
 
-/// The steps every rewrite ends with. Without the lock (appenders go on):
-/// copy what was appended to the old log since `copied_to` and sync. Then,
-/// holding `<log>.lock` (appenders wait): copy what arrived meanwhile, sync,
-/// rename over the log, sync the directory, and copy what an appender in
-/// the middle of a write when the lock was taken still put into the old
-/// file; since the others wait, that copy lands before any later record.
-/// On error the new log is removed and the old one is untouched.
-fn replace(
-    store: &mut Store,
-    old: &mut LogFile,
-    mut new: NewLog,
+/// The steps every rewrite ends with. Without the lock: copy what was
+/// appended to the old log since `copied_to` and sync. Then, holding
+/// `<log>.lock` (instances that open the log wait; those that have it open
+/// go on appending to it): copy what arrived meanwhile and sync, until
+/// nothing new arrived; rename over the log; sync the directory; append a
+/// tombstone to the old file and copy what reached it before the tombstone
+/// into the new log. An appender whose bytes land after the tombstone sees
+/// the file unlinked after its write and appends them again once the lock
+/// is gone, so they land after the late copy. On error the new log is
+/// removed and the old one is untouched.
+fn replace<F: FileSystem>(
+    store: &Store<F>,
+    old: &mut LogFile<F::File>,
+    mut new: NewLog<F::File>,
     copied_to: u64,
 ) -> Result<Rewritten, RewriteError> {
     let result = replace_steps(store, old, &mut new, copied_to);
     if result.is_err() {
-        new.abandon(store);
+        new.abandon(store.fs());
     }
     result
 }
 
-fn replace_steps(
-    store: &mut Store,
-    old: &mut LogFile,
-    new: &mut NewLog,
+fn replace_steps<F: FileSystem>(
+    store: &Store<F>,
+    old: &mut LogFile<F::File>,
+    new: &mut NewLog<F::File>,
     mut copied_to: u64,
 ) -> Result<Rewritten, RewriteError> {
+    let fs = store.fs();
     let name = store.config().log_name.clone();
     let bytes_before = old.size()?;
     new.copy(old, copied_to, bytes_before)?;
@@ -290,34 +268,45 @@ fn replace_steps(
     new.sync()?;
     failpoint("after-write");
 
-    let lock_name = store.lock_name().to_string();
-    create_exclusive(store, &lock_name, DescriptorFlags::WRITE)?;
+    let lock_name = lock::lock_name(&name);
+    claim(fs, &lock_name)?;
     failpoint("after-lock");
     let result = (|| -> Result<Rewritten, RewriteError> {
-        let size = old.size()?;
-        new.copy(old, copied_to, size)?;
-        copied_to = size;
-        new.sync()?;
+        // Appenders with the log open do not wait for the lock (they see
+        // the rename after their write): copy what they appended until a
+        // look finds nothing new, so that the bytes only the late copy
+        // below moves are those of the last moment before the rename.
+        for _ in 0..FINAL_COPIES {
+            let size = old.size()?;
+            if size == copied_to {
+                break;
+            }
+            new.copy(old, copied_to, size)?;
+            copied_to = size;
+            new.sync()?;
+        }
         failpoint("after-sync");
-        store
-            .dir()
-            .rename_at(&new.path, store.dir(), &name)
-            .map_err(io_error(&name, "renaming the new log over"))?;
+        fs.rename(&new.path, &name)
+            .map_err(io_error(&name, Step::RenamingOver))?;
         failpoint("after-rename");
         // Makes the rename durable. Hosts that cannot sync a directory
         // still have the synced new log under the name.
-        let _ = store.dir().sync();
+        let _ = fs.sync_directory();
         failpoint("after-dir-sync");
-        store.forget_appender();
         // Bytes before the tombstone are ours to copy; an appender whose
         // bytes land after it appends them again itself.
-        let tombstone = old.append_tombstone()?;
-        let late_end = old.find(&tombstone, copied_to)?.unwrap_or(copied_to);
+        let marker = tombstone(fs.random_u64());
+        old.file()
+            .append(&Frame::raw(&marker))
+            .map_err(io_error(old.name(), Step::Marking))?;
+        let late_end = old.find(&marker, copied_to)?.unwrap_or(copied_to);
         if late_end > copied_to {
             let late = old.read_exact_at(copied_to, late_end - copied_to)?;
-            store.append_raw_locked(&late)?;
-            // Their writers may have synced them in the old file.
-            store.sync()?;
+            // Their writers may have synced them in the old file: sync them
+            // in the new one too, whatever the mode.
+            let mut appender = Appender::default();
+            appender.append_unlocked(fs, store.config(), Frame::raw(&late))?;
+            appender.sync(fs, &name)?;
         }
         Ok(Rewritten {
             bytes_before,
@@ -325,10 +314,9 @@ fn replace_steps(
             late_bytes: late_end - copied_to,
         })
     })();
-    let released = store
-        .dir()
-        .unlink_file_at(&lock_name)
-        .map_err(io_error(&lock_name, "removing"));
+    let released = fs
+        .remove(&lock_name)
+        .map_err(io_error(&lock_name, Step::Removing));
     let rewritten = result?;
     released?;
     Ok(rewritten)
@@ -336,8 +324,8 @@ fn replace_steps(
 
 /// Replaces the log up to `upto` with `snapshot`, keeping every byte after
 /// `upto`. Returns the sizes and the bytes kept after the cursor.
-pub fn compact(
-    store: &mut Store,
+pub fn compact<F: FileSystem>(
+    store: &mut Store<F>,
     snapshot: &Frame,
     upto: &str,
 ) -> Result<(Rewritten, u64), RewriteError> {
@@ -348,20 +336,23 @@ pub fn compact(
     let mut old = match store.open_log_for_rewrite()? {
         Some(old) => old,
         None => {
-            store.append_raw_locked(&[])?;
+            store
+                .fs()
+                .open(&name, Open::Append)
+                .map_err(open_error(&name))?;
             store
                 .open_log_for_rewrite()?
                 .ok_or_else(|| StoreError::Io {
                     name: name.clone(),
-                    during: "creating",
-                    reason: "it vanished".into(),
+                    during: Step::Creating,
+                    error: crate::fs::FsError::new(crate::fs::Code::NoEntry, "it vanished"),
                 })?
         }
     };
     old.verify(&upto)?;
     let mut new = NewLog::create(store)?;
     if let Err(e) = new.write(snapshot) {
-        new.abandon(store);
+        new.abandon(store.fs());
         return Err(e.into());
     }
     let from = upto.position.offset;
@@ -371,7 +362,9 @@ pub fn compact(
 
 /// Rewrites the log without its damaged lines, which go to
 /// `<log>.quarantine` first. A clean log is left untouched.
-pub fn repair(store: &mut Store) -> Result<(Rewritten, Vec<DamagedLine>, String), RewriteError> {
+pub fn repair<F: FileSystem>(
+    store: &mut Store<F>,
+) -> Result<(Rewritten, Vec<DamagedLine>, String), RewriteError> {
     let quarantine = format!("{}.quarantine", store.config().log_name);
     let report = check(store)?;
     let untouched = Rewritten {
@@ -390,7 +383,7 @@ pub fn repair(store: &mut Store) -> Result<(Rewritten, Vec<DamagedLine>, String)
     let mut removed = Vec::new();
     let scanned = (|| {
         let name = store.config().log_name.clone();
-        let mut q = Quarantine::open(store.dir(), &quarantine, &name)?;
+        let mut q = Quarantine::open(store.fs(), &quarantine, &name)?;
         // One handle scans, the other reads the damaged bytes.
         let (end, tail_len) = scan(
             &mut reader,
@@ -399,103 +392,28 @@ pub fn repair(store: &mut Store) -> Result<(Rewritten, Vec<DamagedLine>, String)
                 Ok(text) => new.write(&Frame::new([text.as_str()])),
                 Err(damage) => {
                     let line = DamagedLine::new(damage, entry.length);
-                    q.keep(&mut old, &line)?;
+                    q.keep(&mut old, damage, entry.length)?;
                     removed.push(line);
                     Ok(())
                 }
             },
         )?;
         q.sync()?;
+        // The quarantine may be new: its name must be durable before the
+        // rename makes the log lose those lines (found by the power-cut
+        // simulation). Hosts that cannot sync a directory still synced
+        // its data.
+        let _ = store.fs().sync_directory();
         Ok::<_, StoreError>(end.offset + tail_len)
     })();
     let scanned_to = match scanned {
         Ok(offset) => offset,
         Err(e) => {
-            new.abandon(store);
+            new.abandon(store.fs());
             return Err(e.into());
         }
     };
     failpoint("after-quarantine");
     let rewritten = replace(store, &mut old, new, scanned_to)?;
     Ok((rewritten, removed, quarantine))
-}
-
-/// `<log>.quarantine`: one JSON line per removed line, its bytes in hex.
-struct Quarantine {
-    file: Descriptor,
-    stream: OutputStream,
-    path: String,
-    log: String,
-}
-
-impl Quarantine {
-    fn open(dir: &Descriptor, path: &str, log: &str) -> Result<Quarantine, StoreError> {
-        let file = dir
-            .open_at(
-                PathFlags::empty(),
-                path,
-                OpenFlags::CREATE,
-                DescriptorFlags::WRITE,
-            )
-            .map_err(|code| StoreError::Open {
-                name: path.to_string(),
-                code,
-            })?;
-        let stream = file
-            .append_via_stream()
-            .map_err(io_error(path, "opening a stream on"))?;
-        Ok(Quarantine {
-            file,
-            stream,
-            path: path.to_string(),
-            log: log.to_string(),
-        })
-    }
-
-    /// Appends the line's record, reading its bytes a chunk at a time.
-    fn keep(&mut self, old: &mut LogFile, line: &DamagedLine) -> Result<(), StoreError> {
-        let head = format!(
-            "{{\"log\":{},\"line\":{},\"offset\":{},\"length\":{},\"torn\":{},\"reason\":{},\"hex\":\"",
-            json_string(&self.log),
-            line.damage.line,
-            line.damage.offset,
-            line.length,
-            line.damage.torn,
-            json_string(&line.damage.error.to_string())
-        );
-        self.write(head.as_bytes())?;
-        let mut at = line.damage.offset;
-        let end = line.damage.offset + line.length;
-        while at < end {
-            let chunk = old.read_exact_at(at, (end - at).min(CHUNK))?;
-            if chunk.is_empty() {
-                break;
-            }
-            at += chunk.len() as u64;
-            self.write(hex(&chunk).as_bytes())?;
-        }
-        self.write(b"\"}\n")
-    }
-
-    fn write(&self, bytes: &[u8]) -> Result<(), StoreError> {
-        write_frame(&self.stream, &Frame::raw(bytes)).map_err(stream_error(&self.path, "writing"))
-    }
-
-    fn sync(&self) -> Result<(), StoreError> {
-        self.file.sync().map_err(io_error(&self.path, "syncing"))
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    out
-}
-
-fn json_string(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_string())
 }

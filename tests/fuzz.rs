@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use pathway_memory::error::{Call, Refusal};
 use pathway_memory::format::{DEFAULT_MAX_LINE, encode_event, parse_line};
+use pathway_memory::oracle::entries;
 use pathway_memory::pager::{Position, read_page};
-use pathway_memory::replay::entries;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 

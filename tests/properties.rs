@@ -2,7 +2,7 @@
 //! never panic, and whatever append accepts replays to the same value.
 
 use pathway_memory::format::{DEFAULT_MAX_LINE, encode_event};
-use pathway_memory::replay::entries;
+use pathway_memory::oracle::entries;
 use proptest::prelude::*;
 
 /// Arbitrary JSON values, printed compact or pretty.

@@ -2,7 +2,7 @@
 
 use pathway_memory::error::{Damage, LineError};
 use pathway_memory::format::{DEFAULT_MAX_LINE, encode_event};
-use pathway_memory::replay::entries;
+use pathway_memory::oracle::entries;
 
 /// (line, record or message) for every entry.
 fn replay(bytes: &[u8], max_line: u64) -> Vec<(u64, Result<String, String>)> {

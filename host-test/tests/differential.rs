@@ -1,7 +1,7 @@
 //! The component in wasmtime replays exactly as the native parser: for
 //! logs mixing records, damaged lines, CRLF, blank lines, over-long lines
 //! (beyond one 64 KiB read too) and torn tails, `replay` and page-by-page
-//! reading through the component equal `pathway_memory::replay::entries`
+//! reading through the component equal `pathway_memory::oracle::entries`
 //! run natively on the same bytes.
 //! `PATHWAY_FUZZ_CASES` sets the cases (default 64; each is a few calls).
 
@@ -9,7 +9,7 @@ mod common;
 
 use common::{open, test_dir, write_log};
 use pathway_host::{Memory, Options};
-use pathway_memory::replay::entries;
+use pathway_memory::oracle::entries;
 use proptest::prelude::*;
 
 /// A small line limit, so over-long lines stay small.

@@ -1,0 +1,448 @@
+//! The append protocol: the log opened once for appending and kept open;
+//! per call, a torn last line ended first, the frame written in one write,
+//! a sync as `PATHWAY_SYNC` says, and, after a failed write or sync, its
+//! own unterminated bytes cut off again. A file renamed over by a rewrite
+//! (no links left) is noticed after the write; the rewrite's tombstone
+//! then tells whether it copied our bytes, else they are appended again.
+
+#![forbid(unsafe_code)]
+
+use std::borrow::Cow;
+
+use crate::config::{Config, SyncMode};
+use crate::frame::{Frame, ends_in_torn_line};
+use crate::fs::{self, File, FileSystem, FsError, Open};
+use crate::lock::{copied_by_rewrite, wait_while_locked};
+use crate::pager::CHUNK;
+use crate::store_error::{AppendStep, Step, StoreError, Undo, io_error, open_error};
+
+/// How often, and how long apart, an unterminated last line is looked at
+/// again before it is taken for torn (see [`Appender::torn_tail`]).
+const TORN_LINE_CHECKS: usize = 5;
+const TORN_LINE_PAUSE_NANOS: u64 = 200_000;
+
+/// The append side of one store: the log's file once something was
+/// appended, kept open across calls.
+pub struct Appender<F: FileSystem> {
+    open: Option<AppendFile<F::File>>,
+}
+
+/// Where an append's bytes went.
+enum Landed {
+    InLog,
+    /// Nowhere: the file had no links left before the write.
+    NotWritten,
+    /// Into a file a rewrite had renamed away; the bytes are at or after
+    /// `from` in it.
+    InReplacedFile {
+        from: u64,
+    },
+    /// After another writer's unterminated line, which they ended.
+    AfterTornLine,
+}
+
+/// Frames up to this size go out in one write (wasmtime's write permit):
+/// their bytes are contiguous in the file, so they can be looked for
+/// after the write. Larger frames are always checked before.
+const ONE_WRITE: usize = 64 * 1024;
+
+/// The log file opened for appending.
+struct AppendFile<T> {
+    file: T,
+    /// File size right after this instance's last write. While the size is
+    /// still that, the file ends in our own `\n` and the last byte need not
+    /// be read.
+    end_after_last_write: Option<u64>,
+    /// Monotonic time of the last sync (or of opening), for `interval:`.
+    last_sync: u64,
+}
+
+impl<F: FileSystem> Default for Appender<F> {
+    fn default() -> Self {
+        Appender { open: None }
+    }
+}
+
+impl<F: FileSystem> Appender<F> {
+    /// Appends a frame. An instance that has the log open appends without
+    /// looking at the lock: a rewrite that starts later renames that file
+    /// away, which the stat after the write shows. Opening the log waits
+    /// while a rewrite holds the lock, so that a new record never lands in
+    /// the new log before the records the rewrite still copies into it.
+    pub fn append(&mut self, fs: &F, config: &Config, frame: Frame) -> Result<(), StoreError> {
+        if self.open.is_none() {
+            wait_while_locked(fs, &config.log_name)?;
+        }
+        self.append_unlocked(fs, config, frame)
+    }
+
+    /// Appends without looking at the lock: for the rewrite that holds it
+    /// (copying what reached a replaced file into the new log).
+    pub fn append_unlocked(
+        &mut self,
+        fs: &F,
+        config: &Config,
+        frame: Frame,
+    ) -> Result<(), StoreError> {
+        let name = &config.log_name;
+        // Taken out while writing: after an error none is kept and the next
+        // call opens afresh.
+        let mut open = match self.open.take() {
+            Some(open) => open,
+            None => AppendFile::open(fs, name, config.sync)?,
+        };
+        match open.append(fs, &frame, name, config.sync)? {
+            Landed::InLog => {
+                self.open = Some(open);
+                Ok(())
+            }
+            Landed::NotWritten => {
+                // Renamed over before we wrote: a rewrite took the lock
+                // after we looked. Wait for it and open the new log.
+                wait_while_locked(fs, name)?;
+                self.append_unlocked(fs, config, frame)
+            }
+            Landed::InReplacedFile { from } => {
+                // A rewrite renamed the file over while we wrote. Once it is
+                // done (its lock gone), its tombstone tells: our bytes after
+                // it, or no tombstone at all (it failed before marking the
+                // file), mean it did not copy them.
+                wait_while_locked(fs, name)?;
+                if copied_by_rewrite(&open.file, &frame, from)
+                    .map_err(io_error(name, Step::Reading))?
+                {
+                    Ok(())
+                } else {
+                    self.append_unlocked(fs, config, frame)
+                }
+            }
+            Landed::AfterTornLine => {
+                // Another writer's unterminated line was at the end when we
+                // wrote, and our bytes went on it. Taken back when they
+                // still were the end, else they stay in that (damaged)
+                // line: append the frame again, looking first this time.
+                self.open = Some(open);
+                self.append_unlocked(fs, config, frame)
+            }
+        }
+    }
+
+    /// Syncs the log's data if this instance has it open; `false` if not.
+    pub fn sync(&mut self, fs: &F, name: &str) -> Result<bool, StoreError> {
+        match &mut self.open {
+            Some(open) => open.sync(fs).map_err(io_error(name, Step::Syncing))?,
+            None => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+impl<T: File> AppendFile<T> {
+    /// Opens (creating it if needed) the log for appending. No symlink is
+    /// followed: the log must be a regular file directly in the directory.
+    fn open<F: FileSystem<File = T>>(
+        fs: &F,
+        name: &str,
+        sync: SyncMode,
+    ) -> Result<AppendFile<T>, StoreError> {
+        let file = fs.open(name, Open::Append).map_err(open_error(name))?;
+        if sync != SyncMode::Never {
+            // The file may be new: make its directory entry durable too.
+            // Hosts that cannot sync a directory still sync the data.
+            let _ = fs.sync_directory();
+        }
+        Ok(AppendFile {
+            file,
+            end_after_last_write: None,
+            last_sync: fs.now_nanos(),
+        })
+    }
+
+    /// Writes the frame, syncs as the mode says, and tells where it landed.
+    ///
+    /// The steady state is two host calls, the write and a stat after it:
+    /// while the file ends in our own `\n` (its size is still what our last
+    /// write left), no byte needs reading first. The stat then shows
+    /// whether a rewrite renamed the file away (no links) and whether
+    /// anyone else wrote since our last write (the size); only then are our
+    /// bytes looked for, to make sure no unterminated line of another
+    /// writer was in front of them. Otherwise (first append, others
+    /// appending, a frame written in pieces) the size and the last byte
+    /// are read first, and a torn last line is ended before the frame.
+    fn append<F: FileSystem<File = T>>(
+        &mut self,
+        fs: &F,
+        frame: &Frame,
+        name: &str,
+        sync: SyncMode,
+    ) -> Result<Landed, StoreError> {
+        let one_write = frame.bytes().len() <= ONE_WRITE;
+        // Where this call's bytes start at the earliest (others may append
+        // first), read while the file was still the log.
+        let (before, frame, led) = match self.end_after_last_write.take() {
+            Some(end) if one_write => (end, Cow::Borrowed(frame), false),
+            _ => {
+                let stat = self
+                    .file
+                    .stat()
+                    .map_err(io_error(name, Step::ReadingSize))?;
+                if stat.links == 0 {
+                    return Ok(Landed::NotWritten);
+                }
+                let (torn, before) = if stat.size == 0 {
+                    (false, 0)
+                } else {
+                    self.torn_tail(fs, stat.size)
+                        .map_err(io_error(name, Step::ReadingLastByte))?
+                };
+                if torn {
+                    let mut led = frame.clone();
+                    led.end_torn_line();
+                    (before, Cow::Owned(led), true)
+                } else {
+                    (before, Cow::Borrowed(frame), false)
+                }
+            }
+        };
+        let frame = frame.as_ref();
+        let len = frame.bytes().len() as u64;
+        if let Err(error) = self.file.append(frame) {
+            return Err(StoreError::Append {
+                name: name.to_string(),
+                during: AppendStep::Writing,
+                error,
+                undo: self.undo_write(fs, frame, before, name),
+            });
+        }
+        let after = self
+            .file
+            .stat()
+            .map_err(io_error(name, Step::ReadingSize))?;
+        if after.links == 0 {
+            return Ok(Landed::InReplacedFile { from: before });
+        }
+        if after.size != before + len && one_write && !led {
+            // Others wrote since `before`: find our bytes. Not at a line's
+            // start means an unterminated line was in front of them (a
+            // frame led by `\n` ended the torn line it found itself).
+            match self
+                .line_start_of(frame, before, after.size)
+                .map_err(io_error(name, Step::Reading))?
+            {
+                None => {
+                    self.take_back(fs, frame, after.size)
+                        .map_err(io_error(name, Step::CuttingPartialRecord))?;
+                    return Ok(Landed::AfterTornLine);
+                }
+                Some(at) if at + len == after.size => {
+                    self.end_after_last_write = Some(after.size);
+                }
+                Some(_) => {}
+            }
+        } else if after.size == before + len {
+            self.end_after_last_write = Some(after.size);
+        }
+        let due = match sync {
+            SyncMode::Never => false,
+            SyncMode::Always => true,
+            SyncMode::Interval { millis } => {
+                fs.now_nanos().saturating_sub(self.last_sync) >= millis.saturating_mul(1_000_000)
+            }
+        };
+        if due && let Err(error) = self.sync(fs) {
+            self.end_after_last_write = None;
+            // The caller hears "not stored": the record should not stay to
+            // be found later next to the one it will append again.
+            return Err(StoreError::Append {
+                name: name.to_string(),
+                during: AppendStep::Syncing,
+                error,
+                undo: self.undo_sync(frame, before, after.size, name),
+            });
+        }
+        Ok(Landed::InLog)
+    }
+
+    /// Our frame went on another writer's unterminated line. If it is
+    /// still the file's end (`size`) after a pause, cuts it off again, so
+    /// that the next attempt ends that line first, as an append that had
+    /// looked would have: the same bytes as a single instance leaves.
+    /// Whatever arrived after it stays, and so then does the frame.
+    fn take_back<F: FileSystem<File = T>>(
+        &self,
+        fs: &F,
+        frame: &Frame,
+        size: u64,
+    ) -> Result<(), FsError> {
+        let len = frame.bytes().len() as u64;
+        let Some(start) = size.checked_sub(len) else {
+            return Ok(());
+        };
+        if fs::read_exact(&self.file, start, len)? != frame.bytes() {
+            return Ok(());
+        }
+        fs.pause(TORN_LINE_PAUSE_NANOS);
+        if self.file.stat()?.size == size {
+            self.file.set_size(start)?;
+        }
+        Ok(())
+    }
+
+    /// Where the frame's bytes lie in `from..to` at the start of a line,
+    /// if they do anywhere. A record identical to ours that another
+    /// instance wrote whole is taken for ours (see the README's limits).
+    fn line_start_of(&self, frame: &Frame, from: u64, to: u64) -> Result<Option<u64>, FsError> {
+        let len = frame.bytes().len() as u64;
+        let mut at = from;
+        while let Some(found) = fs::find(&self.file, frame.bytes(), at)? {
+            if found + len > to {
+                break;
+            }
+            let starts_line = match found.checked_sub(1) {
+                None => true,
+                Some(prev) => self.file.read_at(prev, 1)?.first() == Some(&b'\n'),
+            };
+            if starts_line {
+                return Ok(Some(found));
+            }
+            at = found + 1;
+        }
+        Ok(None)
+    }
+
+    /// Whether the file, `size` bytes long, ends in a torn line, and its
+    /// size when that was decided. Another instance's write in progress
+    /// looks torn too (the file grows as the kernel copies it): the line
+    /// counts as torn only if it is still unterminated after
+    /// [`TORN_LINE_CHECKS`] pauses. A line torn by a crash costs that wait
+    /// once, on this instance's first append.
+    fn torn_tail<F: FileSystem<File = T>>(
+        &self,
+        fs: &F,
+        mut size: u64,
+    ) -> Result<(bool, u64), FsError> {
+        // The last byte, if any (someone may have truncated the file).
+        let last_byte = |size: u64| -> Result<Option<u8>, FsError> {
+            match size.checked_sub(1) {
+                Some(at) => Ok(self.file.read_at(at, 1)?.first().copied()),
+                None => Ok(None),
+            }
+        };
+        for _ in 0..TORN_LINE_CHECKS {
+            if !ends_in_torn_line(last_byte(size)?) {
+                return Ok((false, size));
+            }
+            fs.pause(TORN_LINE_PAUSE_NANOS);
+            size = self.file.stat()?.size;
+        }
+        // Still unterminated: end the line. If a stalled writer finishes it
+        // after all, that leaves a blank line (which replay skips), or, for
+        // a record it writes in pieces (over 64 KiB), two damaged lines.
+        Ok((ends_in_torn_line(last_byte(size)?), size))
+    }
+
+    /// After a failed write: cuts off the file's unterminated end if it is
+    /// this call's, that is, lies after `before` (the size just before the
+    /// write) and is the start of one of the frame's records. Whole lines
+    /// stay, whoever wrote them (see [`Undo`]); so does an end that is
+    /// still growing, since a writer in progress may be writing a record
+    /// identical to ours.
+    fn undo_write<F: FileSystem<File = T>>(
+        &self,
+        fs: &F,
+        frame: &Frame,
+        before: u64,
+        name: &str,
+    ) -> Undo {
+        let file = &self.file;
+        let size = || file.stat().map(|s| s.size);
+        let undo = || -> Result<Undo, (Step, FsError)> {
+            let after = size().map_err(|e| (Step::ReadingSize, e))?;
+            if after <= before {
+                return Ok(Undo::NothingWritten);
+            }
+            let grown = after - before;
+            let Some(start) = unterminated_end(file, before, after, frame.longest() as u64)
+                .map_err(|e| (Step::Reading, e))?
+            else {
+                return Ok(Undo::Left { grown });
+            };
+            if start == after {
+                return Ok(Undo::Whole { kept: grown });
+            }
+            let tail =
+                fs::read_exact(file, start, after - start).map_err(|e| (Step::Reading, e))?;
+            let bytes = frame.bytes();
+            if !frame.starts().any(|at| bytes[at..].starts_with(&tail)) {
+                return Ok(Undo::Left { grown });
+            }
+            fs.pause(TORN_LINE_PAUSE_NANOS);
+            if size().map_err(|e| (Step::ReadingSize, e))? != after {
+                return Ok(Undo::Left { grown });
+            }
+            file.set_size(start)
+                .map_err(|e| (Step::CuttingPartialRecord, e))?;
+            Ok(Undo::Cut {
+                to: start,
+                kept: start - before,
+            })
+        };
+        undo().unwrap_or_else(|(during, error)| failed(name, before, during, error))
+    }
+
+    /// After a failed sync of a record written whole: removes it if it
+    /// provably is the file's end, that is, the file grew by exactly its
+    /// bytes from `before` to `written_end` and has not grown since.
+    fn undo_sync(&self, frame: &Frame, before: u64, written_end: u64, name: &str) -> Undo {
+        let undo = || -> Result<Undo, (Step, FsError)> {
+            if written_end != before + frame.bytes().len() as u64
+                || self.file.stat().map_err(|e| (Step::ReadingSize, e))?.size != written_end
+            {
+                return Ok(Undo::Stays);
+            }
+            self.file
+                .set_size(before)
+                .map_err(|e| (Step::CuttingPartialRecord, e))?;
+            Ok(Undo::Removed { to: before })
+        };
+        undo().unwrap_or_else(|(during, error)| failed(name, before, during, error))
+    }
+
+    fn sync<F: FileSystem<File = T>>(&mut self, fs: &F) -> Result<(), FsError> {
+        self.file.sync_data()?;
+        self.last_sync = fs.now_nanos();
+        Ok(())
+    }
+}
+
+fn failed(name: &str, offset: u64, during: Step, error: FsError) -> Undo {
+    Undo::Failed {
+        offset,
+        error: Box::new(io_error(name, during)(error)),
+    }
+}
+
+/// Where the file's unterminated end starts: after its last `\n`, or at
+/// `before` if no `\n` lies in `before..after`. `None` when that end is
+/// longer than `longest`, so cannot be one of our records.
+fn unterminated_end<T: File>(
+    file: &T,
+    before: u64,
+    after: u64,
+    longest: u64,
+) -> Result<Option<u64>, FsError> {
+    let mut end = after;
+    while end > before {
+        if after - end > longest {
+            return Ok(None);
+        }
+        let from = before.max(end.saturating_sub(CHUNK));
+        let chunk = fs::read_exact(file, from, end - from)?;
+        if let Some(i) = memchr::memrchr(b'\n', &chunk) {
+            let start = from + i as u64 + 1;
+            return Ok((after - start <= longest).then_some(start));
+        }
+        end = from;
+    }
+    Ok((after - before <= longest).then_some(before))
+}

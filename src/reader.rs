@@ -1,0 +1,161 @@
+//! Reading the log: the file opened by name for reading, pages of entries
+//! from a cursor ([`crate::pager`] judges the lines), and cursors bound to
+//! the file they were read from (its identity and a hash of the bytes
+//! before them), so that a cursor never resumes in another file.
+
+#![forbid(unsafe_code)]
+
+use crate::config::Config;
+use crate::cursor::{Cursor, CursorError, check_hash};
+use crate::fs::{self, Code, File, FileSystem, Open};
+use crate::pager::{Page, Position, ReadAt, read_page};
+use crate::store_error::{PageError, Step, StoreError, io_error, open_error};
+
+/// The log opened for reading.
+pub struct LogFile<T> {
+    file: T,
+    name: String,
+    /// What cursors are bound to.
+    pub identity: u64,
+}
+
+/// The log `name` opened for reading (`how`: [`Open::Read`], or
+/// [`Open::ReadAppend`] for a rewrite, which marks the file it replaced),
+/// or `None` when it does not exist. A missing log is an empty log only if
+/// the directory itself is still there; a removed directory must not read
+/// as "no records".
+pub fn open_log<F: FileSystem>(
+    fs: &F,
+    name: &str,
+    how: Open,
+    dir_path: &str,
+) -> Result<Option<LogFile<F::File>>, StoreError> {
+    let file = match fs.open(name, how) {
+        Ok(file) => file,
+        Err(error) if error.code == Code::NoEntry => {
+            return if fs.directory_exists() {
+                Ok(None)
+            } else {
+                Err(StoreError::DirectoryGone {
+                    path: dir_path.to_string(),
+                })
+            };
+        }
+        Err(error) => return Err(open_error(name)(error)),
+    };
+    let identity = file.identity().map_err(io_error(name, Step::Identifying))?;
+    Ok(Some(LogFile {
+        file,
+        name: name.to_string(),
+        identity,
+    }))
+}
+
+/// Entries from `cursor` (none: the start) until about `max_bytes` were
+/// read, and the cursor to continue from.
+pub fn page<F: FileSystem>(
+    fs: &F,
+    config: &Config,
+    dir_path: &str,
+    cursor: Option<&str>,
+    max_bytes: u64,
+) -> Result<(Page, Cursor), PageError> {
+    let cursor = match cursor {
+        Some(text) => Cursor::decode(text).map_err(PageError::Cursor)?,
+        None => Cursor::default(),
+    };
+    let Some(mut log) = open_log(fs, &config.log_name, Open::Read, dir_path)? else {
+        if cursor.position.offset > 0 {
+            return Err(PageError::Cursor(CursorError::Stale {
+                reason: "the log no longer exists",
+            }));
+        }
+        let page = Page {
+            entries: Vec::new(),
+            tail: None,
+            next: Position::default(),
+            at_end: true,
+        };
+        return Ok((page, cursor));
+    };
+    log.verify(&cursor)?;
+    let page = read_page(&mut log, cursor.position, max_bytes, config.max_line)?;
+    // Renamed over while we read: what follows our read in that file (a
+    // rewrite's tombstone, then appends being made again in the new log)
+    // is not the log's. The page may be fine, but its cursor would be
+    // stale anyway: say so now.
+    if log.stat_links()? == 0 {
+        return Err(PageError::Cursor(CursorError::Stale {
+            reason: "a compaction or repair replaced the log while this page was read",
+        }));
+    }
+    let next = log.cursor_at(page.next)?;
+    Ok((page, next))
+}
+
+impl<T: File> LogFile<T> {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The open file, for a rewrite to mark once it replaced it.
+    pub fn file(&self) -> &T {
+        &self.file
+    }
+
+    pub fn size(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .file
+            .stat()
+            .map_err(io_error(&self.name, Step::ReadingSize))?
+            .size)
+    }
+
+    fn stat_links(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .file
+            .stat()
+            .map_err(io_error(&self.name, Step::ReadingSize))?
+            .links)
+    }
+
+    /// A cursor for `position` in this file.
+    pub fn cursor_at(&mut self, position: Position) -> Result<Cursor, StoreError> {
+        let (start, len) = Cursor::check_range(position.offset);
+        let before = self.read_exact_at(start, len)?;
+        Ok(Cursor {
+            identity: self.identity,
+            position,
+            check: check_hash(&before),
+        })
+    }
+
+    /// Whether `cursor` still fits this file.
+    pub fn verify(&mut self, cursor: &Cursor) -> Result<(), PageError> {
+        let (start, len) = Cursor::check_range(cursor.position.offset);
+        let before = self.read_exact_at(start, len)?;
+        let size = self.size()?;
+        cursor
+            .verify(self.identity, size, &before)
+            .map_err(PageError::Cursor)
+    }
+
+    /// Offset of the first occurrence of `needle` at or after `from`.
+    pub fn find(&mut self, needle: &[u8], from: u64) -> Result<Option<u64>, StoreError> {
+        fs::find(&self.file, needle, from).map_err(io_error(&self.name, Step::Reading))
+    }
+
+    /// Up to `len` bytes at `offset`, fewer only at the end of the file.
+    pub fn read_exact_at(&mut self, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
+        fs::read_exact(&self.file, offset, len).map_err(io_error(&self.name, Step::Reading))
+    }
+}
+
+impl<T: File> ReadAt for LogFile<T> {
+    type Error = StoreError;
+    fn read_at(&mut self, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
+        self.file
+            .read_at(offset, len.min(crate::pager::CHUNK))
+            .map_err(io_error(&self.name, Step::Reading))
+    }
+}

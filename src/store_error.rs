@@ -1,0 +1,326 @@
+//! The store's failures as typed values, and their text, made here once:
+//! what failed, on which file, and what to do. Hosts get the text and the
+//! [`IoKind`] from [`StoreError::kind`]; nothing decides on the text.
+
+#![forbid(unsafe_code)]
+
+use std::fmt;
+
+use crate::cursor::CursorError;
+use crate::error::IoKind;
+use crate::fs::{Code, FsError};
+use crate::lock::STALE_AFTER_SECS;
+
+/// What the store was doing when a file operation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Checking,
+    Creating,
+    Identifying,
+    Reading,
+    ReadingSize,
+    ReadingLastByte,
+    Writing,
+    Marking,
+    CuttingPartialRecord,
+    Syncing,
+    RenamingOver,
+    Removing,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Step::Checking => "checking",
+            Step::Creating => "creating",
+            Step::Identifying => "identifying",
+            Step::Reading => "reading",
+            Step::ReadingSize => "reading the size of",
+            Step::ReadingLastByte => "reading the last byte of",
+            Step::Writing => "writing",
+            Step::Marking => "marking",
+            Step::CuttingPartialRecord => "cutting the partial record off",
+            Step::Syncing => "syncing",
+            Step::RenamingOver => "renaming the new log over",
+            Step::Removing => "removing",
+        })
+    }
+}
+
+/// Which part of an append failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendStep {
+    /// Writing the record: nothing is durable that was not before.
+    Writing,
+    /// Syncing it: records appended since the last sync may not be durable.
+    Syncing,
+}
+
+/// A file operation that failed; the text names the file and the remedy.
+#[derive(Debug)]
+pub enum StoreError {
+    NoDirectory,
+    Open {
+        name: String,
+        error: FsError,
+    },
+    NotAFile {
+        name: String,
+    },
+    Io {
+        name: String,
+        during: Step,
+        error: FsError,
+    },
+    DirectoryGone {
+        path: String,
+    },
+    Locked {
+        lock: String,
+    },
+    /// Writing or syncing an appended record failed; `undo` says what
+    /// became of the bytes that reached the file.
+    Append {
+        name: String,
+        during: AppendStep,
+        error: FsError,
+        undo: Undo,
+    },
+}
+
+/// What a failed append did about the bytes of its call that reached the
+/// file. Only an unterminated end of the file is ever cut: every append
+/// that succeeded ended its bytes with `\n`, so no stored record is among
+/// them, and whole lines cannot be told from another instance's identical
+/// record, so they stay.
+#[derive(Debug)]
+pub enum Undo {
+    /// The file did not grow: nothing of the call was stored.
+    NothingWritten,
+    /// The call's unterminated bytes at the file's end were cut off; the
+    /// file is `to` bytes long. `kept` bytes of whole lines that reached the
+    /// file during the call stay (other instances' records, a batch's first
+    /// records, the `\n` that ended a torn last line).
+    Cut { to: u64, kept: u64 },
+    /// The file ends in whole lines: no partly written record to cut;
+    /// `kept` bytes reached it during the call (as for `Cut`).
+    Whole { kept: u64 },
+    /// The file's end is not this call's (another instance wrote, or is
+    /// writing, after it): nothing was cut.
+    Left { grown: u64 },
+    /// A sync failed after the whole record was written and was provably
+    /// the file's end: it was removed.
+    Removed { to: u64 },
+    /// A sync failed after the whole record was written; other instances
+    /// appended after it, so it stays, perhaps not on stable storage.
+    Stays,
+    /// Looking at or cutting the file failed.
+    Failed { offset: u64, error: Box<StoreError> },
+}
+
+/// Follows the bytes count of whole lines an [`Undo`] left in place.
+const KEPT_LINES: &str = "bytes of whole lines that reached the log during the call stay: \
+     other instances' records, or this batch's first records, or the newline that ended a torn \
+     last line (replay shows which)";
+
+impl fmt::Display for Undo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Undo::NothingWritten => write!(f, "nothing of this call was stored"),
+            Undo::Cut { to, kept: 0 } => write!(
+                f,
+                "its partly written bytes were removed (the log is {to} bytes again, \
+                 as before the call)"
+            ),
+            Undo::Cut { to, kept } => write!(
+                f,
+                "its partly written bytes were removed (the log is {to} bytes); \
+                 {kept} {KEPT_LINES}"
+            ),
+            Undo::Whole { kept } => {
+                write!(f, "no partly written record was left; {kept} {KEPT_LINES}")
+            }
+            Undo::Left { grown } => write!(
+                f,
+                "the log grew by {grown} bytes during the call and its end is not \
+                 this call's (another instance appends too), so nothing was cut; a \
+                 part of this record that reached the log shows as a damaged line, \
+                 which `repair` moves to the quarantine"
+            ),
+            Undo::Removed { to } => write!(
+                f,
+                "the record was written, then removed again (the log is {to} bytes, \
+                 as before the call)"
+            ),
+            Undo::Stays => write!(
+                f,
+                "the record was written and stays (other instances appended after \
+                 it), but may not be on stable storage"
+            ),
+            Undo::Failed { offset, error } => write!(
+                f,
+                "looking at or removing its partly written bytes after byte offset \
+                 {offset} failed too ({error}); a part of this record that reached \
+                 the log shows as a damaged line, which `repair` moves to the \
+                 quarantine"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::NoDirectory => write!(
+                f,
+                "no directory is granted: the host preopened none; preopen exactly one \
+                 directory for the log"
+            ),
+            StoreError::Open { name, error } => {
+                let hint = match error.code {
+                    Code::Access => {
+                        "; the granted directory or file does not allow this: grant write access to change the log"
+                    }
+                    Code::Loop => "; the log must not be a symbolic link",
+                    Code::IsDirectory => {
+                        "; remove that directory or set PATHWAY_LOG to another name"
+                    }
+                    _ => "",
+                };
+                write!(
+                    f,
+                    "cannot open {name:?} in the granted directory: {error}{hint}"
+                )
+            }
+            StoreError::NotAFile { name } => write!(
+                f,
+                "{name:?} in the granted directory is not a regular file; remove it or set \
+                 PATHWAY_LOG to another name"
+            ),
+            StoreError::Io {
+                name,
+                during,
+                error,
+            } => write!(
+                f,
+                "{during} {name:?} failed: {error}; records already stored are untouched"
+            ),
+            StoreError::Locked { lock } => write!(
+                f,
+                "{lock:?} was held for over {STALE_AFTER_SECS} s while this append waited: \
+                 a compaction or repair is slow or stuck; nothing was written, try again"
+            ),
+            StoreError::Append {
+                name,
+                during,
+                error,
+                undo,
+            } => {
+                let verb = match during {
+                    AppendStep::Writing => "appending to",
+                    AppendStep::Syncing => "syncing",
+                };
+                write!(f, "{verb} {name:?} failed: {error}; {undo}")?;
+                let remedy = if error.code == Code::NoSpace {
+                    "free space on the device, then append again"
+                } else {
+                    "append again once the cause is fixed"
+                };
+                match during {
+                    AppendStep::Syncing => write!(
+                        f,
+                        "; records appended since the last successful sync may not be on \
+                         stable storage either; {remedy}"
+                    ),
+                    AppendStep::Writing => {
+                        write!(f, "; records already stored are untouched; {remedy}")
+                    }
+                }
+            }
+            StoreError::DirectoryGone { path } => write!(
+                f,
+                "the granted directory {path:?} is no longer usable (removed?); grant an \
+                 existing directory"
+            ),
+        }
+    }
+}
+
+impl StoreError {
+    /// The kind of failure, for the WIT boundary.
+    pub fn kind(&self) -> IoKind {
+        match self {
+            StoreError::NoDirectory | StoreError::DirectoryGone { .. } => IoKind::NoDirectory,
+            StoreError::NotAFile { .. } => IoKind::NotAFile,
+            StoreError::Locked { .. } => IoKind::Busy,
+            StoreError::Open { error, .. }
+            | StoreError::Io { error, .. }
+            | StoreError::Append { error, .. } => code_kind(error.code),
+        }
+    }
+}
+
+/// The kind of a file operation's failure.
+pub fn code_kind(code: Code) -> IoKind {
+    match code {
+        Code::Access => IoKind::AccessDenied,
+        Code::NoSpace => IoKind::InsufficientSpace,
+        Code::IsDirectory | Code::Loop | Code::NotDirectory | Code::NotRegular => IoKind::NotAFile,
+        Code::NoEntry | Code::Exists | Code::Closed | Code::Other => IoKind::Other,
+    }
+}
+
+/// Maps an [`FsError`] to a [`StoreError::Io`] on `name`.
+pub fn io_error(name: &str, during: Step) -> impl Fn(FsError) -> StoreError + '_ {
+    move |error| StoreError::Io {
+        name: name.to_string(),
+        during,
+        error,
+    }
+}
+
+/// Maps a failed open of `name`: a name that is not a regular file is
+/// [`StoreError::NotAFile`].
+pub fn open_error(name: &str) -> impl Fn(FsError) -> StoreError + '_ {
+    move |error| match error.code {
+        Code::NotRegular => StoreError::NotAFile {
+            name: name.to_string(),
+        },
+        _ => StoreError::Open {
+            name: name.to_string(),
+            error,
+        },
+    }
+}
+
+/// A failure of paged replay: a cursor that does not fit, or the store.
+#[derive(Debug)]
+pub enum PageError {
+    Cursor(CursorError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> PageError {
+        PageError::Store(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_device_is_told_by_its_code_not_its_text() {
+        let error = StoreError::Append {
+            name: "pathway.jsonl".into(),
+            during: AppendStep::Syncing,
+            error: FsError::new(Code::NoSpace, "device full (insufficient-space)"),
+            undo: Undo::Stays,
+        };
+        assert_eq!(error.kind(), IoKind::InsufficientSpace);
+        let text = error.to_string();
+        assert!(text.starts_with("syncing \"pathway.jsonl\" failed: device full"));
+        assert!(text.ends_with("free space on the device, then append again"));
+    }
+}
