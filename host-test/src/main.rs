@@ -103,8 +103,12 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// The snapshot: one event per line (blank lines skipped).
-        #[arg(long, value_name = "FILE")]
-        snapshot: PathBuf,
+        #[arg(long, value_name = "FILE", required_unless_present = "snapshot_json")]
+        snapshot: Option<PathBuf>,
+        /// The snapshot as a JSON array of event texts, for events whose
+        /// text spans lines (pretty-printed JSON).
+        #[arg(long, value_name = "FILE", conflicts_with = "snapshot")]
+        snapshot_json: Option<PathBuf>,
         /// The cursor the snapshot covers up to; default: the log's end now.
         #[arg(long, value_name = "CURSOR")]
         upto: Option<String>,
@@ -266,9 +270,10 @@ fn main() -> ExitCode {
         Command::Compact {
             log,
             snapshot,
+            snapshot_json,
             upto,
             json,
-        } => compact(&log, &snapshot, upto, json),
+        } => compact(&log, snapshot, snapshot_json, upto, json),
         Command::Check { log, json } => check(&log, json),
         Command::Repair { log, json } => repair(&log, json),
         Command::Demo => demo(),
@@ -553,15 +558,39 @@ fn page(log: &LogArgs, after: Option<String>, max_bytes: u32) -> Result<u8, Fail
     Ok(0)
 }
 
+/// The snapshot's events: the lines of a JSON Lines file, or the strings
+/// of a JSON array.
+fn snapshot_events(lines: Option<PathBuf>, array: Option<PathBuf>) -> anyhow::Result<Vec<String>> {
+    let path = lines
+        .as_ref()
+        .or(array.as_ref())
+        .context("no snapshot given")?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the snapshot {}", path.display()))?;
+    if array.is_some() {
+        return serde_json::from_str(&text).with_context(|| {
+            format!(
+                "the snapshot {} is not a JSON array of strings; give each event's text as a \
+                 JSON string",
+                path.display()
+            )
+        });
+    }
+    Ok(text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
 fn compact(
     log: &LogArgs,
-    snapshot: &std::path::Path,
+    snapshot: Option<PathBuf>,
+    snapshot_json: Option<PathBuf>,
     upto: Option<String>,
     json: bool,
 ) -> Result<u8, Failure> {
-    let text = std::fs::read_to_string(snapshot)
-        .with_context(|| format!("reading the snapshot {}", snapshot.display()))?;
-    let events: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let events = snapshot_events(snapshot, snapshot_json)?;
     let mut memory = log.open()?;
     let upto = match upto {
         Some(cursor) => cursor,

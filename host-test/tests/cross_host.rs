@@ -5,11 +5,6 @@
 //! canonically, must equal the Rust library's byte for byte, case by case;
 //! a difference names the host, the case and the first differing field.
 //!
-//! The one exception, by design: the CLI's snapshot file is JSON Lines, so
-//! an event whose text spans lines (or is blank) cannot be a CLI snapshot
-//! event; for those 5 of the 23 event cases the CLI's `compact` and the log
-//! after it are not compared (its `try_append` and `append_batch` are).
-//!
 //! A machine without Node.js or Python fails here with a message saying
 //! what to install; `PATHWAY_SKIP_POLYGLOT=1` leaves those two hosts out.
 
@@ -241,19 +236,17 @@ fn run_cli(cases: &Value) -> Value {
         let tried = cli_json(&["append", "--json", "--each", "--", event], dir, &[0, 1]);
         let batch = cli_json(&["append", "--json", "--", "1", event], dir, &[0, 1]);
         let mut result = json!({ "try_append": tried, "append_batch": batch });
-        // A snapshot file is JSON Lines: one event per line.
-        if !event.contains(['\n', '\r']) && !event.trim().is_empty() {
-            let snapshot = dir.with_extension("snapshot.jsonl");
-            std::fs::write(&snapshot, format!("{event}\n")).unwrap();
-            let end = last_cursor(dir);
-            let snapshot_arg = snapshot.to_str().unwrap();
-            let mut args = vec!["compact", "--json", "--snapshot", snapshot_arg];
-            if let Some(end) = &end {
-                args.extend(["--upto", end]);
-            }
-            result["compact"] = cli_json(&args, dir, &[0, 1]);
-            std::fs::remove_file(&snapshot).unwrap();
+        // The snapshot as a JSON array: events may span lines.
+        let snapshot = dir.with_extension("snapshot.json");
+        std::fs::write(&snapshot, json!([event]).to_string()).unwrap();
+        let end = last_cursor(dir);
+        let snapshot_arg = snapshot.to_str().unwrap();
+        let mut args = vec!["compact", "--json", "--snapshot-json", snapshot_arg];
+        if let Some(end) = &end {
+            args.extend(["--upto", end]);
         }
+        result["compact"] = cli_json(&args, dir, &[0, 1]);
+        std::fs::remove_file(&snapshot).unwrap();
         result["replay"] = cli_replay(dir);
         result["files"] = files(dir);
         events.insert(case["name"].as_str().unwrap().into(), result);
@@ -340,12 +333,7 @@ fn first_difference(a: &Value, b: &Value, path: String) -> Option<(String, Strin
 /// Compares each case of `host`'s results with the reference's, as
 /// canonical bytes (serde_json sorts keys and writes no spaces); returns a
 /// line per differing case.
-fn differences(
-    host: &str,
-    reference: &Value,
-    results: &Value,
-    skip: &[(&str, &str)],
-) -> Vec<String> {
+fn differences(host: &str, reference: &Value, results: &Value) -> Vec<String> {
     let mut found = Vec::new();
     for kind in ["logs", "events"] {
         let want: &BTreeMap<String, Value> =
@@ -357,17 +345,10 @@ fn differences(
                 found.push(format!("{host}: case {case}: missing from its results"));
                 continue;
             };
-            let (mut expected, mut actual) = (expected.clone(), actual.clone());
-            for (skip_case, field) in skip {
-                if skip_case == case {
-                    expected.as_object_mut().unwrap().remove(*field);
-                    actual.as_object_mut().map(|a| a.remove(*field));
-                }
-            }
             let canonical = |v: &Value| serde_json::to_vec(v).unwrap();
-            if canonical(&expected) != canonical(&actual) {
+            if canonical(expected) != canonical(actual) {
                 let (at, a, b) =
-                    first_difference(&expected, &actual, String::new()).unwrap_or_default();
+                    first_difference(expected, actual, String::new()).unwrap_or_default();
                 let clip = |s: String| s.chars().take(300).collect::<String>();
                 found.push(format!(
                     "{host}: case {case}: differs at {at}:\n    rust:  {}\n    {host}: {}",
@@ -396,25 +377,8 @@ fn every_host_gives_the_same_results_on_the_corpus() {
     let count = cases["logs"].as_array().unwrap().len() + cases["events"].as_array().unwrap().len();
     assert!(count >= 40, "the corpus has {count} cases");
 
-    // The CLI cannot take a multi-line event into a snapshot file.
-    let multi_line: Vec<String> = cases["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| {
-            let event = c["event"].as_str().unwrap();
-            event.contains(['\n', '\r']) || event.trim().is_empty()
-        })
-        .map(|c| c["name"].as_str().unwrap().to_string())
-        .collect();
-    // Nor, then, compare what the log holds after it.
-    let cli_skip: Vec<(&str, &str)> = multi_line
-        .iter()
-        .flat_map(|c| ["compact", "replay", "files"].map(|field| (c.as_str(), field)))
-        .collect();
-
     let started = std::time::Instant::now();
-    let mut problems = differences("cli", &reference, &run_cli(&cases), &cli_skip);
+    let mut problems = differences("cli", &reference, &run_cli(&cases));
     timings.push(format!("cli {:.1} s", started.elapsed().as_secs_f64()));
     if std::env::var_os("PATHWAY_SKIP_POLYGLOT").is_some_and(|v| v == "1") {
         eprintln!("node and python left out: PATHWAY_SKIP_POLYGLOT=1");
@@ -422,7 +386,7 @@ fn every_host_gives_the_same_results_on_the_corpus() {
         for (host, needs) in [("node", "node"), ("python", "python3")] {
             let started = std::time::Instant::now();
             let results = run_host(host, needs, &cases_path, work.path());
-            problems.extend(differences(host, &reference, &results, &[]));
+            problems.extend(differences(host, &reference, &results));
             timings.push(format!("{host} {:.1} s", started.elapsed().as_secs_f64()));
         }
     }
