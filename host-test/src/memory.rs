@@ -271,11 +271,13 @@ impl Memory {
         }
     }
 
-    /// The component's words for a failure the host detected.
+    /// The component's words for a failure the host detected. The call
+    /// gets a deadline of its own: the one of the last call may be past.
     pub(crate) fn host_message(&mut self, failure: &HostFailure) -> Option<String> {
         let Instance {
             store, bindings, ..
         } = &mut self.instance;
+        store.set_epoch_deadline(deadline_ticks(self.options.call_timeout));
         bindings
             .pathway_memory_log()
             .call_host_message(store, *failure)
@@ -310,5 +312,33 @@ impl fmt::Debug for Memory {
             .field("options", &self.options)
             .field("settings", &self.settings)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_host_message_gets_a_deadline_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options {
+            call_timeout: std::time::Duration::from_millis(20),
+            ..Options::default()
+        };
+        let mut memory = Memory::open(dir.path(), options).unwrap();
+        memory.try_append("1").unwrap();
+        // Time passes (a plugin runs on) beyond the last call's deadline.
+        for _ in 0..10 {
+            memory.runtime.engine.increment_epoch();
+        }
+        let said = memory.host_message(&HostFailure::Deadline(20));
+        assert_eq!(
+            said.as_deref(),
+            Some(
+                "the call ran longer than the deadline of 20 ms and was stopped; nothing stored \
+                 is lost; raise the call timeout, or read the log page by page"
+            )
+        );
     }
 }
