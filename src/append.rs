@@ -160,15 +160,16 @@ impl<T: File> AppendFile<T> {
 
     /// Writes the frame, syncs as the mode says, and tells where it landed.
     ///
-    /// The steady state is two host calls, the write and a stat after it:
-    /// while the file ends in our own `\n` (its size is still what our last
-    /// write left), no byte needs reading first. The stat then shows
-    /// whether a rewrite renamed the file away (no links) and whether
-    /// anyone else wrote since our last write (the size); only then are our
+    /// The steady state is three host calls, a stat, the write and a stat
+    /// after it: while the file's size is still what our last write left,
+    /// it ends in our own `\n` and no byte needs reading. The stat after
+    /// shows whether a rewrite renamed the file away (no links) and
+    /// whether anyone else wrote in between (the size); only then are our
     /// bytes looked for, to make sure no unterminated line of another
-    /// writer was in front of them. Otherwise (first append, others
-    /// appending, a frame written in pieces) the size and the last byte
-    /// are read first, and a torn last line is ended before the frame.
+    /// writer came in front of them in the moment between the stat and the
+    /// write. Otherwise (first append, others appending, a frame written
+    /// in pieces) the last byte is read first, and a torn last line is
+    /// ended before the frame.
     fn append<F: FileSystem<File = T>>(
         &mut self,
         fs: &F,
@@ -179,29 +180,34 @@ impl<T: File> AppendFile<T> {
         let one_write = frame.bytes().len() <= ONE_WRITE;
         // Where this call's bytes start at the earliest (others may append
         // first), read while the file was still the log.
-        let (before, frame, led) = match self.end_after_last_write.take() {
-            Some(end) if one_write => (end, Cow::Borrowed(frame), false),
-            _ => {
-                let stat = self
-                    .file
-                    .stat()
-                    .map_err(io_error(name, Step::ReadingSize))?;
-                if stat.links == 0 {
-                    return Ok(Landed::NotWritten);
-                }
-                let (torn, before) = if stat.size == 0 {
-                    (false, 0)
-                } else {
-                    self.torn_tail(fs, stat.size)
-                        .map_err(io_error(name, Step::ReadingLastByte))?
-                };
-                if torn {
-                    let mut led = frame.clone();
-                    led.end_torn_line();
-                    (before, Cow::Owned(led), true)
-                } else {
-                    (before, Cow::Borrowed(frame), false)
-                }
+        // The size is read before every write: a frame written blind could
+        // land on another writer's unterminated line (one still writing a
+        // record in pieces), and cutting it off again afterwards could cut
+        // that writer's next piece too. When the file still ends where our
+        // last write ended it, it ends in our `\n` and no byte is read.
+        let known_end = self.end_after_last_write.take().filter(|_| one_write);
+        let stat = self
+            .file
+            .stat()
+            .map_err(io_error(name, Step::ReadingSize))?;
+        if stat.links == 0 {
+            return Ok(Landed::NotWritten);
+        }
+        let (before, frame, led) = if known_end == Some(stat.size) {
+            (stat.size, Cow::Borrowed(frame), false)
+        } else {
+            let (torn, before) = if stat.size == 0 {
+                (false, 0)
+            } else {
+                self.torn_tail(fs, stat.size)
+                    .map_err(io_error(name, Step::ReadingLastByte))?
+            };
+            if torn {
+                let mut led = frame.clone();
+                led.end_torn_line();
+                (before, Cow::Owned(led), true)
+            } else {
+                (before, Cow::Borrowed(frame), false)
             }
         };
         let frame = frame.as_ref();
