@@ -1,11 +1,22 @@
-//! The release artifacts as their users get them: the component's metadata,
-//! and the binary WIT package decoded and vendored the way a plugin author
-//! would.
+//! The release artifacts as their users get them (see `host-test/dist.sh`):
+//! the component's metadata, the binary WIT package decoded and vendored
+//! the way a plugin author would, and the npm package and the wheel
+//! installed into fresh projects in temp dirs with no path into this repo.
+//!
+//! The artifacts are made from the component this build embeds, by the
+//! same scripts `dist.sh` runs, so nothing is compiled again. The npm and
+//! pip installs fetch the pinned dependencies (preview2-shim, wasmtime-py)
+//! from their registries on first use; `PATHWAY_SKIP_POLYGLOT=1` skips
+//! those two tests, as it skips the hosts' suites.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Instant;
 
 use wit_component::DecodedWasm;
+
+const FIRST: &str = r#"{"op":"remember","key":"user","value":"Ada"}"#;
+const SECOND: &str = r#"{"op":"forget","key":"user"}"#;
 
 /// A temp dir named after the test.
 fn temp_dir(test: &str) -> tempfile::TempDir {
@@ -13,6 +24,18 @@ fn temp_dir(test: &str) -> tempfile::TempDir {
         .prefix(&format!("{test}-"))
         .tempdir()
         .unwrap()
+}
+
+fn hosts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("hosts")
+}
+
+fn skip_polyglot() -> bool {
+    let skip = std::env::var_os("PATHWAY_SKIP_POLYGLOT").is_some_and(|v| v == "1");
+    if skip {
+        eprintln!("skipped: PATHWAY_SKIP_POLYGLOT=1");
+    }
+    skip
 }
 
 /// Runs `command` and returns its stdout; fails with its output otherwise.
@@ -28,6 +51,13 @@ fn run(command: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     stdout
+}
+
+/// The embedded component, written where the packaging scripts read it.
+fn component_in(dir: &Path) -> PathBuf {
+    let wasm = dir.join("pathway_memory.wasm");
+    std::fs::write(&wasm, pathway_host::COMPONENT_BYTES).unwrap();
+    wasm
 }
 
 #[test]
@@ -127,4 +157,121 @@ fn decoded_wit_package_vendors_under_wit_deps() {
         .map(|key| consumer.name_world_key(key))
         .collect();
     assert_eq!(imports, ["pathway:memory/log@0.2.0"]);
+}
+
+#[test]
+fn npm_package_installs_and_runs() {
+    if skip_polyglot() {
+        return;
+    }
+    let dir = temp_dir("npm_package_installs_and_runs");
+    let wasm = component_in(dir.path());
+    let out = dir.path().join("out");
+    let started = Instant::now();
+    let tgz = run(Command::new("bash")
+        .arg(hosts().join("node/pack.sh"))
+        .arg(&wasm)
+        .arg(&out));
+    let packed = started.elapsed();
+
+    // A new project that knows only the .tgz.
+    let project = dir.path().join("project");
+    let log_dir = dir.path().join("log");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::create_dir_all(&log_dir).unwrap();
+    run(Command::new("npm")
+        .current_dir(&project)
+        .args(["install", "--no-audit", "--no-fund", "--silent"])
+        .arg(tgz.trim()));
+    std::fs::write(
+        project.join("smoke.mjs"),
+        format!(
+            r#"import assert from 'node:assert/strict';
+import {{ fileURLToPath }} from 'node:url';
+import {{ open, LogError }} from 'pathway-memory';
+
+// Loaded from the installed package, not from the source tree.
+const loadedFrom = fileURLToPath(import.meta.resolve('pathway-memory'));
+assert.ok(loadedFrom.startsWith(process.cwd() + '/node_modules/'), loadedFrom);
+
+const memory = await open(process.argv[2]);
+memory.tryAppend({FIRST:?});
+memory.tryAppend({SECOND:?});
+assert.deepEqual(memory.replay(), [{{ tag: 'ok', val: {FIRST:?} }}, {{ tag: 'ok', val: {SECOND:?} }}]);
+assert.throws(() => memory.tryAppend('{{'), (e) => e instanceof LogError && e.code === 'invalid-json');
+assert.equal(memory.replay().length, 2);
+memory.close();
+console.log('ok');
+"#
+        ),
+    )
+    .unwrap();
+    let said = run(Command::new("node")
+        .current_dir(&project)
+        .arg("smoke.mjs")
+        .arg(&log_dir));
+    assert_eq!(said.trim(), "ok");
+    eprintln!(
+        "npm package: packed in {:.1} s, installed and ran in {:.1} s",
+        packed.as_secs_f64(),
+        (started.elapsed() - packed).as_secs_f64()
+    );
+}
+
+#[test]
+fn wheel_installs_and_runs() {
+    if skip_polyglot() {
+        return;
+    }
+    let dir = temp_dir("wheel_installs_and_runs");
+    let wasm = component_in(dir.path());
+    let out = dir.path().join("out");
+    let started = Instant::now();
+    let wheel = run(Command::new("bash")
+        .arg(hosts().join("python/wheel.sh"))
+        .arg(&wasm)
+        .arg(&out));
+    let built = started.elapsed();
+
+    // A new venv that knows only the wheel.
+    let venv = dir.path().join("venv");
+    let log_dir = dir.path().join("log");
+    std::fs::create_dir_all(&log_dir).unwrap();
+    run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
+    let python = venv.join("bin/python");
+    run(Command::new(&python)
+        .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+        .arg(wheel.trim()));
+    let script = format!(
+        r#"import sys
+import pathway_memory
+from pathway_memory import InvalidJson, Memory, Ok
+
+# Installed from the wheel, with its component, not from the source tree.
+assert pathway_memory.__file__.startswith(sys.prefix), pathway_memory.__file__
+with Memory.open(sys.argv[1]) as memory:
+    memory.try_append({FIRST:?})
+    memory.try_append({SECOND:?})
+    assert memory.replay() == [Ok({FIRST:?}), Ok({SECOND:?})], memory.replay()
+    try:
+        memory.try_append("{{")
+        raise SystemExit("an invalid event was accepted")
+    except InvalidJson:
+        pass
+    assert len(memory.replay()) == 2
+print("ok")
+"#
+    );
+    let said = run(Command::new(&python)
+        .current_dir(dir.path())
+        .env_remove("PATHWAY_WASM")
+        .env_remove("PYTHONPATH")
+        .args(["-c", &script])
+        .arg(&log_dir));
+    assert_eq!(said.trim(), "ok");
+    eprintln!(
+        "wheel: built in {:.1} s, installed and ran in {:.1} s",
+        built.as_secs_f64(),
+        (started.elapsed() - built).as_secs_f64()
+    );
 }
