@@ -156,9 +156,14 @@ fn git_revision(workspace: &Path) -> Option<String> {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     let revision = git(&["rev-parse", "HEAD"])?;
-    // HEAD and the branch it points to; `--git-path` resolves worktrees.
-    for path in ["HEAD", "logs/HEAD"] {
-        if let Some(file) = git(&["rev-parse", "--path-format=absolute", "--git-path", path]) {
+    // Rerun when HEAD moves: HEAD itself, the branch it names, packed-refs
+    // (`--git-path` resolves worktrees). Only files that exist: cargo
+    // reruns on every build for a missing one.
+    let mut watched = vec!["HEAD".to_string(), "packed-refs".to_string()];
+    watched.extend(git(&["symbolic-ref", "-q", "HEAD"]));
+    for path in watched {
+        let file = git(&["rev-parse", "--path-format=absolute", "--git-path", &path]);
+        if let Some(file) = file.filter(|f| Path::new(f).is_file()) {
             println!("cargo:rerun-if-changed={file}");
         }
     }
