@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use pathway_host::{Memory, Options, Plugin, Runtime};
 use wit_component::DecodedWasm;
 
 const FIRST: &str = r#"{"op":"remember","key":"user","value":"Ada"}"#;
@@ -271,6 +272,114 @@ print("ok")
     assert_eq!(said.trim(), "ok");
     eprintln!(
         "wheel: built in {:.1} s, installed and ran in {:.1} s",
+        built.as_secs_f64(),
+        (started.elapsed() - built).as_secs_f64()
+    );
+}
+
+/// A plugin author's crate: its `wit/` holds only its own world, and the
+/// pathway package comes from decoding the binary WIT package into
+/// `wit/deps/`. It builds for wasm32-wasip2 and runs with our component
+/// serving its imports: two appends, a replay, a refusal.
+#[test]
+fn plugin_builds_against_the_decoded_wit_package() {
+    let dir = temp_dir("plugin_builds_against_the_decoded_wit_package");
+    let project = dir.path().join("smoke-plugin");
+    let started = Instant::now();
+    let DecodedWasm::WitPackage(resolve, package) =
+        wit_component::decode(pathway_host::WIT_PACKAGE_BYTES).unwrap()
+    else {
+        panic!("not a WIT package");
+    };
+    let mut printer = wit_component::WitPrinter::default();
+    printer.print(&resolve, package, &[]).unwrap();
+    let deps = project.join("wit/deps/pathway-memory");
+    std::fs::create_dir_all(&deps).unwrap();
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    std::fs::write(deps.join("package.wit"), printer.output.to_string()).unwrap();
+    std::fs::write(
+        project.join("wit/plugin.wit"),
+        "package example:smoke-plugin;\n\nworld plugin {\n    import pathway:memory/log@0.2.0;\n}\n",
+    )
+    .unwrap();
+    // The same wit-bindgen, features, profile and toolchain as the
+    // component, so its build's target dir already holds them compiled.
+    std::fs::write(
+        project.join("Cargo.toml"),
+        r#"[package]
+name = "smoke-plugin"
+version = "0.1.0"
+edition = "2024"
+
+[dependencies]
+wit-bindgen = { version = "0.61", default-features = false, features = ["macros", "realloc"] }
+
+[profile.wasm]
+inherits = "release"
+opt-level = 3
+lto = true
+codegen-units = 1
+panic = "abort"
+strip = true
+
+[workspace]
+"#,
+    )
+    .unwrap();
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::fs::copy(
+        workspace.join("rust-toolchain.toml"),
+        project.join("rust-toolchain.toml"),
+    )
+    .unwrap();
+    std::fs::copy(workspace.join("Cargo.lock"), project.join("Cargo.lock")).unwrap();
+    std::fs::write(
+        project.join("src/main.rs"),
+        format!(
+            r#"wit_bindgen::generate!({{ world: "plugin", generate_all }});
+
+use pathway::memory::log::{{self, Cause}};
+
+fn main() {{
+    log::try_append({FIRST:?}).unwrap();
+    log::try_append({SECOND:?}).unwrap();
+    let records: Vec<String> = log::replay_entries().unwrap().into_iter().map(Result::unwrap).collect();
+    assert_eq!(records, [{FIRST:?}, {SECOND:?}]);
+    let refused = log::try_append("{{").unwrap_err();
+    assert!(matches!(refused.cause, Cause::InvalidJson(_)), "{{}}", refused.message);
+    assert_eq!(log::replay_entries().unwrap().len(), 2);
+}}
+"#
+        ),
+    )
+    .unwrap();
+    let target_dir =
+        Path::new(pathway_host::COMPONENT_PATH).with_file_name("pathway_memory-target");
+    run(Command::new("cargo")
+        .current_dir(&project)
+        .args(["build", "-q", "--offline", "--profile", "wasm"])
+        .args(["--target", "wasm32-wasip2", "--target-dir"])
+        .arg(&target_dir)
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTUP_TOOLCHAIN"));
+    let built = started.elapsed();
+
+    let wasm = std::fs::read(target_dir.join("wasm32-wasip2/wasm/smoke-plugin.wasm")).unwrap();
+    let log_dir = dir.path().join("log");
+    std::fs::create_dir_all(&log_dir).unwrap();
+    let memory = Memory::open(&log_dir, Options::default()).unwrap();
+    let plugin = Plugin::new(Runtime::shared().unwrap(), &wasm).unwrap();
+    assert_eq!(plugin.run(memory, &["smoke-plugin"]).unwrap(), 0);
+    let stored = Memory::open(&log_dir, Options::default())
+        .unwrap()
+        .replay()
+        .unwrap();
+    assert_eq!(stored, [Ok(FIRST.to_string()), Ok(SECOND.to_string())]);
+    eprintln!(
+        "plugin: built in {:.1} s, ran in {:.1} s",
         built.as_secs_f64(),
         (started.elapsed() - built).as_secs_f64()
     );
