@@ -17,6 +17,8 @@ const ARTIFACT: &str = "pathway_memory";
 const PLUGIN_PACKAGE: &str = "pathway-agent-plugin";
 /// The size-tuned profile in the workspace's Cargo.toml.
 const PROFILE: &str = "wasm";
+/// The component's name in its metadata (and the npm package's name).
+const COMPONENT_NAME: &str = "pathway-memory";
 
 fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -31,6 +33,8 @@ fn main() {
 
     // The shipped component, and one with fault-injection points for tests.
     let shipped = build_component(&cargo, workspace, &out_dir, "pathway_memory", &[]);
+    add_metadata(workspace, &shipped);
+    let wit_package = encode_wit_package(workspace, &out_dir);
     let failpoints = build_component(
         &cargo,
         workspace,
@@ -60,7 +64,9 @@ fn main() {
          pub const FAILPOINTS_COMPONENT_PATH: &str = {failpoints:?};\n\
          /// The example agent plugin (`host-test/examples/agent-plugin`): a command\n\
          /// component that imports `pathway:memory/log`.\n\
-         pub const AGENT_PLUGIN_PATH: &str = {plugin:?};\n"
+         pub const AGENT_PLUGIN_PATH: &str = {plugin:?};\n\
+         /// `wit/` encoded as a binary WIT package (`wasm-tools component wit --wasm`).\n\
+         pub const WIT_PACKAGE_BYTES: &[u8] = include_bytes!({wit_package:?});\n"
     );
     fs::write(out_dir.join("component.rs"), generated).expect("writing component.rs into OUT_DIR");
 }
@@ -85,6 +91,106 @@ fn build_component(
         "the pathway-memory component",
     );
     copy_artifact(&target_dir, out_dir, ARTIFACT, name)
+}
+
+/// Rewrites the component at `wasm` with the metadata sections
+/// `wasm-tools metadata add` writes: name, version, description, license,
+/// source repository and, when this is a git checkout, the revision. No
+/// timestamps, so the same commit always gives the same bytes.
+fn add_metadata(workspace: &Path, wasm: &Path) {
+    use wasm_metadata::{AddMetadata, AddMetadataField, Description, Licenses, Revision, Source};
+    let field = |name: &str| {
+        let value = env::var(name).unwrap_or_default();
+        assert!(
+            !value.is_empty(),
+            "Cargo.toml must set {name} for the component's metadata"
+        );
+        value
+    };
+    let mut metadata = AddMetadata::default();
+    metadata.name = AddMetadataField::Set(COMPONENT_NAME.to_string());
+    metadata.version =
+        AddMetadataField::Set(wasm_metadata::Version::new(field("CARGO_PKG_VERSION")));
+    metadata.description =
+        AddMetadataField::Set(Description::new(component_description(workspace)));
+    metadata.licenses = AddMetadataField::Set(
+        Licenses::new(&field("CARGO_PKG_LICENSE")).expect("the license is an SPDX expression"),
+    );
+    metadata.source = AddMetadataField::Set(
+        Source::new(&field("CARGO_PKG_REPOSITORY")).expect("the repository is a URL"),
+    );
+    if let Some(revision) = git_revision(workspace) {
+        metadata.revision = AddMetadataField::Set(Revision::new(revision));
+    }
+    let bytes = fs::read(wasm).unwrap_or_else(|e| panic!("reading {} failed: {e}", wasm.display()));
+    let with_metadata = metadata
+        .to_wasm(&bytes)
+        .unwrap_or_else(|e| panic!("adding metadata to {} failed: {e:#}", wasm.display()));
+    fs::write(wasm, with_metadata)
+        .unwrap_or_else(|e| panic!("writing {} failed: {e}", wasm.display()));
+}
+
+/// The component package's `description` in the workspace's Cargo.toml (the
+/// first `description = "..."`, which is in its `[package]`).
+fn component_description(workspace: &Path) -> String {
+    let manifest = fs::read_to_string(workspace.join("Cargo.toml"))
+        .expect("reading the workspace's Cargo.toml");
+    manifest
+        .lines()
+        .find_map(|line| line.strip_prefix("description = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .expect("the workspace's Cargo.toml describes the component package")
+        .to_string()
+}
+
+/// `git rev-parse HEAD`, or `None` outside a git checkout (a source
+/// tarball, a packaged crate); reruns the build when HEAD moves.
+fn git_revision(workspace: &Path) -> Option<String> {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .current_dir(workspace)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let revision = git(&["rev-parse", "HEAD"])?;
+    // Rerun when HEAD moves: HEAD itself, the branch it names, packed-refs
+    // (`--git-path` resolves worktrees). Only files that exist: cargo
+    // reruns on every build for a missing one.
+    let mut watched = vec!["HEAD".to_string(), "packed-refs".to_string()];
+    watched.extend(git(&["symbolic-ref", "-q", "HEAD"]));
+    for path in watched {
+        let file = git(&["rev-parse", "--path-format=absolute", "--git-path", &path]);
+        if let Some(file) = file.filter(|f| Path::new(f).is_file()) {
+            println!("cargo:rerun-if-changed={file}");
+        }
+    }
+    Some(revision)
+}
+
+/// Encodes `wit/` as a binary WIT package, as `wasm-tools component wit
+/// --wasm` and `wkg wit build` do, into `OUT_DIR/<name>-<version>.wit.wasm`.
+fn encode_wit_package(workspace: &Path, out_dir: &Path) -> PathBuf {
+    let wit = workspace.join("wit");
+    let mut resolve = wit_parser::Resolve::default();
+    let (package, _) = resolve
+        .push_dir(&wit)
+        .unwrap_or_else(|e| panic!("parsing {} failed: {e:#}", wit.display()));
+    let bytes = wit_component::encode(&resolve, package)
+        .unwrap_or_else(|e| panic!("encoding {} failed: {e:#}", wit.display()));
+    let name = &resolve.packages[package].name;
+    let version = name
+        .version
+        .as_ref()
+        .expect("the WIT package has a version");
+    let file = out_dir.join(format!(
+        "{}-{}-{version}.wit.wasm",
+        name.namespace, name.name
+    ));
+    fs::write(&file, bytes).unwrap_or_else(|e| panic!("writing {} failed: {e}", file.display()));
+    file
 }
 
 /// Builds the agent plugin example in the target dir of the component

@@ -67,7 +67,10 @@ mod options;
 mod plugin;
 mod runtime;
 
-pub use artifact::{AGENT_PLUGIN_PATH, COMPONENT_BYTES, COMPONENT_PATH, FAILPOINTS_COMPONENT_PATH};
+pub use artifact::{
+    AGENT_PLUGIN_PATH, COMPONENT_BYTES, COMPONENT_PATH, FAILPOINTS_COMPONENT_PATH,
+    WIT_PACKAGE_BYTES,
+};
 pub use bindings::exports::pathway::memory::log::{
     Cause, CheckReport, CompactReport, DamagedLine, Entry, InvalidJson, LineProblem, LogError,
     Page, RepairReport, Settings, TooLarge,

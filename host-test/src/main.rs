@@ -4,6 +4,7 @@
 // wasmtime marks unsafe; that one function says why it is sound.
 #![deny(unsafe_code)]
 
+mod artifacts;
 mod bench;
 mod bench_hosts;
 
@@ -137,14 +138,27 @@ enum Command {
     /// The same workload through the Rust, Node and Python hosts, side by
     /// side (needs this source tree's host-test/hosts, node and python3).
     BenchHosts(bench_hosts::BenchHostsArgs),
-    /// Write the component (.wasm) this binary embeds, for other hosts.
+    /// Write the component (.wasm) this binary embeds, for other hosts, or
+    /// print its metadata.
     Wasm {
         /// Where to write it; `-` writes to stdout.
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
+        #[arg(long, value_name = "FILE", required_unless_present = "metadata")]
+        out: Option<PathBuf>,
+        /// Print the component's metadata (name, version, description,
+        /// license, source, revision) instead.
+        #[arg(long, conflicts_with = "out")]
+        metadata: bool,
     },
-    /// Print the WIT package (the interface of the component).
-    Wit,
+    /// Print the WIT package (the interface of the component), or write it
+    /// in binary form (`--wasm`), as `wasm-tools component wit --wasm` does.
+    Wit {
+        /// Write the binary WIT package (`pathway-memory-0.2.0.wit.wasm`).
+        #[arg(long, requires = "out")]
+        wasm: bool,
+        /// Where to write the binary WIT package; `-` writes to stdout.
+        #[arg(long, value_name = "FILE", requires = "wasm")]
+        out: Option<PathBuf>,
+    },
     /// Run an agent plugin: a command component (wasm32-wasip2) whose
     /// `pathway:memory/log` imports this log serves. It gets stdio and ARGS,
     /// no directory; exits with the plugin's exit status.
@@ -279,8 +293,15 @@ fn main() -> ExitCode {
         Command::Demo => demo(),
         Command::Bench(args) => run_bench(&args),
         Command::BenchHosts(args) => run_bench_hosts(&args),
-        Command::Wasm { out } => write_wasm(&out),
-        Command::Wit => std::io::stdout()
+        Command::Wasm { metadata: true, .. } => artifacts::print_metadata(),
+        Command::Wasm { out, .. } => artifacts::write(
+            out.as_deref().expect("clap requires --out"),
+            pathway_host::COMPONENT_BYTES,
+        ),
+        Command::Wit { out: Some(out), .. } => {
+            artifacts::write(&out, pathway_host::WIT_PACKAGE_BYTES)
+        }
+        Command::Wit { .. } => std::io::stdout()
             .write_all(pathway_host::WIT.as_bytes())
             .map(|()| 0)
             .map_err(Failure::from),
@@ -331,21 +352,6 @@ fn unmark(event: String) -> String {
         Some(number) => number.to_string(),
         None => event,
     }
-}
-
-fn write_wasm(out: &std::path::Path) -> Result<u8, Failure> {
-    if out.as_os_str() == "-" {
-        std::io::stdout().write_all(pathway_host::COMPONENT_BYTES)?;
-    } else {
-        std::fs::write(out, pathway_host::COMPONENT_BYTES)
-            .with_context(|| format!("cannot write {}", out.display()))?;
-        eprintln!(
-            "pathway: wrote {} ({} bytes)",
-            out.display(),
-            pathway_host::COMPONENT_BYTES.len()
-        );
-    }
-    Ok(0)
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

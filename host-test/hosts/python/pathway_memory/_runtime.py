@@ -21,6 +21,9 @@ from .values import (CheckReport, CompactReport, DamagedLine, InvalidJsonDetails
 INTERFACE = "pathway:memory/log@0.2.0"
 #: Environment variable naming the component when ``wasm=`` is not given.
 WASM_ENV = "PATHWAY_WASM"
+#: The component an installed wheel carries, next to this module (absent in
+#: the source tree, where ``wasm=`` or ``$PATHWAY_WASM`` names one).
+BUNDLED_WASM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pathway_memory.wasm")
 #: Guest stderr kept per instance (a panic message is far smaller).
 STDERR_CAPACITY = 64 * 1024
 

@@ -70,7 +70,8 @@ class Memory:
         :param max_line: ``PATHWAY_MAX_LINE``, the largest stored line in bytes.
         :param sync: ``PATHWAY_SYNC``, passed through as is (``"never"``,
             ``"always"`` or ``"interval:<ms>"``); the component checks it.
-        :param wasm: path of the component; default: ``$PATHWAY_WASM``.
+        :param wasm: path of the component; default: ``$PATHWAY_WASM``, else
+            the one the installed wheel carries.
         :param guest_path: where the guest sees the directory.
         :param read_only: grant the directory read-only (appends then fail
             with :class:`~pathway_memory.AccessDenied`).
@@ -96,8 +97,11 @@ class Memory:
             raise NotADirectoryError(20, "the log's directory is not a directory", directory)
         if wasm is None:
             wasm = os.environ.get(WASM_ENV)
+            if not wasm and os.path.isfile(_runtime.BUNDLED_WASM):
+                wasm = _runtime.BUNDLED_WASM
             if not wasm:
-                raise SetupError(f"no component: pass wasm= or set {WASM_ENV} to the .wasm file")
+                raise SetupError(f"no component: pass wasm= or set {WASM_ENV} to the .wasm file "
+                                 "(the wheel carries one; this package came without it)")
         if max_line is not None and (isinstance(max_line, bool) or not isinstance(max_line, int)):
             raise TypeError(f"max_line must be int, not {type(max_line).__name__}")
         env: List[Tuple[str, str]] = []

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds every release artifact of pathway-memory 0.2.0 into OUT_DIR:
+#
+#   bash host-test/dist.sh OUT_DIR
+#
+#   pathway_memory.wasm              the component, with its metadata
+#   pathway-memory-0.2.0.wit.wasm    the WIT package in binary form
+#   pathway-memory-0.2.0.tgz         the npm package (jco output included)
+#   pathway_memory-0.2.0-py3-none-any.whl   the Python wheel (.wasm inside)
+#   SHA256SUMS                       `sha256sum -c SHA256SUMS` in OUT_DIR
+#
+# Works from a clean clone: builds the `pathway` CLI (which builds and
+# embeds the component and the WIT package; `cargo build`'s usual target
+# dir, so a later `cargo test` reuses it), then has the npm and Python
+# hosts' scripts package what it writes out. Needs what the README's test
+# command needs (Rust via rustup, Node.js 20 with npm, Python 3.11 with
+# venv); npm and pip fetch their pinned packages on first use.
+set -euo pipefail
+
+if [[ $# -ne 1 ]]; then
+    echo "usage: $0 OUT_DIR" >&2
+    exit 2
+fi
+mkdir -p "$1"
+out="$(cd "$1" && pwd)"
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+rustup toolchain install >&2
+cargo build -q -p pathway-host --bin pathway
+pathway="$(cargo metadata -q --format-version 1 --no-deps | \
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/pathway"
+
+"$pathway" wasm --out "$out/pathway_memory.wasm"
+"$pathway" wit --wasm --out "$out/pathway-memory-0.2.0.wit.wasm"
+bash host-test/hosts/node/pack.sh "$out/pathway_memory.wasm" "$out" >/dev/null
+bash host-test/hosts/python/wheel.sh "$out/pathway_memory.wasm" "$out" >/dev/null
+artifacts=(pathway_memory.wasm pathway-memory-0.2.0.wit.wasm pathway-memory-0.2.0.tgz
+    pathway_memory-0.2.0-py3-none-any.whl)
+chmod 644 "${artifacts[@]/#/$out/}"
+(cd "$out" && sha256sum "${artifacts[@]}" >SHA256SUMS && sha256sum -c --quiet SHA256SUMS)
+"$pathway" wasm --metadata >&2
+(cd "$out" && ls -l "${artifacts[@]}" SHA256SUMS) >&2

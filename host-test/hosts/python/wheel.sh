@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds the wheel pathway_memory-0.2.0-py3-none-any.whl into OUT_DIR with
+# the component as package data:
+#
+#   host-test/hosts/python/wheel.sh WASM_PATH OUT_DIR
+#
+# Stages pyproject.toml, README.md and pathway_memory/ (without caches) plus
+# WASM_PATH as pathway_memory/pathway_memory.wasm in a temp dir, so the
+# source tree never holds a .wasm, then runs `pip wheel` there (pip fetches
+# the pinned flit_core from PyPI on first use). SOURCE_DATE_EPOCH, the last
+# commit's time when this is a git checkout, makes the zip's timestamps and
+# so the wheel's bytes the same on every build. Prints the wheel's path.
+set -euo pipefail
+
+if [[ $# -ne 2 ]]; then
+    echo "usage: $0 WASM_PATH OUT_DIR" >&2
+    exit 2
+fi
+source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
+wasm="$(component "$1")"
+mkdir -p "$2"
+out="$(cd "$2" && pwd)"
+
+stage="$(mktemp -d "${TMPDIR:-/tmp}/pathway-wheel-XXXXXX")"
+trap 'rm -rf "$stage"' EXIT
+cp "$here/pyproject.toml" "$here/README.md" "$stage/"
+mkdir "$stage/pathway_memory"
+cp "$here"/pathway_memory/*.py "$here/pathway_memory/py.typed" "$stage/pathway_memory/"
+cp "$wasm" "$stage/pathway_memory/pathway_memory.wasm"
+
+if [[ -z "${SOURCE_DATE_EPOCH:-}" ]]; then
+    SOURCE_DATE_EPOCH="$(git -C "$here" log -1 --format=%ct 2>/dev/null || echo 315532800)"
+fi
+export SOURCE_DATE_EPOCH
+"$py" -m pip wheel -q --disable-pip-version-check --no-deps -w "$out" "$stage" >&2
+echo "$out/pathway_memory-0.2.0-py3-none-any.whl"

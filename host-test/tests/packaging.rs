@@ -1,0 +1,386 @@
+//! The release artifacts as their users get them (see `host-test/dist.sh`):
+//! the component's metadata, the binary WIT package decoded and vendored
+//! the way a plugin author would, and the npm package and the wheel
+//! installed into fresh projects in temp dirs with no path into this repo.
+//!
+//! The artifacts are made from the component this build embeds, by the
+//! same scripts `dist.sh` runs, so nothing is compiled again. The npm and
+//! pip installs fetch the pinned dependencies (preview2-shim, wasmtime-py)
+//! from their registries on first use; `PATHWAY_SKIP_POLYGLOT=1` skips
+//! those two tests, as it skips the hosts' suites.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use pathway_host::{Memory, Options, Plugin, Runtime};
+use wit_component::DecodedWasm;
+
+const FIRST: &str = r#"{"op":"remember","key":"user","value":"Ada"}"#;
+const SECOND: &str = r#"{"op":"forget","key":"user"}"#;
+
+/// A temp dir named after the test.
+fn temp_dir(test: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("{test}-"))
+        .tempdir()
+        .unwrap()
+}
+
+fn hosts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("hosts")
+}
+
+fn skip_polyglot() -> bool {
+    let skip = std::env::var_os("PATHWAY_SKIP_POLYGLOT").is_some_and(|v| v == "1");
+    if skip {
+        eprintln!("skipped: PATHWAY_SKIP_POLYGLOT=1");
+    }
+    skip
+}
+
+/// Runs `command` and returns its stdout; fails with its output otherwise.
+fn run(command: &mut Command) -> String {
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{command:?} failed ({}):\n{stdout}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The embedded component, written where the packaging scripts read it.
+fn component_in(dir: &Path) -> PathBuf {
+    let wasm = dir.join("pathway_memory.wasm");
+    std::fs::write(&wasm, pathway_host::COMPONENT_BYTES).unwrap();
+    wasm
+}
+
+#[test]
+fn pathway_wasm_metadata_names_the_component() {
+    let out = run(Command::new(env!("CARGO_BIN_EXE_pathway")).args(["wasm", "--metadata"]));
+    let field = |name: &str| {
+        out.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_else(|| panic!("no {name} in:\n{out}"))
+            .to_string()
+    };
+    assert_eq!(field("name"), "pathway-memory");
+    assert_eq!(field("version"), env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        field("description"),
+        "An append-only JSON Lines event log as a WebAssembly component"
+    );
+    assert_eq!(field("license"), env!("CARGO_PKG_LICENSE"));
+    assert_eq!(field("source"), env!("CARGO_PKG_REPOSITORY"));
+    // A git checkout (this test's case) records the commit it was built from.
+    let revision = out.lines().find_map(|l| l.strip_prefix("revision: "));
+    if let Some(revision) = revision {
+        assert_eq!(revision.len(), 40, "a full commit id: {revision}");
+    }
+}
+
+#[test]
+fn binary_wit_package_decodes_to_the_log_interface() {
+    let dir = temp_dir("binary_wit_package_decodes_to_the_log_interface");
+    let file = dir.path().join("pathway-memory-0.2.0.wit.wasm");
+    run(Command::new(env!("CARGO_BIN_EXE_pathway"))
+        .args(["wit", "--wasm", "--out"])
+        .arg(&file));
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(bytes, pathway_host::WIT_PACKAGE_BYTES);
+
+    let DecodedWasm::WitPackage(resolve, package) = wit_component::decode(&bytes).unwrap() else {
+        panic!("pathway wit --wasm wrote a component, not a WIT package");
+    };
+    let package = &resolve.packages[package];
+    assert_eq!(package.name.to_string(), "pathway:memory@0.2.0");
+    assert!(package.worlds.contains_key("pathway"));
+    let log = &resolve.interfaces[package.interfaces["log"]];
+    let decoded: Vec<&str> = log.functions.keys().map(String::as_str).collect();
+
+    // The same functions as the source, in the same order.
+    let mut source = wit_parser::Resolve::default();
+    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+    let (from_source, _) = source.push_dir(&wit).unwrap();
+    let log_source = &source.interfaces[source.packages[from_source].interfaces["log"]];
+    let expected: Vec<&str> = log_source.functions.keys().map(String::as_str).collect();
+    assert_eq!(decoded, expected);
+    for name in [
+        "append",
+        "replay",
+        "try-append",
+        "replay-page",
+        "compact",
+        "repair",
+    ] {
+        assert!(decoded.contains(&name), "no {name} in {decoded:?}");
+    }
+}
+
+/// What a plugin author does with the binary WIT package: decode it, put
+/// the text under `wit/deps/pathway-memory/`, import the interface.
+#[test]
+fn decoded_wit_package_vendors_under_wit_deps() {
+    let dir = temp_dir("decoded_wit_package_vendors_under_wit_deps");
+    let DecodedWasm::WitPackage(resolve, package) =
+        wit_component::decode(pathway_host::WIT_PACKAGE_BYTES).unwrap()
+    else {
+        panic!("not a WIT package");
+    };
+    let mut printer = wit_component::WitPrinter::default();
+    printer.print(&resolve, package, &[]).unwrap();
+    let text = printer.output.to_string();
+
+    let wit = dir.path().join("wit");
+    let deps = wit.join("deps/pathway-memory");
+    std::fs::create_dir_all(&deps).unwrap();
+    std::fs::write(deps.join("package.wit"), text).unwrap();
+    std::fs::write(
+        wit.join("plugin.wit"),
+        "package example:plugin;\n\nworld plugin {\n    import pathway:memory/log@0.2.0;\n}\n",
+    )
+    .unwrap();
+
+    let mut consumer = wit_parser::Resolve::default();
+    let (plugin, _) = consumer.push_dir(&wit).unwrap();
+    let world = consumer
+        .select_world(&[plugin], Some("plugin"))
+        .expect("the plugin's world resolves against the vendored package");
+    let imports: Vec<String> = consumer.worlds[world]
+        .imports
+        .keys()
+        .map(|key| consumer.name_world_key(key))
+        .collect();
+    assert_eq!(imports, ["pathway:memory/log@0.2.0"]);
+}
+
+#[test]
+fn npm_package_installs_and_runs() {
+    if skip_polyglot() {
+        return;
+    }
+    let dir = temp_dir("npm_package_installs_and_runs");
+    let wasm = component_in(dir.path());
+    let out = dir.path().join("out");
+    let started = Instant::now();
+    let tgz = run(Command::new("bash")
+        .arg(hosts().join("node/pack.sh"))
+        .arg(&wasm)
+        .arg(&out));
+    let packed = started.elapsed();
+
+    // A new project that knows only the .tgz.
+    let project = dir.path().join("project");
+    let log_dir = dir.path().join("log");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::create_dir_all(&log_dir).unwrap();
+    run(Command::new("npm")
+        .current_dir(&project)
+        .args(["install", "--no-audit", "--no-fund", "--silent"])
+        .arg(tgz.trim()));
+    std::fs::write(
+        project.join("smoke.mjs"),
+        format!(
+            r#"import assert from 'node:assert/strict';
+import {{ fileURLToPath }} from 'node:url';
+import {{ open, LogError }} from 'pathway-memory';
+
+// Loaded from the installed package, not from the source tree.
+const loadedFrom = fileURLToPath(import.meta.resolve('pathway-memory'));
+assert.ok(loadedFrom.startsWith(process.cwd() + '/node_modules/'), loadedFrom);
+
+const memory = await open(process.argv[2]);
+memory.tryAppend({FIRST:?});
+memory.tryAppend({SECOND:?});
+assert.deepEqual(memory.replay(), [{{ tag: 'ok', val: {FIRST:?} }}, {{ tag: 'ok', val: {SECOND:?} }}]);
+assert.throws(() => memory.tryAppend('{{'), (e) => e instanceof LogError && e.code === 'invalid-json');
+assert.equal(memory.replay().length, 2);
+memory.close();
+console.log('ok');
+"#
+        ),
+    )
+    .unwrap();
+    let said = run(Command::new("node")
+        .current_dir(&project)
+        .arg("smoke.mjs")
+        .arg(&log_dir));
+    assert_eq!(said.trim(), "ok");
+    eprintln!(
+        "npm package: packed in {:.1} s, installed and ran in {:.1} s",
+        packed.as_secs_f64(),
+        (started.elapsed() - packed).as_secs_f64()
+    );
+}
+
+#[test]
+fn wheel_installs_and_runs() {
+    if skip_polyglot() {
+        return;
+    }
+    let dir = temp_dir("wheel_installs_and_runs");
+    let wasm = component_in(dir.path());
+    let out = dir.path().join("out");
+    let started = Instant::now();
+    let wheel = run(Command::new("bash")
+        .arg(hosts().join("python/wheel.sh"))
+        .arg(&wasm)
+        .arg(&out));
+    let built = started.elapsed();
+
+    // A new venv that knows only the wheel.
+    let venv = dir.path().join("venv");
+    let log_dir = dir.path().join("log");
+    std::fs::create_dir_all(&log_dir).unwrap();
+    run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
+    let python = venv.join("bin/python");
+    run(Command::new(&python)
+        .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+        .arg(wheel.trim()));
+    let script = format!(
+        r#"import sys
+import pathway_memory
+from pathway_memory import InvalidJson, Memory, Ok
+
+# Installed from the wheel, with its component, not from the source tree.
+assert pathway_memory.__file__.startswith(sys.prefix), pathway_memory.__file__
+with Memory.open(sys.argv[1]) as memory:
+    memory.try_append({FIRST:?})
+    memory.try_append({SECOND:?})
+    assert memory.replay() == [Ok({FIRST:?}), Ok({SECOND:?})], memory.replay()
+    try:
+        memory.try_append("{{")
+        raise SystemExit("an invalid event was accepted")
+    except InvalidJson:
+        pass
+    assert len(memory.replay()) == 2
+print("ok")
+"#
+    );
+    let said = run(Command::new(&python)
+        .current_dir(dir.path())
+        .env_remove("PATHWAY_WASM")
+        .env_remove("PYTHONPATH")
+        .args(["-c", &script])
+        .arg(&log_dir));
+    assert_eq!(said.trim(), "ok");
+    eprintln!(
+        "wheel: built in {:.1} s, installed and ran in {:.1} s",
+        built.as_secs_f64(),
+        (started.elapsed() - built).as_secs_f64()
+    );
+}
+
+/// A plugin author's crate: its `wit/` holds only its own world, and the
+/// pathway package comes from decoding the binary WIT package into
+/// `wit/deps/`. It builds for wasm32-wasip2 and runs with our component
+/// serving its imports: two appends, a replay, a refusal.
+#[test]
+fn plugin_builds_against_the_decoded_wit_package() {
+    let dir = temp_dir("plugin_builds_against_the_decoded_wit_package");
+    let project = dir.path().join("smoke-plugin");
+    let started = Instant::now();
+    let DecodedWasm::WitPackage(resolve, package) =
+        wit_component::decode(pathway_host::WIT_PACKAGE_BYTES).unwrap()
+    else {
+        panic!("not a WIT package");
+    };
+    let mut printer = wit_component::WitPrinter::default();
+    printer.print(&resolve, package, &[]).unwrap();
+    let deps = project.join("wit/deps/pathway-memory");
+    std::fs::create_dir_all(&deps).unwrap();
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    std::fs::write(deps.join("package.wit"), printer.output.to_string()).unwrap();
+    std::fs::write(
+        project.join("wit/plugin.wit"),
+        "package example:smoke-plugin;\n\nworld plugin {\n    import pathway:memory/log@0.2.0;\n}\n",
+    )
+    .unwrap();
+    // The same wit-bindgen, features, profile and toolchain as the
+    // component, so its build's target dir already holds them compiled.
+    std::fs::write(
+        project.join("Cargo.toml"),
+        r#"[package]
+name = "smoke-plugin"
+version = "0.1.0"
+edition = "2024"
+
+[dependencies]
+wit-bindgen = { version = "0.61", default-features = false, features = ["macros", "realloc"] }
+
+[profile.wasm]
+inherits = "release"
+opt-level = 3
+lto = true
+codegen-units = 1
+panic = "abort"
+strip = true
+
+[workspace]
+"#,
+    )
+    .unwrap();
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::fs::copy(
+        workspace.join("rust-toolchain.toml"),
+        project.join("rust-toolchain.toml"),
+    )
+    .unwrap();
+    std::fs::copy(workspace.join("Cargo.lock"), project.join("Cargo.lock")).unwrap();
+    std::fs::write(
+        project.join("src/main.rs"),
+        format!(
+            r#"wit_bindgen::generate!({{ world: "plugin", generate_all }});
+
+use pathway::memory::log::{{self, Cause}};
+
+fn main() {{
+    log::try_append({FIRST:?}).unwrap();
+    log::try_append({SECOND:?}).unwrap();
+    let records: Vec<String> = log::replay_entries().unwrap().into_iter().map(Result::unwrap).collect();
+    assert_eq!(records, [{FIRST:?}, {SECOND:?}]);
+    let refused = log::try_append("{{").unwrap_err();
+    assert!(matches!(refused.cause, Cause::InvalidJson(_)), "{{}}", refused.message);
+    assert_eq!(log::replay_entries().unwrap().len(), 2);
+}}
+"#
+        ),
+    )
+    .unwrap();
+    let target_dir =
+        Path::new(pathway_host::COMPONENT_PATH).with_file_name("pathway_memory-target");
+    run(Command::new("cargo")
+        .current_dir(&project)
+        .args(["build", "-q", "--offline", "--profile", "wasm"])
+        .args(["--target", "wasm32-wasip2", "--target-dir"])
+        .arg(&target_dir)
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTUP_TOOLCHAIN"));
+    let built = started.elapsed();
+
+    let wasm = std::fs::read(target_dir.join("wasm32-wasip2/wasm/smoke-plugin.wasm")).unwrap();
+    let log_dir = dir.path().join("log");
+    std::fs::create_dir_all(&log_dir).unwrap();
+    let memory = Memory::open(&log_dir, Options::default()).unwrap();
+    let plugin = Plugin::new(Runtime::shared().unwrap(), &wasm).unwrap();
+    assert_eq!(plugin.run(memory, &["smoke-plugin"]).unwrap(), 0);
+    let stored = Memory::open(&log_dir, Options::default())
+        .unwrap()
+        .replay()
+        .unwrap();
+    assert_eq!(stored, [Ok(FIRST.to_string()), Ok(SECOND.to_string())]);
+    eprintln!(
+        "plugin: built in {:.1} s, ran in {:.1} s",
+        built.as_secs_f64(),
+        (started.elapsed() - built).as_secs_f64()
+    );
+}
