@@ -116,11 +116,7 @@ pub fn compact_report(report: &CompactReport) -> Value {
 /// `{"ok": <value>}` or `{"err": <error>}` for a component error; any
 /// other failure (a trap, a host error) is returned as it is.
 pub fn outcome<T>(result: Result<T, Error>, ok: impl FnOnce(&T) -> Value) -> Result<Value, Error> {
-    match result {
-        Ok(value) => Ok(json!({ "ok": ok(&value) })),
-        Err(Error::Log(error)) => Ok(json!({ "err": log_error(&error) })),
-        Err(other) => Err(other),
-    }
+    value_or_error(result, |value| json!({ "ok": ok(value) }))
 }
 
 /// The value, or `{"err": <error>}` for a component error.

@@ -190,8 +190,9 @@ fn cli_replay(dir: &Path) -> Value {
     Value::Array(entries)
 }
 
-/// `pathway page --json` from the start until a page is at the end.
-fn cli_pages(dir: &Path) -> Vec<Value> {
+/// `pathway page --json` from the start until a page is at the end: the
+/// pages without their cursors, and the last page's cursor.
+fn cli_pages(dir: &Path) -> (Vec<Value>, String) {
     let mut pages = Vec::new();
     let mut cursor: Option<String> = None;
     let max = PAGE_BYTES.to_string();
@@ -202,12 +203,18 @@ fn cli_pages(dir: &Path) -> Vec<Value> {
         }
         let mut page = cli_json(&args, dir, &[0]);
         let page_map = page.as_object_mut().unwrap();
-        cursor = page_map.remove("next").unwrap().as_str().map(str::to_owned);
+        let next = page_map
+            .remove("next")
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned();
         let at_end = page_map["at_end"].as_bool().unwrap();
         pages.push(page);
         if at_end {
-            return pages;
+            return (pages, next);
         }
+        cursor = Some(next);
     }
 }
 
@@ -220,7 +227,7 @@ fn run_cli(cases: &Value) -> Value {
         std::fs::write(dir.join(LOG), unhex(case["hex"].as_str().unwrap())).unwrap();
         let result = json!({
             "replay": cli_replay(dir),
-            "pages": cli_pages(dir),
+            "pages": cli_pages(dir).0,
             "check": cli_json(&["check", "--json"], dir, &[0, 1]),
             "repair": cli_json(&["repair", "--json"], dir, &[0]),
             "after_repair": cli_replay(dir),
@@ -239,12 +246,16 @@ fn run_cli(cases: &Value) -> Value {
         // The snapshot as a JSON array: events may span lines.
         let snapshot = dir.with_extension("snapshot.json");
         std::fs::write(&snapshot, json!([event]).to_string()).unwrap();
-        let end = last_cursor(dir);
+        let (_, end) = cli_pages(dir);
         let snapshot_arg = snapshot.to_str().unwrap();
-        let mut args = vec!["compact", "--json", "--snapshot-json", snapshot_arg];
-        if let Some(end) = &end {
-            args.extend(["--upto", end]);
-        }
+        let args = [
+            "compact",
+            "--json",
+            "--snapshot-json",
+            snapshot_arg,
+            "--upto",
+            &end,
+        ];
         result["compact"] = cli_json(&args, dir, &[0, 1]);
         std::fs::remove_file(&snapshot).unwrap();
         result["replay"] = cli_replay(dir);
@@ -252,23 +263,6 @@ fn run_cli(cases: &Value) -> Value {
         events.insert(case["name"].as_str().unwrap().into(), result);
     }
     json!({ "logs": logs, "events": events })
-}
-
-/// The `next` of the last page of a page walk.
-fn last_cursor(dir: &Path) -> Option<String> {
-    let max = PAGE_BYTES.to_string();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut args = vec!["page", "--max-bytes", &max];
-        if let Some(cursor) = &cursor {
-            args.extend(["--after", cursor]);
-        }
-        let page = cli_json(&args, dir, &[0]);
-        cursor = page["next"].as_str().map(str::to_owned);
-        if page["at_end"].as_bool().unwrap() {
-            return cursor;
-        }
-    }
 }
 
 /// Runs `hosts/<host>/differential.sh` on the embedded component.
