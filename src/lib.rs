@@ -27,12 +27,14 @@
 //!    record is written in several calls, and only then may another
 //!    appender's record land between its pieces.
 //! 5. If the file does not end in `\n` (a write torn by a crash), the next
-//!    append first ends that line. An instance whose own last write ended
-//!    the file does not look first: the stat after its write shows whether
-//!    anyone else wrote, and if its record went on another writer's
-//!    unterminated line it takes it back (still the end) or leaves it, and
-//!    appends it again on a line of its own. Append never rewrites a byte
-//!    and removes only its own (the README's limits name the one race).
+//!    append first ends that line. Every append reads the size first;
+//!    while it is what the instance's own last write left, the file ends in
+//!    its `\n` and no byte is read. The stat after the write shows whether
+//!    anyone else wrote in the moment between; if the record went on
+//!    another writer's unterminated line it is taken back (still the end)
+//!    or left, and appended again on a line of its own. Append never
+//!    rewrites a byte and removes only its own (the README's limits name
+//!    the one race).
 //! 6. Replay ignores a UTF-8 BOM at the start and a `\r` before `\n`; blank
 //!    lines give no entry; every other line gives a record or
 //!    `line N: reason`. A bad line never affects another. A last line
