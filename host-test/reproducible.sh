@@ -36,7 +36,9 @@ for i in 0 1; do
     # The component alone, cold, in a target dir of its own: the command
     # host-test/build.rs runs (before it adds the metadata).
     rm -rf "$work/wasm-target$i"
-    (cd "${clones[$i]}" && env -u CARGO_TARGET_DIR -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS \
+    # (with build.rs's WASM_RUSTFLAGS).
+    flags=$(sed -n 's/^const WASM_RUSTFLAGS: &str = "\(.*\)";$/\1/p' "${clones[$i]}/host-test/build.rs")
+    (cd "${clones[$i]}" && env -u CARGO_TARGET_DIR -u RUSTFLAGS CARGO_ENCODED_RUSTFLAGS="$flags" \
         cargo build -q --profile wasm --target wasm32-wasip2 -p pathway-memory \
         --target-dir "$work/wasm-target$i")
     mkdir -p "$work/out$i"
