@@ -429,8 +429,10 @@ fn unpacked_crates() -> &'static Unpacked {
         for crate_file in crates.lines() {
             let size = std::fs::metadata(crate_file).unwrap().len();
             eprintln!("packaged {crate_file} ({size} bytes)");
+            // -m: files dated now, not cargo's fixed 2006 date, which
+            // cargo's mtime check would take for unchanged sources.
             run(Command::new("tar")
-                .arg("-xzf")
+                .arg("-xzmf")
                 .arg(crate_file)
                 .arg("-C")
                 .arg(&dir));
