@@ -43,9 +43,15 @@ mkdir -p "$(dirname "$shipped")"
 cp "$wasm" "$shipped"
 trap 'rm -rf host-test/component' EXIT
 
-cargo package -q --allow-dirty -p pathway-memory -p pathway-host ${flags[@]+"${flags[@]}"} >&2
-package_dir="$(cargo metadata -q --format-version 1 --no-deps | \
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/package"
+# A target dir of its own: cargo verifies each package by building it from
+# target/package/, and pathway-memory, a cdylib from a path, gets file
+# names without a hash (libpathway_memory.rlib), the same as the
+# workspace's own build, which it would overwrite.
+target="$(cargo metadata -q --format-version 1 --no-deps | \
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/packaging"
+cargo package -q --allow-dirty -p pathway-memory -p pathway-host --target-dir "$target" \
+    ${flags[@]+"${flags[@]}"} >&2
+package_dir="$target/package"
 for crate in pathway-memory-0.2.0.crate pathway-host-0.2.0.crate; do
     cp "$package_dir/$crate" "$out/$crate"
     echo "$out/$crate"

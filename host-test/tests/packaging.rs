@@ -5,9 +5,9 @@
 //! fresh projects in temp dirs with no path into this repo.
 //!
 //! The artifacts are made from the component this build embeds, by the
-//! same scripts `dist.sh` runs. The cargo builds share this build's target
-//! dir, where the registry crates are compiled already (cargo releases its
-//! lock on it before it runs tests). The npm and pip installs fetch the
+//! same scripts `dist.sh` runs. The cargo builds from the packaged crates
+//! share one target dir under this build's `target/tmp`, kept between runs
+//! (the first run compiles wasmtime there). The npm and pip installs fetch the
 //! pinned dependencies (preview2-shim, wasmtime-py) from their registries
 //! on first use; `PATHWAY_SKIP_POLYGLOT=1` skips those two tests, as it
 //! skips the hosts' suites.
@@ -389,11 +389,16 @@ fn main() {{
     );
 }
 
-/// The target dir of this build (`CARGO_TARGET_TMPDIR` is its `tmp/`).
-fn target_dir() -> &'static Path {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("CARGO_TARGET_TMPDIR is <target dir>/tmp")
+/// The target dir of the builds from the packaged crates, kept between
+/// runs. Not this build's: the packaged pathway-memory, a cdylib from a
+/// path, gets file names without a hash, the same as this build's, and
+/// would overwrite them (the doctests then fail to load `pathway_memory`);
+/// so would the `pathway` binary. Those builds use the plain features of
+/// the dependencies, where this test build has some turned on by
+/// dev-dependencies (`fnv/std`, which gimli and so cranelift and wasmtime
+/// depend on), so little of this build could be reused anyway.
+fn packaged_target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("packaged-crates-target")
 }
 
 /// The cargo that runs these tests (the pinned toolchain's).
@@ -424,8 +429,7 @@ fn unpacked_crates() -> &'static Unpacked {
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("package-crates.sh"))
             .arg(&wasm)
             .arg(dir.join("out"))
-            .args(["--allow-dirty", "--no-verify", "--offline"])
-            .env("CARGO_TARGET_DIR", target_dir()));
+            .args(["--allow-dirty", "--no-verify", "--offline"]));
         for crate_file in crates.lines() {
             let size = std::fs::metadata(crate_file).unwrap().len();
             eprintln!("packaged {crate_file} ({size} bytes)");
@@ -544,7 +548,7 @@ pathway-memory = {{ path = {memory:?} }}
     )
     .unwrap();
     // The versions the crates were packaged (and tested) with, and their
-    // toolchain: what this build compiled, so it is reused.
+    // toolchain, so that `cargo install --locked` below reuses the build.
     std::fs::copy(unpacked.host.join("Cargo.lock"), project.join("Cargo.lock")).unwrap();
     std::fs::copy(
         unpacked.memory.join("rust-toolchain.toml"),
@@ -580,11 +584,11 @@ fn main() -> Result<(), Error> {{
     run(cargo()
         .current_dir(&project)
         .args(["build", "-q", "--offline"])
-        .env("CARGO_TARGET_DIR", target_dir()));
+        .env("CARGO_TARGET_DIR", packaged_target_dir()));
     let built = started.elapsed();
     let log_dir = dir.path().join("log");
     std::fs::create_dir_all(&log_dir).unwrap();
-    let said = run(Command::new(target_dir().join("debug/embedder")).arg(&log_dir));
+    let said = run(Command::new(packaged_target_dir().join("debug/embedder")).arg(&log_dir));
     let mut lines = said.lines();
     let component = lines.next().unwrap().strip_prefix("component: ").unwrap();
     assert!(
@@ -609,7 +613,7 @@ fn cargo_install_of_the_packaged_cli() {
     let dir = temp_dir("cargo_install_of_the_packaged_cli");
     let root = dir.path().join("root");
     let started = Instant::now();
-    // --debug: the profile this build compiled its dependencies with.
+    // --debug: the profile the project above compiled the dependencies with.
     run(cargo()
         .current_dir(dir.path())
         .args([
@@ -628,7 +632,7 @@ fn cargo_install_of_the_packaged_cli() {
             "patch.crates-io.pathway-memory.path={:?}",
             unpacked.memory.display().to_string()
         ))
-        .env("CARGO_TARGET_DIR", target_dir()));
+        .env("CARGO_TARGET_DIR", packaged_target_dir()));
     let installed = started.elapsed();
 
     let pathway = root.join("bin/pathway");
