@@ -4,6 +4,13 @@
 //! its own target dir under OUT_DIR (sharing the outer one deadlocks), the
 //! outer rustflags removed, `rerun-if-changed` from the `.d` file, a loud
 //! failure, and a generated file that the library `include!`s.
+//!
+//! The packaged crate (`cargo package`, see `host-test/package-crates.sh`)
+//! has no component sources: it ships the component `dist.sh` built, as
+//! `component/pathway_memory.wasm`, and embeds that, as wasmtime's
+//! `wasi-preview1-component-adapter-provider` ships its adapters. So a user
+//! needs neither the wasm32-wasip2 target nor a second cargo; the packaging
+//! tests check that the shipped bytes are what the packaged sources build.
 
 use std::env;
 use std::ffi::OsStr;
@@ -24,32 +31,81 @@ const PLUGIN_PACKAGE: &str = "pathway-agent-plugin";
 const PROFILE: &str = "wasm";
 /// The component's name in its metadata (and the npm package's name).
 const COMPONENT_NAME: &str = "pathway-memory";
+/// Where the packaged crate carries the prebuilt component.
+const SHIPPED: &str = "component/pathway_memory.wasm";
 
 fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let manifest_dir =
         PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    // `wit/` is a link to the workspace's `wit/` in the source tree and a
+    // copy of it in the packaged crate.
+    let wit = manifest_dir.join("wit");
+    println!("cargo:rerun-if-changed={}", wit.display());
+    let wit_package = encode_wit_package(&wit, &out_dir);
     let workspace = manifest_dir
         .parent()
-        .expect("host-test lives in the workspace root");
-    let cargo = env::var_os("CARGO").expect("cargo sets CARGO");
+        .expect("a crate's directory has a parent");
+    let artifacts = if in_source_tree(&manifest_dir, workspace) {
+        build_from_source(workspace, &out_dir)
+    } else {
+        shipped_component(&manifest_dir)
+    };
+    let generated = format!(
+        "{artifacts}\
+         /// `wit/` encoded as a binary WIT package (`wasm-tools component wit --wasm`).\n\
+         pub const WIT_PACKAGE_BYTES: &[u8] = include_bytes!({wit_package:?});\n"
+    );
+    fs::write(out_dir.join("component.rs"), generated).expect("writing component.rs into OUT_DIR");
+}
 
+/// Whether this is the `host-test` directory of a checkout, with the
+/// component's sources beside it, rather than the packaged crate.
+fn in_source_tree(manifest_dir: &Path, workspace: &Path) -> bool {
+    let this_build_rs = manifest_dir.join("build.rs").canonicalize().ok();
+    workspace.join("src/lib.rs").is_file()
+        && this_build_rs.is_some()
+        && workspace.join("host-test/build.rs").canonicalize().ok() == this_build_rs
+}
+
+/// The packaged crate: the component that `package-crates.sh` put in it.
+fn shipped_component(manifest_dir: &Path) -> String {
+    let shipped = manifest_dir.join(SHIPPED);
+    println!("cargo:rerun-if-changed={}", shipped.display());
+    assert!(
+        shipped.is_file(),
+        "{} is missing: this is a packaged pathway-host without the component sources, \
+         and a package made without host-test/package-crates.sh (which puts the component \
+         there); package it with that script, or build from a checkout of the repository",
+        shipped.display()
+    );
+    format!(
+        "/// Path of the prebuilt component shipped in this crate.\n\
+         pub const COMPONENT_PATH: &str = {shipped:?};\n\
+         /// The component's bytes, embedded so the `pathway` binary stands alone.\n\
+         pub const COMPONENT_BYTES: &[u8] = include_bytes!({shipped:?});\n"
+    )
+}
+
+/// The source tree: builds the component, with its metadata, the component
+/// with fault-injection points and the example plugin the tests use.
+fn build_from_source(workspace: &Path, out_dir: &Path) -> String {
+    let cargo = env::var_os("CARGO").expect("cargo sets CARGO");
     ensure_target_installed(workspace);
 
     // The shipped component, and one with fault-injection points for tests.
-    let shipped = build_component(&cargo, workspace, &out_dir, "pathway_memory", &[]);
+    let shipped = build_component(&cargo, workspace, out_dir, "pathway_memory", &[]);
     add_metadata(workspace, &shipped);
-    let wit_package = encode_wit_package(workspace, &out_dir);
     let failpoints = build_component(
         &cargo,
         workspace,
-        &out_dir,
+        out_dir,
         "pathway_memory_failpoints",
         &["--features", "failpoints"],
     );
     // The example agent plugin, in the shipped component's target dir: its
     // dependencies (wit-bindgen, serde_json) are already built there.
-    let plugin = build_plugin(&cargo, workspace, &out_dir, "pathway_memory");
+    let plugin = build_plugin(&cargo, workspace, out_dir, "pathway_memory");
     println!(
         "cargo:rerun-if-changed={}",
         workspace.join("Cargo.toml").display()
@@ -58,22 +114,18 @@ fn main() {
         "cargo:rerun-if-changed={}",
         workspace.join("Cargo.lock").display()
     );
-    println!("cargo:rerun-if-changed={}", workspace.join("wit").display());
-
-    let generated = format!(
+    format!(
         "/// Path of the component built by `build.rs`.\n\
          pub const COMPONENT_PATH: &str = {shipped:?};\n\
          /// The component's bytes, embedded so the `pathway` binary stands alone.\n\
          pub const COMPONENT_BYTES: &[u8] = include_bytes!({shipped:?});\n\
-         /// The component built with `--features failpoints`, for fault-injection tests.\n\
+         /// The component built with `--features failpoints`, for fault-injection tests\n\
+         /// (source builds only).\n\
          pub const FAILPOINTS_COMPONENT_PATH: &str = {failpoints:?};\n\
          /// The example agent plugin (`host-test/examples/agent-plugin`): a command\n\
-         /// component that imports `pathway:memory/log`.\n\
-         pub const AGENT_PLUGIN_PATH: &str = {plugin:?};\n\
-         /// `wit/` encoded as a binary WIT package (`wasm-tools component wit --wasm`).\n\
-         pub const WIT_PACKAGE_BYTES: &[u8] = include_bytes!({wit_package:?});\n"
-    );
-    fs::write(out_dir.join("component.rs"), generated).expect("writing component.rs into OUT_DIR");
+         /// component that imports `pathway:memory/log` (source builds only).\n\
+         pub const AGENT_PLUGIN_PATH: &str = {plugin:?};\n"
+    )
 }
 
 /// Builds the component in `OUT_DIR/<name>-target` and copies it to
@@ -175,13 +227,12 @@ fn git_revision(workspace: &Path) -> Option<String> {
     Some(revision)
 }
 
-/// Encodes `wit/` as a binary WIT package, as `wasm-tools component wit
+/// Encodes `wit` as a binary WIT package, as `wasm-tools component wit
 /// --wasm` and `wkg wit build` do, into `OUT_DIR/<name>-<version>.wit.wasm`.
-fn encode_wit_package(workspace: &Path, out_dir: &Path) -> PathBuf {
-    let wit = workspace.join("wit");
+fn encode_wit_package(wit: &Path, out_dir: &Path) -> PathBuf {
     let mut resolve = wit_parser::Resolve::default();
     let (package, _) = resolve
-        .push_dir(&wit)
+        .push_dir(wit)
         .unwrap_or_else(|e| panic!("parsing {} failed: {e:#}", wit.display()));
     let bytes = wit_component::encode(&resolve, package)
         .unwrap_or_else(|e| panic!("encoding {} failed: {e:#}", wit.display()));

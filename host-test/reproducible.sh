@@ -2,7 +2,7 @@
 # Checks that a release is reproducible: clones HEAD twice, into
 # directories with different paths, runs dist.sh in each and compares every
 # artifact byte for byte (the component, the binary WIT package, the npm
-# package, the wheel).
+# package, the wheel, the two crates).
 #
 #   bash host-test/reproducible.sh [WORK_DIR]
 #

@@ -49,11 +49,14 @@
 
 mod bindings {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "wit",
         world: "pathway",
         additional_derives: [PartialEq, Eq],
     });
 }
+/// What `build.rs` generated: the component and the binary WIT package; in
+/// a source build also the test fixtures (the failpoints component and the
+/// example plugin), which the packaged crate does not ship.
 mod artifact {
     include!(concat!(env!("OUT_DIR"), "/component.rs"));
 }
@@ -67,10 +70,7 @@ mod options;
 mod plugin;
 mod runtime;
 
-pub use artifact::{
-    AGENT_PLUGIN_PATH, COMPONENT_BYTES, COMPONENT_PATH, FAILPOINTS_COMPONENT_PATH,
-    WIT_PACKAGE_BYTES,
-};
+pub use artifact::*;
 pub use bindings::exports::pathway::memory::log::{
     Cause, CheckReport, CompactReport, DamagedLine, Entry, InvalidJson, LineProblem, LogError,
     Page, RepairReport, Settings, TooLarge,
@@ -83,7 +83,7 @@ pub use plugin::Plugin;
 pub use runtime::Runtime;
 
 /// The WIT package the component implements (`wit/pathway.wit`).
-pub const WIT: &str = include_str!("../../wit/pathway.wit");
+pub const WIT: &str = include_str!("../wit/pathway.wit");
 
 /// The name of the interface the component exports, with its version, as
 /// the WIT package declares it (`pathway:memory/log@0.2.0`).

@@ -1,16 +1,20 @@
 //! The release artifacts as their users get them (see `host-test/dist.sh`):
 //! the component's metadata, the binary WIT package decoded and vendored
-//! the way a plugin author would, and the npm package and the wheel
-//! installed into fresh projects in temp dirs with no path into this repo.
+//! the way a plugin author would, the crates used from a new cargo project
+//! and by `cargo install`, and the npm package and the wheel installed into
+//! fresh projects in temp dirs with no path into this repo.
 //!
 //! The artifacts are made from the component this build embeds, by the
-//! same scripts `dist.sh` runs, so nothing is compiled again. The npm and
-//! pip installs fetch the pinned dependencies (preview2-shim, wasmtime-py)
-//! from their registries on first use; `PATHWAY_SKIP_POLYGLOT=1` skips
-//! those two tests, as it skips the hosts' suites.
+//! same scripts `dist.sh` runs. The cargo builds from the packaged crates
+//! share one target dir under this build's `target/tmp`, kept between runs
+//! (the first run compiles wasmtime there). The npm and pip installs fetch the
+//! pinned dependencies (preview2-shim, wasmtime-py) from their registries
+//! on first use; `PATHWAY_SKIP_POLYGLOT=1` skips those two tests, as it
+//! skips the hosts' suites.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use pathway_host::{Memory, Options, Plugin, Runtime};
@@ -382,5 +386,285 @@ fn main() {{
         "plugin: built in {:.1} s, ran in {:.1} s",
         built.as_secs_f64(),
         (started.elapsed() - built).as_secs_f64()
+    );
+}
+
+/// The target dir of the builds from the packaged crates, kept between
+/// runs. Not this build's: the packaged pathway-memory, a cdylib from a
+/// path, gets file names without a hash, the same as this build's, and
+/// would overwrite them (the doctests then fail to load `pathway_memory`);
+/// so would the `pathway` binary. Those builds use the plain features of
+/// the dependencies, where this test build has some turned on by
+/// dev-dependencies (`fnv/std`, which gimli and so cranelift and wasmtime
+/// depend on), so little of this build could be reused anyway.
+fn packaged_target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("packaged-crates-target")
+}
+
+/// The cargo that runs these tests (the pinned toolchain's).
+fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// The directories the two `.crate` files were unpacked into.
+struct Unpacked {
+    memory: PathBuf,
+    host: PathBuf,
+}
+
+/// The crates as `dist.sh` makes them (`package-crates.sh`, from the
+/// component this build embeds), unpacked; made once per run, since two
+/// `cargo package` runs would share the component the script puts in the
+/// tree. `--no-verify`: the tests below are the verifying builds, from the
+/// unpacked crates as a user has them, so cargo need not build them first.
+fn unpacked_crates() -> &'static Unpacked {
+    static UNPACKED: OnceLock<Unpacked> = OnceLock::new();
+    UNPACKED.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("packaged-crates");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let wasm = component_in(&dir);
+        let started = Instant::now();
+        let crates = run(Command::new("bash")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("package-crates.sh"))
+            .arg(&wasm)
+            .arg(dir.join("out"))
+            .args(["--allow-dirty", "--no-verify", "--offline"]));
+        for crate_file in crates.lines() {
+            let size = std::fs::metadata(crate_file).unwrap().len();
+            eprintln!("packaged {crate_file} ({size} bytes)");
+            // -m: files dated now, not cargo's fixed 2006 date, which
+            // cargo's mtime check would take for unchanged sources.
+            run(Command::new("tar")
+                .arg("-xzmf")
+                .arg(crate_file)
+                .arg("-C")
+                .arg(&dir));
+        }
+        eprintln!(
+            "crates: packaged in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        let unpacked = Unpacked {
+            memory: dir.join("pathway-memory-0.2.0"),
+            host: dir.join("pathway-host-0.2.0"),
+        };
+        assert!(unpacked.memory.join("src/lib.rs").is_file());
+        assert!(
+            unpacked
+                .host
+                .join("component/pathway_memory.wasm")
+                .is_file()
+        );
+        unpacked
+    })
+}
+
+/// The packaged pathway-host ships the component this build embeds, and
+/// the packaged pathway-memory's sources build it again byte for byte (in
+/// a directory of their own, with no git; the metadata, which names the
+/// commit, is the shipped copy's).
+#[test]
+fn shipped_component_is_what_the_packaged_sources_build() {
+    let unpacked = unpacked_crates();
+    let shipped = std::fs::read(unpacked.host.join("component/pathway_memory.wasm")).unwrap();
+    assert!(
+        shipped == pathway_host::COMPONENT_BYTES,
+        "the packaged crate does not ship the component this build embeds"
+    );
+
+    let started = Instant::now();
+    // Its own target dir (kept between runs): a build from the unpacked
+    // crate must not overwrite the .wasm build.rs copies.
+    let wasm_target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("packaged-component-target");
+    run(cargo()
+        .current_dir(&unpacked.memory)
+        .args(["build", "-q", "--offline", "--locked", "--profile", "wasm"])
+        .args(["--target", "wasm32-wasip2", "--target-dir"])
+        .arg(&wasm_target)
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET"));
+    let rebuilt =
+        std::fs::read(wasm_target.join("wasm32-wasip2/wasm/pathway_memory.wasm")).unwrap();
+
+    let payload = wasm_metadata::Payload::from_binary(&shipped).unwrap();
+    let shipped_metadata = payload.metadata();
+    use wasm_metadata::AddMetadataField::Set;
+    let mut metadata = wasm_metadata::AddMetadata::default();
+    metadata.name = Set(shipped_metadata.name.clone().unwrap());
+    metadata.version = Set(shipped_metadata.version.clone().unwrap());
+    metadata.description = Set(shipped_metadata.description.clone().unwrap());
+    metadata.licenses = Set(shipped_metadata.licenses.clone().unwrap());
+    metadata.source = Set(shipped_metadata.source.clone().unwrap());
+    if let Some(revision) = shipped_metadata.revision.clone() {
+        metadata.revision = Set(revision);
+    }
+    let rebuilt = metadata.to_wasm(&rebuilt).unwrap();
+    assert!(
+        rebuilt == shipped,
+        "the component built from the packaged pathway-memory ({} bytes) differs from the one \
+         pathway-host ships ({} bytes)",
+        rebuilt.len(),
+        shipped.len()
+    );
+    eprintln!(
+        "component: rebuilt from the packaged sources in {:.1} s, same bytes",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// A Rust embedder's new project: `pathway-host = "0.2.0"`, found through
+/// `[patch.crates-io]` at the unpacked crates (what a registry would
+/// serve), with their lock file. It appends two events, replays them and
+/// checks a refusal, with the component the crate ships.
+#[test]
+fn new_cargo_project_uses_the_packaged_host_crate() {
+    let unpacked = unpacked_crates();
+    let dir = temp_dir("new_cargo_project_uses_the_packaged_host_crate");
+    let project = dir.path().join("embedder");
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    std::fs::write(
+        project.join("Cargo.toml"),
+        format!(
+            r#"[package]
+name = "embedder"
+version = "0.1.0"
+edition = "2024"
+
+[dependencies]
+pathway-host = "0.2.0"
+
+[patch.crates-io]
+pathway-host = {{ path = {host:?} }}
+pathway-memory = {{ path = {memory:?} }}
+
+[workspace]
+"#,
+            host = unpacked.host,
+            memory = unpacked.memory,
+        ),
+    )
+    .unwrap();
+    // The versions the crates were packaged (and tested) with, and their
+    // toolchain, so that `cargo install --locked` below reuses the build.
+    std::fs::copy(unpacked.host.join("Cargo.lock"), project.join("Cargo.lock")).unwrap();
+    std::fs::copy(
+        unpacked.memory.join("rust-toolchain.toml"),
+        project.join("rust-toolchain.toml"),
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("src/main.rs"),
+        format!(
+            r#"use pathway_host::{{Cause, Error, Memory, Options}};
+
+fn main() -> Result<(), Error> {{
+    let dir = std::env::args().nth(1).expect("the log's directory");
+    println!("component: {{}}", pathway_host::COMPONENT_PATH);
+    let mut memory = Memory::open(dir, Options::default())?;
+    memory.try_append({FIRST:?})?;
+    memory.try_append({SECOND:?})?;
+    assert_eq!(memory.replay()?, [Ok({FIRST:?}.to_string()), Ok({SECOND:?}.to_string())]);
+    let refused = memory.try_append("{{").unwrap_err();
+    assert!(refused.is_refusal(), "{{refused}}");
+    assert!(matches!(refused.cause(), Some(Cause::InvalidJson(_))), "{{refused}}");
+    assert!(matches!(refused, Error::Log(_)), "{{refused}}");
+    assert_eq!(memory.replay()?.len(), 2);
+    println!("ok");
+    Ok(())
+}}
+"#
+        ),
+    )
+    .unwrap();
+
+    let started = Instant::now();
+    run(cargo()
+        .current_dir(&project)
+        .args(["build", "-q", "--offline"])
+        .env("CARGO_TARGET_DIR", packaged_target_dir()));
+    let built = started.elapsed();
+    let log_dir = dir.path().join("log");
+    std::fs::create_dir_all(&log_dir).unwrap();
+    let said = run(Command::new(packaged_target_dir().join("debug/embedder")).arg(&log_dir));
+    let mut lines = said.lines();
+    let component = lines.next().unwrap().strip_prefix("component: ").unwrap();
+    assert!(
+        Path::new(component).starts_with(&unpacked.host),
+        "the embedder did not use the component shipped in the crate: {component}"
+    );
+    assert_eq!(lines.collect::<Vec<_>>(), ["ok"]);
+    eprintln!(
+        "cargo project: built in {:.1} s, ran in {:.1} s",
+        built.as_secs_f64(),
+        (started.elapsed() - built).as_secs_f64()
+    );
+}
+
+/// `cargo install` of the `pathway` CLI from the unpacked host crate, its
+/// lock file (`--locked`) and pathway-memory through a `[patch]`, into a
+/// temp root; then two appends, a replay and a refusal (exit code 1, cause
+/// `invalid-json`) with the installed binary.
+#[test]
+fn cargo_install_of_the_packaged_cli() {
+    let unpacked = unpacked_crates();
+    let dir = temp_dir("cargo_install_of_the_packaged_cli");
+    let root = dir.path().join("root");
+    let started = Instant::now();
+    // --debug: the profile the project above compiled the dependencies with.
+    run(cargo()
+        .current_dir(dir.path())
+        .args([
+            "install",
+            "-q",
+            "--offline",
+            "--locked",
+            "--debug",
+            "--path",
+        ])
+        .arg(&unpacked.host)
+        .arg("--root")
+        .arg(&root)
+        .arg("--config")
+        .arg(format!(
+            "patch.crates-io.pathway-memory.path={:?}",
+            unpacked.memory.display().to_string()
+        ))
+        .env("CARGO_TARGET_DIR", packaged_target_dir()));
+    let installed = started.elapsed();
+
+    let pathway = root.join("bin/pathway");
+    let log_dir = dir.path().join("log");
+    std::fs::create_dir_all(&log_dir).unwrap();
+    run(Command::new(&pathway)
+        .arg("append")
+        .arg("--dir")
+        .arg(&log_dir)
+        .args([FIRST, SECOND]));
+    let replayed = run(Command::new(&pathway)
+        .arg("replay")
+        .arg("--dir")
+        .arg(&log_dir));
+    assert_eq!(replayed.lines().collect::<Vec<_>>(), [FIRST, SECOND]);
+    let refused = Command::new(&pathway)
+        .args(["append", "--json", "--dir"])
+        .arg(&log_dir)
+        .arg("{")
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1), "a refusal exits 1");
+    let outcome: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(outcome["err"]["cause"], "invalid-json", "{outcome}");
+    let replayed = run(Command::new(&pathway)
+        .arg("replay")
+        .arg("--dir")
+        .arg(&log_dir));
+    assert_eq!(replayed.lines().count(), 2);
+    eprintln!(
+        "cargo install: installed in {:.1} s, ran in {:.1} s",
+        installed.as_secs_f64(),
+        (started.elapsed() - installed).as_secs_f64()
     );
 }
