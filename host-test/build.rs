@@ -42,6 +42,8 @@ fn main() {
     // copy of it in the packaged crate.
     let wit = manifest_dir.join("wit");
     println!("cargo:rerun-if-changed={}", wit.display());
+    // For the test that rebuilds the component from the packaged sources.
+    println!("cargo:rustc-env=PATHWAY_WASM_RUSTFLAGS={WASM_RUSTFLAGS}");
     let wit_package = encode_wit_package(&wit, &out_dir);
     let workspace = manifest_dir
         .parent()

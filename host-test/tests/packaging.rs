@@ -420,7 +420,9 @@ struct Unpacked {
 fn unpacked_crates() -> &'static Unpacked {
     static UNPACKED: OnceLock<Unpacked> = OnceLock::new();
     UNPACKED.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("packaged-crates");
+        // Outside this workspace (whose root package `.` claims every
+        // directory below it, target/ included), as a user's download is.
+        let dir = std::env::temp_dir().join("pathway-packaged-crates");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let wasm = component_in(&dir);
@@ -482,7 +484,8 @@ fn shipped_component_is_what_the_packaged_sources_build() {
         .args(["build", "-q", "--offline", "--locked", "--profile", "wasm"])
         .args(["--target", "wasm32-wasip2", "--target-dir"])
         .arg(&wasm_target)
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        // The flags build.rs builds the component with (SIMD).
+        .env("CARGO_ENCODED_RUSTFLAGS", env!("PATHWAY_WASM_RUSTFLAGS"))
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET"));
