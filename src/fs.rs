@@ -101,6 +101,9 @@ pub trait File {
     fn set_size(&self, size: u64) -> Result<(), FsError>;
     /// Forces the file's data (and size) to stable storage.
     fn sync_data(&self) -> Result<(), FsError>;
+    /// Sets the file's modification time to now, without changing it: a
+    /// rewrite's heartbeat on its lock and new log.
+    fn touch(&self) -> Result<(), FsError>;
 }
 
 /// The granted directory, and the clock and randomness the protocols use.
@@ -110,10 +113,10 @@ pub trait FileSystem {
     /// a regular file fails ([`Code::NotRegular`], [`Code::IsDirectory`],
     /// [`Code::Loop`]).
     fn open(&self, name: &str, how: Open) -> Result<Self::File, FsError>;
-    /// Seconds since `name` was last modified; `None` when it does not
-    /// exist. A file whose time the host does not report counts as just
-    /// modified.
-    fn age_secs(&self, name: &str) -> Option<u64>;
+    /// Milliseconds since `name` was last modified (or touched); `None`
+    /// when it does not exist. A file whose time the host does not report
+    /// counts as just modified.
+    fn age_millis(&self, name: &str) -> Option<u64>;
     /// Whether the directory itself is still there.
     fn directory_exists(&self) -> bool;
     /// Renames `from` over `to`, atomically.

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use wasip2::clocks::{monotonic_clock, wall_clock};
 use wasip2::filesystem::preopens::get_directories;
 use wasip2::filesystem::types::{
-    Descriptor, DescriptorFlags, DescriptorType, ErrorCode, OpenFlags, PathFlags,
+    Descriptor, DescriptorFlags, DescriptorType, ErrorCode, NewTimestamp, OpenFlags, PathFlags,
     filesystem_error_code,
 };
 use wasip2::io::streams::{OutputStream, StreamError};
@@ -109,12 +109,14 @@ impl FileSystem for WasiFs {
         })
     }
 
-    fn age_secs(&self, name: &str) -> Option<u64> {
+    fn age_millis(&self, name: &str) -> Option<u64> {
         let stat = self.dir.stat_at(PathFlags::empty(), name).ok()?;
-        let now = wall_clock::now().seconds;
+        let millis = |seconds: u64, nanos: u32| seconds * 1000 + u64::from(nanos) / 1_000_000;
+        let now = wall_clock::now();
+        let now = millis(now.seconds, now.nanoseconds);
         Some(
             stat.data_modification_timestamp
-                .map_or(0, |t| now.saturating_sub(t.seconds)),
+                .map_or(0, |t| now.saturating_sub(millis(t.seconds, t.nanoseconds))),
         )
     }
 
@@ -181,6 +183,12 @@ impl File for WasiFile {
 
     fn sync_data(&self) -> Result<(), FsError> {
         self.file.sync_data().map_err(error)
+    }
+
+    fn touch(&self) -> Result<(), FsError> {
+        self.file
+            .set_times(NewTimestamp::NoChange, NewTimestamp::Now)
+            .map_err(error)
     }
 }
 

@@ -119,10 +119,11 @@ fn crash_at(
     );
 }
 
-/// The steps of a rewrite, in order; the log is renamed from the fourth on.
-const STEPS: [&str; 5] = [
+/// The steps of a rewrite, in order; the log is renamed from the fifth on.
+const STEPS: [&str; 6] = [
     "after-write",
     "after-lock",
+    "after-seal",
     "after-sync",
     "after-rename",
     "after-dir-sync",
@@ -151,7 +152,7 @@ fn a_crash_at_any_step_of_compaction_leaves_the_old_or_the_new_log() {
             log.call_compact(store, &["{\"sum\":6}".to_string()], &upto)
                 .map(|_| ())
         });
-        let renamed = step >= 3;
+        let renamed = step >= 4;
         if renamed {
             assert_eq!(records(dir.path()), ["{\"sum\":6}", "4"], "{failpoint}");
         } else {
@@ -165,7 +166,7 @@ fn a_crash_at_any_step_of_compaction_leaves_the_old_or_the_new_log() {
         leftovers.sort();
         let expected: &[&str] = match step {
             0 => &["pathway.jsonl.compact"],
-            1 | 2 => &["pathway.jsonl.compact", "pathway.jsonl.lock"],
+            1..=3 => &["pathway.jsonl.compact", "pathway.jsonl.lock"],
             _ => &["pathway.jsonl.lock"],
         };
         assert_eq!(leftovers, expected, "{failpoint}");
