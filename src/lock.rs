@@ -161,13 +161,25 @@ pub fn sealed_before<T: File>(file: &T, frame: &Frame, from: u64) -> Result<bool
 /// [`Heartbeat::still_ours`] then stops this one before it renames.
 pub struct Heartbeat {
     last_nanos: u64,
+    /// The longest time between two touches since [`Heartbeat::watch`].
+    longest_gap_nanos: u64,
 }
 
 impl Heartbeat {
     pub fn new<F: FileSystem>(fs: &F) -> Heartbeat {
         Heartbeat {
             last_nanos: fs.now_nanos(),
+            longest_gap_nanos: 0,
         }
+    }
+
+    /// Starts measuring the gaps between touches anew: from when the lock
+    /// is held, any gap counts, since an appender that found the lock
+    /// stale during it may have taken its record for stored. The gap
+    /// running when it is called counts (the lock may have been created
+    /// late in it).
+    pub fn watch(&mut self) {
+        self.longest_gap_nanos = 0;
     }
 
     /// Touches `files` if a beat is due.
@@ -184,28 +196,31 @@ impl Heartbeat {
         for file in files {
             file.touch()?;
         }
-        self.last_nanos = fs.now_nanos();
+        let now = fs.now_nanos();
+        self.longest_gap_nanos = self
+            .longest_gap_nanos
+            .max(now.saturating_sub(self.last_nanos));
+        self.last_nanos = now;
         Ok(())
     }
 
     /// Touches `files` and tells whether they are still this rewrite's:
     /// each still has its name (a rewrite that took one over removed it
-    /// first) and the touch came well within the staleness. Checked right
-    /// before the rename.
+    /// first) and no gap between touches since [`Heartbeat::watch`] came
+    /// near the staleness. Checked right before the rename.
     pub fn still_ours<F: FileSystem>(
         &mut self,
         fs: &F,
         files: &[&F::File],
     ) -> Result<bool, FsError> {
-        let before = self.last_nanos;
         self.touch(fs, files)?;
-        let gap = self.last_nanos.saturating_sub(before);
         for file in files {
             if file.stat()?.links == 0 {
                 return Ok(false);
             }
         }
-        Ok(gap < RENAME_WITHIN_MILLIS * 1_000_000
-            && fs.now_nanos().saturating_sub(self.last_nanos) < RENAME_WITHIN_MILLIS * 1_000_000)
+        let within = RENAME_WITHIN_MILLIS * 1_000_000;
+        Ok(self.longest_gap_nanos < within
+            && fs.now_nanos().saturating_sub(self.last_nanos) < within)
     }
 }

@@ -326,6 +326,7 @@ fn replace_steps<F: FileSystem>(
 
     let lock_name = lock::lock_name(&name);
     new.lock = Some(claim(fs, &lock_name)?);
+    new.heartbeat.watch();
     failpoint("after-lock");
     let result = (|| -> Result<Rewritten, RewriteError> {
         // Appenders with the log open append without looking at the lock

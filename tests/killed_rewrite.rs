@@ -13,10 +13,10 @@ use std::rc::Rc;
 use pathway_memory::config::{Config, SyncMode};
 use pathway_memory::format::DEFAULT_MAX_LINE;
 use pathway_memory::frame::Frame;
-use pathway_memory::fs::FileSystem;
+use pathway_memory::fs::{File, FileSystem, Open};
 use pathway_memory::fs_mem::MemFs;
-use pathway_memory::lock::STALE_AFTER_MILLIS;
-use pathway_memory::rewrite::compact;
+use pathway_memory::lock::{STALE_AFTER_MILLIS, seal};
+use pathway_memory::rewrite::{RewriteError, compact};
 use pathway_memory::store::Store;
 
 const LOG: &str = "pathway.jsonl";
@@ -170,4 +170,57 @@ fn a_compaction_killed_at_any_step_holds_appends_up_for_at_most_the_staleness_an
         figures.records,
         figures.longest_stall / MILLI
     );
+}
+
+#[test]
+fn a_compaction_stalled_past_the_staleness_stops_before_renaming() {
+    let fs = MemFs::new();
+    let mut store = Store::new(config(), fs.clone(), "mem".into());
+    for i in 0..3 {
+        store
+            .append_frame(Frame::new([format!("{i}").as_str()]))
+            .unwrap();
+    }
+    let (_, upto) = store.page(None, 1 << 30).unwrap();
+    // Once the lock is held, the process stops for longer than the
+    // staleness (as a stopped process or a huge sync would), once.
+    let stalled = Rc::new(RefCell::new(false));
+    {
+        let (fs2, stalled) = (fs.clone(), stalled.clone());
+        fs.after_each_change(move || {
+            if !*stalled.borrow() && fs2.names().iter().any(|n| n.ends_with(".lock")) {
+                *stalled.borrow_mut() = true;
+                fs2.advance((STALE_AFTER_MILLIS + 1) * MILLI);
+            }
+        });
+    }
+    let result = compact(&mut store, &Frame::new(["\"state\""]), &upto.encode());
+    assert!(
+        matches!(result, Err(RewriteError::TakenOver { .. })),
+        "{:?}",
+        result.map(|_| ())
+    );
+    assert_eq!(replay(&fs), ["0", "1", "2"]);
+    assert_eq!(fs.names(), [LOG]);
+}
+
+#[test]
+fn an_append_to_a_sealed_log_waits_for_a_fresh_lock_then_goes_on_when_it_is_stale() {
+    let fs = MemFs::new();
+    let mut store = Store::new(config(), fs.clone(), "mem".into());
+    store.append_frame(Frame::new(["1"])).unwrap();
+    // A rewrite took the lock and sealed the log, then died.
+    fs.open(&format!("{LOG}.lock"), Open::CreateNew).unwrap();
+    fs.open(LOG, Open::Append)
+        .unwrap()
+        .append(&Frame::raw(&seal(7)))
+        .unwrap();
+    let started = fs.now_nanos();
+    store.append_frame(Frame::new(["2"])).unwrap();
+    let waited = fs.now_nanos() - started;
+    assert!(
+        (STALE_AFTER_MILLIS * MILLI..=(STALE_AFTER_MILLIS + 2) * MILLI).contains(&waited),
+        "waited {waited} ns"
+    );
+    assert_eq!(replay(&fs), ["1", "2"]);
 }
