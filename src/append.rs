@@ -25,7 +25,10 @@ use std::borrow::Cow;
 use crate::config::{Config, SyncMode};
 use crate::frame::{Frame, ends_in_torn_line};
 use crate::fs::{self, File, FileSystem, FsError, Open};
-use crate::lock::{copied_by_rewrite, is_locked, sealed_before, wait_while_locked};
+use crate::lock::{
+    ClaimError, big_link_name, big_name, claim, copied_by_rewrite, is_fresh, is_locked,
+    sealed_before, wait_while_fresh, wait_while_locked,
+};
 use crate::pager::CHUNK;
 use crate::store_error::{AppendStep, Step, StoreError, Undo, io_error, open_error};
 
@@ -47,6 +50,12 @@ enum Landed {
     NotWritten,
     /// Nowhere: a rewrite holds a fresh lock, so the file may be sealed.
     Waiting,
+    /// Nowhere: a record larger than the write permit is being written
+    /// (or a rewrite runs, for a frame of that size).
+    WaitingBig,
+    /// In the log, but a rewrite took `<log>.big` over while the space
+    /// for it was reserved: it stays only if that rewrite did not rename.
+    ClaimTakenOver,
     /// In the log, but after a seal: whether they stay depends on whether
     /// the rewrite renames; the bytes are at or after `from`.
     BehindSeal {
@@ -105,9 +114,29 @@ impl<F: FileSystem> Appender<F> {
                 wait_while_locked(fs, name)?;
                 self.append(fs, config, frame)
             }
+            Landed::WaitingBig => {
+                wait_while_fresh(fs, &big_name(name))?;
+                self.open = Some(open);
+                self.append(fs, config, frame)
+            }
             Landed::InReplacedFile { from } => {
                 wait_while_locked(fs, name)?;
                 self.after_rename(fs, config, open, frame, from)
+            }
+            Landed::ClaimTakenOver => {
+                wait_while_fresh(fs, &big_name(name))?;
+                wait_while_locked(fs, name)?;
+                if open
+                    .file
+                    .stat()
+                    .map_err(io_error(name, Step::ReadingSize))?
+                    .links
+                    > 0
+                {
+                    self.open = Some(open);
+                    return Ok(());
+                }
+                self.append(fs, config, frame)
             }
             Landed::BehindSeal { from } => {
                 // Our bytes follow a seal: they are not copied. Once the
@@ -208,6 +237,9 @@ impl<T: File> AppendFile<T> {
         sync: SyncMode,
     ) -> Result<Landed, StoreError> {
         let one_write = frame.bytes().len() <= ONE_WRITE;
+        if !one_write {
+            return self.append_reserved(fs, frame, name, sync);
+        }
         // Where this call's bytes start at the earliest (others may append
         // first), read while the file was still the log.
         // The size is read before every write: a frame written blind could
@@ -222,6 +254,12 @@ impl<T: File> AppendFile<T> {
             .map_err(io_error(name, Step::ReadingSize))?;
         if stat.links == 0 {
             return Ok(Landed::NotWritten);
+        }
+        // A second name: a record larger than the write permit is being
+        // written (or someone linked the log; then `<log>.big` is stale or
+        // missing and this costs one more call per append).
+        if stat.links > 1 && is_fresh(fs, &big_name(name)) {
+            return Ok(Landed::WaitingBig);
         }
         let (before, frame, led) = if known_end == Some(stat.size) {
             (stat.size, Cow::Borrowed(frame), false)
@@ -269,10 +307,25 @@ impl<T: File> AppendFile<T> {
             // Others wrote since `before`: find our bytes. Not at a line's
             // start means an unterminated line was in front of them (a
             // frame led by `\n` ended the torn line it found itself).
-            match self
+            let mut found = self
                 .line_start_of(frame, before, after.size)
-                .map_err(io_error(name, Step::Reading))?
-            {
+                .map_err(io_error(name, Step::Reading))?;
+            let big = big_name(name);
+            if found.is_none() && is_fresh(fs, &big) {
+                // What is in front of ours may be space reserved for a
+                // record larger than the permit, which is a line once its
+                // writer has filled it: look again then.
+                wait_while_fresh(fs, &big)?;
+                let size = self
+                    .file
+                    .stat()
+                    .map_err(io_error(name, Step::ReadingSize))?
+                    .size;
+                found = self
+                    .line_start_of(frame, before, size)
+                    .map_err(io_error(name, Step::Reading))?;
+            }
+            match found {
                 None => {
                     self.take_back(fs, frame, after.size)
                         .map_err(io_error(name, Step::CuttingPartialRecord))?;
@@ -286,13 +339,7 @@ impl<T: File> AppendFile<T> {
         } else if after.size == before + len {
             self.end_after_last_write = Some(after.size);
         }
-        let due = match sync {
-            SyncMode::Never => false,
-            SyncMode::Always => true,
-            SyncMode::Interval { millis } => {
-                fs.now_nanos().saturating_sub(self.last_sync) >= millis.saturating_mul(1_000_000)
-            }
-        };
+        let due = self.sync_due(fs, sync);
         // A seal among the bytes others wrote in front of ours: the rewrite
         // does not copy ours.
         let behind_seal = others_wrote
@@ -313,6 +360,178 @@ impl<T: File> AppendFile<T> {
             return Ok(Landed::BehindSeal { from: before });
         }
         Ok(Landed::InLog)
+    }
+
+    /// Whether the mode wants a sync now.
+    fn sync_due<F: FileSystem<File = T>>(&self, fs: &F, sync: SyncMode) -> bool {
+        match sync {
+            SyncMode::Never => false,
+            SyncMode::Always => true,
+            SyncMode::Interval { millis } => {
+                fs.now_nanos().saturating_sub(self.last_sync) >= millis.saturating_mul(1_000_000)
+            }
+        }
+    }
+
+    /// Appends a frame larger than the write permit, which an append
+    /// stream would write in pieces that others' records could land
+    /// between. Instead, holding `<log>.big` (one such writer at a time,
+    /// none while a rewrite runs) and with `<log>.big.link` giving the log
+    /// a second name (appenders that stat it wait), the frame's space is
+    /// reserved at the end in one call (the size set past it) and filled
+    /// by a positional write, which no append can split.
+    fn append_reserved<F: FileSystem<File = T>>(
+        &mut self,
+        fs: &F,
+        frame: &Frame,
+        name: &str,
+        sync: SyncMode,
+    ) -> Result<Landed, StoreError> {
+        self.end_after_last_write = None;
+        let big = big_name(name);
+        let held = match claim(fs, &big) {
+            Ok(file) => file,
+            Err(ClaimError::Held { .. }) => return Ok(Landed::WaitingBig),
+            Err(ClaimError::Store(e)) => return Err(e),
+        };
+        let link = big_link_name(name);
+        // A link left by a writer that died; ours is made afresh.
+        let _ = fs.remove(&link);
+        let landed = match fs.link(name, &link) {
+            Ok(()) => self.reserve_and_fill(fs, frame, name, sync, &held),
+            Err(error) => Err(io_error(&link, Step::Creating)(error)),
+        };
+        let _ = fs.remove(&link);
+        if held.stat().is_ok_and(|s| s.links > 0) {
+            let _ = fs.remove(&big);
+        }
+        landed
+    }
+
+    fn reserve_and_fill<F: FileSystem<File = T>>(
+        &mut self,
+        fs: &F,
+        frame: &Frame,
+        name: &str,
+        sync: SyncMode,
+        held: &T,
+    ) -> Result<Landed, StoreError> {
+        let size_error = io_error(name, Step::ReadingSize);
+        loop {
+            // Appenders that looked before the link may still be writing:
+            // wait until the size holds still.
+            let mut stat = self.file.stat().map_err(&size_error)?;
+            for _ in 0..TORN_LINE_CHECKS {
+                fs.pause(TORN_LINE_PAUSE_NANOS);
+                let now = self.file.stat().map_err(&size_error)?;
+                let still = now.size == stat.size;
+                stat = now;
+                if still {
+                    break;
+                }
+            }
+            if stat.links == 0 {
+                return Ok(Landed::NotWritten);
+            }
+            let (torn, before) = if stat.size == 0 {
+                (false, 0)
+            } else {
+                self.torn_tail(fs, stat.size)
+                    .map_err(io_error(name, Step::ReadingLastByte))?
+            };
+            let mut led = frame.clone();
+            if torn {
+                led.end_torn_line();
+            }
+            let bytes = led.bytes();
+            let len = bytes.len() as u64;
+            if self.file.stat().map_err(&size_error)?.size != before {
+                continue;
+            }
+            // Fresh for the reservation and the fill.
+            held.touch().map_err(io_error(name, Step::Touching))?;
+            if let Err(error) = self.file.set_size(before + len) {
+                return Err(StoreError::Append {
+                    name: name.to_string(),
+                    during: AppendStep::Writing,
+                    error,
+                    undo: Undo::NothingWritten,
+                });
+            }
+            // A straggler's record that landed in the moment before the
+            // reservation lies at its start: it ends there, the rest
+            // becomes a blank line, and the space is reserved again.
+            let region =
+                fs::read_exact(&self.file, before, len).map_err(io_error(name, Step::Reading))?;
+            if let Some(last) = region.iter().rposition(|&b| b != 0) {
+                let start = before + last as u64 + 1;
+                self.blank(start, before + len)
+                    .map_err(io_error(name, Step::Writing))?;
+                continue;
+            }
+            if let Err(error) = self.file.write_at(before, bytes) {
+                let undo = self.undo_reservation(before, len, name);
+                return Err(StoreError::Append {
+                    name: name.to_string(),
+                    during: AppendStep::Writing,
+                    error,
+                    undo,
+                });
+            }
+            let after = self.file.stat().map_err(&size_error)?;
+            if after.links == 0 {
+                return Ok(Landed::InReplacedFile { from: before });
+            }
+            if held.stat().map_err(&size_error)?.links == 0 {
+                // We stalled past the staleness and a rewrite took
+                // `<log>.big` over: it may copy the space before our fill.
+                return Ok(Landed::ClaimTakenOver);
+            }
+            if self.sync_due(fs, sync)
+                && let Err(error) = self.sync(fs)
+            {
+                return Err(StoreError::Append {
+                    name: name.to_string(),
+                    during: AppendStep::Syncing,
+                    error,
+                    undo: self.undo_sync(&led, before, before + len, name),
+                });
+            }
+            return Ok(Landed::InLog);
+        }
+    }
+
+    /// Fills `from..to` with a blank line (spaces and a `\n`).
+    fn blank(&self, from: u64, to: u64) -> Result<(), FsError> {
+        if from >= to {
+            return Ok(());
+        }
+        let mut filler = vec![b' '; (to - from) as usize];
+        filler[(to - from - 1) as usize] = b'\n';
+        self.file.write_at(from, &filler)
+    }
+
+    /// After a failed fill of reserved space: cut it off if it still is
+    /// the end, else make it a blank line.
+    fn undo_reservation(&self, before: u64, len: u64, name: &str) -> Undo {
+        let undo = || -> Result<Undo, (Step, FsError)> {
+            let size = self.file.stat().map_err(|e| (Step::ReadingSize, e))?.size;
+            if size == before + len {
+                self.file
+                    .set_size(before)
+                    .map_err(|e| (Step::CuttingPartialRecord, e))?;
+                return Ok(Undo::Cut {
+                    to: before,
+                    kept: 0,
+                });
+            }
+            self.blank(before, before + len)
+                .map_err(|e| (Step::CuttingPartialRecord, e))?;
+            Ok(Undo::Left {
+                grown: size - before,
+            })
+        };
+        undo().unwrap_or_else(|(during, error)| failed(name, before, during, error))
     }
 
     /// Our frame went on another writer's unterminated line. If it is

@@ -99,6 +99,10 @@ pub trait File {
     /// records where possible.
     fn append(&self, frame: &Frame) -> Result<(), FsError>;
     fn set_size(&self, size: u64) -> Result<(), FsError>;
+    /// Writes `bytes` at `offset`, over what is there (a positional write,
+    /// not limited by the host's write permit): how a record larger than
+    /// the permit fills the space reserved for it at the end.
+    fn write_at(&self, offset: u64, bytes: &[u8]) -> Result<(), FsError>;
     /// Forces the file's data (and size) to stable storage.
     fn sync_data(&self) -> Result<(), FsError>;
     /// Sets the file's modification time to now, without changing it: a
@@ -119,6 +123,9 @@ pub trait FileSystem {
     fn age_millis(&self, name: &str) -> Option<u64>;
     /// Whether the directory itself is still there.
     fn directory_exists(&self) -> bool;
+    /// Gives the file named `from` the second name `to` (a hard link),
+    /// failing with [`Code::Exists`] if `to` exists.
+    fn link(&self, from: &str, to: &str) -> Result<(), FsError>;
     /// Renames `from` over `to`, atomically.
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError>;
     fn remove(&self, name: &str) -> Result<(), FsError>;

@@ -384,6 +384,23 @@ impl FileSystem for MemFs {
         true
     }
 
+    fn link(&self, from: &str, to: &str) -> Result<(), FsError> {
+        self.call();
+        let inode = self
+            .disk
+            .borrow()
+            .names
+            .get(from)
+            .copied()
+            .ok_or_else(|| no_entry(from))?;
+        if self.disk.borrow().names.contains_key(to) {
+            return Err(FsError::new(Code::Exists, "file exists (exist)"));
+        }
+        self.set_names(&[(to, Some(inode))]);
+        self.changed();
+        Ok(())
+    }
+
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
         self.call();
         let inode = self
@@ -477,6 +494,21 @@ impl File for MemFile {
     fn set_size(&self, size: u64) -> Result<(), FsError> {
         self.fs.call();
         self.fs.change_data(self.inode, DataOp::SetSize(size));
+        Ok(())
+    }
+
+    fn write_at(&self, offset: u64, bytes: &[u8]) -> Result<(), FsError> {
+        self.fs.call();
+        if !self.writable {
+            return Err(FsError::new(Code::Access, "opened for reading (access)"));
+        }
+        self.fs.change_data(
+            self.inode,
+            DataOp::Write {
+                at: offset,
+                bytes: bytes.to_vec(),
+            },
+        );
         Ok(())
     }
 

@@ -124,6 +124,12 @@ impl FileSystem for WasiFs {
         matches!(self.dir.stat(), Ok(stat) if stat.link_count > 0)
     }
 
+    fn link(&self, from: &str, to: &str) -> Result<(), FsError> {
+        self.dir
+            .link_at(PathFlags::empty(), from, &self.dir, to)
+            .map_err(error)
+    }
+
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
         self.dir.rename_at(from, &self.dir, to).map_err(error)
     }
@@ -179,6 +185,21 @@ impl File for WasiFile {
 
     fn set_size(&self, size: u64) -> Result<(), FsError> {
         self.file.set_size(size).map_err(error)
+    }
+
+    fn write_at(&self, offset: u64, bytes: &[u8]) -> Result<(), FsError> {
+        let mut done = 0;
+        while done < bytes.len() {
+            let written = self
+                .file
+                .write(&bytes[done..], offset + done as u64)
+                .map_err(error)?;
+            if written == 0 {
+                return Err(FsError::new(Code::Other, "the host wrote nothing"));
+            }
+            done += usize::try_from(written).unwrap_or(usize::MAX);
+        }
+        Ok(())
     }
 
     fn sync_data(&self) -> Result<(), FsError> {

@@ -52,6 +52,20 @@ pub fn new_log_name(log: &str) -> String {
     format!("{log}.compact")
 }
 
+/// `<log>.big`: a record larger than the write permit is being written
+/// into space reserved for it at the log's end, or a rewrite runs (which
+/// must not copy such space before it is filled). Created exclusively.
+pub fn big_name(log: &str) -> String {
+    format!("{log}.big")
+}
+
+/// `<log>.big.link`: a second name of the log while a record larger than
+/// the write permit is written, so that appenders see two links in the
+/// stat they make anyway, and wait while `<log>.big` is fresh.
+pub fn big_link_name(log: &str) -> String {
+    format!("{log}.big.link")
+}
+
 /// Whether `name` exists and was touched less than [`STALE_AFTER_MILLIS`]
 /// ago.
 pub fn is_fresh<F: FileSystem>(fs: &F, name: &str) -> bool {
@@ -67,7 +81,12 @@ pub fn is_locked<F: FileSystem>(fs: &F, log: &str) -> bool {
 /// Waits (polling every millisecond) while a rewrite holds a fresh lock
 /// on `log`; a stale one (left by a crash) is ignored.
 pub fn wait_while_locked<F: FileSystem>(fs: &F, log: &str) -> Result<(), StoreError> {
-    let lock = lock_name(log);
+    wait_while_fresh(fs, &lock_name(log))
+}
+
+/// Waits (polling every millisecond) while `lock` exists and is fresh.
+pub fn wait_while_fresh<F: FileSystem>(fs: &F, lock: &str) -> Result<(), StoreError> {
+    let lock = lock.to_string();
     // The clock is read only once there is a lock to wait for.
     let mut start = None;
     while is_fresh(fs, &lock) {

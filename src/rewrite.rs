@@ -201,6 +201,10 @@ struct NewLog<T> {
     file: T,
     path: String,
     written: u64,
+    /// `<log>.big`, held for the whole rewrite: no record larger than the
+    /// write permit is half-filled in what it copies.
+    big: T,
+    big_path: String,
     lock: Option<T>,
     heartbeat: Heartbeat,
 }
@@ -209,20 +213,54 @@ impl<T: File> NewLog<T> {
     /// Creates `<log>.compact` exclusively: while it exists, no other
     /// compaction or repair starts.
     fn create<F: FileSystem<File = T>>(store: &Store<F>) -> Result<NewLog<T>, RewriteError> {
-        let path = lock::new_log_name(&store.config().log_name);
-        let file = claim(store.fs(), &path)?;
+        let fs = store.fs();
+        let name = &store.config().log_name;
+        let path = lock::new_log_name(name);
+        let file = claim(fs, &path)?;
+        let big_path = lock::big_name(name);
+        let mut heartbeat = Heartbeat::new(fs);
+        // A big append holds it for a moment: wait for it, touching ours.
+        let big = loop {
+            match claim(fs, &big_path) {
+                Ok(big) => break big,
+                Err(ClaimError::Held { .. }) => {
+                    if let Err(e) = heartbeat.beat(fs, &[&file]) {
+                        let _ = fs.remove(&path);
+                        return Err(io_error(&path, Step::Touching)(e).into());
+                    }
+                    fs.pause(1_000_000);
+                }
+                Err(e) => {
+                    let _ = fs.remove(&path);
+                    return Err(e.into());
+                }
+            }
+        };
+        // A second name left by a big append that died would keep the old
+        // file linked after the rename, where appenders look for none.
+        let _ = fs.remove(&lock::big_link_name(name));
         Ok(NewLog {
             file,
             path,
             written: 0,
+            big,
+            big_path,
             lock: None,
-            heartbeat: Heartbeat::new(store.fs()),
+            heartbeat,
         })
+    }
+
+    /// Releases `<log>.big`, unless another took it over.
+    fn release<F: FileSystem>(&self, fs: &F) {
+        if self.big.stat().is_ok_and(|s| s.links > 0) {
+            let _ = fs.remove(&self.big_path);
+        }
     }
 
     /// Touches the claimed files if a beat is due.
     fn beat<F: FileSystem<File = T>>(&mut self, fs: &F) -> Result<(), StoreError> {
-        let files = std::iter::once(&self.file)
+        let files = [&self.file, &self.big]
+            .into_iter()
             .chain(&self.lock)
             .collect::<Vec<_>>();
         self.heartbeat
@@ -233,7 +271,8 @@ impl<T: File> NewLog<T> {
     /// Whether both claims are still this rewrite's, right before the
     /// rename.
     fn still_ours<F: FileSystem<File = T>>(&mut self, fs: &F) -> Result<bool, StoreError> {
-        let files = std::iter::once(&self.file)
+        let files = [&self.file, &self.big]
+            .into_iter()
             .chain(&self.lock)
             .collect::<Vec<_>>();
         self.heartbeat
@@ -247,6 +286,7 @@ impl<T: File> NewLog<T> {
         if self.file.stat().is_ok_and(|s| s.links > 0) {
             let _ = fs.remove(&self.path);
         }
+        self.release(fs);
     }
 
     fn write(&mut self, frame: &Frame) -> Result<(), StoreError> {
@@ -305,6 +345,8 @@ fn replace<F: FileSystem>(
     let result = replace_steps(store, old, &mut new, copied_to);
     if result.is_err() {
         new.abandon(store.fs());
+    } else {
+        new.release(store.fs());
     }
     result
 }

@@ -478,3 +478,51 @@ fn a_power_cut_during_repair_keeps_quarantined_bytes_durable_before_the_log_lose
     figures.records = records;
     figures.report("power cut during repair");
 }
+
+/// A record larger than the host's write permit (64 KiB).
+fn big_record(i: usize) -> String {
+    format!(r#"{{"big":{i},"pad":"{}"}}"#, "z".repeat(70_000 + i))
+}
+
+#[test]
+fn a_power_cut_while_a_record_above_the_permit_is_written_keeps_every_returned_append() {
+    let (_, random) = sizes();
+    let fs = MemFs::new();
+    fs.record_cut_points();
+    let mut store = Store::new(config(SyncMode::Always), fs.clone(), "mem".into());
+    // Small, big, small, big, small: the reservation and its fill are
+    // cut like any other write.
+    let sequence: Vec<String> = (0..5)
+        .map(|i| if i % 2 == 1 { big_record(i) } else { record(i) })
+        .collect();
+    let mut returned_at = Vec::new();
+    for text in &sequence {
+        fs.advance(MILLI);
+        store
+            .append_frame(Frame::new([text.as_str()]))
+            .expect("append");
+        returned_at.push(fs.cut_points().saturating_sub(1));
+    }
+    assert_eq!(replay(&fs), sequence);
+    let mut records = 0;
+    let mut figures = each_cut(&fs, random, |point, _, survived, at| {
+        let durable = returned_at.iter().filter(|&&r| r <= point).count();
+        let bytes = survived.read(LOG).unwrap_or_default();
+        let (kept, _) = records_of(&bytes, None, at);
+        assert!(kept.len() >= durable, "{at}: {} of {durable}", kept.len());
+        assert_eq!(kept[..], sequence[..kept.len()], "{at}");
+        records += kept.len();
+        // Appends go on (after the dead writer's claim went stale), on a
+        // line of their own.
+        survived.advance(3_000 * MILLI);
+        let mut store = Store::new(config(SyncMode::Never), survived.clone(), "mem".into());
+        store
+            .append_frame(Frame::new([big_record(9).as_str()]))
+            .expect("append after the cut");
+        let (after, torn) = records_of(&survived.read(LOG).unwrap(), torn_line_at(&bytes), at);
+        assert!(!torn, "{at}");
+        assert_eq!(after.len(), kept.len() + 1, "{at}");
+    });
+    figures.records = records;
+    figures.report("power cut, records above the permit");
+}
