@@ -16,6 +16,11 @@
 //!   with none are appended again, to the new log, if the file was renamed
 //!   away, and stay where they are if not.
 //!
+//! A frame larger than the host's write permit would go out in pieces that
+//! others' records could land between; it is written into space reserved
+//! for it at the end instead (see [`Appender`]'s `append_reserved`), while
+//! appenders that see the log's second name (`<log>.big.link`) wait.
+//!
 //! The steady state (the file still ends where this instance's last write
 //! ended it) is three host calls: a stat, the write, a stat after it.
 #![forbid(unsafe_code)]
@@ -236,10 +241,13 @@ impl<T: File> AppendFile<T> {
         name: &str,
         sync: SyncMode,
     ) -> Result<Landed, StoreError> {
-        let one_write = frame.bytes().len() <= ONE_WRITE;
-        if !one_write {
+        if frame.longest() > ONE_WRITE {
+            // A record that would go out in pieces: see `append_reserved`.
+            // A batch of smaller ones is written in pieces cut between its
+            // records, each of which lands whole.
             return self.append_reserved(fs, frame, name, sync);
         }
+        let one_write = frame.bytes().len() <= ONE_WRITE;
         // Where this call's bytes start at the earliest (others may append
         // first), read while the file was still the log.
         // The size is read before every write: a frame written blind could
@@ -373,9 +381,9 @@ impl<T: File> AppendFile<T> {
         }
     }
 
-    /// Appends a frame larger than the write permit, which an append
-    /// stream would write in pieces that others' records could land
-    /// between. Instead, holding `<log>.big` (one such writer at a time,
+    /// Appends a frame with a record larger than the write permit, which
+    /// an append stream would write in pieces that others' records could
+    /// land between. Instead, holding `<log>.big` (one such writer at a time,
     /// none while a rewrite runs) and with `<log>.big.link` giving the log
     /// a second name (appenders that stat it wait), the frame's space is
     /// reserved at the end in one call (the size set past it) and filled

@@ -58,8 +58,9 @@
 //!   cursor); [`oracle`] is the whole-file reader the tests compare the
 //!   pager with;
 //! - the storage protocols, generic over [`fs::FileSystem`]: [`append`]
-//!   (torn tail, one write, undo after a failed write), [`lock`] (what a
-//!   rewrite shows appenders: its lock, heartbeat and seal), [`rewrite`]
+//!   (torn tail, one write or, above the write permit, reserved space
+//!   filled at once; undo after a failed write), [`lock`] (what a rewrite
+//!   or a big append shows appenders: claims, heartbeat, seal), [`rewrite`]
 //!   (compaction, repair and check), [`quarantine`] (where repair puts
 //!   damaged lines), [`store`] (one instance's log on top
 //!   of them), [`store_error`] (their failures, and the text made once);

@@ -164,7 +164,7 @@ pub fn check<F: FileSystem>(store: &Store<F>) -> Result<CheckReport, StoreError>
 /// Files a rewrite leaves next to the log.
 fn leftovers<F: FileSystem>(store: &Store<F>) -> Vec<String> {
     let name = &store.config().log_name;
-    [".compact", ".lock", ".quarantine"]
+    [".big", ".big.link", ".compact", ".lock", ".quarantine"]
         .iter()
         .map(|suffix| format!("{name}{suffix}"))
         .filter(|path| store.fs().age_millis(path).is_some())

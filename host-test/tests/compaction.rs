@@ -165,9 +165,13 @@ fn a_crash_at_any_step_of_compaction_leaves_the_old_or_the_new_log() {
         let mut leftovers = memory.check().unwrap().leftovers;
         leftovers.sort();
         let expected: &[&str] = match step {
-            0 => &["pathway.jsonl.compact"],
-            1..=3 => &["pathway.jsonl.compact", "pathway.jsonl.lock"],
-            _ => &["pathway.jsonl.lock"],
+            0 => &["pathway.jsonl.big", "pathway.jsonl.compact"],
+            1..=3 => &[
+                "pathway.jsonl.big",
+                "pathway.jsonl.compact",
+                "pathway.jsonl.lock",
+            ],
+            _ => &["pathway.jsonl.big", "pathway.jsonl.lock"],
         };
         assert_eq!(leftovers, expected, "{failpoint}");
         let end = memory.end_cursor().unwrap();
