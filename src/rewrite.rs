@@ -28,6 +28,10 @@ use crate::store_error::{PageError, Step, StoreError, io_error, open_error};
 /// Bytes of the log read per page while scanning.
 const SCAN_PAGE: u64 = 1 << 20;
 
+/// How long a rewrite waits for a big append to release `<log>.big`
+/// (half the staleness, so that one left by a crash reads as busy).
+const BIG_WAIT_NANOS: u64 = lock::STALE_AFTER_MILLIS / 2 * 1_000_000;
+
 /// How often the final steps copy what appenders added meanwhile before
 /// they rename anyway (the late copy takes the rest).
 const FINAL_COPIES: usize = 4;
@@ -220,10 +224,17 @@ impl<T: File> NewLog<T> {
         let big_path = lock::big_name(name);
         let mut heartbeat = Heartbeat::new(fs);
         // A big append holds it for a moment: wait for it, touching ours.
+        // Held for longer, it is another rewrite's (or one that crashed
+        // moments ago): busy.
+        let start = fs.now_nanos();
         let big = loop {
             match claim(fs, &big_path) {
                 Ok(big) => break big,
-                Err(ClaimError::Held { .. }) => {
+                Err(ClaimError::Held { name }) => {
+                    if fs.now_nanos().saturating_sub(start) > BIG_WAIT_NANOS {
+                        let _ = fs.remove(&path);
+                        return Err(RewriteError::Busy { lock: name });
+                    }
                     if let Err(e) = heartbeat.beat(fs, &[&file]) {
                         let _ = fs.remove(&path);
                         return Err(io_error(&path, Step::Touching)(e).into());
