@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use wasip2::clocks::{monotonic_clock, wall_clock};
 use wasip2::filesystem::preopens::get_directories;
 use wasip2::filesystem::types::{
-    Descriptor, DescriptorFlags, DescriptorType, ErrorCode, NewTimestamp, OpenFlags, PathFlags,
+    Descriptor, DescriptorFlags, DescriptorType, ErrorCode, OpenFlags, PathFlags,
     filesystem_error_code,
 };
 use wasip2::io::streams::{OutputStream, StreamError};
@@ -206,10 +206,13 @@ impl File for WasiFile {
         self.file.sync_data().map_err(error)
     }
 
+    /// Sets the size it has, which marks the file modified (POSIX
+    /// `ftruncate`). `set-times` would say it directly, but Node's
+    /// preview2-shim sets a wrong time for `now`. Only used on files no one
+    /// else writes, so the size cannot change in between.
     fn touch(&self) -> Result<(), FsError> {
-        self.file
-            .set_times(NewTimestamp::NoChange, NewTimestamp::Now)
-            .map_err(error)
+        let size = self.file.stat().map_err(error)?.size;
+        self.file.set_size(size).map_err(error)
     }
 }
 
