@@ -149,12 +149,12 @@ fn compactor(dir: PathBuf, seed: u64, shared: Arc<Shared>, stop: Arc<AtomicBool>
             .stdout(Stdio::null())
             .spawn()
             .expect("starting pathway compact");
-        // Half the runs are killed at a random moment (about half of those
-        // before they finish); the other half in their final steps, a
+        // Half the runs are killed at a random moment in their first 2.5 s
+        // (some finish before); the other half in their final steps, a
         // random few hundred microseconds after `<log>.lock` appeared.
         let lock = dir.join(format!("{LOG}.lock"));
         let in_final_steps = rng.next().is_multiple_of(2);
-        let mut deadline = Instant::now() + Duration::from_millis(rng.between(5, 600));
+        let mut deadline = Instant::now() + Duration::from_millis(rng.between(5, 2500));
         let mut lock_seen = false;
         loop {
             if let Some(status) = child.try_wait().unwrap() {
