@@ -1,18 +1,42 @@
 //! The append protocol: the log opened once for appending and kept open;
 //! per call, a torn last line ended first, the frame written in one write,
 //! a sync as `PATHWAY_SYNC` says, and, after a failed write or sync, its
-//! own unterminated bytes cut off again. A file renamed over by a rewrite
-//! (no links left) is noticed after the write; the rewrite's tombstone
-//! then tells whether it copied our bytes, else they are appended again.
+//! own unterminated bytes cut off again.
+//!
+//! A compaction or repair (a rewrite) seals the log before it copies the
+//! last bytes and renames the new log over it (see [`crate::lock`]); an
+//! append makes sure its bytes never lie after a seal unnoticed:
+//! - an append that finds the file changed since its own last write (the
+//!   only way a seal can be in front of it) looks at the lock first, and
+//!   waits while a rewrite holds it, then opens the log afresh;
+//! - an append whose write found others' bytes in front of it (the seal
+//!   may be among them) looks for a seal there; if one lies before its
+//!   bytes, or the file was renamed away (no links), it waits for the
+//!   rewrite to end. Then bytes with a seal after them were copied; bytes
+//!   with none are appended again, to the new log, if the file was renamed
+//!   away, and stay where they are if not.
+//!
+//! A record larger than the host's write permit would go out in pieces
+//! that others' records could land between; it is written into space
+//! reserved for it at the end instead (`append/reserved.rs`), while appenders that
+//! see the log's second name (`<log>.big.link`) wait.
+//!
+//! The steady state (the file still ends where this instance's last write
+//! ended it) is three host calls: a stat, the write, a stat after it.
 
 #![forbid(unsafe_code)]
+
+mod reserved;
 
 use std::borrow::Cow;
 
 use crate::config::{Config, SyncMode};
 use crate::frame::{Frame, ends_in_torn_line};
 use crate::fs::{self, File, FileSystem, FsError, Open};
-use crate::lock::{copied_by_rewrite, wait_while_locked};
+use crate::lock::{
+    big_name, copied_by_rewrite, is_fresh, is_locked, sealed_before, wait_while_fresh,
+    wait_while_locked,
+};
 use crate::pager::CHUNK;
 use crate::store_error::{AppendStep, Step, StoreError, Undo, io_error, open_error};
 
@@ -32,6 +56,19 @@ enum Landed {
     InLog,
     /// Nowhere: the file had no links left before the write.
     NotWritten,
+    /// Nowhere: a rewrite holds a fresh lock, so the file may be sealed.
+    Waiting,
+    /// Nowhere: a record larger than the write permit is being written
+    /// (or a rewrite runs, for a frame of that size).
+    WaitingBig,
+    /// In the log, but a rewrite took `<log>.big` over while the space
+    /// for it was reserved: it stays only if that rewrite did not rename.
+    ClaimTakenOver,
+    /// In the log, but after a seal: whether they stay depends on whether
+    /// the rewrite renames; the bytes are at or after `from`.
+    BehindSeal {
+        from: u64,
+    },
     /// Into a file a rewrite had renamed away; the bytes are at or after
     /// `from` in it.
     InReplacedFile {
@@ -64,26 +101,9 @@ impl<F: FileSystem> Default for Appender<F> {
 }
 
 impl<F: FileSystem> Appender<F> {
-    /// Appends a frame. An instance that has the log open appends without
-    /// looking at the lock: a rewrite that starts later renames that file
-    /// away, which the stat after the write shows. Opening the log waits
-    /// while a rewrite holds the lock, so that a new record never lands in
-    /// the new log before the records the rewrite still copies into it.
+    /// Appends a frame, following a rewrite that seals or renames the log
+    /// meanwhile (see the module docs).
     pub fn append(&mut self, fs: &F, config: &Config, frame: Frame) -> Result<(), StoreError> {
-        if self.open.is_none() {
-            wait_while_locked(fs, &config.log_name)?;
-        }
-        self.append_unlocked(fs, config, frame)
-    }
-
-    /// Appends without looking at the lock: for the rewrite that holds it
-    /// (copying what reached a replaced file into the new log).
-    pub fn append_unlocked(
-        &mut self,
-        fs: &F,
-        config: &Config,
-        frame: Frame,
-    ) -> Result<(), StoreError> {
         let name = &config.log_name;
         // Taken out while writing: after an error none is kept and the next
         // call opens afresh.
@@ -96,25 +116,52 @@ impl<F: FileSystem> Appender<F> {
                 self.open = Some(open);
                 Ok(())
             }
-            Landed::NotWritten => {
-                // Renamed over before we wrote: a rewrite took the lock
-                // after we looked. Wait for it and open the new log.
+            Landed::NotWritten | Landed::Waiting => {
+                // Renamed over, or maybe sealed, before we wrote: wait for
+                // the rewrite and open the log by its name again.
                 wait_while_locked(fs, name)?;
-                self.append_unlocked(fs, config, frame)
+                self.append(fs, config, frame)
+            }
+            Landed::WaitingBig => {
+                wait_while_fresh(fs, &big_name(name))?;
+                self.open = Some(open);
+                self.append(fs, config, frame)
             }
             Landed::InReplacedFile { from } => {
-                // A rewrite renamed the file over while we wrote. Once it is
-                // done (its lock gone), its tombstone tells: our bytes after
-                // it, or no tombstone at all (it failed before marking the
-                // file), mean it did not copy them.
                 wait_while_locked(fs, name)?;
-                if copied_by_rewrite(&open.file, &frame, from)
-                    .map_err(io_error(name, Step::Reading))?
+                self.after_rename(fs, config, open, frame, from)
+            }
+            Landed::ClaimTakenOver => {
+                wait_while_fresh(fs, &big_name(name))?;
+                wait_while_locked(fs, name)?;
+                if open
+                    .file
+                    .stat()
+                    .map_err(io_error(name, Step::ReadingSize))?
+                    .links
+                    > 0
                 {
-                    Ok(())
-                } else {
-                    self.append_unlocked(fs, config, frame)
+                    self.open = Some(open);
+                    return Ok(());
                 }
+                self.append(fs, config, frame)
+            }
+            Landed::BehindSeal { from } => {
+                // Our bytes follow a seal: they are not copied. Once the
+                // rewrite is over (its lock gone or stale), they stay if it
+                // did not rename, else they go to the new log.
+                wait_while_locked(fs, name)?;
+                if open
+                    .file
+                    .stat()
+                    .map_err(io_error(name, Step::ReadingSize))?
+                    .links
+                    > 0
+                {
+                    self.open = Some(open);
+                    return Ok(());
+                }
+                self.after_rename(fs, config, open, frame, from)
             }
             Landed::AfterTornLine => {
                 // Another writer's unterminated line was at the end when we
@@ -122,8 +169,28 @@ impl<F: FileSystem> Appender<F> {
                 // still were the end, else they stay in that (damaged)
                 // line: append the frame again, looking first this time.
                 self.open = Some(open);
-                self.append_unlocked(fs, config, frame)
+                self.append(fs, config, frame)
             }
+        }
+    }
+
+    /// Our bytes went at or after `from` into a file a rewrite renamed
+    /// away: a seal after them says the rewrite copied them; else they are
+    /// appended again, to the new log.
+    fn after_rename(
+        &mut self,
+        fs: &F,
+        config: &Config,
+        open: AppendFile<F::File>,
+        frame: Frame,
+        from: u64,
+    ) -> Result<(), StoreError> {
+        if copied_by_rewrite(&open.file, &frame, from)
+            .map_err(io_error(&config.log_name, Step::Reading))?
+        {
+            Ok(())
+        } else {
+            self.append(fs, config, frame)
         }
     }
 
@@ -177,6 +244,12 @@ impl<T: File> AppendFile<T> {
         name: &str,
         sync: SyncMode,
     ) -> Result<Landed, StoreError> {
+        if frame.longest() > ONE_WRITE {
+            // A record that would go out in pieces: see `append_reserved`.
+            // A batch of smaller ones is written in pieces cut between its
+            // records, each of which lands whole.
+            return self.append_reserved(fs, frame, name, sync);
+        }
         let one_write = frame.bytes().len() <= ONE_WRITE;
         // Where this call's bytes start at the earliest (others may append
         // first), read while the file was still the log.
@@ -193,9 +266,22 @@ impl<T: File> AppendFile<T> {
         if stat.links == 0 {
             return Ok(Landed::NotWritten);
         }
+        // A second name: a record larger than the write permit is being
+        // written (or someone linked the log; then `<log>.big` is stale or
+        // missing and this costs one more call per append).
+        if stat.links > 1 && is_fresh(fs, &big_name(name)) {
+            return Ok(Landed::WaitingBig);
+        }
         let (before, frame, led) = if known_end == Some(stat.size) {
             (stat.size, Cow::Borrowed(frame), false)
         } else {
+            // Someone else wrote since our last write: a rewrite may have
+            // sealed the file. Looked at after the stat, so that a seal
+            // that lands later lands after `stat.size`, where the look
+            // after the write finds it.
+            if is_locked(fs, name) {
+                return Ok(Landed::Waiting);
+            }
             let (torn, before) = if stat.size == 0 {
                 (false, 0)
             } else {
@@ -227,14 +313,30 @@ impl<T: File> AppendFile<T> {
         if after.links == 0 {
             return Ok(Landed::InReplacedFile { from: before });
         }
-        if after.size != before + len && one_write && !led {
+        let others_wrote = after.size != before + len;
+        if others_wrote && one_write && !led {
             // Others wrote since `before`: find our bytes. Not at a line's
             // start means an unterminated line was in front of them (a
             // frame led by `\n` ended the torn line it found itself).
-            match self
+            let mut found = self
                 .line_start_of(frame, before, after.size)
-                .map_err(io_error(name, Step::Reading))?
-            {
+                .map_err(io_error(name, Step::Reading))?;
+            let big = big_name(name);
+            if found.is_none() && is_fresh(fs, &big) {
+                // What is in front of ours may be space reserved for a
+                // record larger than the permit, which is a line once its
+                // writer has filled it: look again then.
+                wait_while_fresh(fs, &big)?;
+                let size = self
+                    .file
+                    .stat()
+                    .map_err(io_error(name, Step::ReadingSize))?
+                    .size;
+                found = self
+                    .line_start_of(frame, before, size)
+                    .map_err(io_error(name, Step::Reading))?;
+            }
+            match found {
                 None => {
                     self.take_back(fs, frame, after.size)
                         .map_err(io_error(name, Step::CuttingPartialRecord))?;
@@ -248,13 +350,11 @@ impl<T: File> AppendFile<T> {
         } else if after.size == before + len {
             self.end_after_last_write = Some(after.size);
         }
-        let due = match sync {
-            SyncMode::Never => false,
-            SyncMode::Always => true,
-            SyncMode::Interval { millis } => {
-                fs.now_nanos().saturating_sub(self.last_sync) >= millis.saturating_mul(1_000_000)
-            }
-        };
+        let due = self.sync_due(fs, sync);
+        // A seal among the bytes others wrote in front of ours: the rewrite
+        // does not copy ours.
+        let behind_seal = others_wrote
+            && sealed_before(&self.file, frame, before).map_err(io_error(name, Step::Reading))?;
         if due && let Err(error) = self.sync(fs) {
             self.end_after_last_write = None;
             // The caller hears "not stored": the record should not stay to
@@ -266,7 +366,22 @@ impl<T: File> AppendFile<T> {
                 undo: self.undo_sync(frame, before, after.size, name),
             });
         }
+        if behind_seal {
+            self.end_after_last_write = None;
+            return Ok(Landed::BehindSeal { from: before });
+        }
         Ok(Landed::InLog)
+    }
+
+    /// Whether the mode wants a sync now.
+    fn sync_due<F: FileSystem<File = T>>(&self, fs: &F, sync: SyncMode) -> bool {
+        match sync {
+            SyncMode::Never => false,
+            SyncMode::Always => true,
+            SyncMode::Interval { millis } => {
+                fs.now_nanos().saturating_sub(self.last_sync) >= millis.saturating_mul(1_000_000)
+            }
+        }
     }
 
     /// Our frame went on another writer's unterminated line. If it is

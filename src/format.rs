@@ -111,12 +111,30 @@ pub struct Entry<'a> {
     pub record: Result<&'a str, Damage>,
 }
 
+/// Starts the line a compaction or repair appends to the log right before
+/// it renames a new log over it (see `lock.rs`). `\x01` cannot begin a
+/// JSON value, so no record is ever mistaken for it. A seal is left in the
+/// log only by a rewrite that stopped before its rename; such a line gives
+/// no entry, as a blank line does, and so does any start of one (a seal
+/// torn by a power cut).
+pub const SEAL: &[u8] = b"\x01pathway-sealed-";
+
+/// Whether a line is a rewrite's seal, [`SEAL`] and 16 hex digits, or a
+/// non-empty start of one.
+pub fn is_seal(text: &[u8]) -> bool {
+    if text.is_empty() || text.len() > SEAL.len() + 16 {
+        return false;
+    }
+    let (prefix, id) = text.split_at(text.len().min(SEAL.len()));
+    SEAL.starts_with(prefix) && id.iter().all(u8::is_ascii_hexdigit)
+}
+
 /// Judges one raw line (without its `\n`) that starts at `offset` and is
 /// line number `line`; `ended` says whether a `\n` followed it. `None` for
-/// a blank line.
+/// a blank line and for a seal.
 pub fn judge(raw: &[u8], offset: u64, line: u64, ended: bool, max_line: u64) -> Option<Entry<'_>> {
     let text = raw.strip_suffix(b"\r").unwrap_or(raw);
-    if is_blank(text) {
+    if is_blank(text) || is_seal(text) {
         return None;
     }
     let record = parse_line(text, max_line).map_err(|error| Damage {
@@ -211,6 +229,20 @@ mod tests {
             parse_line(b"\"ab\xff\"", DEFAULT_MAX_LINE),
             Err(LineError::InvalidUtf8 { offset: 3 })
         );
+    }
+
+    #[test]
+    fn a_seal_line_or_a_torn_start_of_one_gives_no_entry() {
+        let seal = b"\x01pathway-sealed-00000000000000ff";
+        assert_eq!(judge(seal, 0, 1, true, 4096), None);
+        assert_eq!(judge(&seal[..9], 0, 1, false, 4096), None);
+        for lookalike in [
+            &b"\x01pathway-sealed-zz"[..],
+            b"\x01pathway-replaced-0",
+            b"\x01x",
+        ] {
+            assert!(judge(lookalike, 0, 1, true, 4096).is_some_and(|e| e.record.is_err()));
+        }
     }
 
     #[test]

@@ -99,8 +99,15 @@ pub trait File {
     /// records where possible.
     fn append(&self, frame: &Frame) -> Result<(), FsError>;
     fn set_size(&self, size: u64) -> Result<(), FsError>;
+    /// Writes `bytes` at `offset`, over what is there (a positional write,
+    /// not limited by the host's write permit): how a record larger than
+    /// the permit fills the space reserved for it at the end.
+    fn write_at(&self, offset: u64, bytes: &[u8]) -> Result<(), FsError>;
     /// Forces the file's data (and size) to stable storage.
     fn sync_data(&self) -> Result<(), FsError>;
+    /// Sets the file's modification time to now, without changing it: a
+    /// rewrite's heartbeat on its lock and new log.
+    fn touch(&self) -> Result<(), FsError>;
 }
 
 /// The granted directory, and the clock and randomness the protocols use.
@@ -110,12 +117,15 @@ pub trait FileSystem {
     /// a regular file fails ([`Code::NotRegular`], [`Code::IsDirectory`],
     /// [`Code::Loop`]).
     fn open(&self, name: &str, how: Open) -> Result<Self::File, FsError>;
-    /// Seconds since `name` was last modified; `None` when it does not
-    /// exist. A file whose time the host does not report counts as just
-    /// modified.
-    fn age_secs(&self, name: &str) -> Option<u64>;
+    /// Milliseconds since `name` was last modified (or touched); `None`
+    /// when it does not exist. A file whose time the host does not report
+    /// counts as just modified.
+    fn age_millis(&self, name: &str) -> Option<u64>;
     /// Whether the directory itself is still there.
     fn directory_exists(&self) -> bool;
+    /// Gives the file named `from` the second name `to` (a hard link),
+    /// failing with [`Code::Exists`] if `to` exists.
+    fn link(&self, from: &str, to: &str) -> Result<(), FsError>;
     /// Renames `from` over `to`, atomically.
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError>;
     fn remove(&self, name: &str) -> Result<(), FsError>;

@@ -368,20 +368,37 @@ impl FileSystem for MemFs {
         })
     }
 
-    fn age_secs(&self, name: &str) -> Option<u64> {
+    fn age_millis(&self, name: &str) -> Option<u64> {
         self.call();
         let disk = self.disk.borrow();
         let inode = *disk.names.get(name)?;
         Some(
             disk.clock_nanos
                 .saturating_sub(disk.inodes[inode].modified_nanos)
-                / 1_000_000_000,
+                / 1_000_000,
         )
     }
 
     fn directory_exists(&self) -> bool {
         self.call();
         true
+    }
+
+    fn link(&self, from: &str, to: &str) -> Result<(), FsError> {
+        self.call();
+        let inode = self
+            .disk
+            .borrow()
+            .names
+            .get(from)
+            .copied()
+            .ok_or_else(|| no_entry(from))?;
+        if self.disk.borrow().names.contains_key(to) {
+            return Err(FsError::new(Code::Exists, "file exists (exist)"));
+        }
+        self.set_names(&[(to, Some(inode))]);
+        self.changed();
+        Ok(())
     }
 
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
@@ -480,6 +497,21 @@ impl File for MemFile {
         Ok(())
     }
 
+    fn write_at(&self, offset: u64, bytes: &[u8]) -> Result<(), FsError> {
+        self.fs.call();
+        if !self.writable {
+            return Err(FsError::new(Code::Access, "opened for reading (access)"));
+        }
+        self.fs.change_data(
+            self.inode,
+            DataOp::Write {
+                at: offset,
+                bytes: bytes.to_vec(),
+            },
+        );
+        Ok(())
+    }
+
     fn sync_data(&self) -> Result<(), FsError> {
         self.fs.call();
         {
@@ -489,6 +521,16 @@ impl File for MemFile {
             file.pending.clear();
         }
         self.fs.changed();
+        Ok(())
+    }
+
+    /// Only the time the staleness rules read; not a change a cut could
+    /// lose, so no cut point.
+    fn touch(&self) -> Result<(), FsError> {
+        self.fs.call();
+        let mut disk = self.fs.disk.borrow_mut();
+        let now = disk.clock_nanos;
+        disk.inodes[self.inode].modified_nanos = now;
         Ok(())
     }
 }

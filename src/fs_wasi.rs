@@ -109,17 +109,25 @@ impl FileSystem for WasiFs {
         })
     }
 
-    fn age_secs(&self, name: &str) -> Option<u64> {
+    fn age_millis(&self, name: &str) -> Option<u64> {
         let stat = self.dir.stat_at(PathFlags::empty(), name).ok()?;
-        let now = wall_clock::now().seconds;
+        let millis = |seconds: u64, nanos: u32| seconds * 1000 + u64::from(nanos) / 1_000_000;
+        let now = wall_clock::now();
+        let now = millis(now.seconds, now.nanoseconds);
         Some(
             stat.data_modification_timestamp
-                .map_or(0, |t| now.saturating_sub(t.seconds)),
+                .map_or(0, |t| now.saturating_sub(millis(t.seconds, t.nanoseconds))),
         )
     }
 
     fn directory_exists(&self) -> bool {
         matches!(self.dir.stat(), Ok(stat) if stat.link_count > 0)
+    }
+
+    fn link(&self, from: &str, to: &str) -> Result<(), FsError> {
+        self.dir
+            .link_at(PathFlags::empty(), from, &self.dir, to)
+            .map_err(error)
     }
 
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
@@ -179,8 +187,32 @@ impl File for WasiFile {
         self.file.set_size(size).map_err(error)
     }
 
+    fn write_at(&self, offset: u64, bytes: &[u8]) -> Result<(), FsError> {
+        let mut done = 0;
+        while done < bytes.len() {
+            let written = self
+                .file
+                .write(&bytes[done..], offset + done as u64)
+                .map_err(error)?;
+            if written == 0 {
+                return Err(FsError::new(Code::Other, "the host wrote nothing"));
+            }
+            done += usize::try_from(written).unwrap_or(usize::MAX);
+        }
+        Ok(())
+    }
+
     fn sync_data(&self) -> Result<(), FsError> {
         self.file.sync_data().map_err(error)
+    }
+
+    /// Sets the size it has, which marks the file modified (POSIX
+    /// `ftruncate`). `set-times` would say it directly, but Node's
+    /// preview2-shim sets a wrong time for `now`. Only used on files no one
+    /// else writes, so the size cannot change in between.
+    fn touch(&self) -> Result<(), FsError> {
+        let size = self.file.stat().map_err(error)?.size;
+        self.file.set_size(size).map_err(error)
     }
 }
 

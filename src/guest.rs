@@ -86,7 +86,7 @@ fn page_error(error: PageError) -> LogError {
 
 fn rewrite_error(error: RewriteError) -> LogError {
     match error {
-        RewriteError::Busy { .. } => LogError {
+        RewriteError::Busy { .. } | RewriteError::TakenOver { .. } => LogError {
             cause: Cause::Busy,
             message: error.to_string(),
         },

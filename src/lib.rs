@@ -36,7 +36,8 @@
 //!    rewrites a byte and removes only its own (the README's limits name
 //!    the one race).
 //! 6. Replay ignores a UTF-8 BOM at the start and a `\r` before `\n`; blank
-//!    lines give no entry; every other line gives a record or
+//!    lines and a compaction's seal line (see [`lock`]) give no entry;
+//!    every other line gives a record or
 //!    `line N: reason`. A bad line never affects another. A last line
 //!    without `\n` is a record if valid, else a torn write.
 //! 7. A missing log file replays as empty. No granted directory, or one that
@@ -57,8 +58,9 @@
 //!   cursor); [`oracle`] is the whole-file reader the tests compare the
 //!   pager with;
 //! - the storage protocols, generic over [`fs::FileSystem`]: [`append`]
-//!   (torn tail, one write, undo after a failed write), [`lock`] (what a
-//!   rewrite shows appenders: its lock and tombstone), [`rewrite`]
+//!   (torn tail, one write or, above the write permit, reserved space
+//!   filled at once; undo after a failed write), [`lock`] (what a rewrite
+//!   or a big append shows appenders: claims, heartbeat, seal), [`rewrite`]
 //!   (compaction, repair and check), [`quarantine`] (where repair puts
 //!   damaged lines), [`store`] (one instance's log on top
 //!   of them), [`store_error`] (their failures, and the text made once);

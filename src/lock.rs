@@ -1,10 +1,17 @@
 //! What a compaction or repair (a rewrite) leaves for appenders to see,
 //! and what appenders look at: the files a rewrite claims exclusively
-//! (`<log>.compact`, `<log>.lock`), when such a file counts as left by a
-//! crash, and the tombstone line a rewrite appends to the file it
-//! replaced. The rewrite's steps are in [`crate::rewrite`]; the appender's
-//! side in [`crate::append`]. Both use this module; neither reaches into
-//! the other.
+//! (`<log>.compact`, `<log>.lock`), the heartbeat that keeps them fresh
+//! and when one counts as left by a crash, and the seal line a rewrite
+//! appends to the log right before it copies the last bytes and renames.
+//! The rewrite's steps are in [`crate::rewrite`]; the appender's side in
+//! [`crate::append`]. Both use this module; neither reaches into the other.
+//!
+//! The seal decides, for every appended byte, who moves it into the new
+//! log: bytes before the rewrite's last seal are copied by the rewrite
+//! before it renames; an appender whose bytes land after a seal notices it
+//! (see [`crate::append`]) and, once the file was renamed away, appends
+//! them again itself. Nothing is copied after the rename, so a rewrite
+//! killed at any step leaves no record lost or doubled.
 
 #![forbid(unsafe_code)]
 
@@ -13,12 +20,23 @@ use crate::fs::{self, Code, File, FileSystem, FsError, Open};
 use crate::store_error::{StoreError, open_error};
 
 /// A rewrite's lock or new file untouched for this long was left by a
-/// crash: appenders stop waiting for it and the next rewrite replaces it.
-pub const STALE_AFTER_SECS: u64 = 30;
+/// crash (or its rewrite is stuck): appenders stop waiting for it and the
+/// next rewrite takes it over.
+pub const STALE_AFTER_MILLIS: u64 = 2_000;
 
-/// Starts the line a rewrite appends to the file it replaced. `\x01` cannot
-/// begin a JSON value, so no record is ever mistaken for it.
-pub const TOMBSTONE: &[u8] = b"\x01pathway-replaced-";
+/// A working rewrite touches its files at least this often (when it gets
+/// to run), well inside [`STALE_AFTER_MILLIS`].
+pub const HEARTBEAT_MILLIS: u64 = 250;
+
+/// A rewrite renames only if its last heartbeat is younger than this, so
+/// that no one can have taken its claims for stale in between.
+const RENAME_WITHIN_MILLIS: u64 = STALE_AFTER_MILLIS / 2;
+
+/// An append gives up waiting for a rewrite that keeps its lock fresh for
+/// this long.
+pub const WAIT_LIMIT_SECS: u64 = 30;
+
+pub use crate::format::SEAL;
 
 /// How often appenders look at a held lock again.
 const LOCK_POLL_NANOS: u64 = 1_000_000;
@@ -34,21 +52,47 @@ pub fn new_log_name(log: &str) -> String {
     format!("{log}.compact")
 }
 
-/// Whether `name` exists and was touched less than [`STALE_AFTER_SECS`] ago.
+/// `<log>.big`: a record larger than the write permit is being written
+/// into space reserved for it at the log's end, or a rewrite runs (which
+/// must not copy such space before it is filled). Created exclusively.
+pub fn big_name(log: &str) -> String {
+    format!("{log}.big")
+}
+
+/// `<log>.big.link`: a second name of the log while a record larger than
+/// the write permit is written, so that appenders see two links in the
+/// stat they make anyway, and wait while `<log>.big` is fresh.
+pub fn big_link_name(log: &str) -> String {
+    format!("{log}.big.link")
+}
+
+/// Whether `name` exists and was touched less than [`STALE_AFTER_MILLIS`]
+/// ago.
 pub fn is_fresh<F: FileSystem>(fs: &F, name: &str) -> bool {
-    fs.age_secs(name).is_some_and(|age| age < STALE_AFTER_SECS)
+    fs.age_millis(name)
+        .is_some_and(|age| age < STALE_AFTER_MILLIS)
+}
+
+/// Whether a rewrite holds a fresh lock on `log`.
+pub fn is_locked<F: FileSystem>(fs: &F, log: &str) -> bool {
+    is_fresh(fs, &lock_name(log))
 }
 
 /// Waits (polling every millisecond) while a rewrite holds a fresh lock
 /// on `log`; a stale one (left by a crash) is ignored.
 pub fn wait_while_locked<F: FileSystem>(fs: &F, log: &str) -> Result<(), StoreError> {
-    let lock = lock_name(log);
+    wait_while_fresh(fs, &lock_name(log))
+}
+
+/// Waits (polling every millisecond) while `lock` exists and is fresh.
+pub fn wait_while_fresh<F: FileSystem>(fs: &F, lock: &str) -> Result<(), StoreError> {
+    let lock = lock.to_string();
     // The clock is read only once there is a lock to wait for.
     let mut start = None;
     while is_fresh(fs, &lock) {
         let now = fs.now_nanos();
         let start = *start.get_or_insert(now);
-        if now.saturating_sub(start) > STALE_AFTER_SECS * 1_000_000_000 {
+        if now.saturating_sub(start) > WAIT_LIMIT_SECS * 1_000_000_000 {
             return Err(StoreError::Locked { lock });
         }
         fs.pause(LOCK_POLL_NANOS);
@@ -67,10 +111,15 @@ pub enum ClaimError {
 }
 
 /// Creates `name` exclusively: of the rewrites that try, one succeeds. A
-/// file left by a crash (untouched for [`STALE_AFTER_SECS`]) is replaced.
+/// file left by a crash (untouched for [`STALE_AFTER_MILLIS`]) is taken
+/// over: removed and created afresh, which leaves the stuck owner's handle
+/// without links, so that it stops before renaming (see [`Heartbeat`]).
 pub fn claim<F: FileSystem>(fs: &F, name: &str) -> Result<F::File, ClaimError> {
     let open = || fs.open(name, Open::CreateNew);
-    let stale = || fs.age_secs(name).is_some_and(|age| age >= STALE_AFTER_SECS);
+    let stale = || {
+        fs.age_millis(name)
+            .is_some_and(|age| age >= STALE_AFTER_MILLIS)
+    };
     match open() {
         Err(FsError {
             code: Code::Exists, ..
@@ -88,23 +137,109 @@ pub fn claim<F: FileSystem>(fs: &F, name: &str) -> Result<F::File, ClaimError> {
     })
 }
 
-/// The tombstone line, with a random id so that it is unique in the file;
-/// led by `\n` in case a writer's record was cut short before it.
-pub fn tombstone(id: u64) -> Vec<u8> {
+/// The seal line, with a random id so that it is unique in the file; led
+/// by `\n` in case a writer's record was cut short before it.
+pub fn seal(id: u64) -> Vec<u8> {
     let mut marker = b"\n".to_vec();
-    marker.extend_from_slice(TOMBSTONE);
+    marker.extend_from_slice(SEAL);
     marker.extend_from_slice(format!("{id:016x}\n").as_bytes());
     marker
 }
 
-/// Whether the rewrite that replaced `file` (and has finished) copied the
-/// frame an appender wrote at or after `from` into the new log: only if its
-/// tombstone comes after those bytes. `from` must have been read while the
-/// file was still linked, so the tombstone, appended after the rename,
-/// cannot lie before it. No tombstone at all (the rewrite failed before
-/// marking the file) means not copied.
+/// Whether the rewrite that renamed `file` away copied the frame an
+/// appender wrote at or after `from` into the new log: only if a seal
+/// follows the frame's bytes. The rewrite copies everything before its
+/// last seal and renames only when nothing new follows that seal, so bytes
+/// with a seal after them were copied, and bytes with none were not (an
+/// appender whose bytes land after a seal always notices; see
+/// [`crate::append`]).
 pub fn copied_by_rewrite<T: File>(file: &T, frame: &Frame, from: u64) -> Result<bool, FsError> {
-    let ours = fs::find(file, frame.bytes(), from)?;
-    let tombstone = fs::find(file, TOMBSTONE, from)?;
-    Ok(matches!((tombstone, ours), (Some(t), Some(o)) if o < t))
+    let Some(ours) = fs::find(file, frame.bytes(), from)? else {
+        return Ok(false);
+    };
+    Ok(fs::find(file, SEAL, ours + frame.bytes().len() as u64)?.is_some())
+}
+
+/// Whether a seal lies in the file between `from` and the frame's bytes
+/// (the first copy of them at or after `from`), or anywhere after `from`
+/// if the frame's bytes are not found whole.
+pub fn sealed_before<T: File>(file: &T, frame: &Frame, from: u64) -> Result<bool, FsError> {
+    let Some(seal) = fs::find(file, SEAL, from)? else {
+        return Ok(false);
+    };
+    Ok(match fs::find(file, frame.bytes(), from)? {
+        Some(ours) => seal < ours,
+        None => true,
+    })
+}
+
+/// A rewrite's claims on `<log>.compact` and `<log>.lock`, kept fresh by
+/// touching them every [`HEARTBEAT_MILLIS`] while the rewrite works. A
+/// step that blocks longer than [`STALE_AFTER_MILLIS`] (a huge sync, a
+/// stopped process) lets appenders go on and another rewrite take over;
+/// [`Heartbeat::still_ours`] then stops this one before it renames.
+pub struct Heartbeat {
+    last_nanos: u64,
+    /// The longest time between two touches since [`Heartbeat::watch`].
+    longest_gap_nanos: u64,
+}
+
+impl Heartbeat {
+    pub fn new<F: FileSystem>(fs: &F) -> Heartbeat {
+        Heartbeat {
+            last_nanos: fs.now_nanos(),
+            longest_gap_nanos: 0,
+        }
+    }
+
+    /// Starts measuring the gaps between touches anew: from when the lock
+    /// is held, any gap counts, since an appender that found the lock
+    /// stale during it may have taken its record for stored. The gap
+    /// running when it is called counts (the lock may have been created
+    /// late in it).
+    pub fn watch(&mut self) {
+        self.longest_gap_nanos = 0;
+    }
+
+    /// Touches `files` if a beat is due.
+    pub fn beat<F: FileSystem>(&mut self, fs: &F, files: &[&F::File]) -> Result<(), FsError> {
+        let now = fs.now_nanos();
+        if now.saturating_sub(self.last_nanos) >= HEARTBEAT_MILLIS * 1_000_000 {
+            self.touch(fs, files)?;
+        }
+        Ok(())
+    }
+
+    /// Touches `files` now.
+    pub fn touch<F: FileSystem>(&mut self, fs: &F, files: &[&F::File]) -> Result<(), FsError> {
+        for file in files {
+            file.touch()?;
+        }
+        let now = fs.now_nanos();
+        self.longest_gap_nanos = self
+            .longest_gap_nanos
+            .max(now.saturating_sub(self.last_nanos));
+        self.last_nanos = now;
+        Ok(())
+    }
+
+    /// Touches `files` and tells whether they are still this rewrite's:
+    /// each still has its name (a rewrite that took one over removed it
+    /// first) and no gap between touches since [`Heartbeat::watch`] came
+    /// near the staleness. Checked right before the rename.
+    pub fn still_ours<F: FileSystem>(
+        &mut self,
+        fs: &F,
+        files: &[&F::File],
+    ) -> Result<bool, FsError> {
+        self.touch(fs, files)?;
+        for file in files {
+            if file.stat()?.links == 0 {
+                return Ok(false);
+            }
+        }
+        let within = RENAME_WITHIN_MILLIS * 1_000_000;
+        Ok(self.longest_gap_nanos < within
+            && fs.now_nanos().saturating_sub(self.last_nanos) < within)
+    }
 }

@@ -2,19 +2,23 @@
 //! may replace it. A replacement is written to `<log>.compact` (created
 //! exclusively, so one rewrite runs at a time), synced, and renamed over the
 //! log while `<log>.lock` makes appenders wait, so a crash at any step
-//! leaves the old log or the new one, never a mix, and no record is lost or
-//! reordered.
+//! leaves the old log or the new one, never a mix, and no record is lost,
+//! doubled or reordered. Before the rename the log is sealed (see
+//! [`crate::lock`]): the rewrite copies every byte before its seal, and
+//! appenders move what lands after it themselves, so nothing is left to do
+//! after the rename but to release the lock. Both claimed files are kept
+//! fresh by a heartbeat; a rewrite killed at any step holds up appenders
+//! and the next rewrite for at most [`lock::STALE_AFTER_MILLIS`].
 
 #![forbid(unsafe_code)]
 
 use std::fmt;
 
-use crate::append::Appender;
 use crate::cursor::{Cursor, CursorError};
 use crate::error::Damage;
 use crate::frame::Frame;
 use crate::fs::{File, FileSystem, Open};
-use crate::lock::{self, ClaimError, claim, tombstone};
+use crate::lock::{self, ClaimError, Heartbeat, claim, seal};
 use crate::pager::{CHUNK, OwnedEntry, Position, read_page};
 use crate::quarantine::Quarantine;
 use crate::reader::LogFile;
@@ -24,6 +28,10 @@ use crate::store_error::{PageError, Step, StoreError, io_error, open_error};
 /// Bytes of the log read per page while scanning.
 const SCAN_PAGE: u64 = 1 << 20;
 
+/// How long a rewrite waits for a big append to release `<log>.big`
+/// (half the staleness, so that one left by a crash reads as busy).
+const BIG_WAIT_NANOS: u64 = lock::STALE_AFTER_MILLIS / 2 * 1_000_000;
+
 /// How often the final steps copy what appenders added meanwhile before
 /// they rename anyway (the late copy takes the rest).
 const FINAL_COPIES: usize = 4;
@@ -31,7 +39,14 @@ const FINAL_COPIES: usize = 4;
 /// Why a rewrite did not happen; the log is as it was.
 #[derive(Debug)]
 pub enum RewriteError {
-    Busy { lock: String },
+    Busy {
+        lock: String,
+    },
+    /// Its claims went stale (a step blocked for longer than the
+    /// staleness) and it stopped before renaming.
+    TakenOver {
+        lock: String,
+    },
     Cursor(CursorError),
     Store(StoreError),
 }
@@ -68,6 +83,13 @@ impl fmt::Display for RewriteError {
                 "{lock:?} exists: another compaction or repair is running, or one crashed; \
                  if none runs, remove {lock:?} and try again"
             ),
+            RewriteError::TakenOver { lock } => write!(
+                f,
+                "{lock:?} was not touched for over {} ms (a step blocked, or the process was \
+                 stopped), so it could count as left by a crash: stopped before renaming; \
+                 the log is as it was, try again",
+                lock::STALE_AFTER_MILLIS
+            ),
             RewriteError::Cursor(e) => e.fmt(f),
             RewriteError::Store(e) => e.fmt(f),
         }
@@ -79,8 +101,8 @@ impl fmt::Display for RewriteError {
 pub struct Rewritten {
     pub bytes_before: u64,
     pub bytes_after: u64,
-    /// Bytes other instances appended to the old file after it was renamed
-    /// away, copied into the new log.
+    /// Bytes other instances appended to the old file after its seal;
+    /// their appenders append them again to the new log.
     pub late_bytes: u64,
 }
 
@@ -146,10 +168,10 @@ pub fn check<F: FileSystem>(store: &Store<F>) -> Result<CheckReport, StoreError>
 /// Files a rewrite leaves next to the log.
 fn leftovers<F: FileSystem>(store: &Store<F>) -> Vec<String> {
     let name = &store.config().log_name;
-    [".compact", ".lock", ".quarantine"]
+    [".big", ".big.link", ".compact", ".lock", ".quarantine"]
         .iter()
         .map(|suffix| format!("{name}{suffix}"))
-        .filter(|path| store.fs().age_secs(path).is_some())
+        .filter(|path| store.fs().age_millis(path).is_some())
         .collect()
 }
 
@@ -177,29 +199,105 @@ fn scan<T: File>(
     }
 }
 
-/// The new log being written at `<log>.compact`.
+/// The new log being written at `<log>.compact`, and the lock once held:
+/// the files the heartbeat keeps fresh.
 struct NewLog<T> {
     file: T,
     path: String,
     written: u64,
+    /// `<log>.big`, held for the whole rewrite: no record larger than the
+    /// write permit is half-filled in what it copies.
+    big: T,
+    big_path: String,
+    lock: Option<T>,
+    heartbeat: Heartbeat,
 }
 
 impl<T: File> NewLog<T> {
     /// Creates `<log>.compact` exclusively: while it exists, no other
     /// compaction or repair starts.
     fn create<F: FileSystem<File = T>>(store: &Store<F>) -> Result<NewLog<T>, RewriteError> {
-        let path = lock::new_log_name(&store.config().log_name);
-        let file = claim(store.fs(), &path)?;
+        let fs = store.fs();
+        let name = &store.config().log_name;
+        let path = lock::new_log_name(name);
+        let file = claim(fs, &path)?;
+        let big_path = lock::big_name(name);
+        let mut heartbeat = Heartbeat::new(fs);
+        // A big append holds it for a moment: wait for it, touching ours.
+        // Held for longer, it is another rewrite's (or one that crashed
+        // moments ago): busy.
+        let start = fs.now_nanos();
+        let big = loop {
+            match claim(fs, &big_path) {
+                Ok(big) => break big,
+                Err(ClaimError::Held { name }) => {
+                    if fs.now_nanos().saturating_sub(start) > BIG_WAIT_NANOS {
+                        let _ = fs.remove(&path);
+                        return Err(RewriteError::Busy { lock: name });
+                    }
+                    if let Err(e) = heartbeat.beat(fs, &[&file]) {
+                        let _ = fs.remove(&path);
+                        return Err(io_error(&path, Step::Touching)(e).into());
+                    }
+                    fs.pause(1_000_000);
+                }
+                Err(e) => {
+                    let _ = fs.remove(&path);
+                    return Err(e.into());
+                }
+            }
+        };
+        // A second name left by a big append that died would keep the old
+        // file linked after the rename, where appenders look for none.
+        let _ = fs.remove(&lock::big_link_name(name));
         Ok(NewLog {
             file,
             path,
             written: 0,
+            big,
+            big_path,
+            lock: None,
+            heartbeat,
         })
     }
 
-    /// Removes the unfinished new log after an error.
+    /// Releases `<log>.big`, unless another took it over.
+    fn release<F: FileSystem>(&self, fs: &F) {
+        if self.big.stat().is_ok_and(|s| s.links > 0) {
+            let _ = fs.remove(&self.big_path);
+        }
+    }
+
+    /// Touches the claimed files if a beat is due.
+    fn beat<F: FileSystem<File = T>>(&mut self, fs: &F) -> Result<(), StoreError> {
+        let files = [&self.file, &self.big]
+            .into_iter()
+            .chain(&self.lock)
+            .collect::<Vec<_>>();
+        self.heartbeat
+            .beat(fs, &files)
+            .map_err(io_error(&self.path, Step::Touching))
+    }
+
+    /// Whether both claims are still this rewrite's, right before the
+    /// rename.
+    fn still_ours<F: FileSystem<File = T>>(&mut self, fs: &F) -> Result<bool, StoreError> {
+        let files = [&self.file, &self.big]
+            .into_iter()
+            .chain(&self.lock)
+            .collect::<Vec<_>>();
+        self.heartbeat
+            .still_ours(fs, &files)
+            .map_err(io_error(&self.path, Step::Touching))
+    }
+
+    /// Removes the unfinished new log after an error, unless another
+    /// rewrite took the name over.
     fn abandon<F: FileSystem>(&self, fs: &F) {
-        let _ = fs.remove(&self.path);
+        if self.file.stat().is_ok_and(|s| s.links > 0) {
+            let _ = fs.remove(&self.path);
+        }
+        self.release(fs);
     }
 
     fn write(&mut self, frame: &Frame) -> Result<(), StoreError> {
@@ -211,9 +309,16 @@ impl<T: File> NewLog<T> {
     }
 
     /// Copies `old[from..to]` as it is, a chunk at a time.
-    fn copy(&mut self, old: &mut LogFile<T>, from: u64, to: u64) -> Result<(), StoreError> {
+    fn copy<F: FileSystem<File = T>>(
+        &mut self,
+        fs: &F,
+        old: &mut LogFile<T>,
+        from: u64,
+        to: u64,
+    ) -> Result<(), StoreError> {
         let mut at = from;
         while at < to {
+            self.beat(fs)?;
             let chunk = old.read_exact_at(at, (to - at).min(CHUNK))?;
             if chunk.is_empty() {
                 break;
@@ -233,14 +338,15 @@ impl<T: File> NewLog<T> {
 
 /// The steps every rewrite ends with. Without the lock: copy what was
 /// appended to the old log since `copied_to` and sync. Then, holding
-/// `<log>.lock` (instances that open the log wait; those that have it open
-/// go on appending to it): copy what arrived meanwhile and sync, until
-/// nothing new arrived; rename over the log; sync the directory; append a
-/// tombstone to the old file and copy what reached it before the tombstone
-/// into the new log. An appender whose bytes land after the tombstone sees
-/// the file unlinked after its write and appends them again once the lock
-/// is gone, so they land after the late copy. On error the new log is
-/// removed and the old one is untouched.
+/// `<log>.lock` (appenders that find the log changed since their last
+/// write wait): copy what arrived meanwhile and sync, until nothing new
+/// arrived; append a seal to the old log; copy what lies before the seal
+/// and sync; check that both claims are still ours; rename over the log;
+/// sync the directory; release the lock. An appender whose bytes land
+/// after the seal notices it and appends them again once the rewrite has
+/// renamed (see [`crate::append`]), so nothing is copied after the rename.
+/// On error the new log is removed and the old one keeps its records (and
+/// perhaps the seal, which readers skip).
 fn replace<F: FileSystem>(
     store: &Store<F>,
     old: &mut LogFile<F::File>,
@@ -250,6 +356,8 @@ fn replace<F: FileSystem>(
     let result = replace_steps(store, old, &mut new, copied_to);
     if result.is_err() {
         new.abandon(store.fs());
+    } else {
+        new.release(store.fs());
     }
     result
 }
@@ -263,29 +371,46 @@ fn replace_steps<F: FileSystem>(
     let fs = store.fs();
     let name = store.config().log_name.clone();
     let bytes_before = old.size()?;
-    new.copy(old, copied_to, bytes_before)?;
+    new.copy(fs, old, copied_to, bytes_before)?;
     copied_to = bytes_before;
     new.sync()?;
+    new.beat(fs)?;
     failpoint("after-write");
 
     let lock_name = lock::lock_name(&name);
-    claim(fs, &lock_name)?;
+    new.lock = Some(claim(fs, &lock_name)?);
+    new.heartbeat.watch();
     failpoint("after-lock");
     let result = (|| -> Result<Rewritten, RewriteError> {
-        // Appenders with the log open do not wait for the lock (they see
-        // the rename after their write): copy what they appended until a
-        // look finds nothing new, so that the bytes only the late copy
-        // below moves are those of the last moment before the rename.
+        // Appenders with the log open append without looking at the lock
+        // while no one else writes: copy what they appended until a look
+        // finds nothing new, so that few of them land after the seal.
         for _ in 0..FINAL_COPIES {
             let size = old.size()?;
             if size == copied_to {
                 break;
             }
-            new.copy(old, copied_to, size)?;
+            new.copy(fs, old, copied_to, size)?;
             copied_to = size;
             new.sync()?;
+            new.beat(fs)?;
         }
+        // Everything before the seal is ours to copy; appenders move what
+        // lands after it.
+        let marker = seal(fs.random_u64());
+        old.file()
+            .append(&Frame::raw(&marker))
+            .map_err(io_error(old.name(), Step::Marking))?;
+        failpoint("after-seal");
+        let sealed_at = old.find(&marker, copied_to)?.unwrap_or(copied_to);
+        new.copy(fs, old, copied_to, sealed_at)?;
+        new.sync()?;
         failpoint("after-sync");
+        if !new.still_ours(fs)? {
+            return Err(RewriteError::TakenOver {
+                lock: lock_name.clone(),
+            });
+        }
         fs.rename(&new.path, &name)
             .map_err(io_error(&name, Step::RenamingOver))?;
         failpoint("after-rename");
@@ -293,30 +418,24 @@ fn replace_steps<F: FileSystem>(
         // still have the synced new log under the name.
         let _ = fs.sync_directory();
         failpoint("after-dir-sync");
-        // Bytes before the tombstone are ours to copy; an appender whose
-        // bytes land after it appends them again itself.
-        let marker = tombstone(fs.random_u64());
-        old.file()
-            .append(&Frame::raw(&marker))
-            .map_err(io_error(old.name(), Step::Marking))?;
-        let late_end = old.find(&marker, copied_to)?.unwrap_or(copied_to);
-        if late_end > copied_to {
-            let late = old.read_exact_at(copied_to, late_end - copied_to)?;
-            // Their writers may have synced them in the old file: sync them
-            // in the new one too, whatever the mode.
-            let mut appender = Appender::default();
-            appender.append_unlocked(fs, store.config(), Frame::raw(&late))?;
-            appender.sync(fs, &name)?;
-        }
+        let late_bytes = old.size()?.saturating_sub(sealed_at + marker.len() as u64);
         Ok(Rewritten {
             bytes_before,
-            bytes_after: new.written + (late_end - copied_to),
-            late_bytes: late_end - copied_to,
+            bytes_after: new.written,
+            late_bytes,
         })
     })();
-    let released = fs
-        .remove(&lock_name)
-        .map_err(io_error(&lock_name, Step::Removing));
+    // Released only if still ours: a rewrite that took it over holds it.
+    let ours = new
+        .lock
+        .take()
+        .is_some_and(|lock| lock.stat().is_ok_and(|s| s.links > 0));
+    let released = if ours {
+        fs.remove(&lock_name)
+            .map_err(io_error(&lock_name, Step::Removing))
+    } else {
+        Ok(())
+    };
     let rewritten = result?;
     released?;
     Ok(rewritten)
@@ -389,8 +508,12 @@ pub fn repair<F: FileSystem>(
             &mut reader,
             store.config().max_line,
             |entry, _| match &entry.record {
-                Ok(text) => new.write(&Frame::new([text.as_str()])),
+                Ok(text) => {
+                    new.beat(store.fs())?;
+                    new.write(&Frame::new([text.as_str()]))
+                }
                 Err(damage) => {
+                    new.beat(store.fs())?;
                     let line = DamagedLine::new(damage, entry.length);
                     q.keep(&mut old, damage, entry.length)?;
                     removed.push(line);

@@ -9,7 +9,7 @@ use std::fmt;
 use crate::cursor::CursorError;
 use crate::error::IoKind;
 use crate::fs::{Code, FsError};
-use crate::lock::STALE_AFTER_SECS;
+use crate::lock::WAIT_LIMIT_SECS;
 
 /// What the store was doing when a file operation failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +22,7 @@ pub enum Step {
     ReadingLastByte,
     Writing,
     Marking,
+    Touching,
     CuttingPartialRecord,
     Syncing,
     RenamingOver,
@@ -39,6 +40,7 @@ impl fmt::Display for Step {
             Step::ReadingLastByte => "reading the last byte of",
             Step::Writing => "writing",
             Step::Marking => "marking",
+            Step::Touching => "touching",
             Step::CuttingPartialRecord => "cutting the partial record off",
             Step::Syncing => "syncing",
             Step::RenamingOver => "renaming the new log over",
@@ -207,7 +209,7 @@ impl fmt::Display for StoreError {
             ),
             StoreError::Locked { lock } => write!(
                 f,
-                "{lock:?} was held for over {STALE_AFTER_SECS} s while this append waited: \
+                "{lock:?} was held for over {WAIT_LIMIT_SECS} s while this append waited: \
                  a compaction or repair is slow or stuck; nothing was written, try again"
             ),
             StoreError::Append {

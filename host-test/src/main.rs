@@ -55,6 +55,10 @@ enum Command {
         /// refused one stay stored (the error says how many).
         #[arg(long)]
         each: bool,
+        /// With --each: print each event's index (from 0) on its own line
+        /// as soon as it is stored, for tests that kill the process.
+        #[arg(long, requires = "each")]
+        ack: bool,
         /// Print the outcome as JSON: {"ok": null} or {"err": <error>}.
         #[arg(long)]
         json: bool,
@@ -262,8 +266,9 @@ fn main() -> ExitCode {
             log,
             events,
             each,
+            ack,
             json,
-        } => append(&log, events, each, json),
+        } => append(&log, events, each, ack, json),
         Command::Replay {
             log,
             json,
@@ -395,7 +400,13 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
-fn append(log: &LogArgs, args: Vec<OsString>, each: bool, json: bool) -> Result<u8, Failure> {
+fn append(
+    log: &LogArgs,
+    args: Vec<OsString>,
+    each: bool,
+    ack: bool,
+    json: bool,
+) -> Result<u8, Failure> {
     let mut events = Vec::new();
     for (i, arg) in args.into_iter().enumerate() {
         let Ok(arg) = arg.into_string() else {
@@ -415,7 +426,7 @@ fn append(log: &LogArgs, args: Vec<OsString>, each: bool, json: bool) -> Result<
     }
     let mut memory = log.open()?;
     if each {
-        return append_each(&mut memory, &events, json);
+        return append_each(&mut memory, &events, ack, json);
     }
     let result = memory.append_batch(&events);
     if json {
@@ -448,10 +459,19 @@ fn print_outcome<T>(
 }
 
 /// `append --each`: one call per event; a refusal stops there, and what
-/// came before it stays stored.
-fn append_each(memory: &mut Memory, events: &[String], json: bool) -> Result<u8, Failure> {
+/// came before it stays stored. With `ack`, each stored event's index is
+/// printed (and flushed) at once.
+fn append_each(
+    memory: &mut Memory,
+    events: &[String],
+    ack: bool,
+    json: bool,
+) -> Result<u8, Failure> {
     for (i, event) in events.iter().enumerate() {
         let result = memory.try_append(event);
+        if ack && result.is_ok() {
+            outln!("{i}");
+        }
         if json && (result.is_err() || i + 1 == events.len()) {
             return print_outcome(result, |()| serde_json::Value::Null);
         }

@@ -119,10 +119,11 @@ fn crash_at(
     );
 }
 
-/// The steps of a rewrite, in order; the log is renamed from the fourth on.
-const STEPS: [&str; 5] = [
+/// The steps of a rewrite, in order; the log is renamed from the fifth on.
+const STEPS: [&str; 6] = [
     "after-write",
     "after-lock",
+    "after-seal",
     "after-sync",
     "after-rename",
     "after-dir-sync",
@@ -151,7 +152,7 @@ fn a_crash_at_any_step_of_compaction_leaves_the_old_or_the_new_log() {
             log.call_compact(store, &["{\"sum\":6}".to_string()], &upto)
                 .map(|_| ())
         });
-        let renamed = step >= 3;
+        let renamed = step >= 4;
         if renamed {
             assert_eq!(records(dir.path()), ["{\"sum\":6}", "4"], "{failpoint}");
         } else {
@@ -164,9 +165,13 @@ fn a_crash_at_any_step_of_compaction_leaves_the_old_or_the_new_log() {
         let mut leftovers = memory.check().unwrap().leftovers;
         leftovers.sort();
         let expected: &[&str] = match step {
-            0 => &["pathway.jsonl.compact"],
-            1 | 2 => &["pathway.jsonl.compact", "pathway.jsonl.lock"],
-            _ => &["pathway.jsonl.lock"],
+            0 => &["pathway.jsonl.big", "pathway.jsonl.compact"],
+            1..=3 => &[
+                "pathway.jsonl.big",
+                "pathway.jsonl.compact",
+                "pathway.jsonl.lock",
+            ],
+            _ => &["pathway.jsonl.big", "pathway.jsonl.lock"],
         };
         assert_eq!(leftovers, expected, "{failpoint}");
         let end = memory.end_cursor().unwrap();

@@ -121,7 +121,7 @@ fn processes_appending_concurrently_lose_and_tear_nothing() {
 }
 
 #[test]
-fn records_above_the_permit_may_interleave_and_are_then_reported_never_changed() {
+fn records_above_the_permit_land_whole_among_concurrent_appenders() {
     let dir = test_dir("concurrent_large");
     let big = |seq: usize| {
         let pad = "y".repeat(3 * PERMIT + seq * 1000);
@@ -146,20 +146,18 @@ fn records_above_the_permit_may_interleave_and_are_then_reported_never_changed()
         }
     });
 
-    let log = std::fs::read(dir.path().join(common::LOG)).unwrap();
     let mut memory = open(dir.path());
     let entries = memory.replay().unwrap();
     let report = memory.check().unwrap();
-    // Every record that replays is exactly one that was appended.
+    // Every record replays exactly as it was appended, each once.
     let mut intact_bigs = 0;
     let mut intact_smalls = 0;
     for entry in entries.iter().flatten() {
+        let value: serde_json::Value = serde_json::from_str(entry).unwrap();
         if entry.starts_with("{\"big\"") {
-            let value: serde_json::Value = serde_json::from_str(entry).unwrap();
             assert_eq!(entry, &big(value["big"].as_u64().unwrap() as usize));
             intact_bigs += 1;
         } else {
-            let value: serde_json::Value = serde_json::from_str(entry).unwrap();
             let (writer, seq) = (value["writer"].as_u64(), value["seq"].as_u64());
             assert_eq!(
                 entry,
@@ -168,30 +166,20 @@ fn records_above_the_permit_may_interleave_and_are_then_reported_never_changed()
             intact_smalls += 1;
         }
     }
-    // What does not replay is in a damaged line `check` reports, with its
-    // bytes still in the file: a big record's pieces around the others'.
-    let damaged_bytes: u64 = report.damaged.iter().map(|d| d.length).sum();
-    let missing_bigs = bigs - intact_bigs;
-    let missing_smalls = (WRITERS - 1) * smalls - intact_smalls;
-    assert_eq!(
-        report.damaged.len(),
-        entries.iter().filter(|e| e.is_err()).count()
-    );
-    assert_eq!(report.records as usize, intact_bigs + intact_smalls);
-    if missing_bigs == 0 {
-        assert_eq!(missing_smalls, 0);
-        assert!(report.damaged.is_empty());
-    } else {
-        assert!(damaged_bytes >= (missing_bigs * 3 * PERMIT) as u64);
-        for damaged in &report.damaged {
-            let line = &log[damaged.offset as usize..][..damaged.length as usize];
-            assert!(!line.contains(&b'\n'), "a damaged line spans lines");
-        }
-    }
+    let damaged = entries.iter().filter(|e| e.is_err()).count();
     eprintln!(
-        "records above the permit: {intact_bigs} of {bigs} intact; {missing_smalls} of {} \
-         small records caught in their lines; {} damaged lines, {damaged_bytes} bytes",
+        "records above the permit: {intact_bigs} of {bigs} intact, {intact_smalls} of {} \
+         small records intact, {damaged} damaged lines",
         (WRITERS - 1) * smalls,
-        report.damaged.len()
+    );
+    assert_eq!(damaged, 0, "{:?}", report.damaged);
+    assert!(report.damaged.is_empty());
+    assert_eq!(intact_bigs, bigs);
+    assert_eq!(intact_smalls, (WRITERS - 1) * smalls);
+    figures(
+        "records above the permit among 3 appending instances",
+        1,
+        bigs + (WRITERS - 1) * smalls,
+        0,
     );
 }

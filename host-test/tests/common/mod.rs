@@ -69,9 +69,14 @@ pub fn soak() -> bool {
 /// "0 lost" is what it checked): on stderr (seen with `--nocapture`) and,
 /// when `PATHWAY_FIGURES` names a file, appended to it for the README.
 pub fn figures(test: &str, cases: usize, records: usize, faults: usize) {
-    let line = format!(
+    figures_line(&format!(
         "{test}: {cases} cases, {records} records checked, {faults} faults injected, 0 records lost"
-    );
+    ));
+}
+
+/// Reports one line of figures as [`figures`] does, for tests whose
+/// figures are of another shape.
+pub fn figures_line(line: &str) {
     eprintln!("figures: {line}");
     if let Some(path) = std::env::var_os("PATHWAY_FIGURES") {
         use std::io::Write;

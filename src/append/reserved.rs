@@ -1,0 +1,190 @@
+//! Records larger than the host's write permit (64 KiB on wasmtime): an
+//! append stream would write one in pieces, and other appenders' records
+//! could land between them. Instead, holding `<log>.big` (created
+//! exclusively: one such writer at a time, none while a rewrite runs), the
+//! writer gives the log a second name, `<log>.big.link`, so that appenders
+//! see two links in the stat they make before every write anyway and wait
+//! while `<log>.big` is fresh; it lets the size settle (an appender that
+//! looked just before the link may still be writing), reserves the frame's
+//! space at the end in one call (the size set past it), and fills it with
+//! one positional write, which no append can split.
+//!
+//! A straggler whose record landed in the reserved space is found there
+//! (the space must be all zero bytes): its record stays, the rest of the
+//! space becomes a blank line, and the space is reserved again. A record
+//! that lands after space not yet filled waits for the fill before it
+//! judges its line (see the parent module). A writer killed mid-record
+//! leaves the space as one damaged line (a torn write), and its claim goes
+//! stale after [`crate::lock::STALE_AFTER_MILLIS`].
+
+#![forbid(unsafe_code)]
+
+use super::{AppendFile, Landed, TORN_LINE_CHECKS, TORN_LINE_PAUSE_NANOS, failed};
+use crate::config::SyncMode;
+use crate::frame::Frame;
+use crate::fs::{self, File, FileSystem, FsError};
+use crate::lock::{ClaimError, big_link_name, big_name, claim};
+use crate::store_error::{AppendStep, Step, StoreError, Undo, io_error};
+
+impl<T: File> AppendFile<T> {
+    /// Appends a frame with a record larger than the write permit, which
+    /// an append stream would write in pieces that others' records could
+    /// land between. Instead, holding `<log>.big` (one such writer at a time,
+    /// none while a rewrite runs) and with `<log>.big.link` giving the log
+    /// a second name (appenders that stat it wait), the frame's space is
+    /// reserved at the end in one call (the size set past it) and filled
+    /// by a positional write, which no append can split.
+    pub(super) fn append_reserved<F: FileSystem<File = T>>(
+        &mut self,
+        fs: &F,
+        frame: &Frame,
+        name: &str,
+        sync: SyncMode,
+    ) -> Result<Landed, StoreError> {
+        self.end_after_last_write = None;
+        let big = big_name(name);
+        let held = match claim(fs, &big) {
+            Ok(file) => file,
+            Err(ClaimError::Held { .. }) => return Ok(Landed::WaitingBig),
+            Err(ClaimError::Store(e)) => return Err(e),
+        };
+        let link = big_link_name(name);
+        // A link left by a writer that died; ours is made afresh.
+        let _ = fs.remove(&link);
+        let landed = match fs.link(name, &link) {
+            Ok(()) => self.reserve_and_fill(fs, frame, name, sync, &held),
+            Err(error) => Err(io_error(&link, Step::Creating)(error)),
+        };
+        let _ = fs.remove(&link);
+        if held.stat().is_ok_and(|s| s.links > 0) {
+            let _ = fs.remove(&big);
+        }
+        landed
+    }
+
+    fn reserve_and_fill<F: FileSystem<File = T>>(
+        &mut self,
+        fs: &F,
+        frame: &Frame,
+        name: &str,
+        sync: SyncMode,
+        held: &T,
+    ) -> Result<Landed, StoreError> {
+        let size_error = io_error(name, Step::ReadingSize);
+        loop {
+            // Appenders that looked before the link may still be writing:
+            // wait until the size holds still.
+            let mut stat = self.file.stat().map_err(&size_error)?;
+            for _ in 0..TORN_LINE_CHECKS {
+                fs.pause(TORN_LINE_PAUSE_NANOS);
+                let now = self.file.stat().map_err(&size_error)?;
+                let still = now.size == stat.size;
+                stat = now;
+                if still {
+                    break;
+                }
+            }
+            if stat.links == 0 {
+                return Ok(Landed::NotWritten);
+            }
+            let (torn, before) = if stat.size == 0 {
+                (false, 0)
+            } else {
+                self.torn_tail(fs, stat.size)
+                    .map_err(io_error(name, Step::ReadingLastByte))?
+            };
+            let mut led = frame.clone();
+            if torn {
+                led.end_torn_line();
+            }
+            let bytes = led.bytes();
+            let len = bytes.len() as u64;
+            if self.file.stat().map_err(&size_error)?.size != before {
+                continue;
+            }
+            // Fresh for the reservation and the fill.
+            held.touch().map_err(io_error(name, Step::Touching))?;
+            if let Err(error) = self.file.set_size(before + len) {
+                return Err(StoreError::Append {
+                    name: name.to_string(),
+                    during: AppendStep::Writing,
+                    error,
+                    undo: Undo::NothingWritten,
+                });
+            }
+            // A straggler's record that landed in the moment before the
+            // reservation lies at its start: it ends there, the rest
+            // becomes a blank line, and the space is reserved again.
+            let region =
+                fs::read_exact(&self.file, before, len).map_err(io_error(name, Step::Reading))?;
+            if let Some(last) = region.iter().rposition(|&b| b != 0) {
+                let start = before + last as u64 + 1;
+                self.blank(start, before + len)
+                    .map_err(io_error(name, Step::Writing))?;
+                continue;
+            }
+            if let Err(error) = self.file.write_at(before, bytes) {
+                let undo = self.undo_reservation(before, len, name);
+                return Err(StoreError::Append {
+                    name: name.to_string(),
+                    during: AppendStep::Writing,
+                    error,
+                    undo,
+                });
+            }
+            let after = self.file.stat().map_err(&size_error)?;
+            if after.links == 0 {
+                return Ok(Landed::InReplacedFile { from: before });
+            }
+            if held.stat().map_err(&size_error)?.links == 0 {
+                // We stalled past the staleness and a rewrite took
+                // `<log>.big` over: it may copy the space before our fill.
+                return Ok(Landed::ClaimTakenOver);
+            }
+            if self.sync_due(fs, sync)
+                && let Err(error) = self.sync(fs)
+            {
+                return Err(StoreError::Append {
+                    name: name.to_string(),
+                    during: AppendStep::Syncing,
+                    error,
+                    undo: self.undo_sync(&led, before, before + len, name),
+                });
+            }
+            return Ok(Landed::InLog);
+        }
+    }
+
+    /// Fills `from..to` with a blank line (spaces and a `\n`).
+    fn blank(&self, from: u64, to: u64) -> Result<(), FsError> {
+        if from >= to {
+            return Ok(());
+        }
+        let mut filler = vec![b' '; (to - from) as usize];
+        filler[(to - from - 1) as usize] = b'\n';
+        self.file.write_at(from, &filler)
+    }
+
+    /// After a failed fill of reserved space: cut it off if it still is
+    /// the end, else make it a blank line.
+    fn undo_reservation(&self, before: u64, len: u64, name: &str) -> Undo {
+        let undo = || -> Result<Undo, (Step, FsError)> {
+            let size = self.file.stat().map_err(|e| (Step::ReadingSize, e))?.size;
+            if size == before + len {
+                self.file
+                    .set_size(before)
+                    .map_err(|e| (Step::CuttingPartialRecord, e))?;
+                return Ok(Undo::Cut {
+                    to: before,
+                    kept: 0,
+                });
+            }
+            self.blank(before, before + len)
+                .map_err(|e| (Step::CuttingPartialRecord, e))?;
+            Ok(Undo::Left {
+                grown: size - before,
+            })
+        };
+        undo().unwrap_or_else(|(during, error)| failed(name, before, during, error))
+    }
+}
