@@ -102,6 +102,23 @@ def test_append_then_replay_returns_the_records_in_order(tmp_path: Path, open_me
     ]
 
 
+def test_a_record_above_the_write_permit_lands_whole_and_its_helper_files_are_gone(
+    tmp_path: Path, open_memory: OpenMemory
+) -> None:
+    # Over wasmtime's one-write permit (64 KiB): stored through a hard link
+    # (`<log>.big.link`) and one positional write.
+    writer, other = open_memory(tmp_path), open_memory(tmp_path)
+    expected: List[str] = []
+    for n in range(3):
+        big = json.dumps({"big": n, "pad": "x" * (200_000 + n)}, separators=(",", ":"))
+        writer.try_append(big)
+        other.try_append(f'{{"small":{n}}}')
+        expected += [big, f'{{"small":{n}}}']
+    assert other.replay() == [Ok(e) for e in expected]
+    assert read(tmp_path) == "".join(f"{e}\n" for e in expected).encode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [LOG]
+
+
 def test_missing_log_replays_as_empty_and_creates_nothing(tmp_path: Path, open_memory: OpenMemory) -> None:
     memory = open_memory(tmp_path)
     assert memory.replay() == []

@@ -108,3 +108,26 @@ test('a closed log refuses every call', async (t) => {
   assert.throws(() => log.tryAppend('1'), /closed/);
   assert.deepEqual(await namesIn(dir), []);
 });
+
+test('a record above the 64 KiB write permit lands whole, and its helper files are gone after', async (t) => {
+  const dir = await freshDir(t);
+  const writer = await open(dir);
+  const other = await open(dir);
+  t.after(() => {
+    writer.close();
+    other.close();
+  });
+  // Over wasmtime's one-write permit: stored through a hard link
+  // (`<log>.big.link`) and one positional write, the path the Rust host's
+  // concurrency test proves under contention.
+  const big = (n) => JSON.stringify({ big: n, pad: 'x'.repeat(200_000 + n) });
+  const expected = [];
+  for (let n = 0; n < 3; n++) {
+    writer.tryAppend(big(n));
+    other.tryAppend(`{"small":${n}}`);
+    expected.push(big(n), `{"small":${n}}`);
+  }
+  assert.deepEqual(other.replay(), oks(...expected));
+  assert.equal(await textOf(dir), expected.map((e) => `${e}\n`).join(''));
+  assert.deepEqual(await namesIn(dir), ['pathway.jsonl']);
+});
