@@ -7,6 +7,7 @@
 mod artifacts;
 mod bench;
 mod bench_hosts;
+mod bench_nats;
 
 use std::ffi::OsString;
 use std::io::{BufRead, Write};
@@ -712,6 +713,9 @@ fn run_bench(args: &bench::BenchArgs) -> Result<u8, Failure> {
     // The replay workload's damaged lines are on purpose: no warnings.
     log::set_max_level(log::LevelFilter::Error);
     let machine = bench::machine();
+    if let Some(url) = &args.nats {
+        return run_bench_nats(url, args, &machine);
+    }
     let startup = bench::startup()?;
     let rows = bench::run(args)?;
     if args.json {
@@ -747,6 +751,45 @@ fn run_bench(args: &bench::BenchArgs) -> Result<u8, Failure> {
         startup.instantiate_us,
         startup.wasm_bytes
     );
+    Ok(0)
+}
+
+/// `pathway bench --nats URL`: the file log against an R1 and an R3 stream.
+fn run_bench_nats(url: &str, args: &bench::BenchArgs, machine: &str) -> Result<u8, Failure> {
+    let rows = bench_nats::run(url, args)?;
+    if args.json {
+        outln!(
+            "{}",
+            serde_json::json!({ "machine": machine, "nats": url, "workloads": rows })
+        );
+        return Ok(0);
+    }
+    let na = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.1}"));
+    let ratio =
+        |v: Option<f64>, file: f64| v.map_or("n/a".to_string(), |v| format!("{:.3}", v / file));
+    outln!("machine: {machine}; NATS at {url}");
+    outln!(
+        "{:<26} {:>9} {:>11} {:>11} {:>11} {:>8} {:>8}",
+        "workload",
+        "unit",
+        "file",
+        "R1",
+        "R3",
+        "R1/file",
+        "R3/file"
+    );
+    for row in &rows {
+        outln!(
+            "{:<26} {:>9} {:>11.1} {:>11} {:>11} {:>8} {:>8}",
+            row.workload,
+            row.unit,
+            row.file,
+            na(row.r1),
+            na(row.r3),
+            ratio(row.r1, row.file),
+            ratio(row.r3, row.file)
+        );
+    }
     Ok(0)
 }
 

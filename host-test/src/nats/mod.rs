@@ -67,7 +67,8 @@ pub struct NatsTarget {
 /// The log interface on a JetStream stream. Synchronous, like
 /// [`Memory`](crate::Memory): each call runs on a runtime of its own.
 pub struct NatsLog {
-    wire: Wire,
+    /// Boxed: the stream handle carries its whole info.
+    wire: Box<Wire>,
     target: NatsTarget,
     options: Options,
     settings: Settings,
@@ -85,7 +86,7 @@ impl NatsLog {
     pub fn open(target: NatsTarget, options: Options) -> Result<NatsLog, Error> {
         let max_line = options.max_line.unwrap_or(DEFAULT_MAX_LINE);
         let deadline = options.call_timeout.min(Duration::from_secs(30));
-        let wire = Wire::connect(&target, deadline).map_err(|e| remote(&e))?;
+        let wire = Box::new(Wire::connect(&target, deadline).map_err(|e| remote(&e))?);
         let settings = Settings {
             log_name: target.stream.clone(),
             max_line,
@@ -101,6 +102,11 @@ impl NatsLog {
             sent: 0,
             unsettled: None,
         })
+    }
+
+    /// Deletes the stream and everything in it, for good.
+    pub fn delete_stream(self) -> Result<(), Error> {
+        self.wire.delete_stream().map_err(|e| remote(&e))
     }
 
     pub fn settings(&self) -> &Settings {
@@ -225,20 +231,34 @@ impl NatsLog {
         let commit = self.wire.commit(timeout).map_err(|e| remote(&e))?;
         let mut at = self.start(cursor, &commit)?;
         let mut entries = Vec::new();
+        let budget = u64::from(max_bytes);
         let mut read = 0u64;
         let mut at_end = false;
-        while read == 0 || read < u64::from(max_bytes) {
-            let Some((seq, payload)) = self.next_message(&mut at, &commit)? else {
+        while read == 0 || read < budget {
+            if at.phase == Phase::Snapshot {
+                // A snapshot is read a message at a time: it is what one
+                // host folded, small next to the events.
+                if let Some((seq, payload)) = self.next_message(&mut at, &commit, false)? {
+                    read += take(&mut at, &mut entries, seq, &payload, max_line);
+                    continue;
+                }
+            }
+            let subject = self.wire.subjects.events.clone();
+            let (batch, end) = self
+                .wire
+                .read_from(
+                    &subject,
+                    at.seq,
+                    budget.saturating_sub(read).max(1),
+                    timeout,
+                )
+                .map_err(|e| remote(&e))?;
+            for (seq, payload) in batch {
+                read += take(&mut at, &mut entries, seq, &payload, max_line);
+            }
+            if end {
                 at_end = true;
                 break;
-            };
-            read += payload.len() as u64 + 1;
-            at.seq = seq + 1;
-            at.lines += 1;
-            let offset = at.offset;
-            at.offset += payload.len() as u64 + 1;
-            if let Some(entry) = judge(&payload, offset, at.lines, max_line) {
-                entries.push(entry);
             }
         }
         Ok(Page {
@@ -295,10 +315,13 @@ impl NatsLog {
 
     /// The next message of the log after `at` (moving from the snapshot to
     /// the events when the snapshot is done): its sequence and payload.
+    /// With `all` false, only snapshot messages: `None` once the snapshot
+    /// is done (the cursor then stands at the first event).
     fn next_message(
         &mut self,
         at: &mut NatsCursor,
         commit: &Option<Commit>,
+        all: bool,
     ) -> Result<Option<(u64, Vec<u8>)>, Error> {
         let timeout = self.options.call_timeout;
         if at.phase == Phase::Snapshot {
@@ -321,6 +344,9 @@ impl NatsLog {
             at.phase = Phase::Events;
             at.index = 0;
             at.seq = commit.as_ref().map_or(1, |c| c.upto + 1);
+            if !all {
+                return Ok(None);
+            }
         }
         let subject = self.wire.subjects.events.clone();
         self.wire
@@ -448,7 +474,7 @@ impl NatsLog {
         let bytes_before = self.wire.stored_bytes(timeout).map_err(|e| remote(&e))?;
         let mut at = self.start(None, &commit)?;
         let mut removed = Vec::new();
-        while let Some((seq, payload)) = self.next_message(&mut at, &commit)? {
+        while let Some((seq, payload)) = self.next_message(&mut at, &commit, true)? {
             at.seq = seq + 1;
             at.lines += 1;
             let offset = at.offset;
@@ -509,6 +535,24 @@ impl fmt::Debug for NatsLog {
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
+}
+
+/// Moves `at` past the message `seq` and adds its entry; returns the bytes
+/// it counts for (payload plus `\n`, as a line of the file log).
+fn take(
+    at: &mut NatsCursor,
+    entries: &mut Vec<Entry>,
+    seq: u64,
+    payload: &[u8],
+    max_line: u64,
+) -> u64 {
+    at.seq = seq + 1;
+    at.lines += 1;
+    let offset = at.offset;
+    let size = payload.len() as u64 + 1;
+    at.offset += size;
+    entries.extend(judge(payload, offset, at.lines, max_line));
+    size
 }
 
 /// A payload judged as the file log judges a line (every message is a

@@ -10,11 +10,14 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::ErrorCode;
+use async_nats::jetstream::consumer::DeliverPolicy;
+use async_nats::jetstream::consumer::pull::{Ordered, OrderedConfig};
 use async_nats::jetstream::context::{CreateStreamErrorKind, GetStreamErrorKind, PublishErrorKind};
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{Config, LastRawMessageErrorKind, Stream};
 use async_nats::jetstream::{self, Context};
 use async_nats::{Client, ConnectOptions, HeaderMap, ServerError};
+use futures_util::StreamExt;
 use pathway_memory::remote_error::{RemoteError, Stored};
 
 use super::{Denied, NatsTarget, backoff};
@@ -46,8 +49,21 @@ const SEQ: &str = "Pathway-Seq";
 /// How long one request waits for its answer before it is tried again.
 const REQUEST: Duration = Duration::from_secs(2);
 
+/// An ordered consumer left open after a page, reused when the next page
+/// starts where it stands.
+struct Reader {
+    subject: String,
+    next_seq: u64,
+    messages: Ordered,
+}
+
+/// What [`Wire::read_from`] read: messages (sequence, payload), and
+/// whether the subject had no more when it stopped short of the budget.
+pub(crate) type Batch = (Vec<(u64, Vec<u8>)>, bool);
+
 pub(crate) struct Wire {
     runtime: tokio::runtime::Runtime,
+    reader: Option<Reader>,
     client: Client,
     js: Context,
     stream: Stream,
@@ -119,6 +135,7 @@ impl Wire {
         let stream = open_stream(&runtime, &js, target, timeout)?;
         Ok(Wire {
             runtime,
+            reader: None,
             client,
             js,
             stream,
@@ -339,6 +356,99 @@ impl Wire {
         }
     }
 
+    /// Messages on `subject` from sequence `seq` until `max_bytes` of
+    /// payload (plus one per message, as lines) were read, through an
+    /// ordered consumer: a page in one round of pulls, not a request per
+    /// message. Memory stays bounded by the page and the consumer's pull
+    /// batch. Any failure drops the consumer and is retried as a read.
+    pub fn read_from(
+        &mut self,
+        subject: &str,
+        seq: u64,
+        max_bytes: u64,
+        timeout: Duration,
+    ) -> Result<Batch, RemoteError> {
+        let started = Instant::now();
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let reader = self
+                .reader
+                .take()
+                .filter(|r| r.subject == subject && r.next_seq == seq);
+            let (stream, subject_owned) = (self.stream.clone(), subject.to_string());
+            let read = run(&self.runtime, async move {
+                let mut reader = match reader {
+                    Some(reader) => reader,
+                    None => {
+                        let config = OrderedConfig {
+                            filter_subject: subject_owned.clone(),
+                            deliver_policy: DeliverPolicy::ByStartSequence {
+                                start_sequence: seq.max(1),
+                            },
+                            ..OrderedConfig::default()
+                        };
+                        let consumer = stream
+                            .create_consumer(config)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        if consumer.cached_info().num_pending == 0 {
+                            return Ok((Vec::new(), true, None));
+                        }
+                        let messages = consumer.messages().await.map_err(|e| e.to_string())?;
+                        Reader {
+                            subject: subject_owned,
+                            next_seq: seq,
+                            messages,
+                        }
+                    }
+                };
+                let mut batch = Vec::new();
+                let mut bytes = 0u64;
+                loop {
+                    let next = tokio::time::timeout(REQUEST, reader.messages.next()).await;
+                    let message = match next {
+                        Ok(Some(Ok(message))) => message,
+                        Ok(Some(Err(e))) => return Err(e.to_string()),
+                        Ok(None) => return Err("the consumer ended".to_string()),
+                        Err(_) => return Err("no message within the request timeout".to_string()),
+                    };
+                    let info = message.info().map_err(|e| e.to_string())?;
+                    let (at, pending) = (info.stream_sequence, info.pending);
+                    bytes += message.payload.len() as u64 + 1;
+                    batch.push((at, message.payload.to_vec()));
+                    reader.next_seq = at + 1;
+                    if bytes >= max_bytes {
+                        return Ok((batch, false, Some(reader)));
+                    }
+                    if pending == 0 {
+                        return Ok((batch, true, None));
+                    }
+                }
+            });
+            match read {
+                Ok((batch, end, reader)) => {
+                    self.reader = reader;
+                    return Ok((batch, end));
+                }
+                Err(reason) => {
+                    if let Some(reason) = self.take_denied() {
+                        return Err(RemoteError::PermissionDenied {
+                            stream: self.name.clone(),
+                            during: "reading",
+                            reason,
+                        });
+                    }
+                    log::debug!("reading {subject} from {seq}: {reason}; trying again");
+                    match backoff(tries, started, timeout) {
+                        Some(pause) => std::thread::sleep(pause),
+                        None => return Err(self.gone("reading", tries, started, Stored::Nothing)),
+                    }
+                }
+            }
+        }
+    }
+
     /// Waits before another try of a read, or says why not.
     fn retry_read(
         &self,
@@ -479,6 +589,18 @@ impl Wire {
                 },
             }
         }
+    }
+
+    /// Deletes the whole stream (the bench's own streams).
+    pub fn delete_stream(&self) -> Result<(), RemoteError> {
+        let (js, name) = (self.js.clone(), self.name.clone());
+        run(&self.runtime, async move { js.delete_stream(name).await })
+            .map(|_| ())
+            .map_err(|e| RemoteError::Refused {
+                stream: self.name.clone(),
+                during: "deleting the stream",
+                reason: e.to_string(),
+            })
     }
 
     /// The stream's stored bytes, as the server counts them.
