@@ -121,3 +121,29 @@ fn a_retried_append_is_stored_once() {
         .collect();
     assert_eq!(records, ["1", "2"]);
 }
+
+#[test]
+fn a_publish_the_servers_permissions_refuse_is_access_denied() {
+    let server = Server::with_config(
+        "denied",
+        "authorization { users = [ { user: agent, password: secret, permissions: { publish: { \
+         deny: [\"pathway.perm.events\"] } } } ] }",
+    );
+    let url = format!("nats://agent:secret@127.0.0.1:{}", server.port);
+    let options = Options {
+        call_timeout: std::time::Duration::from_secs(3),
+        ..Options::default()
+    };
+    let mut log = nats_support::open_with(&url, "perm", 1, options);
+    let Err(Error::Log(e)) = log.try_append("1") else {
+        panic!("a denied publish was stored");
+    };
+    assert_eq!(e.cause, Cause::AccessDenied, "{}", e.message);
+    assert!(
+        e.message
+            .starts_with("the NATS server refused publishing on stream \"perm\": "),
+        "{}",
+        e.message
+    );
+    assert!(log.replay().unwrap().is_empty());
+}

@@ -248,6 +248,7 @@ impl NatsLog {
                 .wire
                 .read_from(
                     &subject,
+                    at.commit,
                     at.seq,
                     budget.saturating_sub(read).max(1),
                     timeout,
@@ -327,19 +328,26 @@ impl NatsLog {
         if at.phase == Phase::Snapshot {
             if commit.as_ref().is_some_and(|c| at.index < c.count) {
                 let subject = self.wire.subjects.snapshot.clone();
-                let found = self
-                    .wire
-                    .next_on(&subject, at.seq, timeout)
-                    .map_err(|e| remote(&e))?;
-                return match found {
-                    Some(m) => {
-                        at.index += 1;
-                        Ok(Some(m))
+                let id = commit.as_ref().map(|c| c.id.as_str());
+                loop {
+                    let found = self
+                        .wire
+                        .next_on(&subject, at.seq, timeout)
+                        .map_err(|e| remote(&e))?;
+                    match found {
+                        Some((seq, payload, ours)) if ours.as_deref() == id => {
+                            at.index += 1;
+                            return Ok(Some((seq, payload)));
+                        }
+                        // A message of a compaction that did not commit.
+                        Some((seq, ..)) => at.seq = seq + 1,
+                        None => {
+                            return Err(Error::Log(cursor_error(&CursorError::Stale {
+                                reason: "the snapshot it points into was purged",
+                            })));
+                        }
                     }
-                    None => Err(Error::Log(cursor_error(&CursorError::Stale {
-                        reason: "the snapshot it points into was purged",
-                    }))),
-                };
+                }
             }
             at.phase = Phase::Events;
             at.index = 0;
@@ -349,9 +357,11 @@ impl NatsLog {
             }
         }
         let subject = self.wire.subjects.events.clone();
-        self.wire
+        let found = self
+            .wire
             .next_on(&subject, at.seq, timeout)
-            .map_err(|e| remote(&e))
+            .map_err(|e| remote(&e))?;
+        Ok(found.map(|(seq, payload, _)| (seq, payload)))
     }
 
     /// Replaces everything up to `upto` by `snapshot` (see the module docs
@@ -371,9 +381,11 @@ impl NatsLog {
         let timeout = self.options.call_timeout;
         let commit = self.wire.commit(timeout).map_err(|e| remote(&e))?;
         let at = self.start(Some(upto), &commit)?;
-        let folded = match at.phase {
-            Phase::Events => at.seq.saturating_sub(1),
-            Phase::Snapshot => {
+        let folded = match (at.phase, &commit) {
+            (Phase::Events, _) => at.seq.saturating_sub(1),
+            // Read to the snapshot's end, not yet past it: the same point.
+            (Phase::Snapshot, Some(c)) if at.index >= c.count => c.upto,
+            (Phase::Snapshot, _) => {
                 return Err(Error::Log(cursor_error(&CursorError::Stale {
                     reason: "it points into the snapshot; compact up to a cursor past it",
                 })));
@@ -387,11 +399,9 @@ impl NatsLog {
             .iter()
             .enumerate()
             .map(|(i, line)| {
-                (
-                    subject.clone(),
-                    line.clone(),
-                    wire::msg_id(&format!("{id}-{i}")),
-                )
+                let mut headers = wire::msg_id(&format!("{id}-{i}"));
+                headers.insert(wire::SNAPSHOT, id.as_str());
+                (subject.clone(), line.clone(), headers)
             })
             .collect();
         let seqs = self
@@ -400,6 +410,7 @@ impl NatsLog {
             .map_err(|e| remote(&e))?;
         let next = Commit {
             seq: 0,
+            id: id.clone(),
             first: seqs.first().copied().unwrap_or(0),
             count: seqs.len() as u64,
             upto: folded,
@@ -426,7 +437,7 @@ impl NatsLog {
         let subject = self.wire.subjects.events.clone();
         let timeout = self.options.call_timeout;
         let (mut seq, mut bytes) = (seq, 0);
-        while let Some((at, payload)) = self
+        while let Some((at, payload, _)) = self
             .wire
             .next_on(&subject, seq, timeout)
             .map_err(|e| remote(&e))?
@@ -494,6 +505,7 @@ impl NatsLog {
             self.sent += 1;
             let same = commit.clone().unwrap_or(Commit {
                 seq: 0,
+                id: String::new(),
                 first: 0,
                 count: 0,
                 upto: 0,

@@ -16,7 +16,7 @@ use async_nats::jetstream::context::{CreateStreamErrorKind, GetStreamErrorKind, 
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{Config, LastRawMessageErrorKind, Stream};
 use async_nats::jetstream::{self, Context};
-use async_nats::{Client, ConnectOptions, HeaderMap, ServerError};
+use async_nats::{Client, ConnectErrorKind, ConnectOptions, HeaderMap, ServerAddr, ServerError};
 use futures_util::StreamExt;
 use pathway_memory::remote_error::{RemoteError, Stored};
 
@@ -36,6 +36,10 @@ pub(crate) struct Subjects {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Commit {
     pub seq: u64,
+    /// The compaction's id, which each of its snapshot messages carries
+    /// (`Pathway-Snapshot`): another compaction's messages published at
+    /// the same time, which lost the race to commit, are skipped.
+    pub id: String,
     pub first: u64,
     pub count: u64,
     pub upto: u64,
@@ -45,6 +49,7 @@ const FIRST: &str = "Pathway-First";
 const COUNT: &str = "Pathway-Count";
 const UPTO: &str = "Pathway-Upto";
 const SEQ: &str = "Pathway-Seq";
+pub(crate) const SNAPSHOT: &str = "Pathway-Snapshot";
 
 /// How long one request waits for its answer before it is tried again.
 const REQUEST: Duration = Duration::from_secs(2);
@@ -53,6 +58,9 @@ const REQUEST: Duration = Duration::from_secs(2);
 /// starts where it stands.
 struct Reader {
     subject: String,
+    /// The commit in force when it was made: a compaction or repair since
+    /// drops it (it may hold messages they removed).
+    commit: u64,
     next_seq: u64,
     messages: Ordered,
 }
@@ -108,17 +116,36 @@ impl Wire {
                 }
                 async {}
             });
-        let urls: Vec<String> = target
-            .url
-            .split(',')
-            .map(|u| u.trim().to_string())
-            .collect();
-        let client = run(&runtime, async move { options.connect(urls).await }).map_err(|e| {
-            RemoteError::NoServer {
+        let mut urls = Vec::new();
+        let mut options = options;
+        for url in target.url.split(',').map(str::trim) {
+            let addr: ServerAddr = url.parse().map_err(|e| RemoteError::NoServer {
                 url: target.url.clone(),
-                reason: e.to_string(),
+                reason: format!("{url:?} is not a NATS URL: {e}"),
+            })?;
+            // The client takes a user and password from its options, not
+            // from the URL (nats://user:pass@host:port).
+            if let (Some(user), Some(pass)) = (addr.username(), addr.password()) {
+                options = options.user_and_password(user.to_string(), pass.to_string());
             }
-        })?;
+            urls.push(addr);
+        }
+        let client =
+            run(&runtime, async move { options.connect(urls).await }).map_err(|e| {
+                match e.kind() {
+                    ConnectErrorKind::AuthorizationViolation | ConnectErrorKind::Authentication => {
+                        RemoteError::PermissionDenied {
+                            stream: target.stream.clone(),
+                            during: "connecting",
+                            reason: e.to_string(),
+                        }
+                    }
+                    _ => RemoteError::NoServer {
+                        url: target.url.clone(),
+                        reason: e.to_string(),
+                    },
+                }
+            })?;
         // The context spawns its acker task on the runtime it is made in.
         let mut js = {
             let _inside = runtime.enter();
@@ -298,6 +325,10 @@ impl Wire {
             };
             Commit {
                 seq,
+                id: headers
+                    .get(SNAPSHOT)
+                    .map(|v| v.as_str().to_string())
+                    .unwrap_or_default(),
                 first: number(FIRST),
                 count: number(COUNT),
                 upto: number(UPTO),
@@ -327,13 +358,14 @@ impl Wire {
         }
     }
 
-    /// The first message on `subject` at or after sequence `seq`.
+    /// The first message on `subject` at or after sequence `seq`: its
+    /// sequence, payload and `Pathway-Snapshot` header.
     pub fn next_on(
         &mut self,
         subject: &str,
         seq: u64,
         timeout: Duration,
-    ) -> Result<Option<(u64, Vec<u8>)>, RemoteError> {
+    ) -> Result<Option<(u64, Vec<u8>, Option<String>)>, RemoteError> {
         let started = Instant::now();
         let mut tries = 0;
         loop {
@@ -349,7 +381,10 @@ impl Wire {
                     .await
             });
             match got {
-                Ok(m) => return Ok(Some((m.sequence, m.payload.to_vec()))),
+                Ok(m) => {
+                    let id = m.headers.get(SNAPSHOT).map(|v| v.as_str().to_string());
+                    return Ok(Some((m.sequence, m.payload.to_vec(), id)));
+                }
                 Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => return Ok(None),
                 Err(e) => self.retry_read(e.kind(), tries, started, timeout)?,
             }
@@ -364,6 +399,26 @@ impl Wire {
     pub fn read_from(
         &mut self,
         subject: &str,
+        commit: u64,
+        seq: u64,
+        max_bytes: u64,
+        timeout: Duration,
+    ) -> Result<Batch, RemoteError> {
+        let (batch, maybe_end) = self.pull(subject, commit, seq, max_bytes, timeout)?;
+        if !maybe_end {
+            return Ok((batch, false));
+        }
+        // The consumer's count of pending messages is as of when it
+        // fetched them: ask the stream whether more came since.
+        let next = batch.last().map_or(seq, |(at, _)| at + 1);
+        let more = self.next_on(subject, next, timeout)?.is_some();
+        Ok((batch, !more))
+    }
+
+    fn pull(
+        &mut self,
+        subject: &str,
+        commit: u64,
         seq: u64,
         max_bytes: u64,
         timeout: Duration,
@@ -375,7 +430,7 @@ impl Wire {
             let reader = self
                 .reader
                 .take()
-                .filter(|r| r.subject == subject && r.next_seq == seq);
+                .filter(|r| r.subject == subject && r.next_seq == seq && r.commit == commit);
             let (stream, subject_owned) = (self.stream.clone(), subject.to_string());
             let read = run(&self.runtime, async move {
                 let mut reader = match reader {
@@ -398,6 +453,7 @@ impl Wire {
                         let messages = consumer.messages().await.map_err(|e| e.to_string())?;
                         Reader {
                             subject: subject_owned,
+                            commit,
                             next_seq: seq,
                             messages,
                         }
@@ -491,6 +547,7 @@ impl Wire {
         timeout: Duration,
     ) -> Result<u64, RemoteError> {
         let mut headers = msg_id(id);
+        headers.insert(SNAPSHOT, next.id.as_str());
         headers.insert(FIRST, next.first.to_string().as_str());
         headers.insert(COUNT, next.count.to_string().as_str());
         headers.insert(UPTO, next.upto.to_string().as_str());

@@ -65,6 +65,11 @@ pub struct Server {
 impl Server {
     /// A single server, listening on a free loopback port.
     pub fn single(test: &str) -> Server {
+        Server::with_config(test, "")
+    }
+
+    /// A single server with `extra` appended to its config file.
+    pub fn with_config(test: &str, extra: &str) -> Server {
         let dir = tempfile::Builder::new()
             .prefix(&format!("pathway-nats-{test}-"))
             .tempdir()
@@ -74,7 +79,7 @@ impl Server {
         std::fs::write(
             &config,
             format!(
-                "server_name: {test}\nlisten: 127.0.0.1:{port}\njetstream {{ store_dir: {:?} }}\n",
+                "server_name: {test}\nlisten: 127.0.0.1:{port}\njetstream {{ store_dir: {:?} }}\n{extra}\n",
                 dir.path().join("store")
             ),
         )
@@ -219,4 +224,29 @@ pub fn publish_raw(url: &str, stream: &str, payloads: &[&[u8]]) {
                 .unwrap();
         }
     });
+}
+
+/// Publishes one message on `subject` with `headers`, as a crashed
+/// compaction or another client would have left it; returns its sequence.
+pub fn publish_with(url: &str, subject: &str, payload: &str, headers: &[(&str, &str)]) -> u64 {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (url, subject, payload) = (url.to_string(), subject.to_string(), payload.to_string());
+    let mut map = async_nats::HeaderMap::new();
+    for (name, value) in headers {
+        map.insert(*name, *value);
+    }
+    runtime.block_on(async move {
+        let client = async_nats::connect(url).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        js.publish_with_headers(subject, map, payload.into())
+            .await
+            .unwrap()
+            .await
+            .unwrap()
+            .sequence
+    })
 }
