@@ -65,6 +65,10 @@ struct Reader {
     messages: Ordered,
 }
 
+/// A message [`Wire::next_on`] found: sequence, payload, and its
+/// `Pathway-Snapshot` header.
+pub(crate) type Found = (u64, Vec<u8>, Option<String>);
+
 /// What [`Wire::read_from`] read: messages (sequence, payload), and
 /// whether the subject had no more when it stopped short of the budget.
 pub(crate) type Batch = (Vec<(u64, Vec<u8>)>, bool);
@@ -365,7 +369,7 @@ impl Wire {
         subject: &str,
         seq: u64,
         timeout: Duration,
-    ) -> Result<Option<(u64, Vec<u8>, Option<String>)>, RemoteError> {
+    ) -> Result<Option<Found>, RemoteError> {
         let started = Instant::now();
         let mut tries = 0;
         loop {
