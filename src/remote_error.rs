@@ -145,6 +145,33 @@ impl fmt::Display for RemoteError {
     }
 }
 
+/// What `check` lists next to a stream's log, as the file log lists files
+/// a compaction or repair left behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Leftover {
+    /// Snapshot messages of a compaction that did not commit (it crashed
+    /// or lost the race); replay ignores them.
+    UncommittedSnapshot { subject: String, messages: u64 },
+    /// What `repair` moved out of the log.
+    Quarantine { subject: String, messages: u64 },
+}
+
+impl fmt::Display for Leftover {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Leftover::UncommittedSnapshot { subject, messages } => write!(
+                f,
+                "{subject} ({messages} messages of a compaction that did not commit; replay \
+                 ignores them and the next compaction purges them)"
+            ),
+            Leftover::Quarantine { subject, messages } => write!(
+                f,
+                "{subject} ({messages} messages that repair moved out of the log)"
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -64,10 +64,18 @@ fn a_snapshot_published_but_not_committed_is_ignored() {
         &[("Pathway-Snapshot", "crashed")],
     );
     assert_eq!(records(&mut log), ["1", "2"]);
+    assert_eq!(
+        log.check().unwrap().leftovers,
+        [
+            "pathway.u.snapshot (1 messages of a compaction that did not commit; replay ignores \
+          them and the next compaction purges them)"
+        ]
+    );
     // The next compaction commits its own snapshot and purges the other.
     let end = log.end_cursor().unwrap();
     log.compact(&["\"whole\""], &end).unwrap();
     assert_eq!(records(&mut log), ["\"whole\""]);
+    assert!(log.check().unwrap().leftovers.is_empty());
 }
 
 #[test]

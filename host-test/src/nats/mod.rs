@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 use pathway_memory::cursor::CursorError;
 use pathway_memory::error::{Call, Damage, EventError, LineError, Refusal};
 use pathway_memory::format::{self, DEFAULT_MAX_LINE};
-use pathway_memory::remote_error::RemoteError;
+use pathway_memory::remote_error::{Leftover, RemoteError};
 
 use crate::bindings::exports::pathway::memory::log::HostFailure as WitHostFailure;
 use crate::{
@@ -466,12 +466,33 @@ impl NatsLog {
             }
             cursor = Some(page.next);
         };
+        let timeout = self.options.call_timeout;
+        let commit = self.wire.commit(timeout).map_err(|e| remote(&e))?;
+        let counts = self.wire.subject_counts(timeout).map_err(|e| remote(&e))?;
+        let subjects = &self.wire.subjects;
+        let count = |subject: &str| counts.get(subject).copied().unwrap_or(0);
+        let committed = commit.as_ref().map_or(0, |c| c.count);
+        let mut leftovers = Vec::new();
+        let snapshot = count(&subjects.snapshot);
+        if snapshot > committed {
+            leftovers.push(Leftover::UncommittedSnapshot {
+                subject: subjects.snapshot.clone(),
+                messages: snapshot - committed,
+            });
+        }
+        let quarantined = count(&subjects.quarantine);
+        if quarantined > 0 {
+            leftovers.push(Leftover::Quarantine {
+                subject: subjects.quarantine.clone(),
+                messages: quarantined,
+            });
+        }
         Ok(CheckReport {
             bytes,
             records,
             damaged,
             torn_tail: false,
-            leftovers: Vec::new(),
+            leftovers: leftovers.iter().map(Leftover::to_string).collect(),
         })
     }
 

@@ -652,6 +652,36 @@ impl Wire {
         }
     }
 
+    /// How many messages each of the stream's subjects holds.
+    pub fn subject_counts(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<std::collections::HashMap<String, u64>, RemoteError> {
+        let started = Instant::now();
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let stream = self.stream.clone();
+            let filter = format!("pathway.{}.>", self.name);
+            let got = run(&self.runtime, async move {
+                let mut counts = std::collections::HashMap::new();
+                let mut subjects = stream.info_with_subjects(filter).await?;
+                while let Some(item) = subjects.next().await {
+                    let (subject, count) = item?;
+                    counts.insert(subject, count as u64);
+                }
+                Ok::<_, async_nats::jetstream::context::RequestError>(counts)
+            });
+            match got {
+                Ok(counts) => return Ok(counts),
+                Err(_) => match backoff(tries, started, timeout) {
+                    Some(pause) => std::thread::sleep(pause),
+                    None => return Err(self.gone("reading", tries, started, Stored::Nothing)),
+                },
+            }
+        }
+    }
+
     /// Deletes the whole stream (the bench's own streams).
     pub fn delete_stream(&self) -> Result<(), RemoteError> {
         let (js, name) = (self.js.clone(), self.name.clone());
