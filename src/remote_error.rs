@@ -161,15 +161,21 @@ impl fmt::Display for Leftover {
         match self {
             Leftover::UncommittedSnapshot { subject, messages } => write!(
                 f,
-                "{subject} ({messages} messages of a compaction that did not commit; replay \
-                 ignores them and the next compaction purges them)"
+                "{subject} ({messages} {} of a compaction that did not commit; replay ignores \
+                 them and the next compaction purges them)",
+                noun(*messages)
             ),
             Leftover::Quarantine { subject, messages } => write!(
                 f,
-                "{subject} ({messages} messages that repair moved out of the log)"
+                "{subject} ({messages} {} that repair moved out of the log)",
+                noun(*messages)
             ),
         }
     }
+}
+
+fn noun(messages: u64) -> &'static str {
+    if messages == 1 { "message" } else { "messages" }
 }
 
 #[cfg(test)]

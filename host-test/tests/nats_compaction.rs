@@ -67,7 +67,7 @@ fn a_snapshot_published_but_not_committed_is_ignored() {
     assert_eq!(
         log.check().unwrap().leftovers,
         [
-            "pathway.u.snapshot (1 messages of a compaction that did not commit; replay ignores \
+            "pathway.u.snapshot (1 message of a compaction that did not commit; replay ignores \
           them and the next compaction purges them)"
         ]
     );
