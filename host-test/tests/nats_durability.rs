@@ -92,12 +92,18 @@ fn an_r3_stream_keeps_every_acknowledged_event_once_when_a_server_is_killed() {
         .collect();
     wait_for(&progress, 2000);
     cluster.servers[0].kill();
+    let at_kill = progress.load(Ordering::SeqCst);
     wait_for(&progress, 10_000);
     cluster.servers[0].start();
+    let at_restart = progress.load(Ordering::SeqCst);
     let acked: u64 = writers
         .into_iter()
         .map(|w| w.join().expect("a writer"))
         .sum();
+    eprintln!(
+        "n0 killed after {at_kill} acks, restarted after {at_restart}; {acked} acked; checking each
+         once and in its writer's order"
+    );
     assert_eq!(acked, WRITERS * EACH);
     let seen = by_writer(&url, "r3kill");
     assert_eq!(seen.len() as u64, WRITERS);
