@@ -101,7 +101,7 @@ fn an_r3_stream_keeps_every_acknowledged_event_once_when_a_server_is_killed() {
         .map(|w| w.join().expect("a writer"))
         .sum();
     eprintln!(
-        "n0 killed after {at_kill} acks, restarted after {at_restart}; {acked} acked; checking each
+        "n0 killed after {at_kill} acks, restarted after {at_restart}; {acked} acked; checking each \
          once and in its writer's order"
     );
     assert_eq!(acked, WRITERS * EACH);
