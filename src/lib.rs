@@ -63,7 +63,9 @@
 //!   or a big append shows appenders: claims, heartbeat, seal), [`rewrite`]
 //!   (compaction, repair and check), [`quarantine`] (where repair puts
 //!   damaged lines), [`store`] (one instance's log on top
-//!   of them), [`store_error`] (their failures, and the text made once);
+//!   of them), [`store_error`] (their failures, and the text made once),
+//!   [`remote_error`] (the words of a log served from NATS JetStream by
+//!   the host);
 //! - [`fs`]: the file-system operations they need, and [`fs_mem`] (native
 //!   only), an in-memory disk that can lose power, for the tests.
 //!
@@ -84,6 +86,7 @@ pub mod oracle;
 pub mod pager;
 pub mod quarantine;
 pub mod reader;
+pub mod remote_error;
 pub mod rewrite;
 pub mod store;
 pub mod store_error;

@@ -43,7 +43,8 @@
 //! Modules: [`Error`] (`error`), [`Options`] (`options`), [`Runtime`] and
 //! its epoch ticker (`runtime`), the linear-memory cap (`limits`), one
 //! component instance (`instance`), the log handle [`Memory`] (`memory`),
-//! the page iterator [`Entries`] (`entries`), [`Plugin`] (`plugin`) and the
+//! the page iterator [`Entries`] (`entries`), the NATS JetStream provider
+//! [`NatsLog`] (`nats`), [`Log`] over both (`log`), [`Plugin`] (`plugin`) and the
 //! JSON shape every host and the CLI write ([`json`]).
 #![forbid(unsafe_code)]
 
@@ -65,7 +66,9 @@ mod error;
 mod instance;
 pub mod json;
 mod limits;
+mod log;
 mod memory;
+mod nats;
 mod options;
 mod plugin;
 mod runtime;
@@ -77,7 +80,9 @@ pub use bindings::exports::pathway::memory::log::{
 };
 pub use entries::Entries;
 pub use error::{Error, TrapKind};
+pub use log::Log;
 pub use memory::Memory;
+pub use nats::{NatsLog, NatsTarget};
 pub use options::{Options, SyncMode};
 pub use plugin::Plugin;
 pub use runtime::Runtime;

@@ -7,16 +7,18 @@
 mod artifacts;
 mod bench;
 mod bench_hosts;
+mod bench_nats;
 
 use std::ffi::OsString;
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use pathway_host::{
-    CheckReport, Entry, Error, Memory, Options, Plugin, Runtime, SyncMode, TrapKind, json,
+    CheckReport, Entry, Error, Log, Memory, NatsTarget, Options, Plugin, Runtime, SyncMode,
+    TrapKind, json,
 };
 
 /// `println!` that returns an error instead of panicking when stdout is
@@ -181,8 +183,25 @@ enum Command {
 #[derive(Args)]
 struct LogArgs {
     /// The directory granted to the component (must exist).
-    #[arg(long, value_name = "DIR")]
-    dir: PathBuf,
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "nats",
+        conflicts_with = "nats"
+    )]
+    dir: Option<PathBuf>,
+    /// Serve the log from a NATS JetStream stream instead of a directory:
+    /// the server's URL (several, comma-separated, for a cluster).
+    #[arg(long, value_name = "URL", requires = "stream")]
+    nats: Option<String>,
+    /// The JetStream stream that holds the log (with --nats).
+    #[arg(long, value_name = "NAME", requires = "nats")]
+    stream: Option<String>,
+    /// Create the stream with this many replicas when it does not exist
+    /// (with --nats; 1, or 3 on a cluster of three or more).
+    #[arg(long, value_name = "N", requires = "nats",
+          value_parser = clap::value_parser!(u8).range(1..=5))]
+    replicas: Option<u8>,
     /// File name of the log inside DIR (default: the component's,
     /// pathway.jsonl).
     #[arg(long, value_name = "NAME")]
@@ -206,8 +225,14 @@ struct LogArgs {
 }
 
 impl LogArgs {
-    fn open(&self) -> Result<Memory, Error> {
+    fn open(&self) -> Result<Log, Error> {
+        let nats = self.nats.as_ref().map(|url| NatsTarget {
+            url: url.clone(),
+            stream: self.stream.clone().unwrap_or_default(),
+            create_replicas: self.replicas.map(usize::from),
+        });
         let options = Options {
+            nats,
             log_name: self.log.clone(),
             sync: self.sync,
             max_line: self.max_line,
@@ -215,7 +240,7 @@ impl LogArgs {
             call_timeout: std::time::Duration::from_secs(self.timeout_secs),
             ..Options::default()
         };
-        Memory::open(&self.dir, options)
+        Log::open(self.dir.as_deref().unwrap_or(Path::new(".")), options)
     }
 }
 
@@ -433,11 +458,7 @@ fn append(
         return print_outcome(result, |()| serde_json::Value::Null);
     }
     result?;
-    log::info!(
-        "{}: appended {} events",
-        memory.log_path().display(),
-        events.len()
-    );
+    log::info!("{}: appended {} events", memory.location(), events.len());
     Ok(0)
 }
 
@@ -461,12 +482,7 @@ fn print_outcome<T>(
 /// `append --each`: one call per event; a refusal stops there, and what
 /// came before it stays stored. With `ack`, each stored event's index is
 /// printed (and flushed) at once.
-fn append_each(
-    memory: &mut Memory,
-    events: &[String],
-    ack: bool,
-    json: bool,
-) -> Result<u8, Failure> {
+fn append_each(memory: &mut Log, events: &[String], ack: bool, json: bool) -> Result<u8, Failure> {
     for (i, event) in events.iter().enumerate() {
         let result = memory.try_append(event);
         if ack && result.is_ok() {
@@ -490,7 +506,7 @@ fn append_each(
     }
     log::info!(
         "{}: appended {} events one by one",
-        memory.log_path().display(),
+        memory.location(),
         events.len()
     );
     Ok(0)
@@ -545,7 +561,7 @@ fn replay(
             // The last line has no `\n` yet: shown as it stands.
             if let Some(tail) = &page.tail {
                 if let Err(line) = tail {
-                    log::warn!("{}: {}", memory.log_path().display(), line.message);
+                    log::warn!("{}: {}", memory.location(), line.message);
                 }
                 emit(&mut out, tail)?;
                 out.flush().context("writing to stdout")?;
@@ -558,7 +574,7 @@ fn replay(
     }
     log::info!(
         "{}: replay kept {kept} records and skipped {damaged} damaged lines",
-        memory.log_path().display()
+        memory.location()
     );
     Ok(if damaged == 0 { 0 } else { 1 })
 }
@@ -629,7 +645,7 @@ fn compact(
     let report = result?;
     outln!(
         "compacted {}: {} bytes -> {} bytes ({} snapshot records, {} bytes kept after the snapshot point)",
-        memory.log_path().display(),
+        memory.location(),
         report.bytes_before,
         report.bytes_after,
         report.snapshot_records,
@@ -644,13 +660,13 @@ fn check(log: &LogArgs, json: bool) -> Result<u8, Failure> {
     if json {
         outln!("{}", json::check_report(&report));
     } else {
-        print_check(&memory.log_path(), &report)?;
+        print_check(&memory.location(), &report)?;
     }
     Ok(if report.damaged.is_empty() { 0 } else { 1 })
 }
 
-fn print_check(path: &std::path::Path, report: &CheckReport) -> std::io::Result<()> {
-    outln!("log:       {} ({} bytes)", path.display(), report.bytes);
+fn print_check(path: &dyn std::fmt::Display, report: &CheckReport) -> std::io::Result<()> {
+    outln!("log:       {} ({} bytes)", path, report.bytes);
     outln!("records:   {}", report.records);
     outln!("damaged:   {}", report.damaged.len());
     for line in &report.damaged {
@@ -685,14 +701,11 @@ fn repair(log: &LogArgs, json: bool) -> Result<u8, Failure> {
     if json {
         outln!("{}", json::repair_report(&report));
     } else if report.removed.is_empty() {
-        outln!(
-            "{} is clean; nothing to repair",
-            memory.log_path().display()
-        );
+        outln!("{} is clean; nothing to repair", memory.location());
     } else {
         outln!(
             "repaired {}: removed {} damaged lines ({} bytes -> {} bytes); their bytes are in {}",
-            memory.log_path().display(),
+            memory.location(),
             report.removed.len(),
             report.bytes_before,
             report.bytes_after,
@@ -715,6 +728,9 @@ fn run_bench(args: &bench::BenchArgs) -> Result<u8, Failure> {
     // The replay workload's damaged lines are on purpose: no warnings.
     log::set_max_level(log::LevelFilter::Error);
     let machine = bench::machine();
+    if let Some(url) = &args.nats {
+        return run_bench_nats(url, args, &machine);
+    }
     let startup = bench::startup()?;
     let rows = bench::run(args)?;
     if args.json {
@@ -750,6 +766,45 @@ fn run_bench(args: &bench::BenchArgs) -> Result<u8, Failure> {
         startup.instantiate_us,
         startup.wasm_bytes
     );
+    Ok(0)
+}
+
+/// `pathway bench --nats URL`: the file log against an R1 and an R3 stream.
+fn run_bench_nats(url: &str, args: &bench::BenchArgs, machine: &str) -> Result<u8, Failure> {
+    let rows = bench_nats::run(url, args)?;
+    if args.json {
+        outln!(
+            "{}",
+            serde_json::json!({ "machine": machine, "nats": url, "workloads": rows })
+        );
+        return Ok(0);
+    }
+    let na = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.1}"));
+    let ratio =
+        |v: Option<f64>, file: f64| v.map_or("n/a".to_string(), |v| format!("{:.3}", v / file));
+    outln!("machine: {machine}; NATS at {url}");
+    outln!(
+        "{:<26} {:>9} {:>11} {:>11} {:>11} {:>8} {:>8}",
+        "workload",
+        "unit",
+        "file",
+        "R1",
+        "R3",
+        "R1/file",
+        "R3/file"
+    );
+    for row in &rows {
+        outln!(
+            "{:<26} {:>9} {:>11.1} {:>11} {:>11} {:>8} {:>8}",
+            row.workload,
+            row.unit,
+            row.file,
+            na(row.r1),
+            na(row.r3),
+            ratio(row.r1, row.file),
+            ratio(row.r3, row.file)
+        );
+    }
     Ok(0)
 }
 

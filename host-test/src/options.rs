@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::NatsTarget;
+
 /// `PATHWAY_SYNC`, parsed by the component's own parser (`never`, `always`
 /// or `interval:<ms>`), so the host and the component agree on it.
 pub use pathway_memory::config::SyncMode;
@@ -36,6 +38,9 @@ pub struct Options {
     /// host. Default 60 s (a whole-log replay of 1 GiB takes about 3 s
     /// here).
     pub call_timeout: Duration,
+    /// Serve the log from this NATS JetStream stream instead of a
+    /// directory ([`Log::open`](crate::Log::open)); `None`: the file log.
+    pub nats: Option<NatsTarget>,
 }
 
 impl Default for Options {
@@ -49,6 +54,7 @@ impl Default for Options {
             max_transfer_bytes: 1 << 30,
             max_guest_memory: 1 << 30,
             call_timeout: Duration::from_secs(60),
+            nats: None,
         }
     }
 }
