@@ -29,6 +29,13 @@ impl fmt::Display for EventError {
     }
 }
 
+/// What `append` (which has no error channel) says when it traps on a
+/// refused event: the guest's panic message, and the text a host without
+/// an instance to trap (the NATS provider) gives its `append` error.
+pub fn append_trap_text(refusal: &str) -> String {
+    format!("pathway append refused: {refusal}")
+}
+
 /// Which call refused an event: the words around a [`Refusal`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Call {

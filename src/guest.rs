@@ -213,7 +213,7 @@ impl Guest for Component {
     fn append(event: String) {
         if let Err(error) = Self::try_append(event) {
             // The documented trap: `append` has no error channel.
-            panic!("pathway append refused: {}", error.message);
+            panic!("{}", crate::error::append_trap_text(&error.message));
         }
     }
 

@@ -4,7 +4,7 @@
 mod nats_support;
 
 use nats_support::{Server, free_port, open};
-use pathway_host::{Cause, Error, NatsLog, NatsTarget, Options, TooLarge};
+use pathway_host::{Cause, Error, NatsLog, NatsTarget, Options, TooLarge, TrapKind};
 
 fn target(url: &str, stream: &str, create: Option<usize>) -> NatsTarget {
     NatsTarget {
@@ -146,4 +146,32 @@ fn a_publish_the_servers_permissions_refuse_is_access_denied() {
         e.message
     );
     assert!(log.replay().unwrap().is_empty());
+}
+
+#[test]
+fn append_of_a_refused_event_traps_with_the_words_the_file_log_traps_with() {
+    let server = Server::single("append_trap");
+    let mut log = open(&server.url(), "trap", 1);
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = pathway_host::Memory::open(dir.path(), Options::default()).unwrap();
+    let refusal = |error: Error| match error {
+        Error::Trap {
+            kind: TrapKind::Guest,
+            stderr,
+            ..
+        } => stderr,
+        other => panic!("expected a guest trap, got {other:?}"),
+    };
+    let nats = refusal(log.append("{oops}").unwrap_err());
+    let file = refusal(file.append("{oops}").unwrap_err());
+    let words = "pathway append refused: the event is not exactly one JSON value: key must be a \
+                 string at byte offset 1; nothing was stored; fix the event and try again";
+    assert!(nats.contains(words), "NATS: {nats}");
+    assert!(file.contains(words), "file log: {file}");
+    // Nothing stored, and the log goes on.
+    log.append("{\"after\":true}").unwrap();
+    assert_eq!(
+        log.replay().unwrap(),
+        vec![Ok("{\"after\":true}".to_string())]
+    );
 }

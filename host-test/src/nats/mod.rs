@@ -46,7 +46,7 @@ use pathway_memory::remote_error::{Leftover, RemoteError};
 use crate::bindings::exports::pathway::memory::log::HostFailure as WitHostFailure;
 use crate::{
     Cause, CheckReport, CompactReport, DamagedLine, Entry, Error, InvalidJson, LineProblem,
-    LogError, Options, Page, RepairReport, Settings, TooLarge,
+    LogError, Options, Page, RepairReport, Settings, TooLarge, TrapKind,
 };
 use cursor::{NatsCursor, Phase};
 use wire::{Commit, Wire};
@@ -122,10 +122,23 @@ impl NatsLog {
     }
 
     /// Appends one event and waits for the stream's ack. A refused event
-    /// is an [`Error::Log`], as for [`NatsLog::try_append`] (there is no
-    /// instance to trap here).
+    /// is an [`Error::Trap`] of kind [`TrapKind::Guest`] with the words the
+    /// component's `append` traps with, as [`Memory::append`](crate::Memory)
+    /// gives it; other failures are as for [`NatsLog::try_append`].
     pub fn append(&mut self, event: &str) -> Result<(), Error> {
-        self.try_append(event)
+        self.try_append(event).map_err(|error| match error {
+            Error::Log(refused)
+                if matches!(refused.cause, Cause::InvalidJson(_) | Cause::TooLarge(_)) =>
+            {
+                let text = pathway_memory::error::append_trap_text(&refused.message);
+                Error::Trap {
+                    kind: TrapKind::Guest,
+                    message: text.clone(),
+                    stderr: text,
+                }
+            }
+            other => other,
+        })
     }
 
     /// Appends one event: validated, published, acknowledged.
