@@ -134,13 +134,7 @@ impl<F: FileSystem> Appender<F> {
             Landed::ClaimTakenOver => {
                 wait_while_fresh(fs, &big_name(name))?;
                 wait_while_locked(fs, name)?;
-                if open
-                    .file
-                    .stat()
-                    .map_err(io_error(name, Step::ReadingSize))?
-                    .links
-                    > 0
-                {
+                if open.still_linked(name)? {
                     self.open = Some(open);
                     return Ok(());
                 }
@@ -151,13 +145,7 @@ impl<F: FileSystem> Appender<F> {
                 // rewrite is over (its lock gone or stale), they stay if it
                 // did not rename, else they go to the new log.
                 wait_while_locked(fs, name)?;
-                if open
-                    .file
-                    .stat()
-                    .map_err(io_error(name, Step::ReadingSize))?
-                    .links
-                    > 0
-                {
+                if open.still_linked(name)? {
                     self.open = Some(open);
                     return Ok(());
                 }
@@ -205,6 +193,15 @@ impl<F: FileSystem> Appender<F> {
 }
 
 impl<T: File> AppendFile<T> {
+    /// Whether the file still has a name (no rewrite renamed it away).
+    fn still_linked(&self, name: &str) -> Result<bool, StoreError> {
+        let stat = self
+            .file
+            .stat()
+            .map_err(io_error(name, Step::ReadingSize))?;
+        Ok(stat.links > 0)
+    }
+
     /// Opens (creating it if needed) the log for appending. No symlink is
     /// followed: the log must be a regular file directly in the directory.
     fn open<F: FileSystem<File = T>>(

@@ -5,43 +5,29 @@
 
 #![forbid(unsafe_code)]
 
+mod sim;
+
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 
-use pathway_memory::config::{Config, SyncMode};
-use pathway_memory::format::DEFAULT_MAX_LINE;
+use pathway_memory::config::SyncMode;
 use pathway_memory::frame::Frame;
 use pathway_memory::fs::FileSystem;
 use pathway_memory::fs_mem::MemFs;
 use pathway_memory::rewrite::compact;
 use pathway_memory::store::Store;
-
-const LOG: &str = "pathway.jsonl";
-
-fn config() -> Config {
-    Config {
-        log_name: LOG.to_string(),
-        max_line: DEFAULT_MAX_LINE,
-        sync: SyncMode::Never,
-    }
-}
-
-fn replay(fs: &MemFs) -> Vec<String> {
-    let store = Store::new(config(), fs.clone(), "mem".into());
-    let (page, _) = store.page(None, 1 << 30).expect("replay");
-    page.entries
-        .into_iter()
-        .chain(page.tail)
-        .map(|e| e.record.expect("no damaged line"))
-        .collect()
-}
+use sim::{LOG, config, replay};
 
 #[test]
 fn a_record_above_the_permit_lands_whole_while_another_instance_appends_at_every_step() {
     let fs = MemFs::new();
-    let mut store = Store::new(config(), fs.clone(), "mem".into());
-    let other = Rc::new(RefCell::new(Store::new(config(), fs.clone(), "mem".into())));
+    let mut store = Store::new(config(SyncMode::Never), fs.clone(), "mem".into());
+    let other = Rc::new(RefCell::new(Store::new(
+        config(SyncMode::Never),
+        fs.clone(),
+        "mem".into(),
+    )));
     let small = |i: usize| format!(r#"{{"small":{i}}}"#);
     other
         .borrow_mut()
@@ -86,7 +72,7 @@ fn a_record_above_the_permit_lands_whole_while_another_instance_appends_at_every
 /// there); false once the append finished before it.
 fn kill_big_append_at(kill_at: usize, longest_stall: &mut u64) -> bool {
     let fs = MemFs::new();
-    let mut small = Store::new(config(), fs.clone(), "mem".into());
+    let mut small = Store::new(config(SyncMode::Never), fs.clone(), "mem".into());
     small.append_frame(Frame::new(["0"])).unwrap();
     let changes = Rc::new(RefCell::new(0));
     {
@@ -100,7 +86,7 @@ fn kill_big_append_at(kill_at: usize, longest_stall: &mut u64) -> bool {
     }
     let big = format!(r#"{{"big":"{}"}}"#, "k".repeat(80_000));
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let mut store = Store::new(config(), fs.clone(), "mem".into());
+        let mut store = Store::new(config(SyncMode::Never), fs.clone(), "mem".into());
         store.append_frame(Frame::new([big.as_str()]))
     }));
     fs.after_each_change(|| {});
@@ -119,7 +105,7 @@ fn kill_big_append_at(kill_at: usize, longest_stall: &mut u64) -> bool {
         fs.now_nanos() - started <= 2_100_000_000,
         "kill at {kill_at}"
     );
-    let store = Store::new(config(), fs.clone(), "mem".into());
+    let store = Store::new(config(SyncMode::Never), fs.clone(), "mem".into());
     let (page, end) = store.page(None, 1 << 30).unwrap();
     let records: Vec<String> = page
         .entries

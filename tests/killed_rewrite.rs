@@ -6,53 +6,40 @@
 
 #![forbid(unsafe_code)]
 
+mod sim;
+
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 
-use pathway_memory::config::{Config, SyncMode};
-use pathway_memory::format::DEFAULT_MAX_LINE;
+use pathway_memory::config::SyncMode;
 use pathway_memory::frame::Frame;
 use pathway_memory::fs::{File, FileSystem, Open};
 use pathway_memory::fs_mem::MemFs;
 use pathway_memory::lock::{STALE_AFTER_MILLIS, seal};
 use pathway_memory::rewrite::{RewriteError, compact};
 use pathway_memory::store::Store;
+use sim::{LOG, config, replay};
 
-const LOG: &str = "pathway.jsonl";
 const MILLI: u64 = 1_000_000;
-
-fn config() -> Config {
-    Config {
-        log_name: LOG.to_string(),
-        max_line: DEFAULT_MAX_LINE,
-        sync: SyncMode::Always,
-    }
-}
-
-fn replay(fs: &MemFs) -> Vec<String> {
-    let store = Store::new(config(), fs.clone(), "mem".into());
-    let (page, _) = store.page(None, 1 << 30).expect("replay");
-    page.entries
-        .into_iter()
-        .chain(page.tail)
-        .map(|e| e.record.expect("no damaged line"))
-        .collect()
-}
 
 /// Kills the compaction after its `kill_at`th file change, with another
 /// instance appending after each change while no lock is held. Returns
 /// false once the compaction finished before that change.
 fn kill_compaction_at(kill_at: usize, figures: &mut Figures) -> bool {
     let fs = MemFs::new();
-    let mut store = Store::new(config(), fs.clone(), "mem".into());
+    let mut store = Store::new(config(SyncMode::Always), fs.clone(), "mem".into());
     let old: Vec<String> = (0..5).map(|i| format!(r#"{{"old":{i}}}"#)).collect();
     for text in &old {
         store.append_frame(Frame::new([text.as_str()])).unwrap();
         fs.advance(MILLI);
     }
     let (_, upto) = store.page(None, 1 << 30).unwrap();
-    let other = Rc::new(RefCell::new(Store::new(config(), fs.clone(), "mem".into())));
+    let other = Rc::new(RefCell::new(Store::new(
+        config(SyncMode::Always),
+        fs.clone(),
+        "mem".into(),
+    )));
     let acked = Rc::new(RefCell::new(Vec::new()));
     let late = |i: usize| format!(r#"{{"late":{i}}}"#);
     other
@@ -97,7 +84,7 @@ fn kill_compaction_at(kill_at: usize, figures: &mut Figures) -> bool {
     let started = fs.now_nanos();
     for store in [
         &mut *other.borrow_mut(),
-        &mut Store::new(config(), fs.clone(), "mem".into()),
+        &mut Store::new(config(SyncMode::Always), fs.clone(), "mem".into()),
     ] {
         let text = late(acked.borrow().len());
         store
@@ -175,7 +162,7 @@ fn a_compaction_killed_at_any_step_holds_appends_up_for_at_most_the_staleness_an
 #[test]
 fn a_compaction_stalled_past_the_staleness_stops_before_renaming() {
     let fs = MemFs::new();
-    let mut store = Store::new(config(), fs.clone(), "mem".into());
+    let mut store = Store::new(config(SyncMode::Always), fs.clone(), "mem".into());
     for i in 0..3 {
         store
             .append_frame(Frame::new([format!("{i}").as_str()]))
@@ -207,7 +194,7 @@ fn a_compaction_stalled_past_the_staleness_stops_before_renaming() {
 #[test]
 fn an_append_to_a_sealed_log_waits_for_a_fresh_lock_then_goes_on_when_it_is_stale() {
     let fs = MemFs::new();
-    let mut store = Store::new(config(), fs.clone(), "mem".into());
+    let mut store = Store::new(config(SyncMode::Always), fs.clone(), "mem".into());
     store.append_frame(Frame::new(["1"])).unwrap();
     // A rewrite took the lock and sealed the log, then died.
     fs.open(&format!("{LOG}.lock"), Open::CreateNew).unwrap();

@@ -9,15 +9,17 @@
 //! `PATHWAY_SOAK=1` runs longer workloads and more random cuts;
 //! `PATHWAY_FIGURES=<file>` collects the figures line of each test.
 
-use pathway_memory::config::{Config, SyncMode};
+mod sim;
+
+use pathway_memory::config::SyncMode;
 use pathway_memory::format::DEFAULT_MAX_LINE;
 use pathway_memory::frame::Frame;
 use pathway_memory::fs_mem::{Disk, MemFs};
 use pathway_memory::oracle::entries;
 use pathway_memory::rewrite::{compact, repair};
 use pathway_memory::store::Store;
+use sim::{LOG, config, replay, replay_but_torn_tail};
 
-const LOG: &str = "pathway.jsonl";
 const QUARANTINE: &str = "pathway.jsonl.quarantine";
 const MILLI: u64 = 1_000_000;
 
@@ -54,14 +56,6 @@ impl Figures {
                 .expect("opening PATHWAY_FIGURES");
             writeln!(file, "{line}").expect("writing PATHWAY_FIGURES");
         }
-    }
-}
-
-fn config(sync: SyncMode) -> Config {
-    Config {
-        log_name: LOG.to_string(),
-        max_line: DEFAULT_MAX_LINE,
-        sync,
     }
 }
 
@@ -246,29 +240,6 @@ fn with_sync_interval_a_power_cut_loses_only_the_appends_since_the_last_sync() {
     });
     figures.records = records;
     figures.report("power cut, PATHWAY_SYNC=interval:10");
-}
-
-/// The log's records as the real reader pages them, on a fresh store.
-fn replay(fs: &MemFs) -> Vec<String> {
-    let store = Store::new(config(SyncMode::Never), fs.clone(), "mem".into());
-    let (page, _) = store.page(None, 1 << 30).expect("replay after the cut");
-    page.entries
-        .into_iter()
-        .chain(page.tail)
-        .map(|e| e.record.expect("no damaged line"))
-        .collect()
-}
-
-/// The same, leaving out a torn last line (an append the cut interrupted).
-fn replay_but_torn_tail(fs: &MemFs) -> Vec<String> {
-    let store = Store::new(config(SyncMode::Never), fs.clone(), "mem".into());
-    let (page, _) = store.page(None, 1 << 30).expect("replay after the cut");
-    let tail = page.tail.filter(|t| !matches!(&t.record, Err(d) if d.torn));
-    page.entries
-        .into_iter()
-        .chain(tail)
-        .map(|e| e.record.expect("no damaged line"))
-        .collect()
 }
 
 /// The bytes without seal lines (or a torn start of one), which a rewrite
