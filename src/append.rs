@@ -279,12 +279,9 @@ impl<T: File> AppendFile<T> {
             if is_locked(fs, name) {
                 return Ok(Landed::Waiting);
             }
-            let (torn, before) = if stat.size == 0 {
-                (false, 0)
-            } else {
-                self.torn_tail(fs, stat.size)
-                    .map_err(io_error(name, Step::ReadingLastByte))?
-            };
+            let (torn, before) = self
+                .torn_tail(fs, stat.size)
+                .map_err(io_error(name, Step::ReadingLastByte))?;
             if torn {
                 let mut led = frame.clone();
                 led.end_torn_line();
@@ -434,6 +431,7 @@ impl<T: File> AppendFile<T> {
     /// counts as torn only if it is still unterminated after
     /// [`TORN_LINE_CHECKS`] pauses. A line torn by a crash costs that wait
     /// once, on this instance's first append.
+    /// An empty file is not torn, and costs no call.
     fn torn_tail<F: FileSystem<File = T>>(
         &self,
         fs: &F,

@@ -300,6 +300,16 @@ impl MemFs {
     }
 
     /// Sets names, all at once, as one directory change.
+    /// The inode `name` refers to.
+    fn inode(&self, name: &str) -> Result<usize, FsError> {
+        self.disk
+            .borrow()
+            .names
+            .get(name)
+            .copied()
+            .ok_or_else(|| no_entry(name))
+    }
+
     fn set_names(&self, change: &[(&str, Option<usize>)]) {
         let mut disk = self.disk.borrow_mut();
         for &(name, target) in change {
@@ -386,13 +396,7 @@ impl FileSystem for MemFs {
 
     fn link(&self, from: &str, to: &str) -> Result<(), FsError> {
         self.call();
-        let inode = self
-            .disk
-            .borrow()
-            .names
-            .get(from)
-            .copied()
-            .ok_or_else(|| no_entry(from))?;
+        let inode = self.inode(from)?;
         if self.disk.borrow().names.contains_key(to) {
             return Err(FsError::new(Code::Exists, "file exists (exist)"));
         }
@@ -403,13 +407,7 @@ impl FileSystem for MemFs {
 
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError> {
         self.call();
-        let inode = self
-            .disk
-            .borrow()
-            .names
-            .get(from)
-            .copied()
-            .ok_or_else(|| no_entry(from))?;
+        let inode = self.inode(from)?;
         self.set_names(&[(from, None), (to, Some(inode))]);
         self.changed();
         Ok(())

@@ -6,22 +6,7 @@
 
 mod common;
 
-use common::{figures, open, read_log, soak, test_dir, write_log};
-
-/// A small deterministic generator (xorshift64*), so failures replay.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use common::{Rng, figures, open, read_log, soak, test_dir, write_log};
 
 fn records(n: usize) -> Vec<String> {
     (0..n)

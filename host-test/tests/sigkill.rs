@@ -19,25 +19,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{LOG, figures_line, open, soak, test_dir};
+use common::{LOG, Rng, figures_line, open, soak, test_dir};
 
 const APPENDERS: usize = 3;
 const EVENTS_PER_RUN: usize = 400;
-
-/// A small deterministic generator (xorshift64*), so runs differ by seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn between(&mut self, low: u64, high: u64) -> u64 {
-        low + self.next() % (high - low)
-    }
-}
 
 /// `pathway` with the log in `dir`, quiet on stderr.
 fn pathway(subcommand: &str, dir: &Path) -> Command {

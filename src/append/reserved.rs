@@ -87,12 +87,9 @@ impl<T: File> AppendFile<T> {
             if stat.links == 0 {
                 return Ok(Landed::NotWritten);
             }
-            let (torn, before) = if stat.size == 0 {
-                (false, 0)
-            } else {
-                self.torn_tail(fs, stat.size)
-                    .map_err(io_error(name, Step::ReadingLastByte))?
-            };
+            let (torn, before) = self
+                .torn_tail(fs, stat.size)
+                .map_err(io_error(name, Step::ReadingLastByte))?;
             let mut led = frame.clone();
             if torn {
                 led.end_torn_line();
