@@ -34,8 +34,8 @@ use crate::config::{Config, SyncMode};
 use crate::frame::{Frame, ends_in_torn_line};
 use crate::fs::{self, File, FileSystem, FsError, Open};
 use crate::lock::{
-    big_name, copied_by_rewrite, is_fresh, is_locked, sealed_before, wait_while_fresh,
-    wait_while_locked,
+    big_name, copied_by_rewrite, fence, is_fresh, is_locked, running_rewrite, seals_before,
+    wait_while_fresh, wait_while_locked,
 };
 use crate::pager::CHUNK;
 use crate::store_error::{AppendStep, Step, StoreError, Undo, io_error, open_error};
@@ -64,10 +64,13 @@ enum Landed {
     /// In the log, but a rewrite took `<log>.big` over while the space
     /// for it was reserved: it stays only if that rewrite did not rename.
     ClaimTakenOver,
-    /// In the log, but after a seal: whether they stay depends on whether
-    /// the rewrite renames; the bytes are at or after `from`.
+    /// In the log, but after the seals of these rewrites (`None`: one
+    /// whose id a power cut tore off), which do not copy them: whether
+    /// they stay depends on whether one renames; the bytes are at or after
+    /// `from`.
     BehindSeal {
         from: u64,
+        seals: Vec<Option<u64>>,
     },
     /// Into a file a rewrite had renamed away; the bytes are at or after
     /// `from` in it.
@@ -134,17 +137,26 @@ impl<F: FileSystem> Appender<F> {
             Landed::ClaimTakenOver => {
                 wait_while_fresh(fs, &big_name(name))?;
                 wait_while_locked(fs, name)?;
+                fence_running_rewrite(fs, name);
                 if open.still_linked(name)? {
                     self.open = Some(open);
                     return Ok(());
                 }
                 self.append(fs, config, frame)
             }
-            Landed::BehindSeal { from } => {
+            Landed::BehindSeal { from, seals } => {
                 // Our bytes follow a seal: they are not copied. Once the
-                // rewrite is over (its lock gone or stale), they stay if it
-                // did not rename, else they go to the new log.
+                // rewrite is over (its lock gone) or taken for stopped (its
+                // lock stale), it is fenced, so that it cannot rename after
+                // all: then they stay if it did not rename, else they go
+                // to the new log.
                 wait_while_locked(fs, name)?;
+                for id in seals {
+                    match id {
+                        Some(id) => fence(fs, name, id),
+                        None => fence_running_rewrite(fs, name),
+                    }
+                }
                 if open.still_linked(name)? {
                     self.open = Some(open);
                     return Ok(());
@@ -347,8 +359,11 @@ impl<T: File> AppendFile<T> {
         let due = self.sync_due(fs, sync);
         // A seal among the bytes others wrote in front of ours: the rewrite
         // does not copy ours.
-        let behind_seal = others_wrote
-            && sealed_before(&self.file, frame, before).map_err(io_error(name, Step::Reading))?;
+        let seals = if others_wrote {
+            seals_before(&self.file, frame, before).map_err(io_error(name, Step::Reading))?
+        } else {
+            Vec::new()
+        };
         if due && let Err(error) = self.sync(fs) {
             self.end_after_last_write = None;
             // The caller hears "not stored": the record should not stay to
@@ -360,9 +375,12 @@ impl<T: File> AppendFile<T> {
                 undo: self.undo_sync(frame, before, after.size, name),
             });
         }
-        if behind_seal {
+        if !seals.is_empty() {
             self.end_after_last_write = None;
-            return Ok(Landed::BehindSeal { from: before });
+            return Ok(Landed::BehindSeal {
+                from: before,
+                seals,
+            });
         }
         Ok(Landed::InLog)
     }
@@ -528,6 +546,14 @@ impl<T: File> AppendFile<T> {
         self.file.sync_data()?;
         self.last_sync = fs.now_nanos();
         Ok(())
+    }
+}
+
+/// Fences the rewrite that holds `<log>.compact`, if any (see
+/// [`crate::lock::fence`]).
+fn fence_running_rewrite<F: FileSystem>(fs: &F, name: &str) {
+    if let Some(id) = running_rewrite(fs, name) {
+        fence(fs, name, id);
     }
 }
 

@@ -69,6 +69,9 @@ pub struct MemFs {
     /// Called after each change (not after its own): another instance
     /// acting between two operations of the one under test.
     hook: Rc<RefCell<Option<Hook>>>,
+    /// Called before each call (not before its own): the one under test
+    /// stopped between two of its operations while others act.
+    call_hook: Rc<RefCell<Option<Hook>>>,
 }
 
 type Hook = Box<dyn FnMut()>;
@@ -206,6 +209,7 @@ impl Disk {
             disk: Rc::new(RefCell::new(self.after_cut(keep))),
             history: Rc::default(),
             hook: Rc::default(),
+            call_hook: Rc::default(),
         }
     }
 }
@@ -280,6 +284,17 @@ impl MemFs {
 
     fn call(&self) {
         self.disk.borrow_mut().calls += 1;
+        let hook = self.call_hook.borrow_mut().take();
+        if let Some(mut hook) = hook {
+            hook();
+            self.call_hook.borrow_mut().get_or_insert(hook);
+        }
+    }
+
+    /// Calls `hook` before every file-system call from now on, except the
+    /// calls the hook makes itself.
+    pub fn before_each_call(&self, hook: impl FnMut() + 'static) {
+        *self.call_hook.borrow_mut() = Some(Box::new(hook));
     }
 
     /// Calls `hook` after every change from now on, except the changes

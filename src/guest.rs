@@ -86,7 +86,9 @@ fn page_error(error: PageError) -> LogError {
 
 fn rewrite_error(error: RewriteError) -> LogError {
     match error {
-        RewriteError::Busy { .. } | RewriteError::TakenOver { .. } => LogError {
+        RewriteError::Busy { .. }
+        | RewriteError::TakenOver { .. }
+        | RewriteError::Replaced { .. } => LogError {
             cause: Cause::Busy,
             message: error.to_string(),
         },

@@ -47,9 +47,18 @@ pub fn lock_name(log: &str) -> String {
     format!("{log}.lock")
 }
 
-/// `<log>.compact`: the new log a rewrite is writing.
-pub fn new_log_name(log: &str) -> String {
+/// `<log>.compact`: the claim of the rewrite that runs (created
+/// exclusively, so one runs at a time). It holds the rewrite's id, which
+/// names the new log ([`new_log_name`]).
+pub fn claim_name(log: &str) -> String {
     format!("{log}.compact")
+}
+
+/// `<log>.compact.<id>`: the new log the rewrite with this id is writing,
+/// and renames over the log at its end. No other rewrite ever uses the
+/// name, so removing it fences that rewrite for good (see [`fence`]).
+pub fn new_log_name(log: &str, id: u64) -> String {
+    format!("{log}.compact.{id:016x}")
 }
 
 /// `<log>.big`: a record larger than the write permit is being written
@@ -110,21 +119,17 @@ pub enum ClaimError {
     Store(StoreError),
 }
 
-/// Creates `name` exclusively: of the rewrites that try, one succeeds. A
-/// file left by a crash (untouched for [`STALE_AFTER_MILLIS`]) is taken
-/// over: removed and created afresh, which leaves the stuck owner's handle
-/// without links, so that it stops before renaming (see [`Heartbeat`]).
-pub fn claim<F: FileSystem>(fs: &F, name: &str) -> Result<F::File, ClaimError> {
+/// Creates `name` exclusively: of the rewrites (or big appends) that try,
+/// one succeeds; the caller then [`sign`]s it with its id. A file left by
+/// a crash or by a stopped process (untouched for [`STALE_AFTER_MILLIS`])
+/// is taken over: see [`take_over`].
+pub fn claim<F: FileSystem>(fs: &F, log: &str, name: &str) -> Result<F::File, ClaimError> {
     let open = || fs.open(name, Open::CreateNew);
-    let stale = || {
-        fs.age_millis(name)
-            .is_some_and(|age| age >= STALE_AFTER_MILLIS)
-    };
     match open() {
         Err(FsError {
             code: Code::Exists, ..
-        }) if stale() => {
-            let _ = fs.remove(name);
+        }) if is_stale(fs, name) => {
+            take_over(fs, log, name);
             open()
         }
         other => other,
@@ -135,6 +140,52 @@ pub fn claim<F: FileSystem>(fs: &F, name: &str) -> Result<F::File, ClaimError> {
         },
         _ => ClaimError::Store(open_error(name)(error)),
     })
+}
+
+/// Whether `name` exists and was not touched for [`STALE_AFTER_MILLIS`].
+fn is_stale<F: FileSystem>(fs: &F, name: &str) -> bool {
+    fs.age_millis(name)
+        .is_some_and(|age| age >= STALE_AFTER_MILLIS)
+}
+
+/// Writes the owner's id into the claim it just created.
+pub fn sign<T: File>(claim: &T, id: u64) -> Result<(), FsError> {
+    claim.write_at(0, format!("{id:016x}\n").as_bytes())
+}
+
+/// The id a claim was signed with; `None` if it is not signed (yet).
+fn signed_id<T: File>(claim: &T) -> Option<u64> {
+    let bytes = claim.read_at(0, 16).ok()?;
+    let hex = std::str::from_utf8(&bytes).ok()?;
+    (hex.len() == 16).then(|| u64::from_str_radix(hex, 16).ok())?
+}
+
+/// The id of the rewrite that holds `<log>.compact`, if one does.
+pub fn running_rewrite<F: FileSystem>(fs: &F, log: &str) -> Option<u64> {
+    signed_id(&fs.open(&claim_name(log), Open::Read).ok()?)
+}
+
+/// Takes a stale claim away from its owner, which may be dead or only
+/// stopped: removes the name, then reads the owner's id through a handle
+/// opened before, and fences it. The order makes the fence certain: an
+/// owner signs its claim after creating its new log and checks that the
+/// claim still has its name before it renames (see
+/// [`crate::rewrite`]), so either the id is read here and the new log
+/// already exists to be removed, or the owner signed after the name was
+/// gone and finds it gone.
+fn take_over<F: FileSystem>(fs: &F, log: &str, name: &str) {
+    let held = fs.open(name, Open::Read).ok();
+    let _ = fs.remove(name);
+    if let Some(id) = held.as_ref().and_then(signed_id) {
+        fence(fs, log, id);
+    }
+}
+
+/// Makes the rename of the rewrite with this id impossible: removes its
+/// new log, which no other rewrite ever names. If it is gone already, that
+/// rewrite renamed it (the old log then has no links) or gave up.
+pub fn fence<F: FileSystem>(fs: &F, log: &str, id: u64) {
+    let _ = fs.remove(&new_log_name(log, id));
 }
 
 /// The seal line, with a random id so that it is unique in the file; led
@@ -160,17 +211,34 @@ pub fn copied_by_rewrite<T: File>(file: &T, frame: &Frame, from: u64) -> Result<
     Ok(fs::find(file, SEAL, ours + frame.bytes().len() as u64)?.is_some())
 }
 
-/// Whether a seal lies in the file between `from` and the frame's bytes
-/// (the first copy of them at or after `from`), or anywhere after `from`
-/// if the frame's bytes are not found whole.
-pub fn sealed_before<T: File>(file: &T, frame: &Frame, from: u64) -> Result<bool, FsError> {
-    let Some(seal) = fs::find(file, SEAL, from)? else {
-        return Ok(false);
+/// The ids of the seals that lie in the file between `from` and the
+/// frame's bytes (the first copy of them at or after `from`), or anywhere
+/// after `from` if the frame's bytes are not found whole: the rewrites
+/// that do not copy those bytes, `None` for a seal whose id cannot be read
+/// (only a power cut tears one). Empty when none does.
+pub fn seals_before<T: File>(
+    file: &T,
+    frame: &Frame,
+    from: u64,
+) -> Result<Vec<Option<u64>>, FsError> {
+    let mut ids = Vec::new();
+    let Some(mut at) = fs::find(file, SEAL, from)? else {
+        return Ok(ids);
     };
-    Ok(match fs::find(file, frame.bytes(), from)? {
-        Some(ours) => seal < ours,
-        None => true,
-    })
+    let ours = fs::find(file, frame.bytes(), from)?.unwrap_or(u64::MAX);
+    while at < ours {
+        let hex = fs::read_exact(file, at + SEAL.len() as u64, 16)?;
+        ids.push(
+            std::str::from_utf8(&hex)
+                .ok()
+                .and_then(|hex| u64::from_str_radix(hex, 16).ok()),
+        );
+        match fs::find(file, SEAL, at + 1)? {
+            Some(next) => at = next,
+            None => break,
+        }
+    }
+    Ok(ids)
 }
 
 /// A rewrite's claims on `<log>.compact` and `<log>.lock`, kept fresh by

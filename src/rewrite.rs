@@ -17,7 +17,7 @@ use std::fmt;
 use crate::cursor::{Cursor, CursorError};
 use crate::error::Damage;
 use crate::frame::Frame;
-use crate::fs::{File, FileSystem, Open};
+use crate::fs::{Code, File, FileSystem, Open};
 use crate::lock::{self, ClaimError, Heartbeat, claim, seal};
 use crate::pager::{CHUNK, OwnedEntry, Position, read_page};
 use crate::quarantine::Quarantine;
@@ -46,6 +46,11 @@ pub enum RewriteError {
     /// staleness) and it stopped before renaming.
     TakenOver {
         lock: String,
+    },
+    /// Another rewrite replaced the log between this one's first read and
+    /// its claim.
+    Replaced {
+        log: String,
     },
     Cursor(CursorError),
     Store(StoreError),
@@ -89,6 +94,11 @@ impl fmt::Display for RewriteError {
                  stopped), so it could count as left by a crash: stopped before renaming; \
                  the log is as it was, try again",
                 lock::STALE_AFTER_MILLIS
+            ),
+            RewriteError::Replaced { log } => write!(
+                f,
+                "another compaction or repair replaced {log:?} while this one started: \
+                 nothing was changed; read the log again and try again"
             ),
             RewriteError::Cursor(e) => e.fmt(f),
             RewriteError::Store(e) => e.fmt(f),
@@ -168,9 +178,11 @@ pub fn check<F: FileSystem>(store: &Store<F>) -> Result<CheckReport, StoreError>
 /// Files a rewrite leaves next to the log.
 fn leftovers<F: FileSystem>(store: &Store<F>) -> Vec<String> {
     let name = &store.config().log_name;
+    let new_log = lock::running_rewrite(store.fs(), name).map(|id| lock::new_log_name(name, id));
     [".big", ".big.link", ".compact", ".lock", ".quarantine"]
         .iter()
         .map(|suffix| format!("{name}{suffix}"))
+        .chain(new_log)
         .filter(|path| store.fs().age_millis(path).is_some())
         .collect()
 }
@@ -199,9 +211,16 @@ fn scan<T: File>(
     }
 }
 
-/// The new log being written at `<log>.compact`, and the lock once held:
-/// the files the heartbeat keeps fresh.
+/// A rewrite's claims and the new log it writes: the files the heartbeat
+/// keeps fresh.
 struct NewLog<T> {
+    /// Names this rewrite: its claim, new log, lock and seal carry it.
+    id: u64,
+    /// `<log>.compact`, signed with the id: while it is fresh, no other
+    /// compaction or repair starts.
+    claim: T,
+    claim_path: String,
+    /// `<log>.compact.<id>`, the new log.
     file: T,
     path: String,
     written: u64,
@@ -214,13 +233,30 @@ struct NewLog<T> {
 }
 
 impl<T: File> NewLog<T> {
-    /// Creates `<log>.compact` exclusively: while it exists, no other
-    /// compaction or repair starts.
+    /// Claims `<log>.compact` exclusively, creates the new log, and signs
+    /// the claim, in that order (see [`lock::take_over`]), then claims
+    /// `<log>.big`.
     fn create<F: FileSystem<File = T>>(store: &Store<F>) -> Result<NewLog<T>, RewriteError> {
         let fs = store.fs();
         let name = &store.config().log_name;
-        let path = lock::new_log_name(name);
-        let file = claim(fs, &path)?;
+        let claim_path = lock::claim_name(name);
+        let claim = lock::claim(fs, name, &claim_path)?;
+        let id = fs.random_u64();
+        let path = lock::new_log_name(name, id);
+        let give_up = |error: RewriteError| {
+            let _ = fs.remove(&path);
+            if claim.stat().is_ok_and(|s| s.links > 0) {
+                let _ = fs.remove(&claim_path);
+            }
+            Err(error)
+        };
+        let file = match fs.open(&path, Open::CreateNew) {
+            Ok(file) => file,
+            Err(e) => return give_up(open_error(&path)(e).into()),
+        };
+        if let Err(e) = lock::sign(&claim, id) {
+            return give_up(io_error(&claim_path, Step::Writing)(e).into());
+        }
         let big_path = lock::big_name(name);
         let mut heartbeat = Heartbeat::new(fs);
         // A big append holds it for a moment: wait for it, touching ours.
@@ -228,29 +264,31 @@ impl<T: File> NewLog<T> {
         // moments ago): busy.
         let start = fs.now_nanos();
         let big = loop {
-            match claim(fs, &big_path) {
+            match lock::claim(fs, name, &big_path) {
                 Ok(big) => break big,
                 Err(ClaimError::Held { name }) => {
                     if fs.now_nanos().saturating_sub(start) > BIG_WAIT_NANOS {
-                        let _ = fs.remove(&path);
-                        return Err(RewriteError::Busy { lock: name });
+                        return give_up(RewriteError::Busy { lock: name });
                     }
-                    if let Err(e) = heartbeat.beat(fs, &[&file]) {
-                        let _ = fs.remove(&path);
-                        return Err(io_error(&path, Step::Touching)(e).into());
+                    if let Err(e) = heartbeat.beat(fs, &[&claim, &file]) {
+                        return give_up(io_error(&path, Step::Touching)(e).into());
                     }
                     fs.pause(1_000_000);
                 }
-                Err(e) => {
-                    let _ = fs.remove(&path);
-                    return Err(e.into());
-                }
+                Err(e) => return give_up(e.into()),
             }
         };
+        if let Err(e) = lock::sign(&big, id) {
+            let _ = fs.remove(&big_path);
+            return give_up(io_error(&big_path, Step::Writing)(e).into());
+        }
         // A second name left by a big append that died would keep the old
         // file linked after the rename, where appenders look for none.
         let _ = fs.remove(&lock::big_link_name(name));
         Ok(NewLog {
+            id,
+            claim,
+            claim_path,
             file,
             path,
             written: 0,
@@ -261,42 +299,44 @@ impl<T: File> NewLog<T> {
         })
     }
 
-    /// Releases `<log>.big`, unless another took it over.
+    /// The heartbeat and the files it keeps fresh.
+    fn claimed(&mut self) -> (&mut Heartbeat, Vec<&T>) {
+        let files = [&self.claim, &self.file, &self.big]
+            .into_iter()
+            .chain(&self.lock)
+            .collect();
+        (&mut self.heartbeat, files)
+    }
+
+    /// Releases `<log>.big` and `<log>.compact`, unless another took them
+    /// over.
     fn release<F: FileSystem>(&self, fs: &F) {
-        if self.big.stat().is_ok_and(|s| s.links > 0) {
-            let _ = fs.remove(&self.big_path);
+        for (file, path) in [(&self.big, &self.big_path), (&self.claim, &self.claim_path)] {
+            if file.stat().is_ok_and(|s| s.links > 0) {
+                let _ = fs.remove(path);
+            }
         }
     }
 
     /// Touches the claimed files if a beat is due.
     fn beat<F: FileSystem<File = T>>(&mut self, fs: &F) -> Result<(), StoreError> {
-        let files = [&self.file, &self.big]
-            .into_iter()
-            .chain(&self.lock)
-            .collect::<Vec<_>>();
-        self.heartbeat
-            .beat(fs, &files)
-            .map_err(io_error(&self.path, Step::Touching))
+        let (heartbeat, files) = self.claimed();
+        let beaten = heartbeat.beat(fs, &files);
+        beaten.map_err(io_error(&self.path, Step::Touching))
     }
 
     /// Whether both claims are still this rewrite's, right before the
     /// rename.
     fn still_ours<F: FileSystem<File = T>>(&mut self, fs: &F) -> Result<bool, StoreError> {
-        let files = [&self.file, &self.big]
-            .into_iter()
-            .chain(&self.lock)
-            .collect::<Vec<_>>();
-        self.heartbeat
-            .still_ours(fs, &files)
-            .map_err(io_error(&self.path, Step::Touching))
+        let (heartbeat, files) = self.claimed();
+        let ours = heartbeat.still_ours(fs, &files);
+        ours.map_err(io_error(&self.path, Step::Touching))
     }
 
-    /// Removes the unfinished new log after an error, unless another
-    /// rewrite took the name over.
+    /// Removes the unfinished new log after an error (no other rewrite
+    /// uses its name), and releases the claims.
     fn abandon<F: FileSystem>(&self, fs: &F) {
-        if self.file.stat().is_ok_and(|s| s.links > 0) {
-            let _ = fs.remove(&self.path);
-        }
+        let _ = fs.remove(&self.path);
         self.release(fs);
     }
 
@@ -353,7 +393,15 @@ fn replace<F: FileSystem>(
     mut new: NewLog<F::File>,
     copied_to: u64,
 ) -> Result<Rewritten, RewriteError> {
-    let result = replace_steps(store, old, &mut new, copied_to);
+    // Held claims keep every other rewrite from renaming (a stopped one is
+    // fenced): the file read so far must still be the log.
+    let result = match old.file().stat() {
+        Ok(stat) if stat.links == 0 => Err(RewriteError::Replaced {
+            log: store.config().log_name.clone(),
+        }),
+        Ok(_) => replace_steps(store, old, &mut new, copied_to),
+        Err(e) => Err(io_error(old.name(), Step::ReadingSize)(e).into()),
+    };
     if result.is_err() {
         new.abandon(store.fs());
     } else {
@@ -378,7 +426,12 @@ fn replace_steps<F: FileSystem>(
     failpoint("after-write");
 
     let lock_name = lock::lock_name(&name);
-    new.lock = Some(claim(fs, &lock_name)?);
+    let held = claim(fs, &name, &lock_name)?;
+    // Signed with the rewrite's id, so that whoever takes it over fences
+    // this rewrite (already fenced by then: see `lock::take_over`).
+    let signed = lock::sign(&held, new.id);
+    new.lock = Some(held);
+    signed.map_err(io_error(&lock_name, Step::Writing))?;
     new.heartbeat.watch();
     failpoint("after-lock");
     let result = (|| -> Result<Rewritten, RewriteError> {
@@ -396,8 +449,9 @@ fn replace_steps<F: FileSystem>(
             new.beat(fs)?;
         }
         // Everything before the seal is ours to copy; appenders move what
-        // lands after it.
-        let marker = seal(fs.random_u64());
+        // lands after it, and fence this rewrite (by the id in the seal)
+        // before they take it for stopped.
+        let marker = seal(new.id);
         old.file()
             .append(&Frame::raw(&marker))
             .map_err(io_error(old.name(), Step::Marking))?;
@@ -411,8 +465,16 @@ fn replace_steps<F: FileSystem>(
                 lock: lock_name.clone(),
             });
         }
-        fs.rename(&new.path, &name)
-            .map_err(io_error(&name, Step::RenamingOver))?;
+        // Fails if someone took this rewrite for stopped and removed the
+        // new log (see `lock::fence`): then nothing was renamed.
+        match fs.rename(&new.path, &name) {
+            Err(e) if e.code == Code::NoEntry => {
+                return Err(RewriteError::TakenOver {
+                    lock: lock_name.clone(),
+                });
+            }
+            renamed => renamed.map_err(io_error(&name, Step::RenamingOver))?,
+        }
         failpoint("after-rename");
         // Makes the rename durable. Hosts that cannot sync a directory
         // still have the synced new log under the name.

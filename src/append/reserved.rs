@@ -43,7 +43,7 @@ impl<T: File> AppendFile<T> {
     ) -> Result<Landed, StoreError> {
         self.end_after_last_write = None;
         let big = big_name(name);
-        let held = match claim(fs, &big) {
+        let held = match claim(fs, name, &big) {
             Ok(file) => file,
             Err(ClaimError::Held { .. }) => return Ok(Landed::WaitingBig),
             Err(ClaimError::Store(e)) => return Err(e),
