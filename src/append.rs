@@ -34,8 +34,8 @@ use crate::config::{Config, SyncMode};
 use crate::frame::{Frame, ends_in_torn_line};
 use crate::fs::{self, File, FileSystem, FsError, Open};
 use crate::lock::{
-    big_name, copied_by_rewrite, fence, is_fresh, is_locked, running_rewrite, seals_before,
-    wait_while_fresh, wait_while_locked,
+    self, big_name, copied_by_rewrite, fence, is_fresh, is_locked, seals_before, wait_while_fresh,
+    wait_while_locked,
 };
 use crate::pager::CHUNK;
 use crate::store_error::{AppendStep, Step, StoreError, Undo, io_error, open_error};
@@ -62,7 +62,9 @@ enum Landed {
     /// (or a rewrite runs, for a frame of that size).
     WaitingBig,
     /// In the log, but a rewrite took `<log>.big` over while the space
-    /// for it was reserved: it stays only if that rewrite did not rename.
+    /// for it was reserved: it stays if that rewrite did not rename, and
+    /// is in the new log if the rewrite copied the space once it was
+    /// filled.
     ClaimTakenOver,
     /// In the log, but after the seals of these rewrites (`None`: one
     /// whose id a power cut tore off), which do not copy them: whether
@@ -137,12 +139,27 @@ impl<F: FileSystem> Appender<F> {
             Landed::ClaimTakenOver => {
                 wait_while_fresh(fs, &big_name(name))?;
                 wait_while_locked(fs, name)?;
-                fence_running_rewrite(fs, name);
+                lock::fence_running_rewrite(fs, name);
                 if open.still_linked(name)? {
                     self.open = Some(open);
                     return Ok(());
                 }
-                self.append(fs, config, frame)
+                // Renamed: the rewrite copied the space either before our
+                // fill or after it; the new log tells which.
+                let new = AppendFile::open(fs, name, config.sync)?;
+                let size = new
+                    .file
+                    .stat()
+                    .map_err(io_error(name, Step::ReadingSize))?
+                    .size;
+                let copied = new
+                    .line_start_of(&frame, 0, size)
+                    .map_err(io_error(name, Step::Reading))?;
+                self.open = Some(new);
+                match copied {
+                    Some(_) => Ok(()),
+                    None => self.append(fs, config, frame),
+                }
             }
             Landed::BehindSeal { from, seals } => {
                 // Our bytes follow a seal: they are not copied. Once the
@@ -154,7 +171,7 @@ impl<F: FileSystem> Appender<F> {
                 for id in seals {
                     match id {
                         Some(id) => fence(fs, name, id),
-                        None => fence_running_rewrite(fs, name),
+                        None => lock::fence_running_rewrite(fs, name),
                     }
                 }
                 if open.still_linked(name)? {
@@ -546,14 +563,6 @@ impl<T: File> AppendFile<T> {
         self.file.sync_data()?;
         self.last_sync = fs.now_nanos();
         Ok(())
-    }
-}
-
-/// Fences the rewrite that holds `<log>.compact`, if any (see
-/// [`crate::lock::fence`]).
-fn fence_running_rewrite<F: FileSystem>(fs: &F, name: &str) {
-    if let Some(id) = running_rewrite(fs, name) {
-        fence(fs, name, id);
     }
 }
 

@@ -82,9 +82,20 @@ pub fn is_fresh<F: FileSystem>(fs: &F, name: &str) -> bool {
         .is_some_and(|age| age < STALE_AFTER_MILLIS)
 }
 
-/// Whether a rewrite holds a fresh lock on `log`.
+/// Whether a rewrite holds a fresh lock on `log`. A stale one is taken
+/// for left by a crash or by a stopped rewrite, which is fenced first
+/// (through `<log>.compact`, signed before any lock is taken), so that it
+/// cannot rename after all: the caller may go on and append, also after
+/// the stopped rewrite's seal.
 pub fn is_locked<F: FileSystem>(fs: &F, log: &str) -> bool {
-    is_fresh(fs, &lock_name(log))
+    match fs.age_millis(&lock_name(log)) {
+        Some(age) if age < STALE_AFTER_MILLIS => true,
+        Some(_) => {
+            fence_running_rewrite(fs, log);
+            false
+        }
+        None => false,
+    }
 }
 
 /// Waits (polling every millisecond) while a rewrite holds a fresh lock
@@ -163,6 +174,13 @@ fn signed_id<T: File>(claim: &T) -> Option<u64> {
 /// The id of the rewrite that holds `<log>.compact`, if one does.
 pub fn running_rewrite<F: FileSystem>(fs: &F, log: &str) -> Option<u64> {
     signed_id(&fs.open(&claim_name(log), Open::Read).ok()?)
+}
+
+/// Fences the rewrite that holds `<log>.compact`, if any.
+pub fn fence_running_rewrite<F: FileSystem>(fs: &F, log: &str) {
+    if let Some(id) = running_rewrite(fs, log) {
+        fence(fs, log, id);
+    }
 }
 
 /// Takes a stale claim away from its owner, which may be dead or only

@@ -96,11 +96,13 @@ impl<T: File> AppendFile<T> {
             }
             let bytes = led.bytes();
             let len = bytes.len() as u64;
+            // Fresh for the reservation and the fill.
+            held.touch().map_err(io_error(name, Step::Touching))?;
+            // The size checked and set in consecutive calls (see the
+            // README's limits for a writer stopped between them).
             if self.file.stat().map_err(&size_error)?.size != before {
                 continue;
             }
-            // Fresh for the reservation and the fill.
-            held.touch().map_err(io_error(name, Step::Touching))?;
             if let Err(error) = self.file.set_size(before + len) {
                 return Err(StoreError::Append {
                     name: name.to_string(),
@@ -129,14 +131,15 @@ impl<T: File> AppendFile<T> {
                     undo,
                 });
             }
+            if held.stat().map_err(&size_error)?.links == 0 {
+                // We stalled past the staleness and a rewrite took
+                // `<log>.big` over: it may have copied the space before our
+                // fill, or after it.
+                return Ok(Landed::ClaimTakenOver);
+            }
             let after = self.file.stat().map_err(&size_error)?;
             if after.links == 0 {
                 return Ok(Landed::InReplacedFile { from: before });
-            }
-            if held.stat().map_err(&size_error)?.links == 0 {
-                // We stalled past the staleness and a rewrite took
-                // `<log>.big` over: it may copy the space before our fill.
-                return Ok(Landed::ClaimTakenOver);
             }
             if self.sync_due(fs, sync)
                 && let Err(error) = self.sync(fs)

@@ -1,0 +1,364 @@
+//! A process stopped between any two of its file operations, for longer
+//! than every timeout, on the simulated disk: while it is stopped, other
+//! instances append and compact (they wait for its claims, find them stale
+//! and go on); then it goes on where it stopped. Each protocol is stopped
+//! at every one of its operations in turn: a compaction, a repair, a small
+//! append and a record larger than the write permit. Afterwards every
+//! acknowledged record is in the log exactly once, every refused one at
+//! most once, and the next compaction cleans up every side file.
+//!
+//! Every compaction's snapshot is the records it replaces, as they are, so
+//! that the log's records are the same before and after it, whichever
+//! compactions renamed: the records are compared as a multiset, and each
+//! instance's own in the order it appended them.
+
+#![forbid(unsafe_code)]
+
+mod sim;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use pathway_memory::config::SyncMode;
+use pathway_memory::frame::Frame;
+use pathway_memory::fs::FileSystem;
+use pathway_memory::fs_mem::MemFs;
+use pathway_memory::lock::{STALE_AFTER_MILLIS, WAIT_LIMIT_SECS};
+use pathway_memory::rewrite::{compact, repair};
+use pathway_memory::store::Store;
+use sim::{LOG, config};
+
+const MILLI: u64 = 1_000_000;
+
+/// How long the stopped process stays stopped: not at all (the others
+/// wait for its claims to go stale) or past every timeout.
+const PAUSES: [u64; 2] = [0, (WAIT_LIMIT_SECS + 10) * 1_000 * MILLI];
+
+/// The process under test.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Stopped {
+    Compaction,
+    Repair,
+    Append,
+    BigAppend,
+}
+
+/// What every run shares: the disk and what was acknowledged.
+struct World {
+    fs: MemFs,
+    /// Records acknowledged, by instance.
+    acked: RefCell<HashMap<String, Vec<String>>>,
+    /// Records whose append failed: each may be stored at most once.
+    refused: RefCell<Vec<String>>,
+    next: RefCell<usize>,
+}
+
+impl World {
+    fn new() -> Rc<World> {
+        Rc::new(World {
+            fs: MemFs::new(),
+            acked: RefCell::default(),
+            refused: RefCell::default(),
+            next: RefCell::new(0),
+        })
+    }
+
+    fn store(&self) -> Store<MemFs> {
+        Store::new(config(SyncMode::Always), self.fs.clone(), "mem".into())
+    }
+
+    /// A record no other append has, `size` bytes or more.
+    fn record(&self, who: &str, size: usize) -> String {
+        let mut next = self.next.borrow_mut();
+        *next += 1;
+        let pad = "x".repeat(size.saturating_sub(40));
+        format!(r#"{{"who":"{who}","n":{},"pad":"{pad}"}}"#, *next)
+    }
+
+    /// Appends one record as `who`; true if acknowledged.
+    fn append(&self, store: &mut Store<MemFs>, who: &str, size: usize) -> bool {
+        let text = self.record(who, size);
+        match store.append_frame(Frame::new([text.as_str()])) {
+            Ok(()) => {
+                self.acked
+                    .borrow_mut()
+                    .entry(who.to_string())
+                    .or_default()
+                    .push(text);
+                true
+            }
+            Err(_) => {
+                self.refused.borrow_mut().push(text);
+                false
+            }
+        }
+    }
+
+    /// Appends `count` records as `who` in one batch.
+    fn append_batch(&self, store: &mut Store<MemFs>, who: &str, count: usize) {
+        let texts: Vec<String> = (0..count).map(|_| self.record(who, 100)).collect();
+        match store.append_frame(Frame::new(texts.iter().map(String::as_str))) {
+            Ok(()) => self
+                .acked
+                .borrow_mut()
+                .entry(who.to_string())
+                .or_default()
+                .extend(texts),
+            Err(_) => self.refused.borrow_mut().extend(texts),
+        }
+    }
+
+    /// Compacts the whole log into a snapshot of its own records.
+    fn compact_all(&self, store: &mut Store<MemFs>) -> bool {
+        // A compaction by another may replace the log while it is read.
+        let Ok((page, end)) = store.page(None, 1 << 30) else {
+            return false;
+        };
+        let records: Vec<String> = page
+            .entries
+            .into_iter()
+            .chain(page.tail)
+            .filter_map(|e| e.record.ok())
+            .collect();
+        let snapshot = Frame::new(records.iter().map(String::as_str));
+        compact(store, &snapshot, &end.encode()).is_ok()
+    }
+
+    /// The log's records and how many damaged lines it has.
+    fn replay(&self) -> (Vec<String>, usize) {
+        let (page, _) = self.store().page(None, 1 << 30).expect("replay");
+        let mut records = Vec::new();
+        let mut damaged = 0;
+        for entry in page.entries.into_iter().chain(page.tail) {
+            match entry.record {
+                Ok(text) => records.push(text),
+                Err(_) => damaged += 1,
+            }
+        }
+        (records, damaged)
+    }
+}
+
+#[derive(Default, Debug)]
+struct Figures {
+    stops: usize,
+    acked: usize,
+    refused: usize,
+    committed: usize,
+    gave_up: usize,
+    longest_wait_ms: u64,
+}
+
+/// Runs `stopped` with a stop before its `at`th file call; false once it
+/// finished before making that many calls.
+fn stop_at(
+    stopped: Stopped,
+    at: u64,
+    pause: u64,
+    compacts: bool,
+    batch: usize,
+    figures: &mut Figures,
+) -> bool {
+    let world = World::new();
+    let mut setup = world.store();
+    for _ in 0..4 {
+        world.append(&mut setup, "setup", 60);
+    }
+    if stopped == Stopped::Repair {
+        // A damaged line for the repair to move out.
+        world.fs.put(LOG, &{
+            let mut bytes = world.fs.read(LOG).unwrap();
+            bytes.extend_from_slice(b"{\"damaged\":\n");
+            bytes
+        });
+        world.append(&mut setup, "setup", 60);
+    }
+    // Another instance with the log open, appending before, during and
+    // after the stop.
+    let other = Rc::new(RefCell::new(world.store()));
+    world.append(&mut other.borrow_mut(), "other", 60);
+
+    let calls = Rc::new(RefCell::new(0u64));
+    let reached = Rc::new(RefCell::new(false));
+    let waited = Rc::new(RefCell::new(0u64));
+    {
+        let (world, other, calls, reached, waited) = (
+            world.clone(),
+            other.clone(),
+            calls.clone(),
+            reached.clone(),
+            waited.clone(),
+        );
+        world.fs.clone().before_each_call(move || {
+            *calls.borrow_mut() += 1;
+            if *calls.borrow() != at {
+                return;
+            }
+            *reached.borrow_mut() = true;
+            world.fs.advance(pause);
+            // While it is stopped: appends by the instance with the log
+            // open and by a new one, a compaction by a third, appends.
+            let started = world.fs.now_nanos();
+            world.append(&mut other.borrow_mut(), "other", 60);
+            *waited.borrow_mut() = world.fs.now_nanos() - started;
+            world.append(&mut world.store(), "fresh", 60);
+            world.append_batch(&mut other.borrow_mut(), "other", batch);
+            if compacts {
+                world.compact_all(&mut world.store());
+            }
+            world.append(&mut other.borrow_mut(), "other", 60);
+        });
+    }
+
+    let mut own = world.store();
+    let outcome = match stopped {
+        Stopped::Compaction => Some(world.compact_all(&mut own)),
+        Stopped::Repair => Some(repair(&mut own).is_ok()),
+        Stopped::Append => {
+            world.append(&mut own, "stopped", 60);
+            None
+        }
+        Stopped::BigAppend => {
+            world.append(&mut own, "stopped", 70 * 1024);
+            None
+        }
+    };
+    world.fs.before_each_call(|| {});
+    match outcome {
+        Some(true) => figures.committed += 1,
+        Some(false) => figures.gave_up += 1,
+        None => {}
+    }
+    figures.longest_wait_ms = figures.longest_wait_ms.max(*waited.borrow() / MILLI);
+
+    // After it: the stopped instance and the other one append again.
+    world.append(&mut own, "stopped", 60);
+    world.append(&mut other.borrow_mut(), "other", 60);
+
+    let context = format!(
+        "{stopped:?} stopped before call {at} for {} ms, others compacting: {compacts}",
+        pause / MILLI
+    );
+    check(&world, &context, figures);
+
+    // Once every claim is stale, the next compaction runs and leaves no
+    // side file but the quarantine.
+    world.fs.advance(STALE_AFTER_MILLIS * MILLI);
+    assert!(
+        world.compact_all(&mut world.store()),
+        "{context}: the next compaction"
+    );
+    check(&world, &context, &mut Figures::default());
+    let quarantine = format!("{LOG}.quarantine");
+    let left: Vec<String> = world
+        .fs
+        .names()
+        .into_iter()
+        .filter(|n| n != LOG && *n != quarantine)
+        .collect();
+    assert!(left.is_empty(), "{context}: left {left:?}");
+    *reached.borrow()
+}
+
+/// Every acknowledged record once, in its instance's order; every refused
+/// one at most once; nothing else; no damaged line but the one the setup
+/// wrote (until a repair moved it out).
+fn check(world: &World, context: &str, figures: &mut Figures) {
+    let (records, damaged) = world.replay();
+    assert!(damaged <= 1, "{context}: {damaged} damaged lines");
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for r in &records {
+        *count.entry(r.as_str()).or_default() += 1;
+    }
+    let acked = world.acked.borrow();
+    for (who, texts) in acked.iter() {
+        for text in texts {
+            let n = count.remove(text.as_str()).unwrap_or(0);
+            assert_eq!(
+                n, 1,
+                "{context}: an acknowledged record of {who} is there {n} times"
+            );
+        }
+        let order: Vec<&String> = records.iter().filter(|r| texts.contains(r)).collect();
+        assert!(
+            order.iter().zip(texts).all(|(a, b)| *a == b),
+            "{context}: {who}'s records out of order"
+        );
+        figures.acked += texts.len();
+    }
+    let refused = world.refused.borrow();
+    for text in refused.iter() {
+        let n = count.remove(text.as_str()).unwrap_or(0);
+        assert!(n <= 1, "{context}: a refused record is there {n} times");
+    }
+    figures.refused += refused.len();
+    assert!(
+        count.is_empty(),
+        "{context}: records no one appended: {count:?}"
+    );
+}
+
+/// Stops `stopped` before each of its calls in turn; while it is stopped,
+/// the other instance appends a batch of `batch` records (~100 bytes each)
+/// among its single appends.
+fn stop_everywhere(stopped: Stopped, batch: usize) -> Figures {
+    let mut figures = Figures::default();
+    for pause in PAUSES {
+        for compacts in [false, true] {
+            let mut at = 1;
+            while stop_at(stopped, at, pause, compacts, batch, &mut figures) {
+                figures.stops += 1;
+                at += 1;
+            }
+            assert!(at > 5, "{stopped:?} makes more calls than {at}");
+        }
+    }
+    eprintln!(
+        "figures: {stopped:?} stopped before each of its calls (simulated disk, stops of 0 and {} \
+         s, others appending with and without a compaction): {} stops, {} acknowledged records checked, 0 lost, 0 doubled; {} refused (each stored \
+         at most once); the stopped rewrite renamed {} times, gave up {} times; an append during \
+         a stop waited at most {} ms (simulated)",
+        PAUSES[1] / 1_000 / MILLI,
+        figures.stops,
+        figures.acked,
+        figures.refused,
+        figures.committed,
+        figures.gave_up,
+        figures.longest_wait_ms,
+    );
+    figures
+}
+
+#[test]
+fn a_compaction_stopped_at_any_step_for_any_time_loses_or_doubles_no_acknowledged_record() {
+    let figures = stop_everywhere(Stopped::Compaction, 100);
+    assert!(figures.committed > 0 && figures.gave_up > 0, "{figures:?}");
+}
+
+#[test]
+fn a_repair_stopped_at_any_step_for_any_time_loses_or_doubles_no_acknowledged_record() {
+    stop_everywhere(Stopped::Repair, 100);
+}
+
+#[test]
+fn an_append_stopped_at_any_step_for_any_time_loses_or_doubles_no_acknowledged_record() {
+    stop_everywhere(Stopped::Append, 100);
+}
+
+#[test]
+fn a_record_above_the_write_permit_stopped_at_any_step_loses_or_doubles_no_acknowledged_record() {
+    // Others append less than its reservation while it is stopped.
+    stop_everywhere(Stopped::BigAppend, 300);
+}
+
+/// The known gap (README, Limits): a writer of a record above the write
+/// permit checks the log's size and sets it past its record in two
+/// consecutive calls; stopped between them for over 2 s while others
+/// append more than its record's size, it cuts what they appended.
+#[test]
+#[ignore = "known gap: a big append stopped between its size check and its reservation cuts \
+            what others appended meanwhile beyond its record's size (README, Limits)"]
+fn a_record_above_the_write_permit_stopped_before_its_reservation_cuts_nothing_others_appended() {
+    stop_everywhere(Stopped::BigAppend, 800);
+}
