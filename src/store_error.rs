@@ -116,6 +116,9 @@ pub enum Undo {
     /// A sync failed after the whole record was written; other instances
     /// appended after it, so it stays, perhaps not on stable storage.
     Stays,
+    /// The space reserved for a record larger than the write permit was
+    /// made a blank line: `length` bytes at `offset`.
+    Blanked { offset: u64, length: u64 },
     /// Looking at or cutting the file failed.
     Failed { offset: u64, error: Box<StoreError> },
 }
@@ -158,6 +161,11 @@ impl fmt::Display for Undo {
                 f,
                 "the record was written and stays (other instances appended after \
                  it), but may not be on stable storage"
+            ),
+            Undo::Blanked { offset, length } => write!(
+                f,
+                "the space reserved for it ({length} bytes at byte offset {offset}) was made a \
+                 blank line, which replay skips; nothing was cut"
             ),
             Undo::Failed { offset, error } => write!(
                 f,

@@ -26,6 +26,10 @@ use crate::fs::{self, File, FileSystem, FsError};
 use crate::lock::{ClaimError, big_link_name, big_name, claim};
 use crate::store_error::{AppendStep, Step, StoreError, Undo, io_error};
 
+/// How often a reservation is tried again when others' bytes came between
+/// its zero bytes, before the append gives up as busy.
+const RESERVE_ATTEMPTS: usize = 8;
+
 impl<T: File> AppendFile<T> {
     /// Appends a frame with a record larger than the write permit, which
     /// an append stream would write in pieces that others' records could
@@ -71,6 +75,7 @@ impl<T: File> AppendFile<T> {
         held: &T,
     ) -> Result<Landed, StoreError> {
         let size_error = io_error(name, Step::ReadingSize);
+        let mut attempts = 0;
         loop {
             // Appenders that looked before the link may still be writing:
             // wait until the size holds still.
@@ -98,32 +103,42 @@ impl<T: File> AppendFile<T> {
             let len = bytes.len() as u64;
             // Fresh for the reservation and the fill.
             held.touch().map_err(io_error(name, Step::Touching))?;
-            // The size checked and set in consecutive calls (see the
-            // README's limits for a writer stopped between them).
-            if self.file.stat().map_err(&size_error)?.size != before {
-                continue;
-            }
-            if let Err(error) = self.file.set_size(before + len) {
+            // Reserved by appending zero bytes, which no record contains:
+            // an append adds to the end and never cuts what others
+            // appended, even if this process is stopped for any time in
+            // between (setting the size could).
+            if let Err(error) = self.file.append(&Frame::raw(&vec![0; bytes.len()])) {
                 return Err(StoreError::Append {
                     name: name.to_string(),
                     during: AppendStep::Writing,
                     error,
-                    undo: Undo::NothingWritten,
+                    undo: self.undo_partial_reservation(before, held, name),
                 });
             }
-            // A straggler's record that landed in the moment before the
-            // reservation lies at its start: it ends there, the rest
-            // becomes a blank line, and the space is reserved again.
-            let region =
-                fs::read_exact(&self.file, before, len).map_err(io_error(name, Step::Reading))?;
-            if let Some(last) = region.iter().rposition(|&b| b != 0) {
-                let start = before + last as u64 + 1;
-                self.blank(start, before + len)
-                    .map_err(io_error(name, Step::Writing))?;
+            let Some(at) = self
+                .reservation(before, len)
+                .map_err(io_error(name, Step::Reading))?
+            else {
+                // Others' bytes came between ours (appenders that took our
+                // claim for stale while we were stopped): the zero bytes
+                // stay as a damaged line, and we try again, a few times.
+                attempts += 1;
+                if attempts == RESERVE_ATTEMPTS {
+                    return Err(StoreError::Locked {
+                        lock: big_name(name),
+                    });
+                }
                 continue;
+            };
+            // Ours since our claim is: a writer that takes it over from now
+            // on reserves after the end it finds, which is after our space.
+            // Taken over already, the space may be that writer's: ours is
+            // left as it is, and we wait for it.
+            if held.stat().map_err(&size_error)?.links == 0 {
+                return Ok(Landed::WaitingBig);
             }
-            if let Err(error) = self.file.write_at(before, bytes) {
-                let undo = self.undo_reservation(before, len, name);
+            if let Err(error) = self.file.write_at(at, bytes) {
+                let undo = self.undo_reservation(at, len, name);
                 return Err(StoreError::Append {
                     name: name.to_string(),
                     during: AppendStep::Writing,
@@ -148,7 +163,7 @@ impl<T: File> AppendFile<T> {
                     name: name.to_string(),
                     during: AppendStep::Syncing,
                     error,
-                    undo: self.undo_sync(&led, before, before + len, name),
+                    undo: self.undo_sync(&led, at, at + len, name),
                 });
             }
             return Ok(Landed::InLog);
@@ -165,26 +180,66 @@ impl<T: File> AppendFile<T> {
         self.file.write_at(from, &filler)
     }
 
-    /// After a failed fill of reserved space: cut it off if it still is
-    /// the end, else make it a blank line.
-    fn undo_reservation(&self, before: u64, len: u64, name: &str) -> Undo {
+    /// Where our zero bytes, `len` of them appended at or after `before`,
+    /// lie whole: right at `before`, or after whole lines that others
+    /// appended first (a straggler that looked before our link). `None`
+    /// when others' bytes came between them.
+    fn reservation(&self, before: u64, len: u64) -> Result<Option<u64>, FsError> {
+        let Some(at) = fs::find(&self.file, &[0], before)? else {
+            return Ok(None);
+        };
+        let starts_line = at == before || self.file.read_at(at - 1, 1)?.first() == Some(&b'\n');
+        let whole = fs::read_exact(&self.file, at, len)?;
+        Ok(
+            (starts_line && whole.len() as u64 == len && whole.iter().all(|&b| b == 0))
+                .then_some(at),
+        )
+    }
+
+    /// After an append of zero bytes that failed part-way (a full
+    /// device): the zero bytes that reached the file become blank lines,
+    /// if our claim still holds (else they may be a writer's that took it
+    /// over). Nothing is cut: others may have appended after them.
+    fn undo_partial_reservation(&self, before: u64, held: &T, name: &str) -> Undo {
         let undo = || -> Result<Undo, (Step, FsError)> {
             let size = self.file.stat().map_err(|e| (Step::ReadingSize, e))?.size;
-            if size == before + len {
-                self.file
-                    .set_size(before)
-                    .map_err(|e| (Step::CuttingPartialRecord, e))?;
-                return Ok(Undo::Cut {
-                    to: before,
-                    kept: 0,
+            if size <= before {
+                return Ok(Undo::NothingWritten);
+            }
+            if held.stat().map_err(|e| (Step::ReadingSize, e))?.links == 0 {
+                return Ok(Undo::Left {
+                    grown: size - before,
                 });
             }
-            self.blank(before, before + len)
-                .map_err(|e| (Step::CuttingPartialRecord, e))?;
-            Ok(Undo::Left {
-                grown: size - before,
+            let bytes = fs::read_exact(&self.file, before, size - before)
+                .map_err(|e| (Step::Reading, e))?;
+            let mut at = 0;
+            while let Some(start) = bytes[at..].iter().position(|&b| b == 0).map(|p| p + at) {
+                let end = bytes[start..]
+                    .iter()
+                    .position(|&b| b != 0)
+                    .map_or(bytes.len(), |p| p + start);
+                self.blank(before + start as u64, before + end as u64)
+                    .map_err(|e| (Step::CuttingPartialRecord, e))?;
+                at = end;
+            }
+            Ok(Undo::Blanked {
+                offset: before,
+                length: size - before,
             })
         };
         undo().unwrap_or_else(|(during, error)| failed(name, before, during, error))
+    }
+
+    /// After a failed fill of our reserved space: it becomes a blank line.
+    /// Nothing is cut: others may have appended after it.
+    fn undo_reservation(&self, at: u64, len: u64, name: &str) -> Undo {
+        match self.blank(at, at + len) {
+            Ok(()) => Undo::Blanked {
+                offset: at,
+                length: len,
+            },
+            Err(error) => failed(name, at, Step::CuttingPartialRecord, error),
+        }
     }
 }
