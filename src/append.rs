@@ -361,7 +361,7 @@ impl<T: File> AppendFile<T> {
             }
             match found {
                 None => {
-                    self.take_back(fs, frame, after.size)
+                    self.take_back(frame, before)
                         .map_err(io_error(name, Step::CuttingPartialRecord))?;
                     return Ok(Landed::AfterTornLine);
                 }
@@ -413,29 +413,26 @@ impl<T: File> AppendFile<T> {
         }
     }
 
-    /// Our frame went on another writer's unterminated line. If it is
-    /// still the file's end (`size`) after a pause, cuts it off again, so
-    /// that the next attempt ends that line first, as an append that had
-    /// looked would have: the same bytes as a single instance leaves.
-    /// Whatever arrived after it stays, and so then does the frame.
-    fn take_back<F: FileSystem<File = T>>(
-        &self,
-        fs: &F,
-        frame: &Frame,
-        size: u64,
-    ) -> Result<(), FsError> {
-        let len = frame.bytes().len() as u64;
-        let Some(start) = size.checked_sub(len) else {
-            return Ok(());
-        };
-        if fs::read_exact(&self.file, start, len)? != frame.bytes() {
-            return Ok(());
-        }
-        fs.pause(TORN_LINE_PAUSE_NANOS);
-        if self.file.stat()?.size == size {
-            self.file.set_size(start)?;
+    /// Our frame went on another writer's unterminated line (at or after
+    /// `from`): its bytes become a blank line, which ends that line, and
+    /// the next attempt appends the frame again. Nothing is cut, so a
+    /// process stopped here for any time cuts no one's record.
+    fn take_back(&self, frame: &Frame, from: u64) -> Result<(), FsError> {
+        if let Some(at) = fs::find(&self.file, frame.bytes(), from)? {
+            self.blank(at, at + frame.bytes().len() as u64)?;
         }
         Ok(())
+    }
+
+    /// Overwrites `from..to`, bytes of this instance's own, with a blank
+    /// line (spaces and a `\n`), which replay skips.
+    fn blank(&self, from: u64, to: u64) -> Result<(), FsError> {
+        if from >= to {
+            return Ok(());
+        }
+        let mut filler = vec![b' '; (to - from) as usize];
+        filler[(to - from - 1) as usize] = b'\n';
+        self.file.write_at(from, &filler)
     }
 
     /// Where the frame's bytes lie in `from..to` at the start of a line,
@@ -527,6 +524,10 @@ impl<T: File> AppendFile<T> {
             if !frame.starts().any(|at| bytes[at..].starts_with(&tail)) {
                 return Ok(Undo::Left { grown });
             }
+            // Cut, so that a full device is left as it was (blanks would
+            // fill it further). A process stopped for over 2 s between this
+            // look and the cut, while others append, would cut their
+            // records: see the README's limits.
             fs.pause(TORN_LINE_PAUSE_NANOS);
             if size().map_err(|e| (Step::ReadingSize, e))? != after {
                 return Ok(Undo::Left { grown });
@@ -541,22 +542,20 @@ impl<T: File> AppendFile<T> {
         undo().unwrap_or_else(|(during, error)| failed(name, before, during, error))
     }
 
-    /// After a failed sync of a record written whole: removes it if it
-    /// provably is the file's end, that is, the file grew by exactly its
-    /// bytes from `before` to `written_end` and has not grown since.
+    /// After a failed sync of a frame written whole: makes it a blank
+    /// line if its bytes provably are `before..written_end` (the file grew
+    /// by exactly them). Nothing is cut: others may have appended after.
     fn undo_sync(&self, frame: &Frame, before: u64, written_end: u64, name: &str) -> Undo {
-        let undo = || -> Result<Undo, (Step, FsError)> {
-            if written_end != before + frame.bytes().len() as u64
-                || self.file.stat().map_err(|e| (Step::ReadingSize, e))?.size != written_end
-            {
-                return Ok(Undo::Stays);
-            }
-            self.file
-                .set_size(before)
-                .map_err(|e| (Step::CuttingPartialRecord, e))?;
-            Ok(Undo::Removed { to: before })
-        };
-        undo().unwrap_or_else(|(during, error)| failed(name, before, during, error))
+        if written_end != before + frame.bytes().len() as u64 {
+            return Undo::Stays;
+        }
+        match self.blank(before, written_end) {
+            Ok(()) => Undo::Blanked {
+                offset: before,
+                length: written_end - before,
+            },
+            Err(error) => failed(name, before, Step::CuttingPartialRecord, error),
+        }
     }
 
     fn sync<F: FileSystem<File = T>>(&mut self, fs: &F) -> Result<(), FsError> {

@@ -105,19 +105,19 @@ pub enum Undo {
     /// records, the `\n` that ended a torn last line).
     Cut { to: u64, kept: u64 },
     /// The file ends in whole lines: no partly written record to cut;
-    /// `kept` bytes reached it during the call (as for `Cut`).
+    /// `kept` bytes of whole lines reached it during the call (other
+    /// instances' records, a batch's first records, the `\n` that ended a
+    /// torn last line).
     Whole { kept: u64 },
     /// The file's end is not this call's (another instance wrote, or is
     /// writing, after it): nothing was cut.
     Left { grown: u64 },
-    /// A sync failed after the whole record was written and was provably
-    /// the file's end: it was removed.
-    Removed { to: u64 },
     /// A sync failed after the whole record was written; other instances
     /// appended after it, so it stays, perhaps not on stable storage.
     Stays,
-    /// The space reserved for a record larger than the write permit was
-    /// made a blank line: `length` bytes at `offset`.
+    /// The call's own bytes (a record whose sync failed, the space
+    /// reserved for a record larger than the write permit) were made a
+    /// blank line: `length` bytes at `offset`.
     Blanked { offset: u64, length: u64 },
     /// Looking at or cutting the file failed.
     Failed { offset: u64, error: Box<StoreError> },
@@ -152,11 +152,6 @@ impl fmt::Display for Undo {
                  part of this record that reached the log shows as a damaged line, \
                  which `repair` moves to the quarantine"
             ),
-            Undo::Removed { to } => write!(
-                f,
-                "the record was written, then removed again (the log is {to} bytes, \
-                 as before the call)"
-            ),
             Undo::Stays => write!(
                 f,
                 "the record was written and stays (other instances appended after \
@@ -164,8 +159,8 @@ impl fmt::Display for Undo {
             ),
             Undo::Blanked { offset, length } => write!(
                 f,
-                "the space reserved for it ({length} bytes at byte offset {offset}) was made a \
-                 blank line, which replay skips; nothing was cut"
+                "its bytes ({length} at byte offset {offset}) were made a blank line, which \
+                 replay skips; nothing was cut"
             ),
             Undo::Failed { offset, error } => write!(
                 f,

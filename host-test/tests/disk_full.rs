@@ -150,7 +150,7 @@ fn appends_on_a_full_device_fail_cleanly_and_work_again_once_space_is_freed() {
     let blanked = after.len() > before.len();
     assert!(
         if blanked {
-            message.contains("was made a blank line, which replay skips; nothing was cut")
+            message.contains("were made a blank line, which replay skips; nothing was cut")
         } else {
             message.contains("nothing of this call was stored")
         },

@@ -170,16 +170,6 @@ impl<T: File> AppendFile<T> {
         }
     }
 
-    /// Fills `from..to` with a blank line (spaces and a `\n`).
-    fn blank(&self, from: u64, to: u64) -> Result<(), FsError> {
-        if from >= to {
-            return Ok(());
-        }
-        let mut filler = vec![b' '; (to - from) as usize];
-        filler[(to - from - 1) as usize] = b'\n';
-        self.file.write_at(from, &filler)
-    }
-
     /// Where our zero bytes, `len` of them appended at or after `before`,
     /// lie whole: right at `before`, or after whole lines that others
     /// appended first (a straggler that looked before our link). `None`
