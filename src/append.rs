@@ -1,18 +1,21 @@
 //! The append protocol: the log opened once for appending and kept open;
 //! per call, a torn last line ended first, the frame written in one write,
-//! a sync as `PATHWAY_SYNC` says, and, after a failed write or sync, its
-//! own unterminated bytes cut off again.
+//! a sync as `PATHWAY_SYNC` says, and, after a failed write, its own
+//! unterminated bytes cut off again (after a failed sync, its record made
+//! a blank line).
 //!
 //! A compaction or repair (a rewrite) seals the log before it copies the
 //! last bytes and renames the new log over it (see [`crate::lock`]); an
 //! append makes sure its bytes never lie after a seal unnoticed:
 //! - an append that finds the file changed since its own last write (the
 //!   only way a seal can be in front of it) looks at the lock first, and
-//!   waits while a rewrite holds it, then opens the log afresh;
+//!   waits while a rewrite holds it, then opens the log afresh; a stale
+//!   lock's rewrite is fenced first (see [`crate::lock::is_locked`]);
 //! - an append whose write found others' bytes in front of it (the seal
 //!   may be among them) looks for a seal there; if one lies before its
 //!   bytes, or the file was renamed away (no links), it waits for the
-//!   rewrite to end. Then bytes with a seal after them were copied; bytes
+//!   rewrite to end and fences it (the id is in the seal), so that a
+//!   stopped rewrite cannot rename later. Then bytes with a seal after them were copied; bytes
 //!   with none are appended again, to the new log, if the file was renamed
 //!   away, and stay where they are if not.
 //!

@@ -12,6 +12,13 @@
 //! (see [`crate::append`]) and, once the file was renamed away, appends
 //! them again itself. Nothing is copied after the rename, so a rewrite
 //! killed at any step leaves no record lost or doubled.
+//!
+//! A rewrite that is only stopped (for any time) may wake up after others
+//! took it for dead, so staleness alone decides nothing: whoever acts on
+//! it first fences the rewrite ([`fence`]), removing its new log
+//! `<log>.compact.<id>`, a name no other rewrite uses, so that its rename
+//! fails. The id is in its claim (`<log>.compact`, see `take_over`) and
+//! in its seal.
 
 #![forbid(unsafe_code)]
 
@@ -133,7 +140,7 @@ pub enum ClaimError {
 /// Creates `name` exclusively: of the rewrites (or big appends) that try,
 /// one succeeds; the caller then [`sign`]s it with its id. A file left by
 /// a crash or by a stopped process (untouched for [`STALE_AFTER_MILLIS`])
-/// is taken over: see [`take_over`].
+/// is taken over: see `take_over`.
 pub fn claim<F: FileSystem>(fs: &F, log: &str, name: &str) -> Result<F::File, ClaimError> {
     let open = || fs.open(name, Open::CreateNew);
     match open() {

@@ -234,7 +234,7 @@ struct NewLog<T> {
 
 impl<T: File> NewLog<T> {
     /// Claims `<log>.compact` exclusively, creates the new log, and signs
-    /// the claim, in that order (see [`lock::take_over`]), then claims
+    /// the claim, in that order (see `lock::take_over`), then claims
     /// `<log>.big`.
     fn create<F: FileSystem<File = T>>(store: &Store<F>) -> Result<NewLog<T>, RewriteError> {
         let fs = store.fs();
