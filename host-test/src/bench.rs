@@ -29,6 +29,11 @@ pub struct BenchArgs {
     /// Size of the compacted log in MB.
     #[arg(long, default_value_t = 100)]
     pub compact_mb: usize,
+    /// MiB of JSON Lines piped through `append -` (streaming, the old
+    /// whole-stdin path, and a child `pathway append -` for its peak
+    /// memory); 0 leaves the workload out.
+    #[arg(long, default_value_t = 50)]
+    pub import_mb: usize,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -51,7 +56,7 @@ pub struct Row {
 }
 
 impl Row {
-    fn new(
+    pub(crate) fn new(
         workload: &'static str,
         unit: &'static str,
         component: f64,
@@ -70,7 +75,7 @@ impl Row {
 }
 
 /// An event of about 100 bytes, different for every `i`.
-fn event(i: usize) -> String {
+pub(crate) fn event(i: usize) -> String {
     format!(
         "{{\"op\":\"remember\",\"seq\":{i},\"key\":\"k{:06}\",\"value\":\"{:0>40}\",\"ok\":true}}",
         i % 977,
@@ -82,7 +87,7 @@ fn per_second(count: usize, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64()
 }
 
-fn mb_per_second(bytes: u64, elapsed: Duration) -> f64 {
+pub(crate) fn mb_per_second(bytes: u64, elapsed: Duration) -> f64 {
     bytes as f64 / 1e6 / elapsed.as_secs_f64()
 }
 
@@ -328,6 +333,12 @@ pub fn run(args: &BenchArgs) -> Result<Vec<Row>> {
         mb_per_second(log_bytes, native),
         "read the file, validate every line with serde_json",
     ));
+    drop(memory);
+
+    // 5. Stdin streamed into the log against the whole-stdin path.
+    if args.import_mb > 0 {
+        rows.push(crate::bench_import::run(runtime, args.import_mb)?);
+    }
     Ok(rows)
 }
 

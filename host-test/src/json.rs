@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 
 use crate::{
-    Cause, CheckReport, CompactReport, DamagedLine, Entry, Error, LineProblem, LogError, Page,
-    RepairReport,
+    Cause, CheckReport, CompactReport, DamagedLine, Entry, Error, LineProblem, LinesError,
+    LinesFailure, LogError, Page, RepairReport,
 };
 
 /// The WIT name of a cause.
@@ -49,6 +49,28 @@ pub fn log_error(error: &LogError) -> Value {
         value.extend(fields);
     }
     value
+}
+
+/// Where an import of lines stopped, for a refused line or an error of
+/// the component: `{"cause", "message", "line", "resume_line", "stored",
+/// "byte", "error"}`, `message` the whole text, `error` the component's
+/// error (`null` for a line that is not UTF-8, whose `byte` is set). Any
+/// other failure (a trap, a failed read) is `None`.
+pub fn lines_error(e: &LinesError) -> Option<Value> {
+    let (error, byte) = match &e.failure {
+        LinesFailure::Log(Error::Log(error)) => (log_error(error), None),
+        LinesFailure::InvalidUtf8 { byte } => (Value::Null, Some(*byte)),
+        _ => return None,
+    };
+    Some(json!({
+        "cause": e.cause_name(),
+        "message": e.to_string(),
+        "line": e.line,
+        "resume_line": e.resume_line,
+        "stored": e.stored,
+        "byte": byte,
+        "error": error,
+    }))
 }
 
 pub fn damaged_line(line: &DamagedLine) -> Value {

@@ -43,7 +43,8 @@
 //! Modules: [`Error`] (`error`), [`Options`] (`options`), [`Runtime`] and
 //! its epoch ticker (`runtime`), the linear-memory cap (`limits`), one
 //! component instance (`instance`), the log handle [`Memory`] (`memory`),
-//! the page iterator [`Entries`] (`entries`), the NATS JetStream provider
+//! the page iterator [`Entries`] (`entries`), lines appended as they
+//! arrive ([`Memory::append_lines`], `lines`), the NATS JetStream provider
 //! [`NatsLog`] (`nats`), [`Log`] over both (`log`), [`Plugin`] (`plugin`) and the
 //! JSON shape every host and the CLI write ([`json`]).
 #![forbid(unsafe_code)]
@@ -66,6 +67,7 @@ mod error;
 mod instance;
 pub mod json;
 mod limits;
+mod lines;
 mod log;
 mod memory;
 mod nats;
@@ -80,6 +82,10 @@ pub use bindings::exports::pathway::memory::log::{
 };
 pub use entries::Entries;
 pub use error::{Error, TrapKind};
+pub use lines::{
+    BATCH_IDLE, BATCH_MAX_WAIT, Batching, LinesError, LinesFailure, LinesReport, MAX_BATCH_BYTES,
+    MAX_BATCH_EVENTS,
+};
 pub use log::Log;
 pub use memory::Memory;
 pub use nats::{NatsLog, NatsTarget};

@@ -7,6 +7,7 @@
 mod artifacts;
 mod bench;
 mod bench_hosts;
+mod bench_import;
 mod bench_nats;
 
 use std::ffi::OsString;
@@ -17,8 +18,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use pathway_host::{
-    CheckReport, Entry, Error, Log, Memory, NatsTarget, Options, Plugin, Runtime, SyncMode,
-    TrapKind, json,
+    Batching, CheckReport, Entry, Error, LinesError, LinesFailure, Log, Memory, NatsTarget,
+    Options, Plugin, Runtime, SyncMode, TrapKind, json,
 };
 
 /// `println!` that returns an error instead of panicking when stdout is
@@ -50,9 +51,13 @@ struct Cli {
 enum Command {
     /// Append events (one JSON value each) to the log: one refused event
     /// stores none (a full device keeps whole records that reached it).
+    /// Stdin (`-`) is stored as its lines arrive, in batches: a refused
+    /// line refuses its batch and stops there; the batches before it stay.
     Append {
         #[command(flatten)]
         log: LogArgs,
+        #[command(flatten)]
+        batching: BatchArgs,
         /// One append call per event instead of one batch: events before a
         /// refused one stay stored (the error says how many).
         #[arg(long)]
@@ -64,9 +69,11 @@ enum Command {
         /// Print the outcome as JSON: {"ok": null} or {"err": <error>}.
         #[arg(long)]
         json: bool,
-        /// Events to append; `-` alone reads one event per line from stdin
-        /// (blank lines are skipped). Events that start with `-` (`-1`,
-        /// `-0.5`) are events; put options before them.
+        /// Events to append; `-` alone reads one event per line from stdin,
+        /// stored as the lines arrive (blank lines are skipped); the events
+        /// before it are one batch stored first, those after it one batch
+        /// stored last. Events that start with `-` (`-1`, `-0.5`) are
+        /// events; put options before them.
         #[arg(required = true, value_name = "EVENT")]
         events: Vec<OsString>,
     },
@@ -180,6 +187,39 @@ enum Command {
     },
 }
 
+/// How `append -` batches stdin's lines (`pathway_host::Batching`).
+#[derive(Args)]
+struct BatchArgs {
+    /// With `-`: most events of stdin in one batch.
+    #[arg(long, value_name = "N", default_value_t = pathway_host::MAX_BATCH_EVENTS as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    batch_events: u64,
+    /// With `-`: most bytes of events in one batch (a larger event is a
+    /// batch of its own).
+    #[arg(long, value_name = "BYTES", default_value_t = pathway_host::MAX_BATCH_BYTES as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    batch_bytes: u64,
+    /// With `-`: store a batch once no line has come for this long.
+    #[arg(long, value_name = "MS", default_value_t = pathway_host::BATCH_IDLE.as_millis() as u64)]
+    batch_idle_ms: u64,
+    /// With `-`: store a batch once its first line has waited this long.
+    #[arg(long, value_name = "MS",
+          default_value_t = pathway_host::BATCH_MAX_WAIT.as_millis() as u64)]
+    batch_wait_ms: u64,
+}
+
+impl BatchArgs {
+    fn batching(&self) -> Batching {
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        Batching {
+            max_events: size(self.batch_events),
+            max_bytes: size(self.batch_bytes),
+            idle: std::time::Duration::from_millis(self.batch_idle_ms),
+            max_wait: std::time::Duration::from_millis(self.batch_wait_ms),
+        }
+    }
+}
+
 #[derive(Args)]
 struct LogArgs {
     /// The directory granted to the component (must exist).
@@ -253,21 +293,25 @@ impl From<Error> for Failure {
     /// sets a limit the call ran into.
     fn from(e: Error) -> Failure {
         let code = if e.is_refusal() { 1 } else { 2 };
-        let flag = match &e {
-            Error::Trap {
-                kind: TrapKind::MemoryCap,
-                ..
-            } => Some("--max-memory-mib"),
-            Error::Trap {
-                kind: TrapKind::Deadline,
-                ..
-            } => Some("--timeout-secs"),
-            _ => None,
-        };
-        match flag {
+        match limit_flag(&e) {
             Some(flag) => Failure(code, anyhow::anyhow!("{e} (the limit is set with {flag})")),
             None => Failure(code, e.into()),
         }
+    }
+}
+
+/// The flag that sets the limit a call ran into, if it ran into one.
+fn limit_flag(e: &Error) -> Option<&'static str> {
+    match e {
+        Error::Trap {
+            kind: TrapKind::MemoryCap,
+            ..
+        } => Some("--max-memory-mib"),
+        Error::Trap {
+            kind: TrapKind::Deadline,
+            ..
+        } => Some("--timeout-secs"),
+        _ => None,
     }
 }
 
@@ -289,11 +333,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Append {
             log,
+            batching,
             events,
             each,
             ack,
             json,
-        } => append(&log, events, each, ack, json),
+        } => append(&log, events, each, ack, json, &batching.batching()),
         Command::Replay {
             log,
             json,
@@ -425,14 +470,14 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
-fn append(
-    log: &LogArgs,
-    args: Vec<OsString>,
-    each: bool,
-    ack: bool,
-    json: bool,
-) -> Result<u8, Failure> {
-    let mut events = Vec::new();
+/// The events of `append`: runs of command-line events, and stdin (`-`).
+enum Part {
+    Events(Vec<String>),
+    Stdin,
+}
+
+fn parts(args: Vec<OsString>) -> Result<Vec<Part>, Failure> {
+    let mut parts = vec![Part::Events(Vec::new())];
     for (i, arg) in args.into_iter().enumerate() {
         let Ok(arg) = arg.into_string() else {
             return Err(Failure(
@@ -443,23 +488,88 @@ fn append(
                 ),
             ));
         };
-        if arg == "-" {
-            read_stdin_events(&mut events)?;
-        } else {
-            events.push(unmark(arg));
+        match (arg == "-", parts.last_mut()) {
+            (true, _) => parts.extend([Part::Stdin, Part::Events(Vec::new())]),
+            (false, Some(Part::Events(events))) => events.push(unmark(arg)),
+            (false, _) => parts.push(Part::Events(vec![unmark(arg)])),
         }
     }
+    parts.retain(|p| !matches!(p, Part::Events(events) if events.is_empty()));
+    Ok(parts)
+}
+
+fn append(
+    log: &LogArgs,
+    args: Vec<OsString>,
+    each: bool,
+    ack: bool,
+    json: bool,
+    batching: &Batching,
+) -> Result<u8, Failure> {
+    let parts = parts(args)?;
     let mut memory = log.open()?;
     if each {
-        return append_each(&mut memory, &events, ack, json);
+        return append_each(&mut memory, parts, ack, json);
     }
-    let result = memory.append_batch(&events);
+    let mut after_stdin = false;
+    for part in parts {
+        let events = match part {
+            Part::Stdin => {
+                match memory.append_lines(std::io::stdin(), batching) {
+                    Ok(report) => log::info!(
+                        "{}: appended {} events from {} lines of stdin",
+                        memory.location(),
+                        report.stored,
+                        report.lines
+                    ),
+                    Err(e) => return stdin_stopped(e, json),
+                }
+                after_stdin = true;
+                continue;
+            }
+            Part::Events(events) => events,
+        };
+        let result = memory.append_batch(&events);
+        if json && result.is_err() {
+            return print_outcome(result, |()| serde_json::Value::Null);
+        }
+        match result {
+            Ok(()) => log::info!("{}: appended {} events", memory.location(), events.len()),
+            Err(e) if after_stdin => {
+                let Failure(code, error) = Failure::from(e);
+                return Err(Failure(
+                    code,
+                    anyhow::anyhow!(
+                        "{error}; they were the events after `-`: stdin's events and those \
+                         before `-` are stored"
+                    ),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     if json {
-        return print_outcome(result, |()| serde_json::Value::Null);
+        outln!("{}", serde_json::json!({ "ok": null }));
     }
-    result?;
-    log::info!("{}: appended {} events", memory.location(), events.len());
     Ok(0)
+}
+
+/// An import of stdin that stopped: exit 1 for a refused line, 2 for a
+/// line that is not UTF-8 (as before streaming) or anything else. With
+/// `--json`, a refusal or an error of the component is printed as
+/// `{"err": ...}`.
+fn stdin_stopped(e: LinesError, json: bool) -> Result<u8, Failure> {
+    let (code, flag) = match &e.failure {
+        LinesFailure::Log(error) if error.is_refusal() => (1, None),
+        LinesFailure::Log(error) => (2, limit_flag(error)),
+        _ => (2, None),
+    };
+    if json && let Some(value) = json::lines_error(&e) {
+        outln!("{}", serde_json::json!({ "err": value }));
+        return Ok(code);
+    }
+    let limit = flag.map_or(String::new(), |f| format!(" (the limit is set with {f})"));
+    Err(Failure(code, anyhow::anyhow!("stdin: {e}{limit}")))
 }
 
 /// With `--json`: the outcome on stdout, `{"ok": ...}` or `{"err": ...}`,
@@ -479,55 +589,105 @@ fn print_outcome<T>(
     Ok(code)
 }
 
-/// `append --each`: one call per event; a refusal stops there, and what
-/// came before it stays stored. With `ack`, each stored event's index is
-/// printed (and flushed) at once.
-fn append_each(memory: &mut Log, events: &[String], ack: bool, json: bool) -> Result<u8, Failure> {
-    for (i, event) in events.iter().enumerate() {
-        let result = memory.try_append(event);
-        if ack && result.is_ok() {
-            outln!("{i}");
-        }
-        if json && (result.is_err() || i + 1 == events.len()) {
-            return print_outcome(result, |()| serde_json::Value::Null);
-        }
-        let Err(error) = result else {
-            continue;
-        };
-        // The component's words, and where the loop stopped.
-        let Failure(code, error) = Failure::from(error);
-        return Err(Failure(
-            code,
-            anyhow::anyhow!(
-                "{error}; it was event {i} of the command line: the {i} events before it are \
-                 stored, it and the rest are not"
-            ),
-        ));
-    }
-    log::info!(
-        "{}: appended {} events one by one",
-        memory.location(),
-        events.len()
-    );
-    Ok(0)
+/// Where an event of `append --each` came from.
+enum Origin {
+    /// The command line.
+    Argument,
+    /// Stdin, at this line (1-based).
+    Stdin(usize),
 }
 
-fn read_stdin_events(events: &mut Vec<String>) -> anyhow::Result<()> {
-    let stdin = std::io::stdin().lock();
-    for (n, line) in stdin.split(b'\n').enumerate() {
-        let line = line.context("reading events from stdin")?;
-        let line = String::from_utf8(line).map_err(|e| {
-            anyhow::anyhow!(
-                "stdin line {} is not valid UTF-8 (byte {}); nothing was stored",
-                n + 1,
-                e.utf8_error().valid_up_to()
-            )
-        })?;
-        if !line.trim().is_empty() {
-            events.push(line);
+/// Why stdin gave no event.
+enum StdinProblem {
+    Read(std::io::Error),
+    NotUtf8 { line: usize, byte: usize },
+}
+
+/// A part's events one by one, stdin's as their lines arrive (blank lines
+/// skipped).
+fn events_of(part: Part) -> Box<dyn Iterator<Item = Result<(String, Origin), StdinProblem>>> {
+    match part {
+        Part::Events(events) => Box::new(events.into_iter().map(|e| Ok((e, Origin::Argument)))),
+        Part::Stdin => Box::new(std::io::stdin().lock().split(b'\n').enumerate().filter_map(
+            |(n, line)| {
+                let line = match line {
+                    Ok(line) => line,
+                    Err(e) => return Some(Err(StdinProblem::Read(e))),
+                };
+                match String::from_utf8(line) {
+                    Ok(line) if line.trim().is_empty() => None,
+                    Ok(line) => Some(Ok((line, Origin::Stdin(n + 1)))),
+                    Err(e) => Some(Err(StdinProblem::NotUtf8 {
+                        line: n + 1,
+                        byte: e.utf8_error().valid_up_to(),
+                    })),
+                }
+            },
+        )),
+    }
+}
+
+/// `append --each`: one call per event, stdin's as its lines arrive; a
+/// refusal stops there, and what came before it stays stored. With `ack`,
+/// each stored event's index (from 0) is printed, and flushed, at once.
+fn append_each(memory: &mut Log, parts: Vec<Part>, ack: bool, json: bool) -> Result<u8, Failure> {
+    let mut stored = 0u64;
+    let mut arguments = 0u64;
+    for item in parts.into_iter().flat_map(events_of) {
+        let (event, origin) = match item {
+            Ok(event) => event,
+            Err(StdinProblem::Read(e)) => {
+                return Err(Failure(
+                    2,
+                    anyhow::Error::new(e).context("reading events from stdin"),
+                ));
+            }
+            Err(StdinProblem::NotUtf8 { line, byte }) => {
+                return Err(Failure(
+                    2,
+                    anyhow::anyhow!(
+                        "stdin line {line} is not valid UTF-8 (first bad byte at byte {byte}); \
+                         the {stored} events before it are stored, it and the rest are not; fix \
+                         line {line} and resume from it"
+                    ),
+                ));
+            }
+        };
+        let argument = arguments;
+        if let Origin::Argument = origin {
+            arguments += 1;
+        }
+        match memory.try_append(&event) {
+            Ok(()) => {
+                if ack {
+                    outln!("{stored}");
+                    std::io::stdout().flush()?;
+                }
+                stored += 1;
+            }
+            Err(e) if json => return print_outcome(Err::<(), _>(e), |()| serde_json::Value::Null),
+            Err(e) => {
+                // The component's words, and where the loop stopped.
+                let what = match origin {
+                    Origin::Argument => format!("event {argument} of the command line"),
+                    Origin::Stdin(line) => format!("stdin line {line}"),
+                };
+                let Failure(code, error) = Failure::from(e);
+                return Err(Failure(
+                    code,
+                    anyhow::anyhow!(
+                        "{error}; it was {what}: the {stored} events before it are stored, it \
+                         and the rest are not"
+                    ),
+                ));
+            }
         }
     }
-    Ok(())
+    if json {
+        outln!("{}", serde_json::json!({ "ok": null }));
+    }
+    log::info!("{}: appended {stored} events one by one", memory.location());
+    Ok(0)
 }
 
 fn replay(
@@ -733,9 +893,17 @@ fn run_bench(args: &bench::BenchArgs) -> Result<u8, Failure> {
     }
     let startup = bench::startup()?;
     let rows = bench::run(args)?;
+    let import = match args.import_mb {
+        0 => None,
+        mib => Some(bench_import::child(mib)?),
+    };
     if args.json {
-        let report =
-            serde_json::json!({ "machine": machine, "startup": startup, "workloads": rows });
+        let report = serde_json::json!({
+            "machine": machine,
+            "startup": startup,
+            "workloads": rows,
+            "import_child": import,
+        });
         outln!("{report}");
         return Ok(0);
     }
@@ -766,6 +934,14 @@ fn run_bench(args: &bench::BenchArgs) -> Result<u8, Failure> {
         startup.instantiate_us,
         startup.wasm_bytes
     );
+    if let Some(child) = import {
+        outln!(
+            "import: `pathway append -` of {} MiB as a child process: {:.1} MB/s, peak RSS {:.1} MiB",
+            child.mib,
+            child.mb_per_s,
+            child.peak_rss_mib
+        );
+    }
     Ok(0)
 }
 

@@ -25,28 +25,212 @@ fn text(bytes: &[u8]) -> &str {
 }
 
 #[test]
-fn append_stores_all_events_and_exits_0() {
+fn events_around_stdin_are_batches_of_their_own() {
     let dir = test_dir("cli_append");
     let d = dir.path().to_str().unwrap();
     let out = pathway(
         &["append", "--dir", d, "{\"a\":1}", "-", "[2]"],
         b"\"from stdin\"\n\n{\"b\":\n",
     );
-    // The stdin line `{"b":` is incomplete: refused, nothing stored.
+    // The events before `-` are stored first; the stdin line `{"b":` is
+    // incomplete: its batch (here all of stdin) is refused, and the
+    // import stops before the events after `-`.
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stderr),
-        "pathway: error: event 2 of the batch is not exactly one JSON value: EOF while parsing a \
-         value at byte offset 5; nothing was stored; fix the event and try again\n"
+        "pathway: error: stdin: line 3 was refused: event 1 of the batch is not exactly one JSON \
+         value: EOF while parsing a value at byte offset 5; nothing was stored; fix the event and \
+         try again; the import stopped: none of its events is stored; fix line 3 and resume from \
+         line 1\n"
     );
-    assert!(!dir.path().join(LOG).exists());
+    assert_eq!(read_log(dir.path()), b"{\"a\":1}\n");
 
     let out = pathway(
         &["append", "--dir", d, "{\"a\":1}", "-", "[2]"],
         b"\"from stdin\"\r\n\n3\n",
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(read_log(dir.path()), b"{\"a\":1}\n\"from stdin\"\n3\n[2]\n");
+    assert_eq!(
+        read_log(dir.path()),
+        b"{\"a\":1}\n{\"a\":1}\n\"from stdin\"\n3\n[2]\n"
+    );
+}
+
+/// `pathway append ARGS` with stdin, stdout and stderr piped.
+fn spawn_pathway(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_pathway"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running pathway")
+}
+
+/// Polls until `done`, for at most 30 s.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// The log's bytes, or none while it does not exist.
+fn log_now(dir: &std::path::Path) -> Vec<u8> {
+    std::fs::read(dir.join(LOG)).unwrap_or_default()
+}
+
+#[test]
+fn append_from_stdin_stores_each_line_before_stdin_ends() {
+    let dir = test_dir("cli_stdin_streams");
+    let mut child = spawn_pathway(&["append", "--dir", dir.path().to_str().unwrap(), "-"]);
+    let mut stdin = child.stdin.take().unwrap();
+    let mut expected = Vec::new();
+    for line in ["{\"a\":1}", "", "{\"a\":2}\r"] {
+        writeln!(stdin, "{line}").unwrap();
+        if !line.is_empty() {
+            expected.extend_from_slice(line.trim_end().as_bytes());
+            expected.push(b'\n');
+        }
+        // Stored while stdin is still open.
+        wait_until("the line to be stored", || log_now(dir.path()) == expected);
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(read_log(dir.path()), b"{\"a\":1}\n{\"a\":2}\n");
+}
+
+#[test]
+fn append_each_ack_acknowledges_each_line_before_stdin_ends() {
+    use std::io::{BufRead, BufReader};
+    let dir = test_dir("cli_stdin_acks");
+    let d = dir.path().to_str().unwrap();
+    let mut child = spawn_pathway(&["append", "--each", "--ack", "--dir", d, "7", "-"]);
+    let mut stdin = child.stdin.take().unwrap();
+    // Acks arrive through a channel, so a missing one fails the test after
+    // a timeout instead of hanging it.
+    let (send, acks) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let _ = send.send(line.unwrap());
+        }
+    });
+    let next_ack = || {
+        acks.recv_timeout(std::time::Duration::from_secs(30))
+            .expect("an ack")
+    };
+    assert_eq!(next_ack(), "0");
+    for (index, event) in [(1, "{\"n\":1}"), (2, "{\"n\":2}")] {
+        writeln!(stdin, "{event}").unwrap();
+        assert_eq!(next_ack(), index.to_string());
+        // Acknowledged means stored.
+        assert!(text(&log_now(dir.path())).ends_with(&format!("{event}\n")));
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(read_log(dir.path()), b"7\n{\"n\":1}\n{\"n\":2}\n");
+}
+
+#[test]
+fn a_refused_stdin_line_refuses_its_batch_and_keeps_the_ones_before() {
+    let dir = test_dir("cli_stdin_refused");
+    let mut child = spawn_pathway(&["append", "--dir", dir.path().to_str().unwrap(), "-"]);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"1\n2\n\n3\n").unwrap();
+    wait_until("the first lines to be stored", || {
+        log_now(dir.path()) == b"1\n2\n3\n"
+    });
+    // Line 5 is refused: its batch (it and line 6) is not stored.
+    stdin.write_all(b"{\"b\":\n6\n").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "pathway: error: stdin: line 5 was refused: event 0 of the batch is not exactly one JSON \
+         value: EOF while parsing a value at byte offset 5; nothing was stored; fix the event and \
+         try again; the import stopped: the 3 events before line 5 are stored, nothing from line \
+         5 on is; fix line 5 and resume from line 5\n"
+    );
+    assert_eq!(read_log(dir.path()), b"1\n2\n3\n");
+}
+
+#[test]
+fn stdin_batches_follow_the_batch_flags_and_report_as_json() {
+    let dir = test_dir("cli_stdin_json");
+    let d = dir.path().to_str().unwrap();
+    // Timers that never run out: batches of two, by count alone.
+    let args = [
+        "append",
+        "--dir",
+        d,
+        "--json",
+        "--batch-events",
+        "2",
+        "--batch-idle-ms",
+        "600000",
+        "--batch-wait-ms",
+        "600000",
+        "-",
+    ];
+    let out = pathway(&args, b"1\n2\n\n3\n{\n5\n");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let message = "event 1 of the batch is not exactly one JSON value: EOF while parsing an \
+                   object at byte offset 1; nothing was stored; fix the event and try again";
+    assert_eq!(
+        printed,
+        serde_json::json!({"err": {
+            "cause": "invalid-json",
+            "message": format!(
+                "line 5 was refused: {message}; the import stopped: the 2 events before line 3 \
+                 are stored, nothing from line 3 on is; fix line 5 and resume from line 3"
+            ),
+            "line": 5,
+            "resume_line": 3,
+            "stored": 2,
+            "byte": null,
+            "error": {
+                "cause": "invalid-json",
+                "message": message,
+                "index": 1,
+                "offset": 1,
+                "reason": "EOF while parsing an object",
+            },
+        }})
+    );
+    assert_eq!(read_log(dir.path()), b"1\n2\n");
+
+    let out = pathway(&args, b"3\n\xe2\x82\n");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["err"]["cause"], "invalid-utf8");
+    assert_eq!(
+        (
+            &printed["err"]["line"],
+            &printed["err"]["byte"],
+            &printed["err"]["stored"]
+        ),
+        (
+            &serde_json::json!(2),
+            &serde_json::json!(0),
+            &serde_json::json!(0)
+        )
+    );
+    let out = pathway(&args, b"3\n4\n");
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), "{\"ok\":null}\n")
+    );
+    assert_eq!(read_log(dir.path()), b"1\n2\n3\n4\n");
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! One behaviour in every host: the regression corpus (`tests/corpus`) run
-//! through the Rust library, the `pathway` CLI's `--json` output, the Node
-//! host and the Python host, each writing its results in the shape of
+//! One behaviour in every host: the regression corpus (`tests/corpus`) and
+//! byte streams appended as lines (`lines_cases`), run through the Rust
+//! library, the `pathway` CLI's `--json` output, the Node host and the
+//! Python host, each writing its results in the shape of
 //! `host-test/hosts/cross-host.md`. Each host's results, written again
 //! canonically, must equal the Rust library's byte for byte, case by case;
 //! a difference names the host, the case and the first differing field.
@@ -20,6 +21,31 @@ use serde_json::{Value, json};
 const LOG: &str = "pathway.jsonl";
 const MAX_LINE: u64 = 4096;
 const PAGE_BYTES: u32 = 16;
+/// Batches of two events for the streamed cases, cut by count alone: the
+/// timers never run out, so every host cuts the same batches.
+const LINES_BATCH_EVENTS: usize = 2;
+const LINES_BATCH_BYTES: usize = 1 << 20;
+const LINES_TIMER_MS: u64 = 600_000;
+
+/// The streamed inputs (`append_lines`, `pathway append -`): each a byte
+/// stream whose batches of two are stored, refused or cut short.
+fn lines_cases() -> Vec<(&'static str, Vec<u8>)> {
+    let too_large = format!("1\n\"{}\"\n3\n", "x".repeat(MAX_LINE as usize));
+    vec![
+        (
+            "lines/all-stored",
+            b"1\n\n{\"a\": 2}\r\n \xc2\xa0 \n\"x\"".to_vec(),
+        ),
+        (
+            "lines/refused-in-the-third-batch",
+            b"1\n2\n\n3\n4\n\n{\"b\":\n6\n".to_vec(),
+        ),
+        ("lines/too-large", too_large.into_bytes()),
+        ("lines/not-utf8", b"1\n2\n3\n4\xe2\x82\n5\n".to_vec()),
+        ("lines/first-line-refused", b"nope\n1\n".to_vec()),
+        ("lines/byte-order-mark", b"\xef\xbb\xbf1\r\n2\r\n".to_vec()),
+    ]
+}
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus")
@@ -50,7 +76,24 @@ fn cases() -> Value {
             Some(json!({ "name": name, "event": event }))
         })
         .collect();
-    json!({ "max_line": MAX_LINE, "page_bytes": PAGE_BYTES, "logs": logs, "events": events })
+    let lines: Vec<Value> = lines_cases()
+        .into_iter()
+        .map(|(name, bytes)| json!({ "name": name, "hex": hex(&bytes) }))
+        .collect();
+    let lines_batching = json!({
+        "max_events": LINES_BATCH_EVENTS,
+        "max_bytes": LINES_BATCH_BYTES,
+        "idle_ms": LINES_TIMER_MS,
+        "max_wait_ms": LINES_TIMER_MS,
+    });
+    json!({
+        "max_line": MAX_LINE,
+        "page_bytes": PAGE_BYTES,
+        "logs": logs,
+        "events": events,
+        "lines": lines,
+        "lines_batching": lines_batching,
+    })
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -152,7 +195,29 @@ fn run_library(cases: &Value) -> Value {
         result.insert("files".into(), files(dir.path()));
         events.insert(case["name"].as_str().unwrap().into(), result.into());
     }
-    json!({ "logs": logs, "events": events })
+    let batching = pathway_host::Batching {
+        max_events: LINES_BATCH_EVENTS,
+        max_bytes: LINES_BATCH_BYTES,
+        idle: std::time::Duration::from_millis(LINES_TIMER_MS),
+        max_wait: std::time::Duration::from_millis(LINES_TIMER_MS),
+    };
+    let mut lines = serde_json::Map::new();
+    for case in cases["lines"].as_array().unwrap() {
+        let dir = common::test_dir("cross_host_library");
+        let mut memory = Memory::open(dir.path(), options()).unwrap();
+        let input = std::io::Cursor::new(unhex(case["hex"].as_str().unwrap()));
+        let imported = match memory.append_lines(input, &batching) {
+            Ok(_) => json!({ "ok": null }),
+            Err(e) => json!({ "err": json::lines_error(&e).unwrap_or_else(|| panic!("{e}")) }),
+        };
+        let result = json!({
+            "append_lines": imported,
+            "replay": json::value_or_error(memory.replay(), |e| json::entries(e)).unwrap(),
+            "files": files(dir.path()),
+        });
+        lines.insert(case["name"].as_str().unwrap().into(), result);
+    }
+    json!({ "logs": logs, "events": events, "lines": lines })
 }
 
 /// `pathway <command> --dir DIR --max-line N <the rest>`.
@@ -176,6 +241,41 @@ fn cli_json(args: &[&str], dir: &Path, codes: &[i32]) -> Value {
         out.status
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("pathway {args:?}: {e}"))
+}
+
+/// `pathway append --json ... -` with `input` on stdin: its outcome.
+fn cli_append_lines(dir: &Path, input: &[u8]) -> Value {
+    use std::io::Write;
+    let (events, bytes, timer) = (
+        LINES_BATCH_EVENTS.to_string(),
+        LINES_BATCH_BYTES.to_string(),
+        LINES_TIMER_MS.to_string(),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pathway"))
+        .args(["append", "--dir", dir.to_str().unwrap()])
+        .args(["--max-line", &MAX_LINE.to_string(), "--json"])
+        .args(["--batch-events", &events, "--batch-bytes", &bytes])
+        .args(["--batch-idle-ms", &timer, "--batch-wait-ms", &timer, "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A refusal may end the import before all of the input is read.
+    let _ = child.stdin.take().unwrap().write_all(input);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0..=2)),
+        "pathway append -: {:?}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "pathway append -: {e}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
 }
 
 /// `pathway replay --json`: one entry per line.
@@ -262,7 +362,19 @@ fn run_cli(cases: &Value) -> Value {
         result["files"] = files(dir);
         events.insert(case["name"].as_str().unwrap().into(), result);
     }
-    json!({ "logs": logs, "events": events })
+    let mut lines = serde_json::Map::new();
+    for case in cases["lines"].as_array().unwrap() {
+        let dir = common::test_dir("cross_host_cli");
+        let dir = dir.path();
+        let imported = cli_append_lines(dir, &unhex(case["hex"].as_str().unwrap()));
+        let result = json!({
+            "append_lines": imported,
+            "replay": cli_replay(dir),
+            "files": files(dir),
+        });
+        lines.insert(case["name"].as_str().unwrap().into(), result);
+    }
+    json!({ "logs": logs, "events": events, "lines": lines })
 }
 
 /// Runs `hosts/<host>/differential.sh` on the embedded component.
@@ -329,7 +441,7 @@ fn first_difference(a: &Value, b: &Value, path: String) -> Option<(String, Strin
 /// line per differing case.
 fn differences(host: &str, reference: &Value, results: &Value) -> Vec<String> {
     let mut found = Vec::new();
-    for kind in ["logs", "events"] {
+    for kind in ["logs", "events", "lines"] {
         let want: &BTreeMap<String, Value> =
             &serde_json::from_value(reference[kind].clone()).unwrap();
         let got: BTreeMap<String, Value> =
@@ -368,7 +480,10 @@ fn every_host_gives_the_same_results_on_the_corpus() {
     let started = std::time::Instant::now();
     let reference = run_library(&cases);
     let mut timings = vec![format!("rust {:.1} s", started.elapsed().as_secs_f64())];
-    let count = cases["logs"].as_array().unwrap().len() + cases["events"].as_array().unwrap().len();
+    let count = ["logs", "events", "lines"]
+        .iter()
+        .map(|kind| cases[kind].as_array().unwrap().len())
+        .sum::<usize>();
     assert!(count >= 40, "the corpus has {count} cases");
 
     let started = std::time::Instant::now();

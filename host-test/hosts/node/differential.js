@@ -10,7 +10,8 @@
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { LogError, open } from './pathway.js';
+import { Readable } from 'node:stream';
+import { LinesError, LogError, open } from './pathway.js';
 
 const LOG_NAME = 'pathway.jsonl';
 
@@ -152,6 +153,57 @@ async function eventCase(c, cases, options) {
   });
 }
 
+/** The agreed error of a stopped import; only refusals and the component's errors are results. */
+function linesError(e) {
+  if (!(e instanceof LinesError) || !(e.code === 'invalid-utf8' || e.cause instanceof LogError)) {
+    throw e;
+  }
+  return {
+    cause: e.code,
+    message: e.message,
+    line: e.line,
+    resume_line: e.resumeLine,
+    stored: e.stored,
+    byte: e.byte,
+    error: e.cause instanceof LogError ? error(e.cause) : null,
+  };
+}
+
+/** Chunks of seven bytes: lines and characters span chunks. */
+function chunked(bytes) {
+  const chunks = [];
+  for (let i = 0; i < bytes.length; i += 7) {
+    chunks.push(bytes.subarray(i, i + 7));
+  }
+  return chunks;
+}
+
+async function linesCase(c, cases, options) {
+  return inFreshDir(async (dir) => {
+    const log = await open(dir, options);
+    try {
+      const batching = cases.lines_batching;
+      const result = {};
+      try {
+        await log.appendLines(Readable.from(chunked(Buffer.from(c.hex, 'hex'))), {
+          maxEvents: batching.max_events,
+          maxBytes: batching.max_bytes,
+          idleMs: batching.idle_ms,
+          maxWaitMs: batching.max_wait_ms,
+        });
+        result.append_lines = { ok: null };
+      } catch (e) {
+        result.append_lines = { err: linesError(e) };
+      }
+      result.replay = valueOr(() => log.replay().map(entry));
+      result.files = await files(dir);
+      return result;
+    } finally {
+      log.close();
+    }
+  });
+}
+
 async function main([casesFile, outFile, bindings]) {
   if (!casesFile || !outFile) {
     console.error('usage: node differential.js CASES_JSON OUT_JSON [BINDINGS_DIR]');
@@ -159,12 +211,15 @@ async function main([casesFile, outFile, bindings]) {
   }
   const cases = JSON.parse(await readFile(casesFile, 'utf8'));
   const options = { maxLine: cases.max_line, bindings };
-  const results = { logs: {}, events: {} };
+  const results = { logs: {}, events: {}, lines: {} };
   for (const c of cases.logs) {
     results.logs[c.name] = await logCase(c, cases, options);
   }
   for (const c of cases.events) {
     results.events[c.name] = await eventCase(c, cases, options);
+  }
+  for (const c of cases.lines) {
+    results.lines[c.name] = await linesCase(c, cases, options);
   }
   await writeFile(outFile, `${JSON.stringify(results)}\n`);
 }

@@ -4,10 +4,11 @@
 #   host-test/hosts/node/pack.sh WASM_PATH OUT_DIR
 #
 # Transpiles WASM_PATH with the pinned jco (setup.sh, into gen/), stages
-# npm-package.json as package.json with pathway.js, wasi.js, pathway.d.ts,
-# README.md and gen/ in a temp dir, and runs `npm pack` there: the package
-# holds the jco output, so its users need no build step, and pathway.js
-# finds the bindings in gen/ next to itself. Prints the .tgz's path.
+# npm-package.json as package.json with pathway.js, lines.js, wasi.js,
+# pathway.d.ts, README.md and gen/ in a temp dir, and runs `npm pack`
+# there: the package holds the jco output, so its users need no build
+# step, and pathway.js finds the bindings in gen/ next to itself. Prints
+# the .tgz's path.
 set -euo pipefail
 
 if [[ $# -ne 2 ]]; then
@@ -22,7 +23,7 @@ out="$(cd "$2" && pwd)"
 stage="$(mktemp -d "${TMPDIR:-/tmp}/pathway-npm-XXXXXX")"
 trap 'rm -rf "$stage"' EXIT
 cp "$here/npm-package.json" "$stage/package.json"
-cp "$here/pathway.js" "$here/wasi.js" "$here/pathway.d.ts" "$here/README.md" "$stage/"
+cp "$here/pathway.js" "$here/lines.js" "$here/wasi.js" "$here/pathway.d.ts" "$here/README.md" "$stage/"
 # gen/ without setup.sh's bookkeeping (.source), under setup.sh's lock so
 # a concurrent setup for another component cannot swap it mid-copy.
 exec 9>"$here/.setup.lock"

@@ -124,6 +124,50 @@ export class Trap extends Error {
   readonly timedOut: boolean;
 }
 
+/** The bounds of a batch of `appendLines`. */
+export interface Batching {
+  /** Most events in one batch (default 1000). */
+  maxEvents?: number;
+  /** Most bytes (UTF-8) of events in one batch; a larger event is a batch of its own (default 1 MiB). */
+  maxBytes?: number;
+  /** Store a batch once no line has come for this long (default 10 ms). */
+  idleMs?: number;
+  /** Store a batch once its first line has waited this long (default 50 ms). */
+  maxWaitMs?: number;
+}
+
+/** The defaults of {@link Batching}, as in the Rust and Python hosts. */
+export const BATCHING: Readonly<Required<Batching>>;
+
+/** What `appendLines` read and stored. */
+export interface LinesReport {
+  /** Lines read, blank ones included. */
+  lines: number;
+  /** Events stored. */
+  stored: number;
+}
+
+/** Why `appendLines` stopped: a `LogError` code, a line that is not UTF-8, a trap, the host, or the source. */
+export type LinesErrorCode = LogErrorCode | 'invalid-utf8' | 'trap' | 'host' | 'source';
+
+/**
+ * `appendLines` stopped: a refused line (`line` set) refused its batch, or
+ * the log or the source failed. The batches before are stored. Decide on
+ * `code`; `cause` is the LogError, Trap or the source's error.
+ */
+export class LinesError extends Error {
+  readonly name: 'LinesError';
+  readonly code: LinesErrorCode;
+  /** The refused line (1-based), or null when something else stopped the import. */
+  readonly line: number | null;
+  /** Resume from this line: every line before it is stored or blank. */
+  readonly resumeLine: number;
+  /** Events this import stored, all before `resumeLine`. */
+  readonly stored: number;
+  /** For `invalid-utf8`: the offset of the line's first bad byte; else null. */
+  readonly byte: number | null;
+}
+
 export interface OpenOptions {
   /** PATHWAY_LOG: the log's file name in the directory. */
   logName?: string;
@@ -151,6 +195,15 @@ export class Memory {
   tryAppend(event: string): void;
   /** Appends every event, all or nothing; a {@link LogError} names the first bad one. */
   appendBatch(events: string[]): void;
+  /**
+   * Appends the lines of `source` (a Readable byte stream, split at `\n`, or
+   * an iterable or async iterable of lines) as they arrive, in batches; a
+   * refused line refuses its batch and rejects with a {@link LinesError}.
+   */
+  appendLines(
+    source: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>,
+    options?: Batching,
+  ): Promise<LinesReport>;
   /** Every entry in file order; throws a {@link LogError} when the log cannot be read at all. */
   replay(): Entry[];
   replayPage(cursor?: string | null, maxBytes?: number): Page;

@@ -19,7 +19,10 @@
 import path from 'node:path';
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { appendLines as appendLinesTo, BATCHING, LinesError } from './lines.js';
 import { createImports } from './wasi.js';
+
+export { BATCHING, LinesError };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const INTERFACE = 'pathway:memory/log@0.2.0';
@@ -384,6 +387,26 @@ export class Memory {
   appendBatch(events) {
     requireStrings(events, 'events');
     this.#call('append-batch', (log) => log.appendBatch(events));
+  }
+
+  /**
+   * Appends the lines of `source` as they arrive, in batches of `appendBatch`
+   * (each all or nothing): at most `maxEvents` events and `maxBytes` bytes,
+   * stored once no line has come for `idleMs` or the first has waited
+   * `maxWaitMs` (defaults: {@link BATCHING}). `source` is a Readable byte
+   * stream (split at `\n`, as `pathway append -` reads stdin, whatever its
+   * mode), or any other iterable or async iterable of lines (strings or
+   * Uint8Arrays, one line each). Blank lines are counted and skipped.
+   *
+   * A refused line refuses its own batch and stops the import: the promise
+   * rejects with a {@link LinesError} naming the line, how many events are
+   * stored (the batches before it) and the line to resume from.
+   * @param {Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>} source
+   * @param {{ maxEvents?: number, maxBytes?: number, idleMs?: number, maxWaitMs?: number }} [options]
+   * @returns {Promise<{ lines: number, stored: number }>} lines read (blank ones too), events stored
+   */
+  appendLines(source, options) {
+    return appendLinesTo(this, source, options);
   }
 
   /**

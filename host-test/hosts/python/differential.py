@@ -11,13 +11,14 @@ else (a trap, a host error) stops the run with a non-zero exit.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import sys
 import tempfile
 from typing import Any, Callable, Dict, List, Optional
 
-from pathway_memory import Err, LogError, Memory, Ok, Page
+from pathway_memory import Err, LinesError, LogError, Memory, Ok, Page
 
 LOG = "pathway.jsonl"
 
@@ -111,6 +112,38 @@ def event_case(wasm: str, max_line: int, page_bytes: int, event: str) -> Dict[st
         return result
 
 
+def lines_error(e: LinesError) -> Dict[str, Any]:
+    """The agreed error of a stopped import; only refusals and the
+    component's errors are results."""
+    if not (e.cause == "invalid-utf8" or isinstance(e.error, LogError)):
+        raise e
+    return {
+        "cause": e.cause,
+        "message": str(e),
+        "line": e.line,
+        "resume_line": e.resume_line,
+        "stored": e.stored,
+        "byte": e.byte,
+        "error": error(e.error) if isinstance(e.error, LogError) else None,
+    }
+
+
+def lines_case(wasm: str, max_line: int, batching: Dict[str, int], data: bytes) -> Dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="pathway-diff-") as directory:
+        memory = Memory.open(directory, max_line=max_line, wasm=wasm)
+        try:
+            memory.append_lines(io.BytesIO(data), max_events=batching["max_events"],
+                                max_bytes=batching["max_bytes"], idle=batching["idle_ms"] / 1000,
+                                max_wait=batching["max_wait_ms"] / 1000)
+            imported: Dict[str, Any] = {"ok": None}
+        except LinesError as e:
+            imported = {"err": lines_error(e)}
+        result = {"append_lines": imported, "replay": or_error(memory.replay)}
+        memory.close()
+        result["files"] = files(directory)
+        return result
+
+
 def main(argv: List[str]) -> int:
     if len(argv) != 4:
         print(f"usage: {argv[0]} WASM CASES_JSON OUT_JSON", file=sys.stderr)
@@ -124,6 +157,9 @@ def main(argv: List[str]) -> int:
                  for c in cases["logs"]},
         "events": {c["name"]: event_case(wasm, max_line, page_bytes, c["event"])
                    for c in cases["events"]},
+        "lines": {c["name"]: lines_case(wasm, max_line, cases["lines_batching"],
+                                        bytes.fromhex(c["hex"]))
+                  for c in cases["lines"]},
     }
     with open(out_path, "w", encoding="utf-8") as f:
         json.dump(results, f, ensure_ascii=False, sort_keys=True)

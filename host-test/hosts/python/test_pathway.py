@@ -7,15 +7,21 @@ Messages are the component's own words, compared whole: this host adds none.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import threading
+import time
 from pathlib import Path
-from typing import Any, Callable, List
+from typing import Any, Callable, Iterator, List
 
 import pytest
 
 from pathway_memory import (
+    BATCH_IDLE,
+    BATCH_MAX_WAIT,
+    MAX_BATCH_BYTES,
+    MAX_BATCH_EVENTS,
     AccessDenied,
     Busy,
     CheckReport,
@@ -26,6 +32,8 @@ from pathway_memory import (
     InvalidCursor,
     InvalidJson,
     InvalidJsonDetails,
+    LinesError,
+    LinesReport,
     LogError,
     Memory,
     MemoryCap,
@@ -252,6 +260,123 @@ def test_append_of_a_refused_event_traps_and_the_memory_stays_usable(
     # A fresh instance was made: every function works again.
     memory.append('{"n":2}')
     assert memory.replay() == [Ok('{"n":1}'), Ok('{"n":2}')]
+
+
+# -- lines as they arrive (append_lines) ------------------------------------------
+
+#: Timers that never run out: batches are cut by count and bytes alone.
+PATIENT = {"max_events": 2, "idle": 600.0, "max_wait": 600.0}
+
+
+def wait_until(what: str, done: Callable[[], bool]) -> None:
+    """Polls until ``done()``, for at most 30 s."""
+    deadline = time.monotonic() + 30
+    while not done():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.005)
+
+
+def log_now(directory: Path) -> bytes:
+    path = directory / LOG
+    return path.read_bytes() if path.exists() else b""
+
+
+def test_the_batching_defaults_are_those_of_the_other_hosts() -> None:
+    assert (MAX_BATCH_EVENTS, MAX_BATCH_BYTES, BATCH_IDLE, BATCH_MAX_WAIT) == (1000, 1 << 20, 0.010, 0.050)
+
+
+def test_a_pipes_lines_are_stored_as_they_arrive_before_it_closes(
+    tmp_path: Path, open_memory: OpenMemory
+) -> None:
+    memory = open_memory(tmp_path)
+    read_end, write_end = os.pipe()
+    outcome: List[Any] = []
+    with os.fdopen(read_end, "rb") as source:
+        importer = threading.Thread(target=lambda: outcome.append(memory.append_lines(source)))
+        importer.start()
+        expected = b""
+        for line in (b'{"a":1}', b"", b'{"a":2}\r'):
+            os.write(write_end, line + b"\n")
+            expected += line.rstrip() + b"\n" if line else b""
+            # Stored while the pipe is still open.
+            wait_until("the line to be stored", lambda: log_now(tmp_path) == expected)
+        os.close(write_end)
+        importer.join(30)
+    assert outcome == [LinesReport(lines=3, stored=2)]
+    assert read(tmp_path) == b'{"a":1}\n{"a":2}\n'
+
+
+def test_a_refused_line_refuses_its_batch_and_the_batches_before_it_stay(
+    tmp_path: Path, open_memory: OpenMemory
+) -> None:
+    memory = open_memory(tmp_path)
+    with pytest.raises(LinesError) as stopped:
+        memory.append_lines(["1", "2\n", "", "3", "{", "5"], **PATIENT)
+    error = stopped.value
+    refusal = ("event 1 of the batch is not exactly one JSON value: EOF while parsing an object at "
+               "byte offset 1; nothing was stored; fix the event and try again")
+    assert str(error) == (
+        f"line 5 was refused: {refusal}; the import stopped: the 2 events before line 3 are "
+        "stored, nothing from line 3 on is; fix line 5 and resume from line 3"
+    )
+    assert (error.cause, error.line, error.resume_line, error.stored, error.byte) == \
+        ("invalid-json", 5, 3, 2, None)
+    assert isinstance(error.error, InvalidJson) and error.__cause__ is error.error
+    assert error.error.details == InvalidJsonDetails(1, 1, "EOF while parsing an object")
+    assert read(tmp_path) == b"1\n2\n"
+
+
+def test_a_line_that_is_not_utf8_refuses_its_batch_named_with_its_first_bad_byte(
+    tmp_path: Path, open_memory: OpenMemory
+) -> None:
+    memory = open_memory(tmp_path)
+    source = io.BytesIO('"é"\r\n\u00a0\n1\n'.encode() + b"2\xe2\x82\n5\n")
+    with pytest.raises(LinesError) as stopped:
+        memory.append_lines(source, **PATIENT)
+    error = stopped.value
+    assert str(error) == (
+        "line 4 is not valid UTF-8 (first bad byte at byte 1 of the line); the import stopped: the "
+        "2 events before line 4 are stored, nothing from line 4 on is; fix line 4 and resume from "
+        "line 4"
+    )
+    assert (error.cause, error.line, error.resume_line, error.stored, error.byte) == \
+        ("invalid-utf8", 4, 4, 2, 1)
+    assert read(tmp_path) == '"é"\n1\n'.encode()
+
+
+def test_a_failing_source_stops_the_import_and_what_came_before_its_batch_stays(
+    tmp_path: Path, open_memory: OpenMemory
+) -> None:
+    memory = open_memory(tmp_path)
+
+    def source() -> Iterator[str]:
+        yield from ("1", "2", "3")
+        raise OSError("the socket closed")
+
+    with pytest.raises(LinesError) as stopped:
+        memory.append_lines(source(), **PATIENT)
+    error = stopped.value
+    assert str(error) == (
+        "reading line 4 failed: the socket closed; the import stopped: the 2 events before line 3 "
+        "are stored, nothing from line 3 on is; resume from line 3"
+    )
+    assert (error.cause, error.line, error.stored, type(error.error)) == ("source", None, 2, OSError)
+    assert read(tmp_path) == b"1\n2\n"
+
+
+def test_what_is_not_a_source_of_lines_or_a_bad_bound_is_refused(
+    tmp_path: Path, open_memory: OpenMemory
+) -> None:
+    memory = open_memory(tmp_path)
+    with pytest.raises(TypeError):
+        memory.append_lines("1\n2\n")
+    with pytest.raises(ValueError):
+        memory.append_lines(["1"], max_events=0)
+    with pytest.raises(LinesError) as stopped:
+        memory.append_lines(["1", 2], max_events=1)  # type: ignore[list-item]
+    assert (stopped.value.cause, stopped.value.stored, type(stopped.value.error)) == \
+        ("source", 1, TypeError)
+    assert read(tmp_path) == b"1\n"
 
 
 # -- rules 5 and 6: damaged files ----------------------------------------------

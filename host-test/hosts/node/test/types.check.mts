@@ -1,6 +1,6 @@
 // Type-checked, never run (run-tests.sh: tsc --noEmit): pathway.d.ts
 // describes what the tests exercise, in a TypeScript caller's hands.
-import { LogError, Trap, open, type Entry, type Memory } from '../pathway.js';
+import { BATCHING, LinesError, LogError, Trap, open, type Entry, type LinesReport, type Memory } from '../pathway.js';
 
 const log: Memory = await open('/tmp/pathway', { logName: 'a.jsonl', maxLine: 4096, sync: 'always', readOnly: false });
 try {
@@ -32,5 +32,19 @@ for (const entry of log.entries({ cursor: next, maxBytes: 1024 })) {
 }
 const report = log.compact(['{"state":1}'], end);
 console.log(report.snapshotRecords, log.check().tornTail, log.repair().quarantine, log.settings.maxLine, log.logPath);
+try {
+  const imported: LinesReport = await log.appendLines(['1', new Uint8Array([0x32])], { maxEvents: BATCHING.maxEvents });
+  console.log(imported.lines, imported.stored);
+  async function* arriving() {
+    yield '3';
+    yield new TextEncoder().encode('4\n');
+  }
+  await log.appendLines(arriving(), { idleMs: 5, maxWaitMs: 20, maxBytes: 1 << 16 });
+} catch (e) {
+  if (e instanceof LinesError && e.code === 'invalid-json') {
+    const resume: number = e.resumeLine;
+    console.log(e.line, resume, e.stored, e.byte, e.cause);
+  }
+}
 log.sync();
 log.close();

@@ -31,8 +31,9 @@ to :meth:`Memory.open`.
 
 from ._runtime import INTERFACE, WASM_ENV
 from .errors import (AccessDenied, Busy, InsufficientSpace, InvalidConfig, InvalidCursor,
-                     InvalidJson, IoFailure, LogError, NoDirectory, NotAFile, PathwayError,
-                     SetupError, StaleCursor, TooLarge, Trap)
+                     InvalidJson, IoFailure, LinesError, LogError, NoDirectory, NotAFile,
+                     PathwayError, SetupError, StaleCursor, TooLarge, Trap)
+from .lines import BATCH_IDLE, BATCH_MAX_WAIT, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, LinesReport
 from .memory import Memory
 from .values import (CheckReport, CompactReport, DamagedLine, Entry, Err, InvalidJsonDetails,
                      MemoryCap, Ok, Page, RepairReport, Settings, TooLargeDetails)
@@ -66,6 +67,12 @@ __all__ = [
     "Busy",
     "IoFailure",
     "Trap",
+    "LinesError",
+    "LinesReport",
+    "MAX_BATCH_EVENTS",
+    "MAX_BATCH_BYTES",
+    "BATCH_IDLE",
+    "BATCH_MAX_WAIT",
     "INTERFACE",
     "WASM_ENV",
 ]

@@ -9,7 +9,7 @@ typed cause only.
 
 from __future__ import annotations
 
-from typing import Any, Dict, NamedTuple, Type, Union
+from typing import Any, Dict, NamedTuple, Optional, Type, Union
 
 from .values import InvalidJsonDetails, TooLargeDetails
 
@@ -29,6 +29,7 @@ __all__ = [
     "Busy",
     "IoFailure",
     "Trap",
+    "LinesError",
 ]
 
 
@@ -204,3 +205,31 @@ class Trap(PathwayError):
             text += f"\nguest stderr:\n{stderr.strip()}"
         super().__init__(text)
 
+
+class LinesError(PathwayError):
+    """:meth:`~pathway_memory.Memory.append_lines` stopped: a refused line
+    refused its own batch, or the log or the source failed. The batches
+    before it are stored.
+
+    ``cause``: the component's cause of a :class:`LogError`
+    (``"invalid-json"``, ``"too-large"``, ...), ``"invalid-utf8"``,
+    ``"trap"``, ``"host"`` or ``"source"``; decide on it, not on the
+    message. ``line``: the refused line (1-based), or ``None`` when
+    something else stopped the import. ``resume_line``: every line before
+    it is stored or blank. ``stored``: events this import stored.
+    ``byte``: for ``invalid-utf8``, the offset of the line's first bad
+    byte. ``error``: the :class:`LogError`, :class:`Trap` or the source's
+    exception (also ``__cause__``).
+    """
+
+    def __init__(self, message: str, *, cause: str, line: Optional[int], resume_line: int,
+                 stored: int, byte: Optional[int] = None,
+                 error: Optional[BaseException] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.cause = cause
+        self.line = line
+        self.resume_line = resume_line
+        self.stored = stored
+        self.byte = byte
+        self.error = error

@@ -13,6 +13,8 @@ from wasmtime import WasmtimeError
 from . import _runtime
 from ._runtime import WASM_ENV, Instance, Runtime, Ticker
 from .errors import Case, LogError, PathwayError, SetupError, Trap
+from .lines import (BATCH_IDLE, BATCH_MAX_WAIT, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, Line,
+                    LinesReport, append_lines)
 from .values import (CheckReport, CompactReport, Entry, Err, MemoryCap, Ok, Page, RepairReport,
                      Settings)
 
@@ -212,6 +214,30 @@ class Memory:
         for event in batch:
             _check_str(event, "each event")
         self._ok(self._call("append-batch", batch))
+
+    def append_lines(self, source: Iterable[Line], *, max_events: int = MAX_BATCH_EVENTS,
+                     max_bytes: int = MAX_BATCH_BYTES, idle: float = BATCH_IDLE,
+                     max_wait: float = BATCH_MAX_WAIT) -> LinesReport:
+        """Appends the lines of ``source`` as they arrive, in batches of
+        :meth:`append_batch` (each all or nothing): at most ``max_events``
+        events and ``max_bytes`` bytes, stored once no line has come for
+        ``idle`` seconds or the first has waited ``max_wait``.
+
+        ``source``: a file object, binary (``sys.stdin.buffer``, read as
+        ``pathway append -`` reads stdin) or text, or any iterable of
+        ``str`` or ``bytes`` lines (one trailing ``\n`` is dropped). Blank
+        lines are counted and skipped. A list or tuple is taken as it is;
+        anything else is read on a thread of its own, so a source that
+        blocks still has its earlier lines stored.
+
+        :returns: lines read (blank ones too) and events stored.
+        :raises LinesError: a refused line refused its own batch and stopped
+            the import; it names the line, how many events are stored (the
+            batches before it) and the line to resume from. Also when the
+            log or the source failed.
+        """
+        return append_lines(self.append_batch, source, max_events=max_events,
+                            max_bytes=max_bytes, idle=idle, max_wait=max_wait)
 
     def replay(self) -> List[Entry]:
         """WIT ``replay-entries``: every entry in file order.
