@@ -173,8 +173,12 @@ pub fn sign<T: File>(claim: &T, id: u64) -> Result<(), FsError> {
 
 /// The id a claim was signed with; `None` if it is not signed (yet).
 fn signed_id<T: File>(claim: &T) -> Option<u64> {
-    let bytes = claim.read_at(0, 16).ok()?;
-    let hex = std::str::from_utf8(&bytes).ok()?;
+    parse_id(&claim.read_at(0, 16).ok()?)
+}
+
+/// A rewrite's id as its claim and its seal write it: 16 hex digits.
+fn parse_id(hex: &[u8]) -> Option<u64> {
+    let hex = std::str::from_utf8(hex).ok()?;
     (hex.len() == 16).then(|| u64::from_str_radix(hex, 16).ok())?
 }
 
@@ -252,12 +256,7 @@ pub fn seals_before<T: File>(
     };
     let ours = fs::find(file, frame.bytes(), from)?.unwrap_or(u64::MAX);
     while at < ours {
-        let hex = fs::read_exact(file, at + SEAL.len() as u64, 16)?;
-        ids.push(
-            std::str::from_utf8(&hex)
-                .ok()
-                .and_then(|hex| u64::from_str_radix(hex, 16).ok()),
-        );
+        ids.push(parse_id(&fs::read_exact(file, at + SEAL.len() as u64, 16)?));
         match fs::find(file, SEAL, at + 1)? {
             Some(next) => at = next,
             None => break,
