@@ -112,16 +112,20 @@ impl<T: File> AppendFile<T> {
                     name: name.to_string(),
                     during: AppendStep::Writing,
                     error,
-                    undo: self.undo_partial_reservation(before, held, name),
+                    undo: self.blank_own_zeros(before, held, name),
                 });
             }
             let Some(at) = self
                 .reservation(before, len)
                 .map_err(io_error(name, Step::Reading))?
             else {
-                // Others' bytes came between ours (appenders that took our
-                // claim for stale while we were stopped): the zero bytes
-                // stay as a damaged line, and we try again, a few times.
+                // Others' bytes came between ours (a straggler between two
+                // pieces of the append, or appenders that took our claim
+                // for stale while we were stopped): our zero bytes become
+                // blank lines, and we try again, a few times.
+                if let Undo::Failed { error, .. } = self.blank_own_zeros(before, held, name) {
+                    return Err(*error);
+                }
                 attempts += 1;
                 if attempts == RESERVE_ATTEMPTS {
                     return Err(StoreError::Locked {
@@ -186,11 +190,12 @@ impl<T: File> AppendFile<T> {
         )
     }
 
-    /// After an append of zero bytes that failed part-way (a full
-    /// device): the zero bytes that reached the file become blank lines,
-    /// if our claim still holds (else they may be a writer's that took it
-    /// over). Nothing is cut: others may have appended after them.
-    fn undo_partial_reservation(&self, before: u64, held: &T, name: &str) -> Undo {
+    /// After an append of zero bytes that failed part-way (a full device)
+    /// or that others' bytes came between: the zero bytes from `before` on
+    /// become blank lines, if our claim still holds (else they may be a
+    /// writer's that took it over). Nothing is cut: others may have
+    /// appended after them.
+    fn blank_own_zeros(&self, before: u64, held: &T, name: &str) -> Undo {
         let undo = || -> Result<Undo, (Step, FsError)> {
             let size = self.file.stat().map_err(|e| (Step::ReadingSize, e))?.size;
             if size <= before {
