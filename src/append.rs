@@ -1,8 +1,8 @@
 //! The append protocol: the log opened once for appending and kept open;
 //! per call, a torn last line ended first, the frame written in one write,
 //! a sync as `PATHWAY_SYNC` says, and, after a failed write, its own
-//! unterminated bytes cut off again (after a failed sync, its record made
-//! a blank line).
+//! unterminated bytes made a blank line (after a failed sync, its whole
+//! record). Nothing of the file is ever cut.
 //!
 //! A compaction or repair (a rewrite) seals the log before it copies the
 //! last bytes and renames the new log over it (see [`crate::lock`]); an
@@ -365,7 +365,7 @@ impl<T: File> AppendFile<T> {
             match found {
                 None => {
                     self.take_back(frame, before)
-                        .map_err(io_error(name, Step::CuttingPartialRecord))?;
+                        .map_err(io_error(name, Step::BlankingPartialRecord))?;
                     return Ok(Landed::AfterTornLine);
                 }
                 Some(at) if at + len == after.size => {
@@ -492,12 +492,17 @@ impl<T: File> AppendFile<T> {
         Ok((ends_in_torn_line(last_byte(size)?), size))
     }
 
-    /// After a failed write: cuts off the file's unterminated end if it is
-    /// this call's, that is, lies after `before` (the size just before the
-    /// write) and is the start of one of the frame's records. Whole lines
-    /// stay, whoever wrote them (see [`Undo`]); so does an end that is
-    /// still growing, since a writer in progress may be writing a record
-    /// identical to ours.
+    /// After a failed write: makes the file's unterminated end a blank
+    /// line if it is this call's, that is, lies after `before` (the size
+    /// just before the write) and is the start of one of the frame's
+    /// records. Whole lines stay, whoever wrote them (see [`Undo`]); so
+    /// does an end that is still growing, since a writer in progress may be
+    /// writing a record identical to ours.
+    ///
+    /// Nothing is cut: a blank overwrites bytes already on the device, so
+    /// it needs no room, and it touches only those bytes, so a process
+    /// stopped here for any time, while others append after them, damages
+    /// nothing of theirs.
     fn undo_write<F: FileSystem<File = T>>(
         &self,
         fs: &F,
@@ -527,18 +532,15 @@ impl<T: File> AppendFile<T> {
             if !frame.starts().any(|at| bytes[at..].starts_with(&tail)) {
                 return Ok(Undo::Left { grown });
             }
-            // Cut, so that a full device is left as it was (blanks would
-            // fill it further). A process stopped for over 2 s between this
-            // look and the cut, while others append, would cut their
-            // records: see the README's limits.
             fs.pause(TORN_LINE_PAUSE_NANOS);
             if size().map_err(|e| (Step::ReadingSize, e))? != after {
                 return Ok(Undo::Left { grown });
             }
-            file.set_size(start)
-                .map_err(|e| (Step::CuttingPartialRecord, e))?;
-            Ok(Undo::Cut {
-                to: start,
+            self.blank(start, after)
+                .map_err(|e| (Step::BlankingPartialRecord, e))?;
+            Ok(Undo::BlankedPart {
+                offset: start,
+                length: after - start,
                 kept: start - before,
             })
         };
@@ -557,7 +559,7 @@ impl<T: File> AppendFile<T> {
                 offset: before,
                 length: written_end - before,
             },
-            Err(error) => failed(name, before, Step::CuttingPartialRecord, error),
+            Err(error) => failed(name, before, Step::BlankingPartialRecord, error),
         }
     }
 

@@ -57,6 +57,9 @@ pub struct Disk {
     random: u64,
     /// File-system calls made, as a host would count its calls.
     calls: u64,
+    /// The device's size, if it is to fill up: a write that would need
+    /// more writes the bytes that fit and fails with [`Code::NoSpace`].
+    capacity: Option<u64>,
 }
 
 /// A disk shared by every handle made from it (clones share it too, as
@@ -186,6 +189,7 @@ impl Disk {
             clock_nanos: self.clock_nanos,
             random: self.random,
             calls: 0,
+            capacity: self.capacity,
         }
     }
 
@@ -249,6 +253,51 @@ impl MemFs {
     /// Lets simulated time pass.
     pub fn advance(&self, nanos: u64) {
         self.disk.borrow_mut().clock_nanos += nanos;
+    }
+
+    /// Makes the device `bytes` large (`None`: unbounded): from now on a
+    /// write that would make the files' data larger writes what fits and
+    /// fails with `no-space`, as a full device does.
+    pub fn set_capacity(&self, bytes: Option<u64>) {
+        self.disk.borrow_mut().capacity = bytes;
+    }
+
+    /// The bytes all files hold, as the device counts them.
+    pub fn used(&self) -> u64 {
+        let disk = self.disk.borrow();
+        disk.inodes.iter().map(|i| i.data.len() as u64).sum()
+    }
+
+    /// How many of `len` bytes written at `at` fit on the device.
+    fn fitting(&self, inode: usize, at: u64, len: usize) -> usize {
+        let Some(capacity) = self.disk.borrow().capacity else {
+            return len;
+        };
+        let size = self.disk.borrow().inodes[inode].data.len() as u64;
+        let room = capacity.saturating_sub(self.used());
+        let end = size.max(at) + room; // where the file could end at most
+        (end.saturating_sub(at) as usize).min(len)
+    }
+
+    /// Writes what fits of `bytes` at `at`; `no-space` if not all did.
+    fn write_fitting(&self, inode: usize, at: u64, bytes: &[u8]) -> Result<(), FsError> {
+        let fits = self.fitting(inode, at, bytes.len());
+        if fits > 0 {
+            self.change_data(
+                inode,
+                DataOp::Write {
+                    at,
+                    bytes: bytes[..fits].to_vec(),
+                },
+            );
+        }
+        if fits < bytes.len() {
+            return Err(FsError::new(
+                Code::NoSpace,
+                "No space left on device (insufficient-space)",
+            ));
+        }
+        Ok(())
     }
 
     /// The bytes of `name` as the process sees them.
@@ -494,14 +543,7 @@ impl File for MemFile {
             return Err(FsError::new(Code::Access, "opened for reading (access)"));
         }
         let at = self.fs.disk.borrow().inodes[self.inode].data.len() as u64;
-        self.fs.change_data(
-            self.inode,
-            DataOp::Write {
-                at,
-                bytes: frame.bytes().to_vec(),
-            },
-        );
-        Ok(())
+        self.fs.write_fitting(self.inode, at, frame.bytes())
     }
 
     fn set_size(&self, size: u64) -> Result<(), FsError> {
@@ -515,14 +557,7 @@ impl File for MemFile {
         if !self.writable {
             return Err(FsError::new(Code::Access, "opened for reading (access)"));
         }
-        self.fs.change_data(
-            self.inode,
-            DataOp::Write {
-                at: offset,
-                bytes: bytes.to_vec(),
-            },
-        );
-        Ok(())
+        self.fs.write_fitting(self.inode, offset, bytes)
     }
 
     fn sync_data(&self) -> Result<(), FsError> {

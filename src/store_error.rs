@@ -23,7 +23,7 @@ pub enum Step {
     Writing,
     Marking,
     Touching,
-    CuttingPartialRecord,
+    BlankingPartialRecord,
     Syncing,
     RenamingOver,
     Removing,
@@ -41,7 +41,7 @@ impl fmt::Display for Step {
             Step::Writing => "writing",
             Step::Marking => "marking",
             Step::Touching => "touching",
-            Step::CuttingPartialRecord => "cutting the partial record off",
+            Step::BlankingPartialRecord => "making its partial record a blank line",
             Step::Syncing => "syncing",
             Step::RenamingOver => "renaming the new log over",
             Step::Removing => "removing",
@@ -91,19 +91,21 @@ pub enum StoreError {
 }
 
 /// What a failed append did about the bytes of its call that reached the
-/// file. Only an unterminated end of the file is ever cut: every append
-/// that succeeded ended its bytes with `\n`, so no stored record is among
-/// them, and whole lines cannot be told from another instance's identical
-/// record, so they stay.
+/// file. Nothing is ever cut; only an unterminated end of the file, or a
+/// record whose bytes are provably this call's, is made a blank line:
+/// every append that succeeded ended its bytes with `\n`, so no stored
+/// record is among them, and whole lines cannot be told from another
+/// instance's identical record, so they stay.
 #[derive(Debug)]
 pub enum Undo {
     /// The file did not grow: nothing of the call was stored.
     NothingWritten,
-    /// The call's unterminated bytes at the file's end were cut off; the
-    /// file is `to` bytes long. `kept` bytes of whole lines that reached the
-    /// file during the call stay (other instances' records, a batch's first
-    /// records, the `\n` that ended a torn last line).
-    Cut { to: u64, kept: u64 },
+    /// The call's unterminated bytes at the file's end (`length` at
+    /// `offset`) were made a blank line, which replay skips. `kept` bytes
+    /// of whole lines that reached the file during the call stay (other
+    /// instances' records, a batch's first records, the `\n` that ended a
+    /// torn last line).
+    BlankedPart { offset: u64, length: u64, kept: u64 },
     /// The file ends in whole lines: no partly written record to cut;
     /// `kept` bytes of whole lines reached it during the call (other
     /// instances' records, a batch's first records, the `\n` that ended a
@@ -132,15 +134,23 @@ impl fmt::Display for Undo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Undo::NothingWritten => write!(f, "nothing of this call was stored"),
-            Undo::Cut { to, kept: 0 } => write!(
+            Undo::BlankedPart {
+                offset,
+                length,
+                kept: 0,
+            } => write!(
                 f,
-                "its partly written bytes were removed (the log is {to} bytes again, \
-                 as before the call)"
+                "its partly written bytes ({length} at byte offset {offset}) were made a \
+                 blank line, which replay skips; nothing was cut"
             ),
-            Undo::Cut { to, kept } => write!(
+            Undo::BlankedPart {
+                offset,
+                length,
+                kept,
+            } => write!(
                 f,
-                "its partly written bytes were removed (the log is {to} bytes); \
-                 {kept} {KEPT_LINES}"
+                "its partly written bytes ({length} at byte offset {offset}) were made a \
+                 blank line, which replay skips; {kept} {KEPT_LINES}"
             ),
             Undo::Whole { kept } => {
                 write!(f, "no partly written record was left; {kept} {KEPT_LINES}")
@@ -164,7 +174,7 @@ impl fmt::Display for Undo {
             ),
             Undo::Failed { offset, error } => write!(
                 f,
-                "looking at or removing its partly written bytes after byte offset \
+                "looking at or blanking its partly written bytes after byte offset \
                  {offset} failed too ({error}); a part of this record that reached \
                  the log shows as a damaged line, which `repair` moves to the \
                  quarantine"

@@ -42,6 +42,9 @@ enum Stopped {
     Repair,
     Append,
     BigAppend,
+    /// An append whose write the full device cuts part-way; space is freed
+    /// while it is stopped.
+    FullDeviceAppend,
 }
 
 /// What every run shares: the disk and what was acknowledged.
@@ -196,6 +199,7 @@ fn stop_at(
                 return;
             }
             *reached.borrow_mut() = true;
+            world.fs.set_capacity(None);
             world.fs.advance(pause);
             // While it is stopped: appends by the instance with the log
             // open and by a new one, a compaction by a third, appends.
@@ -223,8 +227,15 @@ fn stop_at(
             world.append(&mut own, "stopped", 70 * 1024);
             None
         }
+        Stopped::FullDeviceAppend => {
+            // Room for half of its record.
+            world.fs.set_capacity(Some(world.fs.used() + 30));
+            world.append(&mut own, "stopped", 60);
+            None
+        }
     };
     world.fs.before_each_call(|| {});
+    world.fs.set_capacity(None);
     match outcome {
         Some(true) => figures.committed += 1,
         Some(false) => figures.gave_up += 1,
@@ -350,6 +361,16 @@ fn an_append_stopped_at_any_step_for_any_time_loses_or_doubles_no_acknowledged_r
 fn a_record_above_the_write_permit_stopped_at_any_step_loses_or_doubles_no_acknowledged_record() {
     // Others append less than its reservation while it is stopped.
     stop_everywhere(Stopped::BigAppend, 300);
+}
+
+/// A write cut part-way by a full device makes its own bytes a blank line
+/// (it once cut them off, after a look at the size: a writer stopped
+/// between the two, while others appended after its bytes, cut theirs).
+#[test]
+fn an_append_failing_on_a_full_device_stopped_at_any_step_loses_or_doubles_no_acknowledged_record()
+{
+    let figures = stop_everywhere(Stopped::FullDeviceAppend, 100);
+    assert!(figures.refused > 0, "{figures:?}");
 }
 
 /// A record above the write permit reserves its space by appending zero

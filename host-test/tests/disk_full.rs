@@ -1,6 +1,7 @@
 //! A full device: appends fail with a clear I/O error, leave no partial
-//! record behind (the file goes back to its length before the call), keep
-//! every earlier record, and work again once space is freed.
+//! record behind (the bytes that reached the file become a blank line,
+//! which replay skips; nothing is cut), keep every earlier record, and
+//! work again once space is freed.
 //!
 //! The device is a small tmpfs the test mounts; that needs root (as on the
 //! project's machines and in CI). Elsewhere the test says so and skips,
@@ -82,7 +83,8 @@ fn fill(memory: &mut Memory, dir: &Path, pad: usize) -> (Vec<String>, String) {
             Ok(()) => stored.push(event),
             Err(e) => {
                 let message = io_message(Err(e));
-                assert_same_bytes(&read_log_or_empty(dir), &before, "a failed append");
+                let now = read_log_or_empty(dir);
+                assert_blanked_after(&now, &before, &message, "a failed append");
                 return (stored, message);
             }
         }
@@ -99,6 +101,39 @@ fn assert_same_bytes(now: &[u8], before: &[u8], what: &str) {
         now.len(),
         now.iter().zip(before).position(|(a, b)| a != b)
     );
+}
+
+/// The log is what it was, plus at most a blank line (the failed call's
+/// partly written bytes), and the message says which.
+fn assert_blanked_after(now: &[u8], before: &[u8], message: &str, what: &str) {
+    assert_same_bytes(&now[..before.len().min(now.len())], before, what);
+    let added = &now[before.len().min(now.len())..];
+    if added.is_empty() {
+        assert!(
+            message.contains("nothing of this call was stored"),
+            "{message}"
+        );
+    } else {
+        assert!(
+            is_blank_line(added),
+            "{what} left more than a blank line: {:?}",
+            String::from_utf8_lossy(added)
+        );
+        assert!(
+            message.contains(&format!(
+                "its partly written bytes ({} at byte offset {}) were made a blank line, \
+                 which replay skips; nothing was cut",
+                added.len(),
+                before.len()
+            )),
+            "{message}"
+        );
+    }
+}
+
+/// Spaces ending in one `\n`.
+fn is_blank_line(bytes: &[u8]) -> bool {
+    bytes.last() == Some(&b'\n') && bytes[..bytes.len() - 1].iter().all(|&b| b == b' ')
 }
 
 fn read_log_or_empty(dir: &Path) -> Vec<u8> {
@@ -227,18 +262,24 @@ fn a_failed_append_after_a_torn_tail_leaves_the_torn_tail_as_it_was() {
     let message = io_message(memory.try_append(&record(9999, 1000)));
     assert!(message.contains("insufficient-space"), "{message}");
     // The torn line is at most ended by the `\n` the append put before its
-    // record (a whole line is never cut); nothing else of it stays.
+    // record (a whole line is never cut); what reached the file of the
+    // record itself is a blank line.
     let now = read_log(dir);
-    if now.len() == bytes.len() + 1 {
-        assert_same_bytes(
-            &now[..bytes.len()],
-            &bytes,
-            "a failed append after a torn tail",
-        );
-        assert_eq!(now.last(), Some(&b'\n'));
+    assert_same_bytes(
+        &now[..bytes.len()],
+        &bytes,
+        "a failed append after a torn tail",
+    );
+    let added = &now[bytes.len()..];
+    if !added.is_empty() {
+        assert_eq!(added[0], b'\n', "the torn line was not ended");
         assert!(message.contains("1 bytes of whole lines"), "{message}");
-    } else {
-        assert_same_bytes(&now, &bytes, "a failed append after a torn tail");
+        let rest = &added[1..];
+        assert!(
+            rest.is_empty() || is_blank_line(rest),
+            "more than a blank line after the torn tail: {:?}",
+            String::from_utf8_lossy(rest)
+        );
     }
     // Room again: the append ends the torn line and stores the record.
     std::fs::write(dir.join(LOG), &bytes[..bytes.len() - 4000]).unwrap();
@@ -271,7 +312,10 @@ fn a_batch_cut_by_a_full_device_keeps_its_whole_records_and_drops_the_partial_on
     let now = read_log(dir);
     assert_same_bytes(&now[..before.len()], &before, "a cut batch");
     let added = &now[before.len()..];
-    let lines: Vec<&[u8]> = added.split_inclusive(|&b| b == b'\n').collect();
+    let mut lines: Vec<&[u8]> = added.split_inclusive(|&b| b == b'\n').collect();
+    // The record the device cut part-way is a blank line after the whole
+    // ones.
+    let blank = lines.pop_if(|line| is_blank_line(line));
     let kept = lines.len();
     assert!(
         (1..10).contains(&kept),
@@ -280,11 +324,21 @@ fn a_batch_cut_by_a_full_device_keeps_its_whole_records_and_drops_the_partial_on
     for (line, event) in lines.iter().zip(&batch) {
         assert_eq!(*line, format!("{event}\n").as_bytes());
     }
+    let whole: usize = lines.iter().map(|l| l.len()).sum();
     assert!(
-        message.contains("its partly written bytes were removed")
-            && message.contains(&format!("{} bytes of whole lines", added.len())),
+        message.contains(&format!("{whole} bytes of whole lines")),
         "{message}"
     );
+    if let Some(blank) = blank {
+        assert!(
+            message.contains(&format!(
+                "its partly written bytes ({} at byte offset {})",
+                blank.len(),
+                before.len() + whole
+            )),
+            "{message}"
+        );
+    }
     let entries = memory.replay().unwrap();
     assert!(entries.iter().all(Result::is_ok));
     assert_eq!(entries.len(), stored.len() + kept);

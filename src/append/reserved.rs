@@ -215,7 +215,7 @@ impl<T: File> AppendFile<T> {
                     .position(|&b| b != 0)
                     .map_or(bytes.len(), |p| p + start);
                 self.blank(before + start as u64, before + end as u64)
-                    .map_err(|e| (Step::CuttingPartialRecord, e))?;
+                    .map_err(|e| (Step::BlankingPartialRecord, e))?;
                 at = end;
             }
             Ok(Undo::Blanked {
@@ -234,7 +234,7 @@ impl<T: File> AppendFile<T> {
                 offset: at,
                 length: len,
             },
-            Err(error) => failed(name, at, Step::CuttingPartialRecord, error),
+            Err(error) => failed(name, at, Step::BlankingPartialRecord, error),
         }
     }
 }
