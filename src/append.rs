@@ -1,8 +1,8 @@
 //! The append protocol: the log opened once for appending and kept open;
 //! per call, a torn last line ended first, the frame written in one write,
-//! a sync as `PATHWAY_SYNC` says, and, after a failed write, its own
-//! unterminated bytes made a blank line (after a failed sync, its whole
-//! record). Nothing of the file is ever cut.
+//! a sync as `PATHWAY_SYNC` says; after a failed sync, its record made a
+//! blank line if its bytes are provably its own. Nothing of the file is
+//! ever cut.
 //!
 //! A compaction or repair (a rewrite) seals the log before it copies the
 //! last bytes and renames the new log over it (see [`crate::lock`]); an
@@ -37,11 +37,11 @@ use crate::config::{Config, SyncMode};
 use crate::frame::{Frame, ends_in_torn_line};
 use crate::fs::{self, File, FileSystem, FsError, Open};
 use crate::lock::{
-    self, big_name, copied_by_rewrite, fence, is_fresh, is_locked, seals_before, wait_while_fresh,
+    self, big_name, fence, is_fresh, is_locked, sealed_after, seals_before, wait_while_fresh,
     wait_while_locked,
 };
 use crate::pager::CHUNK;
-use crate::store_error::{AppendStep, Step, StoreError, Undo, io_error, open_error};
+use crate::store_error::{AppendStep, Step, StoreError, Undo, Unsure, io_error, open_error};
 
 /// How often, and how long apart, an unterminated last line is looked at
 /// again before it is taken for torn (see [`Appender::torn_tail`]).
@@ -64,26 +64,37 @@ enum Landed {
     /// Nowhere: a record larger than the write permit is being written
     /// (or a rewrite runs, for a frame of that size).
     WaitingBig,
-    /// In the log, but a rewrite took `<log>.big` over while the space
-    /// for it was reserved: it stays if that rewrite did not rename, and
-    /// is in the new log if the rewrite copied the space once it was
+    /// In the log at `at`, but a rewrite took `<log>.big` over while the
+    /// space for it was reserved: it stays if that rewrite did not rename,
+    /// and is in the new log if the rewrite copied the space once it was
     /// filled.
-    ClaimTakenOver,
+    ClaimTakenOver {
+        at: u64,
+    },
     /// In the log, but after the seals of these rewrites (`None`: one
     /// whose id a power cut tore off), which do not copy them: whether
-    /// they stay depends on whether one renames; the bytes are at or after
-    /// `from`.
+    /// they stay depends on whether one renames; the bytes are in
+    /// `from..to`.
     BehindSeal {
         from: u64,
+        to: u64,
         seals: Vec<Option<u64>>,
     },
-    /// Into a file a rewrite had renamed away; the bytes are at or after
-    /// `from` in it.
+    /// Into a file a rewrite had renamed away; the bytes are in `from..to`
+    /// in it.
     InReplacedFile {
         from: u64,
+        to: u64,
     },
     /// After another writer's unterminated line, which they ended.
     AfterTornLine,
+}
+
+/// A whole copy of a frame's bytes in the file.
+#[derive(Clone, Copy, Debug)]
+struct Copy {
+    at: u64,
+    starts_line: bool,
 }
 
 /// Frames up to this size go out in one write (wasmtime's write permit):
@@ -135,11 +146,11 @@ impl<F: FileSystem> Appender<F> {
                 self.open = Some(open);
                 self.append(fs, config, frame)
             }
-            Landed::InReplacedFile { from } => {
+            Landed::InReplacedFile { from, to } => {
                 wait_while_locked(fs, name)?;
-                self.after_rename(fs, config, open, frame, from)
+                self.after_rename(fs, config, open, frame, from, to)
             }
-            Landed::ClaimTakenOver => {
+            Landed::ClaimTakenOver { at } => {
                 wait_while_fresh(fs, &big_name(name))?;
                 wait_while_locked(fs, name)?;
                 lock::fence_running_rewrite(fs, name);
@@ -156,15 +167,33 @@ impl<F: FileSystem> Appender<F> {
                     .map_err(io_error(name, Step::ReadingSize))?
                     .size;
                 let copied = new
-                    .line_start_of(&frame, 0, size)
-                    .map_err(io_error(name, Step::Reading))?;
-                self.open = Some(new);
-                match copied {
-                    Some(_) => Ok(()),
-                    None => self.append(fs, config, frame),
+                    .copies(&frame, 0, size)
+                    .map_err(io_error(name, Step::Reading))?
+                    .iter()
+                    .any(|copy| copy.starts_line);
+                if !copied {
+                    self.open = Some(new);
+                    return self.append(fs, config, frame);
                 }
+                // A copy in the new log is ours unless the old file held
+                // another one the rewrite could have copied instead.
+                let others = open
+                    .copies(&frame, 0, u64::MAX)
+                    .map_err(io_error(name, Step::Reading))?
+                    .iter()
+                    .any(|copy| copy.at != at && copy.at != at + 1);
+                self.open = Some(new);
+                if others {
+                    return Err(StoreError::Unsure {
+                        name: name.to_string(),
+                        from: at,
+                        to: at + frame.bytes().len() as u64,
+                        why: Unsure::TakenOver,
+                    });
+                }
+                Ok(())
             }
-            Landed::BehindSeal { from, seals } => {
+            Landed::BehindSeal { from, to, seals } => {
                 // Our bytes follow a seal: they are not copied. Once the
                 // rewrite is over (its lock gone) or taken for stopped (its
                 // lock stale), it is fenced, so that it cannot rename after
@@ -181,7 +210,7 @@ impl<F: FileSystem> Appender<F> {
                     self.open = Some(open);
                     return Ok(());
                 }
-                self.after_rename(fs, config, open, frame, from)
+                self.after_rename(fs, config, open, frame, from, to)
             }
             Landed::AfterTornLine => {
                 // Another writer's unterminated line was at the end when we
@@ -194,9 +223,12 @@ impl<F: FileSystem> Appender<F> {
         }
     }
 
-    /// Our bytes went at or after `from` into a file a rewrite renamed
-    /// away: a seal after them says the rewrite copied them; else they are
-    /// appended again, to the new log.
+    /// Our bytes went into `from..to` of a file a rewrite renamed away: a
+    /// seal after them says the rewrite copied them; else they are
+    /// appended again, to the new log. Every whole copy of the frame there
+    /// is looked at (another instance may have appended an identical
+    /// record): if they do not all tell the same, which one is ours cannot
+    /// be told, and the append says so rather than guess.
     fn after_rename(
         &mut self,
         fs: &F,
@@ -204,13 +236,30 @@ impl<F: FileSystem> Appender<F> {
         open: AppendFile<F::File>,
         frame: Frame,
         from: u64,
+        to: u64,
     ) -> Result<(), StoreError> {
-        if copied_by_rewrite(&open.file, &frame, from)
-            .map_err(io_error(&config.log_name, Step::Reading))?
-        {
+        let name = &config.log_name;
+        let reading = io_error(name, Step::Reading);
+        let len = frame.bytes().len() as u64;
+        let mut copied = Vec::new();
+        for copy in open.copies(&frame, from, to).map_err(&reading)? {
+            // A copy on another writer's line was copied as part of that
+            // (damaged) line, not as a record.
+            copied.push(
+                copy.starts_line && sealed_after(&open.file, copy.at + len).map_err(&reading)?,
+            );
+        }
+        if copied.iter().all(|&c| c) && !copied.is_empty() {
             Ok(())
-        } else {
+        } else if copied.iter().all(|&c| !c) {
             self.append(fs, config, frame)
+        } else {
+            Err(StoreError::Unsure {
+                name: name.to_string(),
+                from,
+                to,
+                why: Unsure::Sealed,
+            })
         }
     }
 
@@ -329,7 +378,7 @@ impl<T: File> AppendFile<T> {
                 name: name.to_string(),
                 during: AppendStep::Writing,
                 error,
-                undo: self.undo_write(fs, frame, before, name),
+                undo: self.undo_write(frame, before, name),
             });
         }
         let after = self
@@ -337,41 +386,53 @@ impl<T: File> AppendFile<T> {
             .stat()
             .map_err(io_error(name, Step::ReadingSize))?;
         if after.links == 0 {
-            return Ok(Landed::InReplacedFile { from: before });
+            return Ok(Landed::InReplacedFile {
+                from: before,
+                to: after.size,
+            });
         }
         let others_wrote = after.size != before + len;
-        if others_wrote && one_write && !led {
-            // Others wrote since `before`: find our bytes. Not at a line's
-            // start means an unterminated line was in front of them (a
-            // frame led by `\n` ended the torn line it found itself).
-            let mut found = self
-                .line_start_of(frame, before, after.size)
+        // Where whole copies of the frame lie among what was written since
+        // `before`: ours, and any identical record another instance wrote
+        // in that moment.
+        let mut copies = Vec::new();
+        if others_wrote {
+            copies = self
+                .copies(frame, before, after.size)
                 .map_err(io_error(name, Step::Reading))?;
+        }
+        if others_wrote && one_write && !led {
+            // Others wrote since `before`: our bytes not at a line's start
+            // means an unterminated line was in front of them (a frame led
+            // by `\n` ended the torn line it found itself).
             let big = big_name(name);
-            if found.is_none() && is_fresh(fs, &big) {
+            if !copies.iter().any(|c| c.starts_line) && is_fresh(fs, &big) {
                 // What is in front of ours may be space reserved for a
                 // record larger than the permit, which is a line once its
                 // writer has filled it: look again then.
                 wait_while_fresh(fs, &big)?;
-                let size = self
-                    .file
-                    .stat()
-                    .map_err(io_error(name, Step::ReadingSize))?
-                    .size;
-                found = self
-                    .line_start_of(frame, before, size)
+                copies = self
+                    .copies(frame, before, after.size)
                     .map_err(io_error(name, Step::Reading))?;
             }
-            match found {
-                None => {
-                    self.take_back(frame, before)
-                        .map_err(io_error(name, Step::BlankingPartialRecord))?;
-                    return Ok(Landed::AfterTornLine);
-                }
-                Some(at) if at + len == after.size => {
-                    self.end_after_last_write = Some(after.size);
-                }
-                Some(_) => {}
+            let whole = copies.iter().filter(|c| c.starts_line).count();
+            if whole == 0 {
+                self.take_back(&copies, len)
+                    .map_err(io_error(name, Step::BlankingPartialRecord))?;
+                return Ok(Landed::AfterTornLine);
+            }
+            if whole < copies.len() {
+                // One copy on a line of its own, one on another writer's
+                // line: which is ours cannot be told.
+                return Err(StoreError::Unsure {
+                    name: name.to_string(),
+                    from: before,
+                    to: after.size,
+                    why: Unsure::TornLine,
+                });
+            }
+            if copies.iter().any(|c| c.at + len == after.size) {
+                self.end_after_last_write = Some(after.size);
             }
         } else if after.size == before + len {
             self.end_after_last_write = Some(after.size);
@@ -379,8 +440,12 @@ impl<T: File> AppendFile<T> {
         let due = self.sync_due(fs, sync);
         // A seal among the bytes others wrote in front of ours: the rewrite
         // does not copy ours.
+        // If another instance's identical record came first, the seals in
+        // front of the last copy are looked at: waiting for more rewrites
+        // than needed is safe, missing one is not.
         let seals = if others_wrote {
-            seals_before(&self.file, frame, before).map_err(io_error(name, Step::Reading))?
+            let until = copies.last().map_or(u64::MAX, |c| c.at);
+            seals_before(&self.file, before, until).map_err(io_error(name, Step::Reading))?
         } else {
             Vec::new()
         };
@@ -399,6 +464,7 @@ impl<T: File> AppendFile<T> {
             self.end_after_last_write = None;
             return Ok(Landed::BehindSeal {
                 from: before,
+                to: after.size,
                 seals,
             });
         }
@@ -416,13 +482,16 @@ impl<T: File> AppendFile<T> {
         }
     }
 
-    /// Our frame went on another writer's unterminated line (at or after
-    /// `from`): its bytes become a blank line, which ends that line, and
-    /// the next attempt appends the frame again. Nothing is cut, so a
-    /// process stopped here for any time cuts no one's record.
-    fn take_back(&self, frame: &Frame, from: u64) -> Result<(), FsError> {
-        if let Some(at) = fs::find(&self.file, frame.bytes(), from)? {
-            self.blank(at, at + frame.bytes().len() as u64)?;
+    /// Our frame went on another writer's unterminated line, as did every
+    /// copy of it in the moment of our write (none is on a line of its
+    /// own): they become blank lines, which end that line, and the next
+    /// attempt appends the frame again. A copy that is another instance's
+    /// is on a damaged line as well, and that instance appends it again
+    /// too. Nothing is cut, so a process stopped here for any time cuts no
+    /// one's record.
+    fn take_back(&self, copies: &[Copy], len: u64) -> Result<(), FsError> {
+        for copy in copies.iter().filter(|c| !c.starts_line) {
+            self.blank(copy.at, copy.at + len)?;
         }
         Ok(())
     }
@@ -438,26 +507,29 @@ impl<T: File> AppendFile<T> {
         self.file.write_at(from, &filler)
     }
 
-    /// Where the frame's bytes lie in `from..to` at the start of a line,
-    /// if they do anywhere. A record identical to ours that another
-    /// instance wrote whole is taken for ours (see the README's limits).
-    fn line_start_of(&self, frame: &Frame, from: u64, to: u64) -> Result<Option<u64>, FsError> {
+    /// Every whole copy of the frame's bytes that lies in `from..to`, and
+    /// whether it starts a line. Our own bytes are one of them; more than
+    /// one means another instance wrote an identical record in the same
+    /// moment.
+    fn copies(&self, frame: &Frame, from: u64, to: u64) -> Result<Vec<Copy>, FsError> {
         let len = frame.bytes().len() as u64;
+        let mut copies = Vec::new();
         let mut at = from;
         while let Some(found) = fs::find(&self.file, frame.bytes(), at)? {
-            if found + len > to {
+            if found.saturating_add(len) > to {
                 break;
             }
             let starts_line = match found.checked_sub(1) {
                 None => true,
                 Some(prev) => self.file.read_at(prev, 1)?.first() == Some(&b'\n'),
             };
-            if starts_line {
-                return Ok(Some(found));
-            }
+            copies.push(Copy {
+                at: found,
+                starts_line,
+            });
             at = found + 1;
         }
-        Ok(None)
+        Ok(copies)
     }
 
     /// Whether the file, `size` bytes long, ends in a torn line, and its
@@ -492,28 +564,17 @@ impl<T: File> AppendFile<T> {
         Ok((ends_in_torn_line(last_byte(size)?), size))
     }
 
-    /// After a failed write: makes the file's unterminated end a blank
-    /// line if it is this call's, that is, lies after `before` (the size
-    /// just before the write) and is the start of one of the frame's
-    /// records. Whole lines stay, whoever wrote them (see [`Undo`]); so
-    /// does an end that is still growing, since a writer in progress may be
-    /// writing a record identical to ours.
-    ///
-    /// Nothing is cut: a blank overwrites bytes already on the device, so
-    /// it needs no room, and it touches only those bytes, so a process
-    /// stopped here for any time, while others append after them, damages
-    /// nothing of theirs.
-    fn undo_write<F: FileSystem<File = T>>(
-        &self,
-        fs: &F,
-        frame: &Frame,
-        before: u64,
-        name: &str,
-    ) -> Undo {
+    /// After a failed write (a full device): tells what became of the
+    /// call's bytes. Nothing is cut or overwritten: an unterminated end of
+    /// the file that looks like the start of one of our records could just
+    /// as well be another instance's identical record, still being written
+    /// (its writer would then acknowledge it damaged). So those bytes stay,
+    /// as a crash would leave them: replay reports them as a torn write,
+    /// the next append ends their line, and `repair` moves it out.
+    fn undo_write(&self, frame: &Frame, before: u64, name: &str) -> Undo {
         let file = &self.file;
-        let size = || file.stat().map(|s| s.size);
         let undo = || -> Result<Undo, (Step, FsError)> {
-            let after = size().map_err(|e| (Step::ReadingSize, e))?;
+            let after = file.stat().map_err(|e| (Step::ReadingSize, e))?.size;
             if after <= before {
                 return Ok(Undo::NothingWritten);
             }
@@ -532,13 +593,7 @@ impl<T: File> AppendFile<T> {
             if !frame.starts().any(|at| bytes[at..].starts_with(&tail)) {
                 return Ok(Undo::Left { grown });
             }
-            fs.pause(TORN_LINE_PAUSE_NANOS);
-            if size().map_err(|e| (Step::ReadingSize, e))? != after {
-                return Ok(Undo::Left { grown });
-            }
-            self.blank(start, after)
-                .map_err(|e| (Step::BlankingPartialRecord, e))?;
-            Ok(Undo::BlankedPart {
+            Ok(Undo::Partial {
                 offset: start,
                 length: after - start,
                 kept: start - before,

@@ -22,7 +22,6 @@
 
 #![forbid(unsafe_code)]
 
-use crate::frame::Frame;
 use crate::fs::{self, Code, File, FileSystem, FsError, Open};
 use crate::store_error::{StoreError, open_error};
 
@@ -226,41 +225,25 @@ pub fn seal(id: u64) -> Vec<u8> {
     marker
 }
 
-/// Whether the rewrite that renamed `file` away copied the frame an
-/// appender wrote at or after `from` into the new log: only if a seal
-/// follows the frame's bytes. The rewrite copies everything before its
-/// last seal and renames only when nothing new follows that seal, so bytes
-/// with a seal after them were copied, and bytes with none were not (an
-/// appender whose bytes land after a seal always notices; see
-/// [`crate::append`]).
-pub fn copied_by_rewrite<T: File>(file: &T, frame: &Frame, from: u64) -> Result<bool, FsError> {
-    let Some(ours) = fs::find(file, frame.bytes(), from)? else {
-        return Ok(false);
-    };
-    Ok(fs::find(file, SEAL, ours + frame.bytes().len() as u64)?.is_some())
+/// Whether a seal lies after `at` (bytes that end there): the rewrite
+/// that renamed the file away copied them then. The rewrite copies
+/// everything before its last seal and renames only when nothing new
+/// follows that seal, so bytes with a seal after them were copied, and
+/// bytes with none were not (an appender whose bytes land after a seal
+/// always notices; see [`crate::append`]).
+pub fn sealed_after<T: File>(file: &T, at: u64) -> Result<bool, FsError> {
+    Ok(fs::find(file, SEAL, at)?.is_some())
 }
 
-/// The ids of the seals that lie in the file between `from` and the
-/// frame's bytes (the first copy of them at or after `from`), or anywhere
-/// after `from` if the frame's bytes are not found whole: the rewrites
-/// that do not copy those bytes, `None` for a seal whose id cannot be read
+/// The ids of the seals that start in `from..until`: the rewrites that do
+/// not copy bytes at `until`, `None` for a seal whose id cannot be read
 /// (only a power cut tears one). Empty when none does.
-pub fn seals_before<T: File>(
-    file: &T,
-    frame: &Frame,
-    from: u64,
-) -> Result<Vec<Option<u64>>, FsError> {
+pub fn seals_before<T: File>(file: &T, from: u64, until: u64) -> Result<Vec<Option<u64>>, FsError> {
     let mut ids = Vec::new();
-    let Some(mut at) = fs::find(file, SEAL, from)? else {
-        return Ok(ids);
-    };
-    let ours = fs::find(file, frame.bytes(), from)?.unwrap_or(u64::MAX);
-    while at < ours {
+    let mut next = fs::find(file, SEAL, from)?;
+    while let Some(at) = next.filter(|&at| at < until) {
         ids.push(parse_id(&fs::read_exact(file, at + SEAL.len() as u64, 16)?));
-        match fs::find(file, SEAL, at + 1)? {
-            Some(next) => at = next,
-            None => break,
-        }
+        next = fs::find(file, SEAL, at + 1)?;
     }
     Ok(ids)
 }

@@ -88,24 +88,49 @@ pub enum StoreError {
         error: FsError,
         undo: Undo,
     },
+    /// Another instance appended a byte-identical record in the same
+    /// moment as this append, in `from..to`, and the copies tell different
+    /// things (see [`Unsure`]): which one is this call's cannot be told,
+    /// so the record is stored once or not at all, never twice.
+    Unsure {
+        name: String,
+        from: u64,
+        to: u64,
+        why: Unsure,
+    },
+}
+
+/// What made the copies of a record tell different things.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsure {
+    /// One copy on a line of its own, one on another writer's
+    /// unterminated line.
+    TornLine,
+    /// One copy before a compaction's or repair's seal (copied to the new
+    /// log), one after it (not copied).
+    Sealed,
+    /// A rewrite took this record's `<log>.big` over, and the old log held
+    /// an identical record that it could have copied instead.
+    TakenOver,
 }
 
 /// What a failed append did about the bytes of its call that reached the
-/// file. Nothing is ever cut; only an unterminated end of the file, or a
-/// record whose bytes are provably this call's, is made a blank line:
-/// every append that succeeded ended its bytes with `\n`, so no stored
-/// record is among them, and whole lines cannot be told from another
-/// instance's identical record, so they stay.
+/// file. Nothing is ever cut. Only bytes that are provably this call's (a
+/// record whose sync failed and that nothing followed, space reserved for
+/// a record larger than the write permit) are made a blank line; an
+/// unterminated end that looks like ours stays, since another instance's
+/// identical record could be in the middle of its write there.
 #[derive(Debug)]
 pub enum Undo {
     /// The file did not grow: nothing of the call was stored.
     NothingWritten,
-    /// The call's unterminated bytes at the file's end (`length` at
-    /// `offset`) were made a blank line, which replay skips. `kept` bytes
-    /// of whole lines that reached the file during the call stay (other
-    /// instances' records, a batch's first records, the `\n` that ended a
-    /// torn last line).
-    BlankedPart { offset: u64, length: u64, kept: u64 },
+    /// The file ends in an unterminated start of one of the call's records
+    /// (`length` bytes at `offset`): it stays, as a crash would leave it,
+    /// and replays as a torn write (a damaged line once another record
+    /// follows). `kept` bytes of whole lines that reached the file during
+    /// the call stay (other instances' records, a batch's first records,
+    /// the `\n` that ended a torn last line).
+    Partial { offset: u64, length: u64, kept: u64 },
     /// The file ends in whole lines: no partly written record to cut;
     /// `kept` bytes of whole lines reached it during the call (other
     /// instances' records, a batch's first records, the `\n` that ended a
@@ -134,24 +159,24 @@ impl fmt::Display for Undo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Undo::NothingWritten => write!(f, "nothing of this call was stored"),
-            Undo::BlankedPart {
-                offset,
-                length,
-                kept: 0,
-            } => write!(
-                f,
-                "its partly written bytes ({length} at byte offset {offset}) were made a \
-                 blank line, which replay skips; nothing was cut"
-            ),
-            Undo::BlankedPart {
+            Undo::Partial {
                 offset,
                 length,
                 kept,
-            } => write!(
-                f,
-                "its partly written bytes ({length} at byte offset {offset}) were made a \
-                 blank line, which replay skips; {kept} {KEPT_LINES}"
-            ),
+            } => {
+                write!(
+                    f,
+                    "its partly written bytes ({length} at byte offset {offset}) stay, as a \
+                     crash would leave them (another instance could be writing an identical \
+                     record there, so nothing is cut or overwritten): replay reports them as \
+                     a torn write, the next append ends their line, and `repair` moves it to \
+                     the quarantine"
+                )?;
+                if *kept > 0 {
+                    write!(f, "; {kept} {KEPT_LINES}")?;
+                }
+                Ok(())
+            }
             Undo::Whole { kept } => {
                 write!(f, "no partly written record was left; {kept} {KEPT_LINES}")
             }
@@ -174,7 +199,7 @@ impl fmt::Display for Undo {
             ),
             Undo::Failed { offset, error } => write!(
                 f,
-                "looking at or blanking its partly written bytes after byte offset \
+                "looking at its partly written bytes after byte offset \
                  {offset} failed too ({error}); a part of this record that reached \
                  the log shows as a damaged line, which `repair` moves to the \
                  quarantine"
@@ -252,6 +277,34 @@ impl fmt::Display for StoreError {
                     }
                 }
             }
+            StoreError::Unsure {
+                name,
+                from,
+                to,
+                why,
+            } => {
+                let why = match why {
+                    Unsure::TornLine => {
+                        "one on a line of its own, one on another writer's unterminated line"
+                    }
+                    Unsure::Sealed => {
+                        "one before a compaction's seal, which copied it, one after it"
+                    }
+                    Unsure::TakenOver => {
+                        "a compaction took this large record's claim over while it was \
+                         written, and could have copied either"
+                    }
+                };
+                write!(
+                    f,
+                    "appending to {name:?}: another instance appended a byte-identical record \
+                     in the same moment (between byte offsets {from} and {to}) and the two \
+                     copies fared differently ({why}); which one is this call's cannot be \
+                     told, so this record is stored once or not at all, never twice; replay \
+                     to see, and give events a field that makes each unique (an id, a \
+                     timestamp) so that this cannot happen"
+                )
+            }
             StoreError::DirectoryGone { path } => write!(
                 f,
                 "the granted directory {path:?} is no longer usable (removed?); grant an \
@@ -268,6 +321,7 @@ impl StoreError {
             StoreError::NoDirectory | StoreError::DirectoryGone { .. } => IoKind::NoDirectory,
             StoreError::NotAFile { .. } => IoKind::NotAFile,
             StoreError::Locked { .. } => IoKind::Busy,
+            StoreError::Unsure { .. } => IoKind::Other,
             StoreError::Open { error, .. }
             | StoreError::Io { error, .. }
             | StoreError::Append { error, .. } => code_kind(error.code),

@@ -1,7 +1,9 @@
-//! A full device: appends fail with a clear I/O error, leave no partial
-//! record behind (the bytes that reached the file become a blank line,
-//! which replay skips; nothing is cut), keep every earlier record, and
-//! work again once space is freed.
+//! A full device: appends fail with a clear I/O error that says what of
+//! the record reached the file (a partly written record stays, as a crash
+//! would leave it, and replays as a torn write: nothing is cut or
+//! overwritten, since it could be another instance's identical record in
+//! the middle of its write), keep every earlier record, and work again
+//! once space is freed; `repair` then moves the partial record out.
 //!
 //! The device is a small tmpfs the test mounts; that needs root (as on the
 //! project's machines and in CI). Elsewhere the test says so and skips,
@@ -13,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{LOG, figures, read_log, test_dir};
-use pathway_host::{Cause, Error, LogError, Memory, Options};
+use pathway_host::{Cause, Error, LineProblem, LogError, Memory, Options};
 
 /// A tmpfs of `size` bytes mounted on a temp dir, unmounted on drop.
 struct Tmpfs {
@@ -84,7 +86,7 @@ fn fill(memory: &mut Memory, dir: &Path, pad: usize) -> (Vec<String>, String) {
             Err(e) => {
                 let message = io_message(Err(e));
                 let now = read_log_or_empty(dir);
-                assert_blanked_after(&now, &before, &message, "a failed append");
+                assert_partial_after(&now, &before, &event, &message, "a failed append");
                 return (stored, message);
             }
         }
@@ -103,9 +105,9 @@ fn assert_same_bytes(now: &[u8], before: &[u8], what: &str) {
     );
 }
 
-/// The log is what it was, plus at most a blank line (the failed call's
-/// partly written bytes), and the message says which.
-fn assert_blanked_after(now: &[u8], before: &[u8], message: &str, what: &str) {
+/// The log is what it was, plus at most an unterminated start of `event`
+/// (the failed call's partly written bytes), and the message says which.
+fn assert_partial_after(now: &[u8], before: &[u8], event: &str, message: &str, what: &str) {
     assert_same_bytes(&now[..before.len().min(now.len())], before, what);
     let added = &now[before.len().min(now.len())..];
     if added.is_empty() {
@@ -115,14 +117,13 @@ fn assert_blanked_after(now: &[u8], before: &[u8], message: &str, what: &str) {
         );
     } else {
         assert!(
-            is_blank_line(added),
-            "{what} left more than a blank line: {:?}",
+            added.len() < event.len() + 1 && event.as_bytes().starts_with(added),
+            "{what} left more than a start of its record: {:?}",
             String::from_utf8_lossy(added)
         );
         assert!(
             message.contains(&format!(
-                "its partly written bytes ({} at byte offset {}) were made a blank line, \
-                 which replay skips; nothing was cut",
+                "its partly written bytes ({} at byte offset {}) stay, as a crash would leave them",
                 added.len(),
                 before.len()
             )),
@@ -131,22 +132,24 @@ fn assert_blanked_after(now: &[u8], before: &[u8], message: &str, what: &str) {
     }
 }
 
-/// Spaces ending in one `\n`.
-fn is_blank_line(bytes: &[u8]) -> bool {
-    bytes.last() == Some(&b'\n') && bytes[..bytes.len() - 1].iter().all(|&b| b == b' ')
-}
-
 fn read_log_or_empty(dir: &Path) -> Vec<u8> {
     std::fs::read(dir.join(LOG)).unwrap_or_default()
 }
 
-fn expect_records(memory: &mut Memory, expected: &[String]) {
+/// The log's records are `expected`, in order, and it has at most `damaged`
+/// damaged lines (the partly written records failed appends left).
+fn expect_records(memory: &mut Memory, expected: &[String], damaged: usize) {
     let entries = memory.replay().unwrap();
-    let damaged: Vec<_> = entries.iter().filter(|e| e.is_err()).collect();
-    assert!(damaged.is_empty(), "damaged lines: {damaged:?}");
-    assert_eq!(entries.len(), expected.len());
-    for (i, (entry, want)) in entries.iter().zip(expected).enumerate() {
-        assert_eq!(entry.as_ref().unwrap(), want, "record {i}");
+    let bad: Vec<_> = entries.iter().filter(|e| e.is_err()).collect();
+    assert!(bad.len() <= damaged, "damaged lines: {bad:?}");
+    for error in &bad {
+        let line = error.as_ref().unwrap_err();
+        assert!(line.problem == LineProblem::InvalidJson, "{line:?}");
+    }
+    let records: Vec<&String> = entries.iter().filter_map(|e| e.as_ref().ok()).collect();
+    assert_eq!(records.len(), expected.len());
+    for (i, (entry, want)) in records.iter().zip(expected).enumerate() {
+        assert_eq!(*entry, want, "record {i}");
     }
 }
 
@@ -162,7 +165,8 @@ fn appends_on_a_full_device_fail_cleanly_and_work_again_once_space_is_freed() {
 
     // Records of ~1 KB: the last one is cut by the full device part-way.
     let (mut stored, message) = fill(&mut memory, dir, 1000);
-    // Calls that failed on the full device, each checked to change nothing.
+    // Calls that failed on the full device, each checked to change nothing
+    // but the partly written record it left.
     let mut failed = 1;
     assert!(stored.len() > 100, "only {} records fit", stored.len());
     assert!(
@@ -172,7 +176,7 @@ fn appends_on_a_full_device_fail_cleanly_and_work_again_once_space_is_freed() {
             && message.contains("free space on the device, then append again"),
         "{message}"
     );
-    expect_records(&mut memory, &stored);
+    expect_records(&mut memory, &stored, 1);
 
     // A record far larger than what is left: it reserves its space by
     // appending zero bytes; those that reach the file become a blank line
@@ -195,7 +199,7 @@ fn appends_on_a_full_device_fail_cleanly_and_work_again_once_space_is_freed() {
         after.starts_with(&before) && after[before.len()..].iter().all(|b| b" \n".contains(b)),
         "a failed big append left more than blanks"
     );
-    expect_records(&mut memory, &stored);
+    expect_records(&mut memory, &stored, 1);
     let before = after;
 
     // A batch is all or nothing here too.
@@ -238,10 +242,12 @@ fn appends_on_a_full_device_fail_cleanly_and_work_again_once_space_is_freed() {
         memory.append(&event).unwrap();
         stored.push(event);
     }
-    expect_records(&mut memory, &stored);
+    expect_records(&mut memory, &stored, 1);
+    // The partly written record is a damaged line now, which `check`
+    // reports (and `repair` would move out, given room for the new log).
     let report = memory.check().unwrap();
     assert_eq!(report.records, stored.len() as u64);
-    assert!(report.damaged.is_empty() && !report.torn_tail);
+    assert!(report.damaged.len() <= 1 && !report.torn_tail);
     figures("full device (tmpfs)", failed, stored.len(), failed);
 }
 
@@ -262,8 +268,8 @@ fn a_failed_append_after_a_torn_tail_leaves_the_torn_tail_as_it_was() {
     let message = io_message(memory.try_append(&record(9999, 1000)));
     assert!(message.contains("insufficient-space"), "{message}");
     // The torn line is at most ended by the `\n` the append put before its
-    // record (a whole line is never cut); what reached the file of the
-    // record itself is a blank line.
+    // record (a whole line is never cut), and followed by what reached the
+    // file of the record itself.
     let now = read_log(dir);
     assert_same_bytes(
         &now[..bytes.len()],
@@ -276,8 +282,8 @@ fn a_failed_append_after_a_torn_tail_leaves_the_torn_tail_as_it_was() {
         assert!(message.contains("1 bytes of whole lines"), "{message}");
         let rest = &added[1..];
         assert!(
-            rest.is_empty() || is_blank_line(rest),
-            "more than a blank line after the torn tail: {:?}",
+            record(9999, 1000).as_bytes().starts_with(rest),
+            "more than a start of the record after the torn tail: {:?}",
             String::from_utf8_lossy(rest)
         );
     }
@@ -290,7 +296,7 @@ fn a_failed_append_after_a_torn_tail_leaves_the_torn_tail_as_it_was() {
 }
 
 #[test]
-fn a_batch_cut_by_a_full_device_keeps_its_whole_records_and_drops_the_partial_one() {
+fn a_batch_cut_by_a_full_device_keeps_its_whole_records_and_reports_the_partial_one() {
     let Some(fs) = Tmpfs::mount("disk_full_batch", 64 << 10) else {
         return;
     };
@@ -311,11 +317,18 @@ fn a_batch_cut_by_a_full_device_keeps_its_whole_records_and_drops_the_partial_on
     };
     let now = read_log(dir);
     assert_same_bytes(&now[..before.len()], &before, "a cut batch");
-    let added = &now[before.len()..];
+    let mut added = &now[before.len()..];
+    // The `\n` that ended the partly written record the filling left.
+    let mut ended = 0;
+    if before.last() != Some(&b'\n') {
+        assert_eq!(added.first(), Some(&b'\n'));
+        added = &added[1..];
+        ended = 1;
+    }
     let mut lines: Vec<&[u8]> = added.split_inclusive(|&b| b == b'\n').collect();
-    // The record the device cut part-way is a blank line after the whole
-    // ones.
-    let blank = lines.pop_if(|line| is_blank_line(line));
+    // The record the device cut part-way stays, unterminated, after the
+    // whole ones.
+    let partial = lines.pop_if(|line| line.last() != Some(&b'\n'));
     let kept = lines.len();
     assert!(
         (1..10).contains(&kept),
@@ -324,24 +337,25 @@ fn a_batch_cut_by_a_full_device_keeps_its_whole_records_and_drops_the_partial_on
     for (line, event) in lines.iter().zip(&batch) {
         assert_eq!(*line, format!("{event}\n").as_bytes());
     }
-    let whole: usize = lines.iter().map(|l| l.len()).sum();
+    let whole: usize = lines.iter().map(|l| l.len()).sum::<usize>() + ended;
     assert!(
         message.contains(&format!("{whole} bytes of whole lines")),
         "{message}"
     );
-    if let Some(blank) = blank {
+    if let Some(partial) = partial {
+        assert!(batch[lines.len()].as_bytes().starts_with(partial));
         assert!(
             message.contains(&format!(
-                "its partly written bytes ({} at byte offset {})",
-                blank.len(),
+                "its partly written bytes ({} at byte offset {}) stay",
+                partial.len(),
                 before.len() + whole
             )),
             "{message}"
         );
     }
-    let entries = memory.replay().unwrap();
-    assert!(entries.iter().all(Result::is_ok));
-    assert_eq!(entries.len(), stored.len() + kept);
+    let mut expected = stored.clone();
+    expected.extend(batch[..kept].iter().cloned());
+    expect_records(&mut memory, &expected, 2);
     figures("batch cut by a full device", 1, stored.len() + kept, 1);
 }
 

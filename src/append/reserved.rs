@@ -154,11 +154,14 @@ impl<T: File> AppendFile<T> {
                 // We stalled past the staleness and a rewrite took
                 // `<log>.big` over: it may have copied the space before our
                 // fill, or after it.
-                return Ok(Landed::ClaimTakenOver);
+                return Ok(Landed::ClaimTakenOver { at });
             }
             let after = self.file.stat().map_err(&size_error)?;
             if after.links == 0 {
-                return Ok(Landed::InReplacedFile { from: before });
+                return Ok(Landed::InReplacedFile {
+                    from: before,
+                    to: after.size,
+                });
             }
             if self.sync_due(fs, sync)
                 && let Err(error) = self.sync(fs)
