@@ -60,6 +60,9 @@ pub struct Disk {
     /// The device's size, if it is to fill up: a write that would need
     /// more writes the bytes that fit and fails with [`Code::NoSpace`].
     capacity: Option<u64>,
+    /// Every file reports the same identity, as a file system that reuses
+    /// a replaced file's inode for the next one may.
+    one_identity: bool,
 }
 
 /// A disk shared by every handle made from it (clones share it too, as
@@ -190,6 +193,7 @@ impl Disk {
             random: self.random,
             calls: 0,
             capacity: self.capacity,
+            one_identity: self.one_identity,
         }
     }
 
@@ -260,6 +264,12 @@ impl MemFs {
     /// fails with `no-space`, as a full device does.
     pub fn set_capacity(&self, bytes: Option<u64>) {
         self.disk.borrow_mut().capacity = bytes;
+    }
+
+    /// From now on every file reports the same identity (`metadata-hash`),
+    /// the worst a file system that reuses inodes can do.
+    pub fn reuse_identities(&self) {
+        self.disk.borrow_mut().one_identity = true;
     }
 
     /// The bytes all files hold, as the device counts them.
@@ -523,6 +533,9 @@ impl File for MemFile {
 
     fn identity(&self) -> Result<u64, FsError> {
         self.fs.call();
+        if self.fs.disk.borrow().one_identity {
+            return Ok(1);
+        }
         Ok(self.inode as u64 + 1)
     }
 

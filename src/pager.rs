@@ -9,6 +9,7 @@
 
 use std::convert::Infallible;
 
+use crate::cursor::PrefixHash;
 use crate::error::{Damage, LineError};
 use crate::format::is_blank;
 use crate::format::{BOM, Entry, judge};
@@ -89,9 +90,22 @@ pub fn read_page<R: ReadAt>(
     max_bytes: u64,
     max_line: u64,
 ) -> Result<Page, R::Error> {
+    read_page_hashed(src, from, max_bytes, max_line, &mut PrefixHash::default())
+}
+
+/// [`read_page`], adding every byte it consumes (from `from` to the
+/// page's `next`) to `hash`.
+pub fn read_page_hashed<R: ReadAt>(
+    src: &mut R,
+    from: Position,
+    max_bytes: u64,
+    max_line: u64,
+    hash: &mut PrefixHash,
+) -> Result<Page, R::Error> {
     let mut pos = from;
     if pos.offset == 0 && src.read_at(0, BOM.len() as u64)? == BOM {
         pos.offset = BOM.len() as u64;
+        hash.update(BOM);
     }
     let mut buf: Vec<u8> = Vec::new();
     let mut buf_offset = pos.offset;
@@ -114,6 +128,7 @@ pub fn read_page<R: ReadAt>(
                 judge(&buf[start..start + i], pos.offset, line, true, max_line)
                     .map(OwnedEntry::from),
             );
+            hash.update(&buf[start..=start + i]);
             pos = Position {
                 offset: pos.offset + i as u64 + 1,
                 lines: line,
@@ -124,6 +139,9 @@ pub fn read_page<R: ReadAt>(
         // No `\n` in what is buffered: the line goes on, or the file ends.
         let partial = (buf.len() - start) as u64;
         if partial > max_line + 1 {
+            // Consumed only if a `\n` ends it.
+            let mut line_hash = *hash;
+            line_hash.update(&buf[start..]);
             let Skipped {
                 size,
                 ended,
@@ -135,6 +153,7 @@ pub fn read_page<R: ReadAt>(
                 partial,
                 buf.last().copied(),
                 is_blank(&buf[start..]),
+                &mut line_hash,
             )?;
             // Whitespace only, however long: no entry, as in `judge`.
             let damage = (!blank).then(|| OwnedEntry {
@@ -161,6 +180,7 @@ pub fn read_page<R: ReadAt>(
                 });
             }
             entries.extend(damage);
+            *hash = line_hash;
             pos = Position {
                 offset: pos.offset + size + 1,
                 lines: pos.lines + 1,
@@ -201,13 +221,14 @@ struct Skipped {
 
 /// Reads past a line too long to hold, from `offset`, where `seen` bytes of
 /// it (the last being `last`, all whitespace if `blank`) are already known,
-/// to its `\n` or the end of the file.
+/// to its `\n` (included in `hash`) or the end of the file.
 fn skip_line<R: ReadAt>(
     src: &mut R,
     mut offset: u64,
     mut seen: u64,
     mut last: Option<u8>,
     mut blank: bool,
+    hash: &mut PrefixHash,
 ) -> Result<Skipped, R::Error> {
     loop {
         let chunk = src.read_at(offset, CHUNK)?;
@@ -220,6 +241,7 @@ fn skip_line<R: ReadAt>(
             });
         }
         if let Some(i) = memchr::memchr(b'\n', &chunk) {
+            hash.update(&chunk[..=i]);
             return Ok(Skipped {
                 size: seen + i as u64,
                 ended: true,
@@ -228,6 +250,7 @@ fn skip_line<R: ReadAt>(
             });
         }
         blank = blank && is_blank(&chunk);
+        hash.update(&chunk);
         seen += chunk.len() as u64;
         offset += chunk.len() as u64;
         last = chunk.last().copied();
@@ -271,6 +294,28 @@ mod tests {
                 whole(file, 12),
                 "max_bytes {max_bytes}"
             );
+        }
+    }
+
+    #[test]
+    fn a_page_hashes_exactly_the_bytes_it_consumes() {
+        let mut file = b"\xEF\xBB\xBF{\"a\":1}\r\n\n  \nnot json\n".to_vec();
+        file.extend(std::iter::repeat_n(b'x', 3 * CHUNK as usize));
+        file.extend(b"\n[1,2]\n{\"torn\":");
+        for max_bytes in [1, 5, 1000, 1 << 20] {
+            let mut pos = Position::default();
+            let mut hash = PrefixHash::default();
+            loop {
+                let page =
+                    read_page_hashed(&mut &file[..], pos, max_bytes, 1000, &mut hash).unwrap();
+                pos = page.next;
+                let mut whole = PrefixHash::default();
+                whole.update(&file[..pos.offset as usize]);
+                assert_eq!(hash, whole, "max_bytes {max_bytes}, at {pos:?}");
+                if page.at_end {
+                    break;
+                }
+            }
         }
     }
 

@@ -6,9 +6,9 @@
 #![forbid(unsafe_code)]
 
 use crate::config::Config;
-use crate::cursor::{Cursor, CursorError, check_hash};
+use crate::cursor::{Cursor, CursorError, PrefixHash, check_hash};
 use crate::fs::{self, Code, File, FileSystem, Open};
-use crate::pager::{Page, Position, ReadAt, read_page};
+use crate::pager::{CHUNK, Page, Position, ReadAt, read_page, read_page_hashed};
 use crate::store_error::{PageError, Step, StoreError, io_error, open_error};
 
 /// The log opened for reading.
@@ -78,8 +78,20 @@ pub fn page<F: FileSystem>(
         };
         return Ok((page, cursor));
     };
-    log.verify(&cursor)?;
-    let page = read_page(&mut log, cursor.position, max_bytes, config.max_line)?;
+    let before = log.verify(&cursor)?;
+    // The hash of every byte before the next cursor, kept up from this
+    // one's (a cursor of 0.2 has none, and neither do those after it).
+    let mut hash = match cursor.prefix {
+        Some(words) => Some(PrefixHash::resume(words, cursor.position.offset, &before)),
+        None if cursor.position.offset == 0 => Some(PrefixHash::default()),
+        None => None,
+    };
+    let page = match &mut hash {
+        Some(hash) => {
+            read_page_hashed(&mut log, cursor.position, max_bytes, config.max_line, hash)?
+        }
+        None => read_page(&mut log, cursor.position, max_bytes, config.max_line)?,
+    };
     // Renamed over while we read: what follows our read in that file (a
     // rewrite's tombstone, then appends being made again in the new log)
     // is not the log's. The page may be fine, but its cursor would be
@@ -89,7 +101,7 @@ pub fn page<F: FileSystem>(
             reason: "a compaction or repair replaced the log while this page was read",
         }));
     }
-    let next = log.cursor_at(page.next)?;
+    let next = log.cursor_at(page.next, hash.map(|h| h.words()))?;
     Ok((page, next))
 }
 
@@ -119,25 +131,57 @@ impl<T: File> LogFile<T> {
             .links)
     }
 
-    /// A cursor for `position` in this file.
-    pub fn cursor_at(&mut self, position: Position) -> Result<Cursor, StoreError> {
+    /// A cursor for `position` in this file, with `prefix`, the hash of
+    /// the whole words before it ([`PrefixHash::words`]).
+    pub fn cursor_at(
+        &mut self,
+        position: Position,
+        prefix: Option<u64>,
+    ) -> Result<Cursor, StoreError> {
         let (start, len) = Cursor::check_range(position.offset);
         let before = self.read_exact_at(start, len)?;
         Ok(Cursor {
             identity: self.identity,
             position,
             check: check_hash(&before),
+            prefix,
         })
     }
 
-    /// Whether `cursor` still fits this file.
-    pub fn verify(&mut self, cursor: &Cursor) -> Result<(), PageError> {
+    /// Whether `cursor` still fits this file, by the cheap check (identity
+    /// and the 32 bytes before it); returns those bytes.
+    pub fn verify(&mut self, cursor: &Cursor) -> Result<Vec<u8>, PageError> {
         let (start, len) = Cursor::check_range(cursor.position.offset);
         let before = self.read_exact_at(start, len)?;
         let size = self.size()?;
         cursor
             .verify(self.identity, size, &before)
-            .map_err(PageError::Cursor)
+            .map_err(PageError::Cursor)?;
+        Ok(before)
+    }
+
+    /// Whether `cursor` still fits this file, by the cheap check and the
+    /// hash of every byte before it: for a compaction, which replaces
+    /// those bytes. Reads them all, a chunk at a time.
+    pub fn verify_whole(&mut self, cursor: &Cursor) -> Result<(), PageError> {
+        self.verify(cursor)?;
+        let end = cursor.position.offset;
+        let now = if end == 0 || cursor.prefix.is_none() {
+            None
+        } else {
+            let mut hash = PrefixHash::default();
+            let mut at = 0;
+            while at < end {
+                let chunk = self.read_exact_at(at, CHUNK.min(end - at))?;
+                if chunk.is_empty() {
+                    break;
+                }
+                hash.update(&chunk);
+                at += chunk.len() as u64;
+            }
+            Some(hash.words())
+        };
+        cursor.verify_prefix(now).map_err(PageError::Cursor)
     }
 
     /// Offset of the first occurrence of `needle` at or after `from`.

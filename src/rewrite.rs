@@ -530,7 +530,7 @@ pub fn compact<F: FileSystem>(
                 })?
         }
     };
-    old.verify(&upto)?;
+    old.verify_whole(&upto)?;
     let mut new = NewLog::create(store)?;
     if let Err(e) = new.write(snapshot) {
         new.abandon(store.fs());

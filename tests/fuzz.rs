@@ -14,10 +14,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use pathway_memory::cursor::PrefixHash;
 use pathway_memory::error::{Call, Refusal};
 use pathway_memory::format::{DEFAULT_MAX_LINE, encode_event, parse_line};
 use pathway_memory::oracle::entries;
-use pathway_memory::pager::{Position, read_page};
+use pathway_memory::pager::{Position, read_page_hashed};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 
@@ -242,8 +243,13 @@ fn whole(bytes: &[u8], max_line: u64) -> Vec<Seen> {
 fn paged(bytes: &[u8], max_line: u64, page: u64) -> Vec<Seen> {
     let mut seen = Vec::new();
     let mut at = Position::default();
+    let mut hash = PrefixHash::default();
     loop {
-        let page = read_page(&mut &bytes[..], at, page, max_line).unwrap();
+        let page = read_page_hashed(&mut &bytes[..], at, page, max_line, &mut hash).unwrap();
+        // The hash a cursor carries covers exactly the bytes before it.
+        let mut whole = PrefixHash::default();
+        whole.update(&bytes[..page.next.offset as usize]);
+        assert_eq!(hash, whole, "the prefix hash at {:?}", page.next);
         assert!(
             page.next.offset > at.offset || page.at_end,
             "a page made no progress at {at:?}"

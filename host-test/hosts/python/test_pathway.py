@@ -471,7 +471,7 @@ def test_paged_replay_visits_every_record_once_and_the_last_cursor_reads_only_la
     while True:
         page = memory.replay_page(cursor, 64)
         pages += 1
-        assert page.next.startswith("pc1-")
+        assert page.next.startswith("pc2-")
         assert page.tail is None
         assert len(page.entries) >= 1
         oks = [e for e in page.entries if isinstance(e, Ok)]

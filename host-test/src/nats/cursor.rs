@@ -108,6 +108,7 @@ mod tests {
     fn a_file_log_cursor_or_garbage_is_not_a_stream_cursor() {
         for text in [
             "pc1-0-0-0-0",
+            "pc2-0-0-0-0-0",
             "nc1-0-x-1-0-0-0",
             "nc1-0-e-1-0-0",
             "",

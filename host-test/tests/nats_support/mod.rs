@@ -175,7 +175,43 @@ impl Cluster {
         for server in &mut servers {
             server.start();
         }
-        Cluster { servers }
+        let cluster = Cluster { servers };
+        cluster.wait_for_jetstream();
+        cluster
+    }
+
+    /// Waits until JetStream answers on every server: the servers accept
+    /// connections before the cluster has elected its meta leader, and a
+    /// stream created before that fails with "JetStream system temporarily
+    /// unavailable" (seen on a busy machine).
+    fn wait_for_jetstream(&self) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        for server in &self.servers {
+            let url = server.url();
+            runtime.block_on(async {
+                loop {
+                    let ready = match async_nats::connect(&url).await {
+                        Ok(client) => async_nats::jetstream::new(client)
+                            .query_account()
+                            .await
+                            .is_ok(),
+                        Err(_) => false,
+                    };
+                    if ready {
+                        break;
+                    }
+                    assert!(
+                        started.elapsed() < Duration::from_secs(60),
+                        "JetStream on {url} did not become available"
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            });
+        }
     }
 
     /// Every server's URL, comma-separated: the client moves to another
