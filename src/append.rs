@@ -154,7 +154,7 @@ impl<F: FileSystem> Appender<F> {
                 wait_while_fresh(fs, &big_name(name))?;
                 wait_while_locked(fs, name)?;
                 lock::fence_running_rewrite(fs, name);
-                if open.still_linked(name)? {
+                if open.still_linked(fs, name)? {
                     self.open = Some(open);
                     return Ok(());
                 }
@@ -206,7 +206,7 @@ impl<F: FileSystem> Appender<F> {
                         None => lock::fence_running_rewrite(fs, name),
                     }
                 }
-                if open.still_linked(name)? {
+                if open.still_linked(fs, name)? {
                     self.open = Some(open);
                     return Ok(());
                 }
@@ -274,13 +274,29 @@ impl<F: FileSystem> Appender<F> {
 }
 
 impl<T: File> AppendFile<T> {
-    /// Whether the file still has a name (no rewrite renamed it away).
-    fn still_linked(&self, name: &str) -> Result<bool, StoreError> {
+    /// Whether the file is still the log (no rewrite renamed another over
+    /// it): it has a name, and `name` is that file. A link count alone
+    /// would not tell when someone hard-linked the log elsewhere: the
+    /// replaced file keeps that link.
+    fn still_linked<F: FileSystem<File = T>>(
+        &self,
+        fs: &F,
+        name: &str,
+    ) -> Result<bool, StoreError> {
         let stat = self
             .file
             .stat()
             .map_err(io_error(name, Step::ReadingSize))?;
-        Ok(stat.links > 0)
+        if stat.links == 0 {
+            return Ok(false);
+        }
+        let log = match fs.open(name, Open::Read) {
+            Ok(log) => log,
+            Err(error) if error.code == fs::Code::NoEntry => return Ok(false),
+            Err(error) => return Err(open_error(name)(error)),
+        };
+        let identify = io_error(name, Step::Identifying);
+        Ok(log.identity().map_err(&identify)? == self.file.identity().map_err(&identify)?)
     }
 
     /// Opens (creating it if needed) the log for appending. No symlink is

@@ -92,6 +92,10 @@ fn rewrite_error(error: RewriteError) -> LogError {
             cause: Cause::Busy,
             message: error.to_string(),
         },
+        RewriteError::HardLinked { .. } => LogError {
+            cause: Cause::Io,
+            message: error.to_string(),
+        },
         RewriteError::Cursor(e) => cursor_error(e),
         RewriteError::Store(e) => store_error(e),
     }

@@ -52,6 +52,13 @@ pub enum RewriteError {
     Replaced {
         log: String,
     },
+    /// The log has other names than its own (someone hard-linked it): a
+    /// file renamed away would keep those, and instances that have it open
+    /// would go on appending to it unawares.
+    HardLinked {
+        log: String,
+        links: u64,
+    },
     Cursor(CursorError),
     Store(StoreError),
 }
@@ -99,6 +106,13 @@ impl fmt::Display for RewriteError {
                 f,
                 "another compaction or repair replaced {log:?} while this one started: \
                  nothing was changed; read the log again and try again"
+            ),
+            RewriteError::HardLinked { log, links } => write!(
+                f,
+                "{log:?} has {links} names (a hard link made outside pathway-memory): \
+                 instances that have it open would not see a compaction or repair replace \
+                 it and would go on appending to the replaced file, so none runs; nothing \
+                 was changed; remove the other names, then try again"
             ),
             RewriteError::Cursor(e) => e.fmt(f),
             RewriteError::Store(e) => e.fmt(f),
@@ -399,6 +413,10 @@ fn replace<F: FileSystem>(
         Ok(stat) if stat.links == 0 => Err(RewriteError::Replaced {
             log: store.config().log_name.clone(),
         }),
+        Ok(stat) if stat.links > 1 => Err(RewriteError::HardLinked {
+            log: store.config().log_name.clone(),
+            links: stat.links,
+        }),
         Ok(_) => replace_steps(store, old, &mut new, copied_to),
         Err(e) => Err(io_error(old.name(), Step::ReadingSize)(e).into()),
     };
@@ -464,6 +482,15 @@ fn replace_steps<F: FileSystem>(
             return Err(RewriteError::TakenOver {
                 lock: lock_name.clone(),
             });
+        }
+        // Linked elsewhere meanwhile: see `RewriteError::HardLinked`.
+        let links = old
+            .file()
+            .stat()
+            .map_err(io_error(old.name(), Step::ReadingSize))?
+            .links;
+        if links > 1 {
+            return Err(RewriteError::HardLinked { log: name, links });
         }
         // Fails if someone took this rewrite for stopped and removed the
         // new log (see `lock::fence`): then nothing was renamed.
