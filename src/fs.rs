@@ -129,6 +129,8 @@ pub trait FileSystem {
     /// Renames `from` over `to`, atomically.
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError>;
     fn remove(&self, name: &str) -> Result<(), FsError>;
+    /// The names of the regular files in the directory, in no order.
+    fn list(&self) -> Result<Vec<String>, FsError>;
     /// Makes creates, renames and removals in the directory durable.
     fn sync_directory(&self) -> Result<(), FsError>;
     /// Monotonic nanoseconds.

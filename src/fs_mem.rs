@@ -497,6 +497,11 @@ impl FileSystem for MemFs {
         Ok(())
     }
 
+    fn list(&self) -> Result<Vec<String>, FsError> {
+        self.call();
+        Ok(self.names())
+    }
+
     fn sync_directory(&self) -> Result<(), FsError> {
         self.call();
         {

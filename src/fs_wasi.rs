@@ -138,6 +138,17 @@ impl FileSystem for WasiFs {
         self.dir.unlink_file_at(name).map_err(error)
     }
 
+    fn list(&self) -> Result<Vec<String>, FsError> {
+        let entries = self.dir.read_directory().map_err(error)?;
+        let mut names = Vec::new();
+        while let Some(entry) = entries.read_directory_entry().map_err(error)? {
+            if entry.type_ == DescriptorType::RegularFile {
+                names.push(entry.name);
+            }
+        }
+        Ok(names)
+    }
+
     fn sync_directory(&self) -> Result<(), FsError> {
         self.dir.sync().map_err(error)
     }

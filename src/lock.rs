@@ -181,6 +181,19 @@ fn parse_id(hex: &[u8]) -> Option<u64> {
     (hex.len() == 16).then(|| u64::from_str_radix(hex, 16).ok())?
 }
 
+/// The ids of every rewrite's new log (`<log>.compact.<id>`) in the
+/// directory: running, or left by a rewrite that died, or by a takeover
+/// that died between taking a stopped rewrite's claim and fencing it.
+/// Empty if the host cannot list the directory.
+pub fn new_logs<F: FileSystem>(fs: &F, log: &str) -> Vec<u64> {
+    let prefix = format!("{log}.compact.");
+    fs.list()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|name| parse_id(name.strip_prefix(&prefix)?.as_bytes()))
+        .collect()
+}
+
 /// The id of the rewrite that holds `<log>.compact`, if one does.
 pub fn running_rewrite<F: FileSystem>(fs: &F, log: &str) -> Option<u64> {
     signed_id(&fs.open(&claim_name(log), Open::Read).ok()?)

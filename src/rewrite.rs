@@ -189,14 +189,19 @@ pub fn check<F: FileSystem>(store: &Store<F>) -> Result<CheckReport, StoreError>
     Ok(report)
 }
 
-/// Files a rewrite leaves next to the log.
+/// Files a rewrite leaves next to the log: its claims, the quarantine,
+/// and every rewrite's new log (a running one's too).
 fn leftovers<F: FileSystem>(store: &Store<F>) -> Vec<String> {
     let name = &store.config().log_name;
-    let new_log = lock::running_rewrite(store.fs(), name).map(|id| lock::new_log_name(name, id));
+    let mut ids = lock::new_logs(store.fs(), name);
+    // A host that cannot list the directory still shows the running one's.
+    ids.extend(lock::running_rewrite(store.fs(), name));
+    ids.sort_unstable();
+    ids.dedup();
     [".big", ".big.link", ".compact", ".lock", ".quarantine"]
         .iter()
         .map(|suffix| format!("{name}{suffix}"))
-        .chain(new_log)
+        .chain(ids.into_iter().map(|id| lock::new_log_name(name, id)))
         .filter(|path| store.fs().age_millis(path).is_some())
         .collect()
 }
@@ -295,6 +300,16 @@ impl<T: File> NewLog<T> {
         if let Err(e) = lock::sign(&big, id) {
             let _ = fs.remove(&big_path);
             return give_up(io_error(&big_path, Step::Writing)(e).into());
+        }
+        // Holding the claim, every other rewrite's new log is one that died
+        // or was taken over: remove it (for a stopped one that is its
+        // fence, which a takeover that died may not have made).
+        if claim.stat().is_ok_and(|s| s.links > 0) {
+            for other in lock::new_logs(fs, name) {
+                if other != id {
+                    lock::fence(fs, name, other);
+                }
+            }
         }
         // A second name left by a big append that died would keep the old
         // file linked after the rename, where appenders look for none.

@@ -484,3 +484,25 @@ fn a_hard_linked_log_loses_or_doubles_no_acknowledged_record_when_a_process_stop
         stop_everywhere_with(stopped, 100, twist);
     }
 }
+
+/// A takeover that died between taking a stopped rewrite's claim and
+/// removing its new log leaves `<log>.compact.<id>` behind: `check` lists
+/// it, and the next compaction removes it (holding the claim, any other
+/// rewrite's new log is a dead or fenced one's).
+#[test]
+fn a_new_log_left_by_a_dead_takeover_is_reported_and_removed_by_the_next_compaction() {
+    let world = World::new(false);
+    let mut store = world.store();
+    for _ in 0..3 {
+        world.append(&mut store, "setup", 60);
+    }
+    let orphan = format!("{LOG}.compact.00000000deadbeef");
+    world.fs.put(&orphan, b"{\"copied\":1}\n");
+    let report = pathway_memory::rewrite::check(&store).unwrap();
+    assert!(report.leftovers.contains(&orphan), "{:?}", report.leftovers);
+    assert!(world.compact_all(&mut store));
+    assert_eq!(world.fs.names(), [LOG]);
+    let report = pathway_memory::rewrite::check(&store).unwrap();
+    assert!(report.leftovers.is_empty(), "{:?}", report.leftovers);
+    check(&world, "after removing the orphan", &mut Figures::default());
+}
