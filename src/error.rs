@@ -12,6 +12,19 @@ pub enum EventError {
     InvalidJson { offset: u64, reason: String },
     /// The stored line would be `size` bytes, over `limit`.
     TooLarge { size: u64, limit: u64 },
+    /// Arrays and objects nested deeper than [`crate::format::MAX_DEPTH`];
+    /// `offset` is the byte offset of the one too deep.
+    TooDeep { offset: u64 },
+}
+
+/// Why an event nested too deep is refused, with where.
+pub fn too_deep_reason(offset: u64) -> String {
+    format!(
+        "nests arrays and objects more than {} levels deep (at byte offset {offset}): \
+         common readers stop near there (serde_json by default at that depth, jq 1.6 past \
+         256), so the log would not stay readable",
+        crate::format::MAX_DEPTH
+    )
 }
 
 impl fmt::Display for EventError {
@@ -25,6 +38,7 @@ impl fmt::Display for EventError {
                 f,
                 "is {size} bytes, over the line limit of {limit} bytes (PATHWAY_MAX_LINE)"
             ),
+            EventError::TooDeep { offset } => write!(f, "{}", too_deep_reason(*offset)),
         }
     }
 }
@@ -71,6 +85,9 @@ impl fmt::Display for Refusal<'_> {
             EventError::TooLarge { .. } => {
                 f.write_str("; split the event, or raise the limit for every reader too")
             }
+            EventError::TooDeep { .. } => f.write_str(
+                "; flatten the event (a nested part can be stored as a JSON string) and try again",
+            ),
         }
     }
 }

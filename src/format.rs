@@ -12,6 +12,11 @@ use crate::error::{Damage, EventError, LineError};
 /// `PATHWAY_MAX_LINE` when the host sets none: 1 MiB.
 pub const DEFAULT_MAX_LINE: u64 = 1 << 20;
 
+/// How deep an appended event may nest arrays and objects: serde_json's
+/// default limit, the lowest of the common readers (jq 1.6 stops past
+/// 256, Python's json near 1,000). Replay reads stored lines of any depth.
+pub const MAX_DEPTH: usize = 127;
+
 /// Checks that `event` is exactly one JSON value and that its stored line
 /// fits `max_line`, and returns the line to store (without its `\n`).
 ///
@@ -33,6 +38,9 @@ pub fn encode_event(event: &str, max_line: u64) -> Result<Cow<'_, str>, EventErr
         }
     }
     check_json(event).map_err(|(offset, reason)| EventError::InvalidJson { offset, reason })?;
+    if let Some(offset) = too_deep(event.as_bytes()) {
+        return Err(EventError::TooDeep { offset });
+    }
     if memchr::memchr2(b'\n', b'\r', event.as_bytes()).is_none() {
         return Ok(Cow::Borrowed(event));
     }
@@ -55,6 +63,44 @@ pub fn parse_line(line: &[u8], max_line: u64) -> Result<&str, LineError> {
     })?;
     check_json(text).map_err(|(offset, reason)| LineError::InvalidJson { offset, reason })?;
     Ok(text)
+}
+
+/// Where valid JSON `text` opens an array or object more than
+/// [`MAX_DEPTH`] levels deep, if it does. Only text with more than that
+/// many `[` and `{` bytes (in strings or not) is scanned.
+fn too_deep(text: &[u8]) -> Option<u64> {
+    if memchr::memchr2_iter(b'[', b'{', text)
+        .nth(MAX_DEPTH)
+        .is_none()
+    {
+        return None;
+    }
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (at, &b) in text.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(at as u64);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Whether a line holds nothing but JSON whitespace (it then gives no entry).
@@ -217,10 +263,56 @@ mod tests {
     #[test]
     fn deep_nesting_is_checked_without_recursion() {
         let depth = 100_000;
-        let deep = "[".repeat(depth) + &"]".repeat(depth);
-        assert!(encode_event(&deep, DEFAULT_MAX_LINE).is_ok());
         let unclosed = "[".repeat(depth);
         assert_eq!(invalid(&unclosed).1, "EOF while parsing a list");
+        // Stored long ago, a line of any depth still replays.
+        let deep = "[".repeat(depth) + &"]".repeat(depth);
+        assert_eq!(
+            parse_line(deep.as_bytes(), DEFAULT_MAX_LINE),
+            Ok(deep.as_str())
+        );
+    }
+
+    fn nested(depth: usize) -> String {
+        "[".repeat(depth) + &"]".repeat(depth)
+    }
+
+    #[test]
+    fn append_refuses_events_nested_deeper_than_common_readers_read() {
+        assert!(encode_event(&nested(MAX_DEPTH), DEFAULT_MAX_LINE).is_ok());
+        assert_eq!(
+            encode_event(&nested(MAX_DEPTH + 1), DEFAULT_MAX_LINE),
+            Err(EventError::TooDeep {
+                offset: MAX_DEPTH as u64
+            })
+        );
+        assert_eq!(
+            encode_event(&nested(100_000), DEFAULT_MAX_LINE),
+            Err(EventError::TooDeep {
+                offset: MAX_DEPTH as u64
+            })
+        );
+        // Brackets in strings do not count; objects do.
+        let in_strings = format!("[{}]", r#""[{\"[", "#.repeat(500) + "1");
+        assert!(encode_event(&in_strings, DEFAULT_MAX_LINE).is_ok());
+        let objects = r#"{"a":"#.repeat(MAX_DEPTH + 1) + "1" + &"}".repeat(MAX_DEPTH + 1);
+        assert!(matches!(
+            encode_event(&objects, DEFAULT_MAX_LINE),
+            Err(EventError::TooDeep { .. })
+        ));
+        // Wide but shallow: many brackets, depth 2.
+        let wide = format!("[{}[]]", "[],".repeat(10_000));
+        assert!(encode_event(&wide, DEFAULT_MAX_LINE).is_ok());
+    }
+
+    /// The limit is serde_json's own: the deepest event append accepts is
+    /// one serde_json reads into a `Value` with its default settings.
+    #[test]
+    fn the_deepest_event_append_accepts_is_one_serde_json_reads() {
+        let deepest = nested(MAX_DEPTH);
+        assert!(serde_json::from_str::<serde_json::Value>(&deepest).is_ok());
+        let deeper = nested(MAX_DEPTH + 1);
+        assert!(serde_json::from_str::<serde_json::Value>(&deeper).is_err());
     }
 
     #[test]

@@ -7,7 +7,9 @@ use std::cell::RefCell;
 
 use crate::config::{Config, EPOCH_TICK_MS};
 use crate::cursor::CursorError;
-use crate::error::{Call, Damage, EventError, HostFailure, IoKind, LineError, Refusal};
+use crate::error::{
+    Call, Damage, EventError, HostFailure, IoKind, LineError, Refusal, too_deep_reason,
+};
 use crate::format::encode_event;
 use crate::frame::Frame;
 use crate::pager::OwnedEntry;
@@ -116,6 +118,11 @@ fn refusal(call: Call, index: usize, error: EventError) -> LogError {
             reason,
         }),
         EventError::TooLarge { size, limit } => Cause::TooLarge(TooLarge { index, size, limit }),
+        EventError::TooDeep { offset } => Cause::InvalidJson(InvalidJson {
+            index,
+            offset,
+            reason: too_deep_reason(offset),
+        }),
     };
     LogError { cause, message }
 }

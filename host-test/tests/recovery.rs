@@ -4,7 +4,7 @@
 mod common;
 
 use common::{err, ok, open, read_log, test_dir, write_log};
-use pathway_host::{Memory, Options};
+use pathway_host::{Cause, Error, InvalidJson, LogError, Memory, Options};
 
 const RECORDS: &str = "{\"n\":1}\n{\"n\":2}\n{\"last\":\"record\"}\n";
 
@@ -135,16 +135,38 @@ fn deep_nesting_neither_traps_on_append_nor_on_replay() {
     let depth = 200_000;
     let deep = "[".repeat(depth) + &"]".repeat(depth);
     let mut memory = open(dir.path());
-    memory.try_append(&deep).unwrap();
-    // Unclosed nesting on disk: damage, not a crash.
+    // Refused on append (common readers could not read it back), with
+    // where; the deepest accepted is 127 levels.
+    match memory.try_append(&deep) {
+        Err(Error::Log(LogError {
+            cause: Cause::InvalidJson(InvalidJson { offset, .. }),
+            message,
+        })) => {
+            assert_eq!(offset, 127);
+            assert!(
+                message.contains("nests arrays and objects more than 127 levels deep"),
+                "{message}"
+            );
+        }
+        other => panic!("a 200,000 deep event was not refused: {other:?}"),
+    }
+    let deepest = "[".repeat(127) + &"]".repeat(127);
+    memory.try_append(&deepest).unwrap();
+    // Stored by another writer, a line of any depth replays; unclosed
+    // nesting on disk is damage, not a crash.
     let mut file = read_log(dir.path());
+    file.extend(deep.as_bytes());
+    file.push(b'\n');
     file.extend("{\"a\":".repeat(depth).as_bytes());
     file.extend(b"\n5\n");
     write_log(dir.path(), &file);
     let entries = memory.replay().unwrap();
-    assert_eq!(entries.len(), 3);
-    assert_eq!((&entries[0], &entries[2]), (&ok(&deep), &ok("5")));
-    assert!(err(&entries[1]).starts_with("line 2: "));
+    assert_eq!(entries.len(), 4);
+    assert_eq!(
+        (&entries[0], &entries[1], &entries[3]),
+        (&ok(&deepest), &ok(&deep), &ok("5"))
+    );
+    assert!(err(&entries[2]).starts_with("line 3: "));
 }
 
 #[test]

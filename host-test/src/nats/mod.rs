@@ -647,6 +647,11 @@ fn refusal(call: Call, index: usize, error: EventError) -> LogError {
             reason,
         }),
         EventError::TooLarge { size, limit } => Cause::TooLarge(TooLarge { index, size, limit }),
+        EventError::TooDeep { offset } => Cause::InvalidJson(InvalidJson {
+            index,
+            offset,
+            reason: pathway_memory::error::too_deep_reason(offset),
+        }),
     };
     LogError { cause, message }
 }
