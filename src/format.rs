@@ -69,12 +69,7 @@ pub fn parse_line(line: &[u8], max_line: u64) -> Result<&str, LineError> {
 /// [`MAX_DEPTH`] levels deep, if it does. Only text with more than that
 /// many `[` and `{` bytes (in strings or not) is scanned.
 fn too_deep(text: &[u8]) -> Option<u64> {
-    if memchr::memchr2_iter(b'[', b'{', text)
-        .nth(MAX_DEPTH)
-        .is_none()
-    {
-        return None;
-    }
+    memchr::memchr2_iter(b'[', b'{', text).nth(MAX_DEPTH)?;
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;
