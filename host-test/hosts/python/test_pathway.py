@@ -750,7 +750,13 @@ def test_garbage_and_deep_nesting_on_disk_never_trap(tmp_path: Path, open_memory
     damaged = entries[1]
     assert isinstance(damaged, Err)
     assert (damaged.error.line, damaged.error.offset, damaged.error.problem) == (2, 2, "invalid-utf8")
-    memory.try_append(deep)  # no trap on append either
+    # No trap on append either: refused, since common readers stop near 127
+    # levels, with where.
+    with pytest.raises(InvalidJson) as refused:
+        memory.try_append(deep)
+    assert refused.value.details.offset == 127
+    assert "more than 127 levels deep" in str(refused.value)
+    memory.try_append("[" * 127 + "]" * 127)
     assert memory.check().records == 4
 
 
