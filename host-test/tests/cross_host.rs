@@ -490,7 +490,10 @@ fn every_host_gives_the_same_results_on_the_corpus() {
     let mut problems = differences("cli", &reference, &run_cli(&cases));
     timings.push(format!("cli {:.1} s", started.elapsed().as_secs_f64()));
     if std::env::var_os("PATHWAY_SKIP_POLYGLOT").is_some_and(|v| v == "1") {
-        eprintln!("node and python left out: PATHWAY_SKIP_POLYGLOT=1");
+        common::skipped(
+            "cross_host: the node and python hosts",
+            "PATHWAY_SKIP_POLYGLOT=1",
+        );
     } else {
         for (host, needs) in [("node", "node"), ("python", "python3")] {
             let started = std::time::Instant::now();

@@ -39,7 +39,7 @@ impl Tmpfs {
                     !required && !is_root(),
                     "mounting a tmpfs failed ({other:?}) though running as root"
                 );
-                eprintln!("skipped: mounting a tmpfs needs root ({other:?})");
+                common::skipped(test, &format!("mounting a tmpfs needs root ({other:?})"));
                 None
             }
         }

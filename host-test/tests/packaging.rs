@@ -12,6 +12,8 @@
 //! on first use; `PATHWAY_SKIP_POLYGLOT=1` skips those two tests, as it
 //! skips the hosts' suites.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -35,10 +37,10 @@ fn hosts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("hosts")
 }
 
-fn skip_polyglot() -> bool {
+fn skip_polyglot(test: &str) -> bool {
     let skip = std::env::var_os("PATHWAY_SKIP_POLYGLOT").is_some_and(|v| v == "1");
     if skip {
-        eprintln!("skipped: PATHWAY_SKIP_POLYGLOT=1");
+        common::skipped(test, "PATHWAY_SKIP_POLYGLOT=1");
     }
     skip
 }
@@ -166,7 +168,7 @@ fn decoded_wit_package_vendors_under_wit_deps() {
 
 #[test]
 fn npm_package_installs_and_runs() {
-    if skip_polyglot() {
+    if skip_polyglot("npm_package_installs_and_runs") {
         return;
     }
     let dir = temp_dir("npm_package_installs_and_runs");
@@ -225,7 +227,7 @@ console.log('ok');
 
 #[test]
 fn wheel_installs_and_runs() {
-    if skip_polyglot() {
+    if skip_polyglot("wheel_installs_and_runs") {
         return;
     }
     let dir = temp_dir("wheel_installs_and_runs");

@@ -6,6 +6,8 @@
 //! A machine without Node.js or Python fails here with a message saying
 //! what to install; `PATHWAY_SKIP_POLYGLOT=1` skips these two tests.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -17,7 +19,10 @@ fn hosts() -> PathBuf {
 /// with the end of its output if it fails.
 fn run_host_tests(host: &str, needs: &str) {
     if std::env::var_os("PATHWAY_SKIP_POLYGLOT").is_some_and(|v| v == "1") {
-        eprintln!("skipped: PATHWAY_SKIP_POLYGLOT=1");
+        common::skipped(
+            &format!("the {host} host's tests"),
+            "PATHWAY_SKIP_POLYGLOT=1",
+        );
         return;
     }
     let found = Command::new(needs).arg("--version").output();

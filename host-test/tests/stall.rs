@@ -605,7 +605,7 @@ fn strace_works(test: &str) -> bool {
     };
     let required = std::env::var_os("PATHWAY_REQUIRE_STRACE").is_some_and(|v| v == "1");
     assert!(!required, "{test}: PATHWAY_REQUIRE_STRACE=1 but {why}");
-    eprintln!("{test}: skipped: {why}; install strace to run it");
+    common::skipped(test, &format!("{why}; install strace to run it"));
     figures_line(&format!("{test}: SKIPPED, not run: {why}"));
     false
 }

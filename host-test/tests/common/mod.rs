@@ -8,6 +8,22 @@ use tempfile::TempDir;
 
 pub const LOG: &str = "pathway.jsonl";
 
+/// Says that `test` did not run, and why: on stderr, and as a line of the
+/// file `PATHWAY_SKIP_LOG` names, which `.ci/run` counts and prints (the
+/// test harness itself can only report such a test as passed).
+pub fn skipped(test: &str, why: &str) {
+    eprintln!("{test}: SKIPPED, not run: {why}");
+    if let Some(path) = std::env::var_os("PATHWAY_SKIP_LOG") {
+        use std::io::Write;
+        let line = format!("{test}: {why}\n");
+        let _ = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+    }
+}
+
 /// A fresh directory whose name starts with the test's name.
 pub fn test_dir(test: &str) -> TempDir {
     tempfile::Builder::new()
