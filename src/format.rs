@@ -153,21 +153,36 @@ pub struct Entry<'a> {
 }
 
 /// Starts the line a compaction or repair appends to the log right before
-/// it renames a new log over it (see `lock.rs`). `\x01` cannot begin a
-/// JSON value, so no record is ever mistaken for it. A seal is left in the
-/// log only by a rewrite that stopped before its rename; such a line gives
-/// no entry, as a blank line does, and so does any start of one (a seal
-/// torn by a power cut).
-pub const SEAL: &[u8] = b"\x01pathway-sealed-";
+/// it renames a new log over it (see `lock.rs`), followed by its id in 64
+/// spaces and tabs (a 0 and a 1 bit each, highest first). The line is JSON
+/// whitespace only, so `jq` and other JSON Lines readers skip it, as
+/// replay does (a seal is left in the log only by a rewrite that stopped
+/// before its rename). `\r` before `\t` starts no line we write (an
+/// appended event is stored without `\r`), so no record is mistaken for a
+/// seal.
+pub const SEAL: &[u8] = b"\t\r\t\r\t\r\t\r";
 
-/// Whether a line is a rewrite's seal, [`SEAL`] and 16 hex digits, or a
-/// non-empty start of one.
+/// The bits of a seal's id after [`SEAL`].
+pub const SEAL_ID_LEN: usize = 64;
+
+/// How 0.2 and earlier started a seal line, followed by 16 hex digits:
+/// `\x01` cannot begin a JSON value, but `jq` stops at it. Still
+/// recognized: such lines give no entry.
+pub const SEAL_V1: &[u8] = b"\x01pathway-sealed-";
+
+/// Whether a line is a rewrite's seal or a non-empty start of one (a seal
+/// torn by a power cut): [`SEAL`] and its id's bits, or [`SEAL_V1`] and 16
+/// hex digits.
 pub fn is_seal(text: &[u8]) -> bool {
-    if text.is_empty() || text.len() > SEAL.len() + 16 {
-        return false;
-    }
-    let (prefix, id) = text.split_at(text.len().min(SEAL.len()));
-    SEAL.starts_with(prefix) && id.iter().all(u8::is_ascii_hexdigit)
+    let starts = |marker: &[u8], id_len: usize, id_byte: fn(&u8) -> bool| {
+        if text.is_empty() || text.len() > marker.len() + id_len {
+            return false;
+        }
+        let (prefix, id) = text.split_at(text.len().min(marker.len()));
+        marker.starts_with(prefix) && id.iter().all(id_byte)
+    };
+    starts(SEAL, SEAL_ID_LEN, |b| matches!(b, b' ' | b'\t'))
+        || starts(SEAL_V1, 16, u8::is_ascii_hexdigit)
 }
 
 /// Judges one raw line (without its `\n`) that starts at `offset` and is
@@ -319,7 +334,25 @@ mod tests {
     }
 
     #[test]
+    fn a_seal_line_is_json_whitespace_that_no_stored_record_starts_like() {
+        let seal = crate::lock::seal(0x8000_0000_0000_00ff);
+        assert!(is_blank(&seal), "{seal:?}");
+        let line = &seal[1..seal.len() - 1];
+        assert!(is_seal(line));
+        assert_eq!(judge(line, 0, 1, true, 4096), None);
+        for torn in 1..line.len() {
+            assert!(is_seal(&line[..torn]), "torn at {torn}");
+        }
+        // Blank lines of spaces (a record taken back) are not seals, and an
+        // event cannot start like one: it is stored without `\r`.
+        assert!(!is_seal(b"        "));
+        let stored = encode_event("\t\r\t\r\t\r\t\r1", 4096).unwrap();
+        assert!(!stored.as_bytes().windows(SEAL.len()).any(|w| w == SEAL));
+    }
+
+    #[test]
     fn a_seal_line_or_a_torn_start_of_one_gives_no_entry() {
+        // As 0.2 wrote them.
         let seal = b"\x01pathway-sealed-00000000000000ff";
         assert_eq!(judge(seal, 0, 1, true, 4096), None);
         assert_eq!(judge(&seal[..9], 0, 1, false, 4096), None);

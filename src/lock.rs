@@ -42,7 +42,7 @@ const RENAME_WITHIN_MILLIS: u64 = STALE_AFTER_MILLIS / 2;
 /// this long.
 pub const WAIT_LIMIT_SECS: u64 = 30;
 
-pub use crate::format::SEAL;
+pub use crate::format::{SEAL, SEAL_ID_LEN, SEAL_V1};
 
 /// How often appenders look at a held lock again.
 const LOCK_POLL_NANOS: u64 = 1_000_000;
@@ -230,12 +230,48 @@ pub fn fence<F: FileSystem>(fs: &F, log: &str, id: u64) {
 }
 
 /// The seal line, with a random id so that it is unique in the file; led
-/// by `\n` in case a writer's record was cut short before it.
+/// by `\n` in case a writer's record was cut short before it. Whitespace
+/// only (see [`SEAL`]).
 pub fn seal(id: u64) -> Vec<u8> {
     let mut marker = b"\n".to_vec();
     marker.extend_from_slice(SEAL);
-    marker.extend_from_slice(format!("{id:016x}\n").as_bytes());
+    marker.extend((0..SEAL_ID_LEN).rev().map(
+        |bit| {
+            if (id >> bit) & 1 == 1 { b'\t' } else { b' ' }
+        },
+    ));
+    marker.push(b'\n');
     marker
+}
+
+/// A seal's id from the bytes after its marker; `None` if torn.
+fn seal_id(bits: &[u8]) -> Option<u64> {
+    if bits.len() != SEAL_ID_LEN {
+        return None;
+    }
+    bits.iter().try_fold(0u64, |id, b| match b {
+        b' ' => Some(id << 1),
+        b'\t' => Some(id << 1 | 1),
+        _ => None,
+    })
+}
+
+/// The first seal at or after `from`, of either form: where it starts and
+/// its id (`None`: torn).
+fn find_seal<T: File>(file: &T, from: u64) -> Result<Option<(u64, Option<u64>)>, FsError> {
+    let now = fs::find(file, SEAL, from)?;
+    let v1 = fs::find(file, SEAL_V1, from)?;
+    Ok(match (now, v1) {
+        (Some(at), v1) if v1.is_none_or(|v1| at < v1) => {
+            let bits = fs::read_exact(file, at + SEAL.len() as u64, SEAL_ID_LEN as u64)?;
+            Some((at, seal_id(&bits)))
+        }
+        (_, Some(at)) => {
+            let hex = fs::read_exact(file, at + SEAL_V1.len() as u64, 16)?;
+            Some((at, parse_id(&hex)))
+        }
+        _ => None,
+    })
 }
 
 /// Whether a seal lies after `at` (bytes that end there): the rewrite
@@ -245,7 +281,7 @@ pub fn seal(id: u64) -> Vec<u8> {
 /// bytes with none were not (an appender whose bytes land after a seal
 /// always notices; see [`crate::append`]).
 pub fn sealed_after<T: File>(file: &T, at: u64) -> Result<bool, FsError> {
-    Ok(fs::find(file, SEAL, at)?.is_some())
+    Ok(find_seal(file, at)?.is_some())
 }
 
 /// The ids of the seals that start in `from..until`: the rewrites that do
@@ -253,10 +289,10 @@ pub fn sealed_after<T: File>(file: &T, at: u64) -> Result<bool, FsError> {
 /// (only a power cut tears one). Empty when none does.
 pub fn seals_before<T: File>(file: &T, from: u64, until: u64) -> Result<Vec<Option<u64>>, FsError> {
     let mut ids = Vec::new();
-    let mut next = fs::find(file, SEAL, from)?;
-    while let Some(at) = next.filter(|&at| at < until) {
-        ids.push(parse_id(&fs::read_exact(file, at + SEAL.len() as u64, 16)?));
-        next = fs::find(file, SEAL, at + 1)?;
+    let mut next = find_seal(file, from)?;
+    while let Some((at, id)) = next.filter(|&(at, _)| at < until) {
+        ids.push(id);
+        next = find_seal(file, at + 1)?;
     }
     Ok(ids)
 }
