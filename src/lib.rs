@@ -32,9 +32,9 @@
 //!    its `\n` and no byte is read. The stat after the write shows whether
 //!    anyone else wrote in the moment between; if the record went on
 //!    another writer's unterminated line it is taken back (still the end)
-//!    or left, and appended again on a line of its own. Append never
-//!    rewrites a byte and removes only its own (the README's limits name
-//!    the one race).
+//!    or left, and appended again on a line of its own. Append never cuts
+//!    the file, and overwrites only bytes provably its own with a blank
+//!    line.
 //! 6. Replay ignores a UTF-8 BOM at the start and a `\r` before `\n`; blank
 //!    lines and a compaction's seal line (see [`lock`]) give no entry;
 //!    every other line gives a record or

@@ -3,7 +3,7 @@
 //! it; then, at every one of those cut points, the cuts worth exploring
 //! (only synced data, everything, each unsynced directory change lost
 //! alone, random prefixes with a torn last write) are replayed and
-//! checked against what the README promises. No wasmtime, no sleeps: the
+//! checked against what docs/durability.md promises. No wasmtime, no sleeps: the
 //! protocols are the component's own code, generic over the file system.
 //!
 //! `PATHWAY_SOAK=1` runs longer workloads and more random cuts;

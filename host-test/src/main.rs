@@ -83,7 +83,7 @@ enum Command {
         #[command(flatten)]
         log: LogArgs,
         /// One JSON object per entry: {"ok": "<line>"} or {"err": <damaged
-        /// line>} (README: JSON output).
+        /// line>} (docs/cli.md: JSON output).
         #[arg(long)]
         json: bool,
         /// Keep printing records as they are appended (Ctrl-C to stop).

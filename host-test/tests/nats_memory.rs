@@ -1,7 +1,7 @@
 //! `pathway replay --nats` streams a large stream in bounded memory, as the
 //! file log does: its peak RSS stays under 128 MiB whatever the stream's
 //! size. The stream holds `PATHWAY_NATS_REPLAY_MB` MB (default 64, so the
-//! test suite stays quick; the README's figure is from 1024).
+//! test suite stays quick; the figure in docs/measured.md is from 1024).
 
 mod nats_support;
 

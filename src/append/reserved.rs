@@ -6,8 +6,9 @@
 //! see two links in the stat they make before every write anyway and wait
 //! while `<log>.big` is fresh; it lets the size settle (an appender that
 //! looked just before the link may still be writing), reserves the frame's
-//! space at the end in one call (the size set past it), and fills it with
-//! one positional write, which no append can split.
+//! space at the end by appending zero bytes (which cut nothing, however
+//! long the writer is stopped), and fills it with one positional write,
+//! which no append can split.
 //!
 //! A straggler whose record landed in the reserved space is found there
 //! (the space must be all zero bytes): its record stays, the rest of the
@@ -36,8 +37,8 @@ impl<T: File> AppendFile<T> {
     /// land between. Instead, holding `<log>.big` (one such writer at a time,
     /// none while a rewrite runs) and with `<log>.big.link` giving the log
     /// a second name (appenders that stat it wait), the frame's space is
-    /// reserved at the end in one call (the size set past it) and filled
-    /// by a positional write, which no append can split.
+    /// reserved at the end by appending zero bytes and filled by a
+    /// positional write, which no append can split.
     pub(super) fn append_reserved<F: FileSystem<File = T>>(
         &mut self,
         fs: &F,

@@ -83,7 +83,7 @@ pub fn soak() -> bool {
 
 /// Reports what a reliability test tried, once its assertions passed (so
 /// "0 lost" is what it checked): on stderr (seen with `--nocapture`) and,
-/// when `PATHWAY_FIGURES` names a file, appended to it for the README.
+/// when `PATHWAY_FIGURES` names a file, appended to it for docs/durability.md.
 pub fn figures(test: &str, cases: usize, records: usize, faults: usize) {
     figures_line(&format!(
         "{test}: {cases} cases, {records} records checked, {faults} faults injected, 0 records lost"
