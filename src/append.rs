@@ -241,25 +241,24 @@ impl<F: FileSystem> Appender<F> {
         let name = &config.log_name;
         let reading = io_error(name, Step::Reading);
         let len = frame.bytes().len() as u64;
-        let mut copied = Vec::new();
-        for copy in open.copies(&frame, from, to).map_err(&reading)? {
+        let copies = open.copies(&frame, from, to).map_err(&reading)?;
+        let mut copied = 0;
+        for copy in &copies {
             // A copy on another writer's line was copied as part of that
             // (damaged) line, not as a record.
-            copied.push(
-                copy.starts_line && sealed_after(&open.file, copy.at + len).map_err(&reading)?,
-            );
+            if copy.starts_line && sealed_after(&open.file, copy.at + len).map_err(&reading)? {
+                copied += 1;
+            }
         }
-        if copied.iter().all(|&c| c) && !copied.is_empty() {
-            Ok(())
-        } else if copied.iter().all(|&c| !c) {
-            self.append(fs, config, frame)
-        } else {
-            Err(StoreError::Unsure {
+        match copied {
+            0 => self.append(fs, config, frame),
+            n if n == copies.len() => Ok(()),
+            _ => Err(StoreError::Unsure {
                 name: name.to_string(),
                 from,
                 to,
                 why: Unsure::Sealed,
-            })
+            }),
         }
     }
 

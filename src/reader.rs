@@ -8,7 +8,7 @@
 use crate::config::Config;
 use crate::cursor::{Cursor, CursorError, PrefixHash, check_hash};
 use crate::fs::{self, Code, File, FileSystem, Open};
-use crate::pager::{CHUNK, Page, Position, ReadAt, read_page, read_page_hashed};
+use crate::pager::{CHUNK, Page, Position, ReadAt, read_page_hashed};
 use crate::store_error::{PageError, Step, StoreError, io_error, open_error};
 
 /// The log opened for reading.
@@ -86,12 +86,14 @@ pub fn page<F: FileSystem>(
         None if cursor.position.offset == 0 => Some(PrefixHash::default()),
         None => None,
     };
-    let page = match &mut hash {
-        Some(hash) => {
-            read_page_hashed(&mut log, cursor.position, max_bytes, config.max_line, hash)?
-        }
-        None => read_page(&mut log, cursor.position, max_bytes, config.max_line)?,
-    };
+    let mut unknown = PrefixHash::default();
+    let page = read_page_hashed(
+        &mut log,
+        cursor.position,
+        max_bytes,
+        config.max_line,
+        hash.as_mut().unwrap_or(&mut unknown),
+    )?;
     // Renamed over while we read: what follows our read in that file (a
     // rewrite's tombstone, then appends being made again in the new log)
     // is not the log's. The page may be fine, but its cursor would be
