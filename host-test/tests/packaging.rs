@@ -403,9 +403,14 @@ fn packaged_target_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("packaged-crates-target")
 }
 
-/// The cargo that runs these tests (the pinned toolchain's).
+/// The cargo that runs these tests (the pinned toolchain's). Debug builds
+/// without debug info, as this workspace's own (see its `[profile.dev]`):
+/// a user's default would write some 300 MB more per binary, and what is
+/// checked here (the crates build and run) does not depend on it.
 fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo.env("CARGO_PROFILE_DEV_DEBUG", "false");
+    cargo
 }
 
 /// The directories the two `.crate` files were unpacked into.

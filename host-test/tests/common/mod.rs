@@ -1,6 +1,8 @@
 //! Fixtures shared by the host tests: one temp dir per test, named after it.
 #![allow(dead_code)]
 
+pub mod raw;
+
 use std::path::Path;
 
 use pathway_host::{Entry, Memory, Options};

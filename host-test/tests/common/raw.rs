@@ -1,6 +1,6 @@
 //! The component instantiated by hand, for what the host library does not
 //! offer on purpose: no directory granted, a component built with
-//! failpoints. Included by the tests that need it, each using a part.
+//! failpoints. Used by the tests that need it, each using a part.
 #![allow(dead_code, unused_imports)]
 
 use wasmtime::component::{Component, Linker, ResourceTable};

@@ -3,7 +3,7 @@
 //! size. The stream holds `PATHWAY_NATS_REPLAY_MB` MB (default 64, so the
 //! test suite stays quick; the figure in docs/measured.md is from 1024).
 
-mod nats_support;
+use crate::support as nats_support;
 
 use std::io::Read;
 use std::process::{Command, Stdio};

@@ -2,7 +2,7 @@
 //! run-plugin` processes, standing in for two machines, share one stream
 //! and each sees what the other remembered.
 
-mod nats_support;
+use crate::support as nats_support;
 
 use std::process::{Command, Output};
 

@@ -1,7 +1,7 @@
 //! Rules 1, 3 and 4 through the real component: what goes in comes back,
 //! one line per record, across instances.
 
-mod common;
+use crate::common;
 
 use common::{LOG, ok, open, read_log, test_dir};
 use pathway_host::{Memory, Options};

@@ -1,9 +1,8 @@
 //! Rule 2: a refused event is reported with its reason and index, and the
 //! file is left byte for byte as it was.
 
-mod common;
-#[path = "common/raw.rs"]
-mod raw;
+use crate::common;
+use crate::common::raw;
 
 use common::{open, read_log, test_dir, write_log};
 use pathway_host::{Cause, Error, InvalidJson, LogError, Memory, Options, TooLarge};

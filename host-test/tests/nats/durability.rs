@@ -2,7 +2,7 @@
 //! single server killed and restarted, and a 3-node cluster with an R3
 //! stream that loses a server (SIGKILL) while four writers append.
 
-mod nats_support;
+use crate::support as nats_support;
 
 use std::collections::HashMap;
 use std::sync::Arc;

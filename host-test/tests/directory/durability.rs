@@ -1,7 +1,7 @@
 //! PATHWAY_SYNC and `sync`: every mode stores the same records; a bad
 //! value is refused clearly.
 
-mod common;
+use crate::common;
 
 use common::{open, read_log, test_dir};
 use pathway_host::{Memory, Options, SyncMode};

@@ -3,10 +3,10 @@
 //! Needs a `wasmtime` binary ($WASMTIME, else on PATH), which takes
 //! 10-17 minutes to `cargo install`: so the tests are ignored by default
 //! (cargo says so, with the reason), and run with
-//! `cargo test -p pathway-host --test wasmtime_cli -- --ignored`, where a
-//! missing binary fails them.
+//! `cargo test -p pathway-host --test directory wasmtime_cli -- --ignored`,
+//! where a missing binary fails them.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! Paged replay: the same entries as `replay`, bounded memory, cursors that
 //! follow the tail and fail clearly when the log was replaced.
 
-mod common;
+use crate::common;
 
 use common::{ok, open, paged, test_dir, write_log};
 use pathway_host::{Cause, Error, LogError, Memory, Options, TrapKind};

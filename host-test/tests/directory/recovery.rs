@@ -1,7 +1,7 @@
 //! Rules 5 to 8 through the real component: torn tails, damaged lines,
 //! missing files, hostile content.
 
-mod common;
+use crate::common;
 
 use common::{err, ok, open, read_log, test_dir, write_log};
 use pathway_host::{Cause, Error, InvalidJson, LogError, Memory, Options};

@@ -6,7 +6,7 @@
 //! A machine without Node.js or Python fails here with a message saying
 //! what to install; `PATHWAY_SKIP_POLYGLOT=1` skips these two tests.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! bytes, its newline nor the newline before it hit) is never lost or
 //! altered; an append after a cut starts on its own line.
 
-mod common;
+use crate::common;
 
 use common::{Rng, figures, open, read_log, soak, test_dir, write_log};
 

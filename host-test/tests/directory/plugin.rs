@@ -2,7 +2,7 @@
 //! command component importing `pathway:memory/log`, run by
 //! `pathway run-plugin` with our component serving its imports.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 

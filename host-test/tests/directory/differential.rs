@@ -5,7 +5,7 @@
 //! run natively on the same bytes.
 //! `PATHWAY_FUZZ_CASES` sets the cases (default 64; each is a few calls).
 
-mod common;
+use crate::common;
 
 use common::{open, test_dir, write_log};
 use pathway_host::{Memory, Options};

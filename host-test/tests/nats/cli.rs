@@ -1,7 +1,7 @@
 //! The CLI with `--nats URL --stream NAME` in place of `--dir`: append,
 //! replay (with `--follow`), check, repair and compact on a stream.
 
-mod nats_support;
+use crate::support as nats_support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};

@@ -9,7 +9,7 @@
 //! quarantine's name; the directory's files. A corpus log goes onto the
 //! stream one message per line, as another client would publish it.
 
-mod nats_support;
+use crate::support as nats_support;
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! The `pathway` command line: exit codes 0 / 1 / 2, stdin, `--json`.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

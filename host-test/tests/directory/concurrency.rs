@@ -3,7 +3,7 @@
 //! it, a record written in pieces can interleave with another instance's,
 //! and both are then reported as damaged lines, never silently changed.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

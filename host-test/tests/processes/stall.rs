@@ -16,7 +16,7 @@
 //! makes that a failure. The SIGSTOP test needs nothing. Quick by
 //! default; `PATHWAY_SOAK=1` runs each for a minute.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;

@@ -1,7 +1,7 @@
 //! The NATS provider's failures come back as the WIT's typed causes, with
 //! the component's words, and store nothing twice or not at all.
 
-mod nats_support;
+use crate::support as nats_support;
 
 use nats_support::{Server, free_port, open};
 use pathway_host::{Cause, Error, NatsLog, NatsTarget, Options, TooLarge, TrapKind};

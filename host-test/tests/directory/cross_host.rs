@@ -9,7 +9,7 @@
 //! A machine without Node.js or Python fails here with a message saying
 //! what to install; `PATHWAY_SKIP_POLYGLOT=1` leaves those two hosts out.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

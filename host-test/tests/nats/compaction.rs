@@ -3,7 +3,7 @@
 //! leaves (a snapshot published but not committed; committed but not
 //! purged) replay correctly.
 
-mod nats_support;
+use crate::support as nats_support;
 
 use nats_support::{Server, open, publish_with};
 use pathway_host::{Cause, Error, NatsLog};

@@ -1,14 +1,13 @@
 //! Rule 7 and the sandbox: what the component does with a read-only
 //! directory, no directory at all, and names that try to leave it.
 
-mod common;
+use crate::common;
 
 use common::{LOG, figures, ok, test_dir, write_log};
 use pathway_host::{COMPONENT_BYTES, Cause, Error, LogError, Memory, Options, TrapKind};
 use wasmtime_wasi::WasiCtxBuilder;
 
-#[path = "common/raw.rs"]
-mod raw;
+use crate::common::raw;
 
 /// The component's message, once its cause is the one expected.
 fn failure(error: Error, expected: Cause) -> String {

@@ -9,7 +9,7 @@
 //! project's machines and in CI). Elsewhere the test says so and skips,
 //! unless `PATHWAY_REQUIRE_TMPFS=1` makes that a failure.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! `check` reports like redis-check-aof; `repair` removes damaged lines
 //! crash-safely and keeps their bytes in the quarantine file.
 
-mod common;
+use crate::common;
 
 use common::{open, read_log, records, test_dir, write_log};
 use pathway_host::{DamagedLine, LineProblem};

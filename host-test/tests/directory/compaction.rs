@@ -1,7 +1,7 @@
 //! Compaction: snapshot + kept tail, crash-safe at every step, and no loss
 //! of records other instances append meanwhile.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
@@ -10,8 +10,7 @@ use pathway_host::{Cause, Error, FAILPOINTS_COMPONENT_PATH, LogError};
 use wasmtime::Store;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
-#[path = "common/raw.rs"]
-mod raw;
+use crate::common::raw;
 
 #[test]
 fn compaction_replaces_what_the_cursor_covers_and_keeps_later_records() {

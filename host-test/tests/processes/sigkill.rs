@@ -8,7 +8,7 @@
 //!
 //! Quick by default; `PATHWAY_SOAK=1` runs for a minute.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};

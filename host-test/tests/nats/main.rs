@@ -1,0 +1,12 @@
+//! The NATS JetStream provider against real nats-server processes, each
+//! test starting its own on free loopback ports.
+
+mod support;
+
+mod cli;
+mod compaction;
+mod differential;
+mod durability;
+mod errors;
+mod memory;
+mod plugin;
