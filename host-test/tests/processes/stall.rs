@@ -11,10 +11,15 @@
 //! up. A rewrite whose rename is delayed runs alone, as in the issue's
 //! reproduction: the other loop would take its claim over first.
 //!
+//! A third run stops or kills (SIGKILL) its rewrites at random, writes no
+//! damaged lines, and has a reader sample the log meanwhile: every sample,
+//! and the log at the end, is read whole by `jq -c .` (issue 22).
+//!
 //! The delays need `strace` (5.3 or later), and ptrace allowed; without
 //! them that test says it skipped, unless `PATHWAY_REQUIRE_STRACE=1`
-//! makes that a failure. The SIGSTOP test needs nothing. Quick by
-//! default; `PATHWAY_SOAK=1` runs each for a minute.
+//! makes that a failure; the same for `jq` and `PATHWAY_REQUIRE_JQ=1`.
+//! The SIGSTOP test needs nothing. Quick by default; `PATHWAY_SOAK=1` runs
+//! each for a minute.
 
 use crate::common;
 
@@ -55,6 +60,9 @@ enum Stall {
     Syscalls,
     /// Stopped with SIGSTOP, continued with SIGCONT.
     Stop,
+    /// Stopped as [`Stall::Stop`] or killed with SIGKILL, at random, while
+    /// a reader samples the log with `jq` (no damaged lines are written).
+    StopOrKill,
 }
 
 #[derive(Clone, Copy)]
@@ -83,6 +91,14 @@ struct Shared {
     /// Syscalls strace delayed, by kind.
     delayed: Mutex<BTreeMap<&'static str, usize>>,
     stops: AtomicUsize,
+    kills: AtomicUsize,
+    /// Times the reader sampled the log, lines it read, and the lines that
+    /// plain JSON readers would stop at (the first few, with the sample).
+    samples: AtomicUsize,
+    lines_sampled: AtomicUsize,
+    /// Lines of JSON whitespace only among them: seals left in the log.
+    blank_sampled: AtomicUsize,
+    not_json: Mutex<Vec<String>>,
     /// How rewrites ended, by rewrite and whether a stall hit them.
     outcomes: Mutex<BTreeMap<(&'static str, bool), Outcomes>>,
     /// The first line of what each rewrite that gave up said, and how often.
@@ -100,6 +116,7 @@ struct Outcomes {
     /// A repair that found the log clean (a compaction had removed the
     /// damaged line first).
     clean: usize,
+    killed: usize,
 }
 
 /// A stall longer than the lock's staleness, so appenders go on meanwhile.
@@ -306,11 +323,20 @@ fn signal(child: &Child, signal: &str) {
     assert!(status.success(), "kill -{signal} {}", child.id());
 }
 
-/// Stops `child` with SIGSTOP for a stall, then continues it: half the
-/// time at a random moment in its first 1.5 s, half the time a random
-/// few milliseconds after `<log>.lock` appeared (its final steps). True if
-/// it was stopped (it had not exited before).
-fn stop_once(child: &mut Child, dir: &Path, rng: &mut Rng) -> bool {
+/// What [`stop_once`] did to a rewrite.
+#[derive(Clone, Copy, PartialEq)]
+enum Interrupted {
+    /// It had exited before.
+    No,
+    Stopped,
+    Killed,
+}
+
+/// Stops `child` with SIGSTOP for a stall, then continues it, or with
+/// `kill` at a coin's toss kills it with SIGKILL instead: half the time at
+/// a random moment in its first 1.5 s, half the time a random few
+/// milliseconds after `<log>.lock` appeared (its final steps).
+fn stop_once(child: &mut Child, dir: &Path, rng: &mut Rng, kill: bool) -> Interrupted {
     let lock = dir.join(format!("{LOG}.lock"));
     let in_final_steps = rng.next().is_multiple_of(2);
     let mut deadline = Instant::now() + Duration::from_millis(rng.between(0, 1_500));
@@ -319,7 +345,7 @@ fn stop_once(child: &mut Child, dir: &Path, rng: &mut Rng) -> bool {
         // Unreaped, its pid is not reused: the signal reaches it even if
         // it has just exited.
         if child.try_wait().unwrap().is_some() {
-            return false;
+            return Interrupted::No;
         }
         if in_final_steps && !lock_seen && lock.exists() {
             lock_seen = true;
@@ -330,10 +356,14 @@ fn stop_once(child: &mut Child, dir: &Path, rng: &mut Rng) -> bool {
         }
         thread::sleep(Duration::from_micros(50));
     }
+    if kill && rng.next().is_multiple_of(2) {
+        signal(child, "KILL");
+        return Interrupted::Killed;
+    }
     signal(child, "STOP");
     thread::sleep(Duration::from_millis(stall_millis(rng)));
     signal(child, "CONT");
-    true
+    Interrupted::Stopped
 }
 
 /// Compacts or repairs over and over until `stop`, every run stalled as
@@ -355,7 +385,7 @@ fn rewriter(
     while !stop.load(Ordering::Relaxed) {
         let kinds = match stall {
             Stall::Syscalls => plan(plan_n, &mut rng),
-            Stall::Stop => Vec::new(),
+            Stall::Stop | Stall::StopOrKill => Vec::new(),
         };
         // A run that delays its rename goes alone: another rewrite would
         // take its stale claim over, which stops it before it renames,
@@ -371,8 +401,11 @@ fn rewriter(
                 None => continue,
             },
             Rewrite::Repair => {
-                let n = shared.damaged_written.fetch_add(1, Ordering::Relaxed);
-                write_damaged_line(&dir, n);
+                // Not where a reader checks that every line is JSON.
+                if stall != Stall::StopOrKill {
+                    let n = shared.damaged_written.fetch_add(1, Ordering::Relaxed);
+                    write_damaged_line(&dir, n);
+                }
                 let mut args = pathway_args("repair", &dir);
                 args.push("--json".into());
                 args
@@ -384,30 +417,38 @@ fn rewriter(
                 "strace",
                 &[strace_args(&kinds, &mut rng, &trace), args].concat(),
             ),
-            Stall::Stop => command(PATHWAY, &args),
+            Stall::Stop | Stall::StopOrKill => command(PATHWAY, &args),
         }
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("starting a rewrite");
-        let stopped = stall == Stall::Stop && stop_once(&mut child, &dir, &mut rng);
+        let stopped = match stall {
+            Stall::Syscalls => Interrupted::No,
+            Stall::Stop => stop_once(&mut child, &dir, &mut rng, false),
+            Stall::StopOrKill => stop_once(&mut child, &dir, &mut rng, true),
+        };
         // Never killed: a rewrite whose strace is killed runs on untraced.
         let out = child.wait_with_output().expect("waiting for a rewrite");
         let stalled = match stall {
             Stall::Syscalls => count_delayed(&trace, &shared) > 0,
-            Stall::Stop => stopped,
+            Stall::Stop | Stall::StopOrKill => stopped != Interrupted::No,
         };
         // A plan stays until it delayed something: a run that found
         // another rewrite busy never got to its syscalls.
         if stalled || kinds.is_empty() {
             plan_n += 1;
         }
-        if stopped {
-            shared.stops.fetch_add(1, Ordering::Relaxed);
+        match stopped {
+            Interrupted::No => {}
+            Interrupted::Stopped => _ = shared.stops.fetch_add(1, Ordering::Relaxed),
+            Interrupted::Killed => _ = shared.kills.fetch_add(1, Ordering::Relaxed),
         }
         let mut outcomes = shared.outcomes.lock().unwrap();
         let outcome = outcomes.entry((rewrite.name(), stalled)).or_default();
-        if !out.status.success() {
+        if stopped == Interrupted::Killed {
+            outcome.killed += 1;
+        } else if !out.status.success() {
             outcome.gave_up += 1;
             let stderr = String::from_utf8_lossy(&out.stderr);
             let stdout = String::from_utf8_lossy(&out.stdout);
@@ -437,9 +478,13 @@ fn outcomes_text(outcomes: &BTreeMap<(&str, bool), Outcomes>) -> String {
                 0 => String::new(),
                 n => format!(", {n} found the log clean"),
             };
+            let killed = match o.killed {
+                0 => String::new(),
+                n => format!(", {n} killed"),
+            };
             format!(
-                "{} {} {rewrite}s ({} committed, {} gave up{clean})",
-                o.committed + o.gave_up + o.clean,
+                "{} {} {rewrite}s ({} committed, {} gave up{clean}{killed})",
+                o.committed + o.gave_up + o.clean + o.killed,
                 if *stalled { "stalled" } else { "unstalled" },
                 o.committed,
                 o.gave_up,
@@ -447,6 +492,65 @@ fn outcomes_text(outcomes: &BTreeMap<(&str, bool), Outcomes>) -> String {
         })
         .collect();
     text.join(", ")
+}
+
+/// Reads the log as a plain JSONL reader would, over and over until
+/// `stop`; see [`sample_once`].
+fn sampler(dir: PathBuf, shared: Arc<Shared>, stop: Arc<AtomicBool>) {
+    let scratch = test_dir("stall-sample");
+    let sample = scratch.path().join("sample.jsonl");
+    while !stop.load(Ordering::Relaxed) {
+        sample_once(&dir, &sample, &shared);
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Reads the log's complete lines (up to its last `\n`: the line being
+/// appended may show half-written) and checks that a plain reader takes
+/// every one: each line is one JSON value or JSON whitespace only (which
+/// JSON Lines readers such as jq skip), checked with serde_json, and the
+/// whole sample goes through `jq -c .`. What fails is kept in `not_json`.
+fn sample_once(dir: &Path, sample: &Path, shared: &Shared) {
+    // Not there yet, or between a rewrite's rename and nothing: no sample.
+    let Ok(bytes) = std::fs::read(dir.join(LOG)) else {
+        return;
+    };
+    let n = shared.samples.fetch_add(1, Ordering::Relaxed);
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let bytes = &bytes[..complete];
+    let mut bad = Vec::new();
+    let mut offset = 0;
+    let mut lines = 0;
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        let text = &line[..line.len() - 1];
+        let blank = text.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r'));
+        if blank {
+            shared.blank_sampled.fetch_add(1, Ordering::Relaxed);
+        }
+        if !blank && serde_json::from_slice::<serde::de::IgnoredAny>(text).is_err() {
+            bad.push(format!(
+                "sample {n}, line {} (byte {offset}): {:?}",
+                lines + 1,
+                String::from_utf8_lossy(&text[..text.len().min(80)])
+            ));
+        }
+        offset += line.len();
+        lines += 1;
+    }
+    std::fs::write(sample, bytes).expect("writing a sample of the log");
+    let jq = Command::new("jq")
+        .args(["-c", "."])
+        .stdin(std::fs::File::open(sample).unwrap())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("running jq");
+    if !jq.status.success() {
+        let said = String::from_utf8_lossy(&jq.stderr);
+        bad.push(format!("sample {n}: jq -c . failed: {}", said.trim()));
+    }
+    shared.lines_sampled.fetch_add(lines, Ordering::Relaxed);
+    shared.not_json.lock().unwrap().extend(bad);
 }
 
 /// Has the component compiled once (wasmtime caches it), so that a run's
@@ -502,6 +606,14 @@ fn run(test: &str, stall: Stall) {
             rewriter(rewrite, stall, first_plan, dir, seed, shared, stop)
         }));
     }
+    let reader = (stall == Stall::StopOrKill).then(|| {
+        let (dir, shared, stop) = (
+            dir.path().to_path_buf(),
+            shared.clone(),
+            Arc::clone(&stop_appends),
+        );
+        thread::spawn(move || sampler(dir, shared, stop))
+    });
     thread::sleep(run_for);
     stop_rewrites.store(true, Ordering::Relaxed);
     for worker in rewriters {
@@ -510,6 +622,12 @@ fn run(test: &str, stall: Stall) {
     stop_appends.store(true, Ordering::Relaxed);
     for worker in appenders {
         worker.join().unwrap();
+    }
+    if let Some(reader) = reader {
+        reader.join().unwrap();
+        // And once more, after every process ended.
+        let scratch = test_dir("stall-last-sample");
+        sample_once(dir.path(), &scratch.path().join("sample.jsonl"), &shared);
     }
 
     // Every acknowledged record exactly once, every other at most once.
@@ -538,6 +656,19 @@ fn run(test: &str, stall: Stall) {
             let stops = shared.stops.load(Ordering::Relaxed);
             (stops, format!("{stops} SIGSTOPs"))
         }
+        Stall::StopOrKill => {
+            let stops = shared.stops.load(Ordering::Relaxed);
+            let kills = shared.kills.load(Ordering::Relaxed);
+            let samples = shared.samples.load(Ordering::Relaxed);
+            let how = format!(
+                "{stops} SIGSTOPs, {kills} SIGKILLs; a reader sampled the log {samples} times \
+                 ({} lines, {} of them seals, each sample through jq), {} lines not JSON",
+                shared.lines_sampled.load(Ordering::Relaxed),
+                shared.blank_sampled.load(Ordering::Relaxed),
+                shared.not_json.lock().unwrap().len(),
+            );
+            (stops + kills, how)
+        }
     };
     let figures = format!(
         "{test}: {} s, {how}; {}; {} damaged lines written; {} acknowledged records \
@@ -563,6 +694,12 @@ fn run(test: &str, stall: Stall) {
         .map(|(e, _)| e)
         .take(3)
         .collect();
+    let not_json = shared.not_json.lock().unwrap();
+    assert!(
+        not_json.is_empty(),
+        "a plain JSON reader met lines it cannot read (seed {seed}), such as {:?}: {figures}",
+        &not_json[..not_json.len().min(3)]
+    );
     assert!(
         lost == 0 && doubled == 0,
         "acknowledged records lost (such as {lost_some:?}) or records doubled (such as \
@@ -582,6 +719,24 @@ fn run(test: &str, stall: Stall) {
         "appends stood still too long (seed {seed}): {figures}"
     );
     figures_line(&figures);
+}
+
+/// Whether `jq` runs here. Without it the test is skipped, or fails under
+/// `PATHWAY_REQUIRE_JQ=1`.
+fn jq_works(test: &str) -> bool {
+    let why = match Command::new("jq").arg("--version").output() {
+        Ok(out) if out.status.success() => return true,
+        Ok(out) => format!(
+            "jq --version failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => format!("jq missing ({e})"),
+    };
+    let required = std::env::var_os("PATHWAY_REQUIRE_JQ").is_some_and(|v| v == "1");
+    assert!(!required, "{test}: PATHWAY_REQUIRE_JQ=1 but {why}");
+    common::skipped(test, &format!("{why}; install jq to run it"));
+    figures_line(&format!("{test}: SKIPPED, not run: {why}"));
+    false
 }
 
 /// Whether strace can trace here: installed, and ptrace allowed. Without
@@ -621,4 +776,15 @@ fn rewrites_with_delayed_renames_syncs_and_writes_lose_no_acknowledged_record() 
 #[test]
 fn rewrites_stopped_with_sigstop_lose_no_acknowledged_record() {
     run("stall-sigstop", Stall::Stop);
+}
+
+/// A compaction or repair that gives up, is stopped or is killed leaves
+/// nothing a plain JSONL reader stops at (issue 22): a reader samples the
+/// log between the processes' steps and runs `jq -c .` over each sample.
+#[test]
+fn rewrites_stopped_and_killed_leave_a_log_jq_reads() {
+    let test = "stall-sigkill-jq";
+    if jq_works(test) {
+        run(test, Stall::StopOrKill);
+    }
 }
