@@ -7,7 +7,8 @@
 //! The artifacts are made from the component this build embeds, by the
 //! same scripts `dist.sh` runs. The cargo builds from the packaged crates
 //! share one target dir under this build's `target/tmp`, kept between runs
-//! (the first run compiles wasmtime there). The npm and pip installs fetch the
+//! and seeded with the dependencies this build compiled (hard links), so
+//! that they compile only the packaged crates. The npm and pip installs fetch the
 //! pinned dependencies (preview2-shim, wasmtime-py) from their registries
 //! on first use; `PATHWAY_SKIP_POLYGLOT=1` skips those two tests, as it
 //! skips the hosts' suites.
@@ -94,7 +95,7 @@ fn pathway_wasm_metadata_names_the_component() {
 #[test]
 fn binary_wit_package_decodes_to_the_log_interface() {
     let dir = temp_dir("binary_wit_package_decodes_to_the_log_interface");
-    let file = dir.path().join("pathway-memory-0.2.0.wit.wasm");
+    let file = dir.path().join("pathway-memory-0.3.0.wit.wasm");
     run(Command::new(env!("CARGO_BIN_EXE_pathway"))
         .args(["wit", "--wasm", "--out"])
         .arg(&file));
@@ -105,7 +106,7 @@ fn binary_wit_package_decodes_to_the_log_interface() {
         panic!("pathway wit --wasm wrote a component, not a WIT package");
     };
     let package = &resolve.packages[package];
-    assert_eq!(package.name.to_string(), "pathway:memory@0.2.0");
+    assert_eq!(package.name.to_string(), "pathway:memory@0.3.0");
     assert!(package.worlds.contains_key("pathway"));
     let log = &resolve.interfaces[package.interfaces["log"]];
     let decoded: Vec<&str> = log.functions.keys().map(String::as_str).collect();
@@ -149,7 +150,7 @@ fn decoded_wit_package_vendors_under_wit_deps() {
     std::fs::write(deps.join("package.wit"), text).unwrap();
     std::fs::write(
         wit.join("plugin.wit"),
-        "package example:plugin;\n\nworld plugin {\n    import pathway:memory/log@0.2.0;\n}\n",
+        "package example:plugin;\n\nworld plugin {\n    import pathway:memory/log@0.3.0;\n}\n",
     )
     .unwrap();
 
@@ -163,7 +164,7 @@ fn decoded_wit_package_vendors_under_wit_deps() {
         .keys()
         .map(|key| consumer.name_world_key(key))
         .collect();
-    assert_eq!(imports, ["pathway:memory/log@0.2.0"]);
+    assert_eq!(imports, ["pathway:memory/log@0.3.0"]);
 }
 
 #[test]
@@ -305,7 +306,7 @@ fn plugin_builds_against_the_decoded_wit_package() {
     std::fs::write(deps.join("package.wit"), printer.output.to_string()).unwrap();
     std::fs::write(
         project.join("wit/plugin.wit"),
-        "package example:smoke-plugin;\n\nworld plugin {\n    import pathway:memory/log@0.2.0;\n}\n",
+        "package example:smoke-plugin;\n\nworld plugin {\n    import pathway:memory/log@0.3.0;\n}\n",
     )
     .unwrap();
     // The same wit-bindgen, features, profile and toolchain as the
@@ -392,21 +393,94 @@ fn main() {{
 }
 
 /// The target dir of the builds from the packaged crates, kept between
-/// runs. Not this build's: the packaged pathway-memory, a cdylib from a
+/// runs, seeded with this build's compiled dependencies (see [`seed`]).
+/// Not this build's own: the packaged pathway-memory, a cdylib from a
 /// path, gets file names without a hash, the same as this build's, and
 /// would overwrite them (the doctests then fail to load `pathway_memory`);
-/// so would the `pathway` binary. Those builds use the plain features of
-/// the dependencies, where this test build has some turned on by
-/// dev-dependencies (`fnv/std`, which gimli and so cranelift and wasmtime
-/// depend on), so little of this build could be reused anyway.
+/// so would the `pathway` binary.
 fn packaged_target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("packaged-crates-target")
+    static SEEDED: OnceLock<PathBuf> = OnceLock::new();
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    SEEDED
+        .get_or_init(|| {
+            seeded(
+                tmp.join("packaged-crates-target"),
+                tmp.parent().unwrap(),
+                &["debug"],
+            )
+        })
+        .clone()
+}
+
+/// The target dir of the component's build from the packaged crate, seeded
+/// from build.rs's build of it.
+fn packaged_component_target_dir() -> PathBuf {
+    let built = Path::new(pathway_host::COMPONENT_PATH).with_file_name("pathway_memory-target");
+    let profiles = ["wasm", "wasm32-wasip2/wasm"];
+    seeded(
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("packaged-component-target"),
+        &built,
+        &profiles,
+    )
+}
+
+/// `dir`, with the profile dirs `profiles` of the target dir `from` seeded
+/// into it.
+fn seeded(dir: PathBuf, from: &Path, profiles: &[&str]) -> PathBuf {
+    let started = Instant::now();
+    let linked: usize = profiles
+        .iter()
+        .map(|profile| seed(&from.join(profile), &dir.join(profile)))
+        .sum();
+    eprintln!(
+        "{}: {linked} files of this build linked in {:.1} s",
+        dir.display(),
+        started.elapsed().as_secs_f64()
+    );
+    dir
+}
+
+/// Hard-links what a build of this workspace compiled of the dependencies
+/// into a profile dir (`deps`, `build`, `.fingerprint`) of another target
+/// dir, so that a build from the packaged crates compiles only the crates
+/// themselves: with the same dependency versions (the packaged lock file),
+/// features (the workspace turns on none that a user's build lacks),
+/// profile and flags, cargo finds them fresh. Our own crates' files are
+/// left out, so nothing of this build is written to. Returns how many
+/// files were linked; one that cannot be is left for cargo to build.
+fn seed(from: &Path, to: &Path) -> usize {
+    fn walk(from: &Path, to: &Path) -> usize {
+        let Ok(entries) = std::fs::read_dir(from) else {
+            return 0;
+        };
+        let _ = std::fs::create_dir_all(to);
+        let mut linked = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if name.to_string_lossy().contains("pathway") {
+                continue;
+            }
+            let (from, to) = (entry.path(), to.join(&name));
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => linked += walk(&from, &to),
+                Ok(t) if t.is_file() && !to.exists() => {
+                    linked += usize::from(std::fs::hard_link(&from, &to).is_ok());
+                }
+                _ => {}
+            }
+        }
+        linked
+    }
+    ["deps", "build", ".fingerprint"]
+        .iter()
+        .map(|dir| walk(&from.join(dir), &to.join(dir)))
+        .sum()
 }
 
 /// The cargo that runs these tests (the pinned toolchain's). Debug builds
-/// without debug info, as this workspace's own (see its `[profile.dev]`):
-/// a user's default would write some 300 MB more per binary, and what is
-/// checked here (the crates build and run) does not depend on it.
+/// without debug info for dependencies, as this workspace's own (see its
+/// `[profile.dev]`), so that they are the ones this build compiled; what
+/// is checked here (the crates build and run) does not depend on it.
 fn cargo() -> Command {
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cargo.env("CARGO_PROFILE_DEV_DEBUG", "false");
@@ -485,7 +559,7 @@ fn shipped_component_is_what_the_packaged_sources_build() {
     let started = Instant::now();
     // Its own target dir (kept between runs): a build from the unpacked
     // crate must not overwrite the .wasm build.rs copies.
-    let wasm_target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("packaged-component-target");
+    let wasm_target = packaged_component_target_dir();
     run(cargo()
         .current_dir(&unpacked.memory)
         .args(["build", "-q", "--offline", "--locked", "--profile", "wasm"])
