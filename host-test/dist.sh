@@ -4,7 +4,7 @@
 #   bash host-test/dist.sh OUT_DIR
 #
 #   pathway_memory.wasm              the component, with its metadata
-#   pathway-memory-0.2.0.wit.wasm    the WIT package in binary form
+#   pathway-memory-0.3.0.wit.wasm    the WIT package in binary form
 #   pathway-memory-0.2.0.tgz         the npm package (jco output included)
 #   pathway_memory-0.2.0-py3-none-any.whl   the Python wheel (.wasm inside)
 #   pathway-memory-0.2.0.crate       the component's crate (its sources)
@@ -37,11 +37,11 @@ pathway="$(cargo metadata -q --format-version 1 --no-deps | \
     python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/pathway"
 
 "$pathway" wasm --out "$out/pathway_memory.wasm"
-"$pathway" wit --wasm --out "$out/pathway-memory-0.2.0.wit.wasm"
+"$pathway" wit --wasm --out "$out/pathway-memory-0.3.0.wit.wasm"
 bash host-test/package-crates.sh "$out/pathway_memory.wasm" "$out" >/dev/null
 bash host-test/hosts/node/pack.sh "$out/pathway_memory.wasm" "$out" >/dev/null
 bash host-test/hosts/python/wheel.sh "$out/pathway_memory.wasm" "$out" >/dev/null
-artifacts=(pathway_memory.wasm pathway-memory-0.2.0.wit.wasm pathway-memory-0.2.0.tgz
+artifacts=(pathway_memory.wasm pathway-memory-0.3.0.wit.wasm pathway-memory-0.2.0.tgz
     pathway_memory-0.2.0-py3-none-any.whl pathway-memory-0.2.0.crate pathway-host-0.2.0.crate)
 chmod 644 "${artifacts[@]/#/$out/}"
 (cd "$out" && sha256sum "${artifacts[@]}" >SHA256SUMS && sha256sum -c --quiet SHA256SUMS)

@@ -5,6 +5,7 @@
 
 use std::cell::RefCell;
 
+use crate::checksum::{self, Mismatch};
 use crate::config::{Config, EPOCH_TICK_MS};
 use crate::cursor::CursorError;
 use crate::error::{
@@ -98,8 +99,30 @@ fn rewrite_error(error: RewriteError) -> LogError {
             cause: Cause::Io,
             message: error.to_string(),
         },
+        RewriteError::Integrity(m) => LogError {
+            message: m.to_string(),
+            cause: Cause::Integrity(integrity(m)),
+        },
         RewriteError::Cursor(e) => cursor_error(e),
         RewriteError::Store(e) => store_error(e),
+    }
+}
+
+fn integrity(m: Mismatch) -> wit::Integrity {
+    wit::Integrity {
+        bytes: m.bytes,
+        expected: checksum::hex(&m.expected),
+        actual: m.actual.map(|a| checksum::hex(&a)),
+    }
+}
+
+fn checksum_state(state: checksum::State) -> wit::Checksum {
+    match state {
+        checksum::State::None => wit::Checksum::None,
+        checksum::State::Stale => wit::Checksum::Stale,
+        checksum::State::Unreadable => wit::Checksum::Unreadable,
+        checksum::State::Verified { bytes } => wit::Checksum::Verified(bytes),
+        checksum::State::Mismatch(m) => wit::Checksum::Mismatch(integrity(m)),
     }
 }
 
@@ -290,12 +313,15 @@ impl Guest for Component {
     fn check() -> Result<wit::CheckReport, LogError> {
         with_store(|store| {
             let report = rewrite::check(store).map_err(store_error)?;
+            let checksum_message = report.checksum.message(&store.config().log_name);
             Ok(wit::CheckReport {
                 bytes: report.bytes,
                 records: report.records,
                 damaged: report.damaged.into_iter().map(reported).collect(),
                 torn_tail: report.torn_tail,
                 leftovers: report.leftovers,
+                checksum: checksum_state(report.checksum),
+                checksum_message,
             })
         })
     }

@@ -36,6 +36,7 @@
 //! and `fs_wasi` (the file system on `wasi:filesystem`).
 
 pub mod append;
+pub mod checksum;
 pub mod config;
 pub mod cursor;
 pub mod error;

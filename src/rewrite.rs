@@ -14,6 +14,7 @@
 
 use std::fmt;
 
+use crate::checksum::{self, Hasher, Mismatch};
 use crate::cursor::{Cursor, CursorError};
 use crate::error::Damage;
 use crate::frame::Frame;
@@ -59,6 +60,8 @@ pub enum RewriteError {
         log: String,
         links: u64,
     },
+    /// Bytes the last rewrite wrote changed since: see [`checksum`].
+    Integrity(Mismatch),
     Cursor(CursorError),
     Store(StoreError),
 }
@@ -114,6 +117,7 @@ impl fmt::Display for RewriteError {
                  it and would go on appending to the replaced file, so none runs; nothing \
                  was changed; remove the other names, then try again"
             ),
+            RewriteError::Integrity(m) => m.fmt(f),
             RewriteError::Cursor(e) => e.fmt(f),
             RewriteError::Store(e) => e.fmt(f),
         }
@@ -148,13 +152,46 @@ impl DamagedLine {
 }
 
 /// What `check` found.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckReport {
     pub bytes: u64,
     pub records: u64,
     pub damaged: Vec<DamagedLine>,
     pub torn_tail: bool,
     pub leftovers: Vec<String>,
+    /// The log against the checksum of the last rewrite.
+    pub checksum: checksum::State,
+}
+
+impl Default for CheckReport {
+    fn default() -> Self {
+        CheckReport {
+            bytes: 0,
+            records: 0,
+            damaged: Vec::new(),
+            torn_tail: false,
+            leftovers: Vec::new(),
+            checksum: checksum::State::None,
+        }
+    }
+}
+
+/// The log, open as `log`, against the checksum of the last rewrite.
+fn verify_checksum<F: FileSystem>(
+    store: &Store<F>,
+    log: Option<&F::File>,
+) -> Result<checksum::State, StoreError> {
+    let name = &store.config().log_name;
+    checksum::verify(store.fs(), name, log).map_err(io_error(&checksum::name(name), Step::Reading))
+}
+
+/// Refuses to rewrite a log whose last rewrite's bytes changed since: the
+/// rewrite would write a new checksum over them.
+fn refuse_changed<F: FileSystem>(store: &Store<F>, log: &F::File) -> Result<(), RewriteError> {
+    match verify_checksum(store, Some(log))? {
+        checksum::State::Mismatch(m) => Err(RewriteError::Integrity(m)),
+        _ => Ok(()),
+    }
 }
 
 /// Stops here, as a crash would, when the host names this point in
@@ -173,9 +210,11 @@ pub fn check<F: FileSystem>(store: &Store<F>) -> Result<CheckReport, StoreError>
         ..CheckReport::default()
     };
     let Some(mut log) = store.open_log()? else {
+        report.checksum = verify_checksum(store, None)?;
         return Ok(report);
     };
     report.bytes = log.size()?;
+    report.checksum = verify_checksum(store, Some(log.file()))?;
     scan(&mut log, store.config().max_line, |entry, is_tail| {
         match &entry.record {
             Ok(_) => report.records += 1,
@@ -243,6 +282,8 @@ struct NewLog<T> {
     file: T,
     path: String,
     written: u64,
+    /// Of every byte written, for the checksum file.
+    hasher: Hasher,
     /// `<log>.big`, held for the whole rewrite: no record larger than the
     /// write permit is half-filled in what it copies.
     big: T,
@@ -321,6 +362,7 @@ impl<T: File> NewLog<T> {
             file,
             path,
             written: 0,
+            hasher: Hasher::default(),
             big,
             big_path,
             lock: None,
@@ -374,6 +416,7 @@ impl<T: File> NewLog<T> {
             .append(frame)
             .map_err(io_error(&self.path, Step::Writing))?;
         self.written += frame.bytes().len() as u64;
+        self.hasher.update(frame.bytes());
         Ok(())
     }
 
@@ -507,6 +550,15 @@ fn replace_steps<F: FileSystem>(
         if links > 1 {
             return Err(RewriteError::HardLinked { log: name, links });
         }
+        // The checksum there is of the file about to be replaced: removed
+        // first, durably, so that no crash or stop leaves it beside the new
+        // log (where a file system that reuses identities could take it
+        // for the new log's). A rewrite that stops now leaves the old log
+        // without one: unchecked, never falsely changed.
+        if fs.remove(&checksum::name(&name)).is_ok() {
+            let _ = fs.sync_directory();
+        }
+        failpoint("after-checksum-removed");
         // Fails if someone took this rewrite for stopped and removed the
         // new log (see `lock::fence`): then nothing was renamed.
         match fs.rename(&new.path, &name) {
@@ -522,6 +574,18 @@ fn replace_steps<F: FileSystem>(
         // still have the synced new log under the name.
         let _ = fs.sync_directory();
         failpoint("after-dir-sync");
+        // The checksum of what was written, for the file now the log. Not
+        // written (a failed write, a crash before it), `check` reports the
+        // one there as stale: the rename stands either way.
+        if let Ok(file) = new.file.identity() {
+            let sum = checksum::Checksum {
+                file,
+                bytes: new.written,
+                sha256: std::mem::take(&mut new.hasher).finish(),
+            };
+            let _ = checksum::write(fs, &name, &sum);
+        }
+        failpoint("after-checksum");
         let late_bytes = old.size()?.saturating_sub(sealed_at + marker.len() as u64);
         Ok(Rewritten {
             bytes_before,
@@ -573,6 +637,7 @@ pub fn compact<F: FileSystem>(
         }
     };
     old.verify_whole(&upto)?;
+    refuse_changed(store, old.file())?;
     let mut new = NewLog::create(store)?;
     if let Err(e) = new.write(snapshot) {
         new.abandon(store.fs());
@@ -595,6 +660,9 @@ pub fn repair<F: FileSystem>(
         bytes_after: report.bytes,
         late_bytes: 0,
     };
+    if let checksum::State::Mismatch(m) = report.checksum {
+        return Err(RewriteError::Integrity(m));
+    }
     let (Some(mut old), Some(mut reader)) = (store.open_log_for_rewrite()?, store.open_log()?)
     else {
         return Ok((untouched, Vec::new(), quarantine));

@@ -130,7 +130,11 @@ fn kill_big_append_at(kill_at: usize, longest_stall: &mut u64) -> bool {
     let mut store = store;
     compact(&mut store, &Frame::new(["\"state\""]), &end.encode())
         .unwrap_or_else(|e| panic!("kill at {kill_at}: compaction after: {e}"));
-    assert_eq!(fs.names(), [LOG], "kill at {kill_at}: leftovers cleaned");
+    assert_eq!(
+        fs.names(),
+        [LOG, "pathway.jsonl.sha256"],
+        "kill at {kill_at}: leftovers cleaned"
+    );
     !finished
 }
 

@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 
 use crate::{
-    Cause, CheckReport, CompactReport, DamagedLine, Entry, Error, LineProblem, LinesError,
-    LinesFailure, LogError, Page, RepairReport,
+    Cause, CheckReport, Checksum, CompactReport, DamagedLine, Entry, Error, LineProblem,
+    LinesError, LinesFailure, LogError, Page, RepairReport,
 };
 
 /// The WIT name of a cause.
@@ -24,6 +24,7 @@ pub fn cause_name(cause: &Cause) -> &'static str {
         Cause::StaleCursor => "stale-cursor",
         Cause::Busy => "busy",
         Cause::Io => "io",
+        Cause::Integrity(_) => "integrity",
     }
 }
 
@@ -43,6 +44,7 @@ pub fn log_error(error: &LogError) -> Value {
             json!({ "index": e.index, "offset": e.offset, "reason": e.reason })
         }
         Cause::TooLarge(e) => json!({ "index": e.index, "size": e.size, "limit": e.limit }),
+        Cause::Integrity(e) => integrity(e),
         _ => json!({}),
     };
     if let (Value::Object(value), Value::Object(fields)) = (&mut value, fields) {
@@ -107,6 +109,28 @@ pub fn page(page: &Page) -> Value {
     })
 }
 
+/// `{"bytes", "expected", "actual"}` (`actual` null when the log is
+/// shorter).
+fn integrity(e: &crate::Integrity) -> Value {
+    json!({ "bytes": e.bytes, "expected": e.expected, "actual": e.actual })
+}
+
+/// `{"state"}`, with `bytes` when verified and the integrity fields on a
+/// mismatch.
+pub fn checksum(checksum: &Checksum) -> Value {
+    match checksum {
+        Checksum::None => json!({ "state": "none" }),
+        Checksum::Stale => json!({ "state": "stale" }),
+        Checksum::Unreadable => json!({ "state": "unreadable" }),
+        Checksum::Verified(bytes) => json!({ "state": "verified", "bytes": bytes }),
+        Checksum::Mismatch(e) => {
+            let mut value = integrity(e);
+            value["state"] = json!("mismatch");
+            value
+        }
+    }
+}
+
 pub fn check_report(report: &CheckReport) -> Value {
     json!({
         "bytes": report.bytes,
@@ -114,6 +138,8 @@ pub fn check_report(report: &CheckReport) -> Value {
         "damaged": report.damaged.iter().map(damaged_line).collect::<Vec<_>>(),
         "torn_tail": report.torn_tail,
         "leftovers": report.leftovers,
+        "checksum": checksum(&report.checksum),
+        "checksum_message": report.checksum_message,
     })
 }
 

@@ -77,8 +77,8 @@ mod runtime;
 
 pub use artifact::*;
 pub use bindings::exports::pathway::memory::log::{
-    Cause, CheckReport, CompactReport, DamagedLine, Entry, InvalidJson, LineProblem, LogError,
-    Page, RepairReport, Settings, TooLarge,
+    Cause, CheckReport, Checksum, CompactReport, DamagedLine, Entry, Integrity, InvalidJson,
+    LineProblem, LogError, Page, RepairReport, Settings, TooLarge,
 };
 pub use entries::Entries;
 pub use error::{Error, TrapKind};
@@ -97,7 +97,7 @@ pub use runtime::Runtime;
 pub const WIT: &str = include_str!("../wit/pathway.wit");
 
 /// The name of the interface the component exports, with its version, as
-/// the WIT package declares it (`pathway:memory/log@0.2.0`).
+/// the WIT package declares it (`pathway:memory/log@0.3.0`).
 pub fn interface_name() -> &'static str {
     static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     NAME.get_or_init(|| {

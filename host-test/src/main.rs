@@ -18,8 +18,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use pathway_host::{
-    Batching, CheckReport, Entry, Error, LinesError, LinesFailure, Log, Memory, NatsTarget,
-    Options, Plugin, Runtime, SyncMode, TrapKind, json,
+    Batching, CheckReport, Checksum, Entry, Error, LinesError, LinesFailure, Log, Memory,
+    NatsTarget, Options, Plugin, Runtime, SyncMode, TrapKind, json,
 };
 
 /// `println!` that returns an error instead of panicking when stdout is
@@ -127,7 +127,9 @@ enum Command {
         #[arg(long, value_name = "CURSOR")]
         upto: Option<String>,
     },
-    /// Report records, damaged lines, a torn tail and leftover files.
+    /// Report records, damaged lines, a torn tail, leftover files, and whether
+    /// the bytes the last compaction or repair wrote are unchanged (exit 1
+    /// if damaged or changed).
     Check {
         #[command(flatten)]
         log: LogArgs,
@@ -165,7 +167,7 @@ enum Command {
     /// Print the WIT package (the interface of the component), or write it
     /// in binary form (`--wasm`), as `wasm-tools component wit --wasm` does.
     Wit {
-        /// Write the binary WIT package (`pathway-memory-0.2.0.wit.wasm`).
+        /// Write the binary WIT package (`pathway-memory-0.3.0.wit.wasm`).
         #[arg(long, requires = "out")]
         wasm: bool,
         /// Where to write the binary WIT package; `-` writes to stdout.
@@ -822,7 +824,12 @@ fn check(log: &LogArgs, json: bool) -> Result<u8, Failure> {
     } else {
         print_check(&memory.location(), &report)?;
     }
-    Ok(if report.damaged.is_empty() { 0 } else { 1 })
+    let changed = matches!(report.checksum, Checksum::Mismatch(_));
+    Ok(if report.damaged.is_empty() && !changed {
+        0
+    } else {
+        1
+    })
 }
 
 fn print_check(path: &dyn std::fmt::Display, report: &CheckReport) -> std::io::Result<()> {
@@ -846,10 +853,22 @@ fn print_check(path: &dyn std::fmt::Display, report: &CheckReport) -> std::io::R
         report.leftovers.join(", ")
     };
     outln!("leftovers: {leftovers}");
-    let verdict = if report.damaged.is_empty() {
-        "clean"
-    } else {
-        "damaged: `pathway repair` moves the damaged lines to a quarantine file"
+    let checksum = match &report.checksum {
+        Checksum::None => "none (never compacted or repaired)".to_string(),
+        Checksum::Stale => "stale".to_string(),
+        Checksum::Unreadable => "unreadable".to_string(),
+        Checksum::Verified(bytes) => format!("verified (the first {bytes} bytes)"),
+        Checksum::Mismatch(m) => format!("MISMATCH in the first {} bytes", m.bytes),
+    };
+    outln!("checksum:  {checksum}");
+    if !report.checksum_message.is_empty() {
+        outln!("  {}", report.checksum_message);
+    }
+    let changed = matches!(report.checksum, Checksum::Mismatch(_));
+    let verdict = match (report.damaged.is_empty(), changed) {
+        (true, false) => "clean",
+        (false, false) => "damaged: `pathway repair` moves the damaged lines to a quarantine file",
+        (_, true) => "changed since the last compaction or repair: see the checksum above",
     };
     outln!("verdict:   {verdict}");
     Ok(())
@@ -857,7 +876,14 @@ fn print_check(path: &dyn std::fmt::Display, report: &CheckReport) -> std::io::R
 
 fn repair(log: &LogArgs, json: bool) -> Result<u8, Failure> {
     let mut memory = log.open()?;
-    let report = memory.repair()?;
+    let report = match memory.repair() {
+        // The component's error as `{"err": ...}`, as `compact --json`
+        // writes it (exit 2); the report itself stays bare.
+        Err(e @ Error::Log(_)) if json => {
+            return print_outcome(Err::<(), _>(e), |()| serde_json::Value::Null);
+        }
+        result => result?,
+    };
     if json {
         outln!("{}", json::repair_report(&report));
     } else if report.removed.is_empty() {

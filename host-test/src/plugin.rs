@@ -1,5 +1,5 @@
 //! Agent plugins: command components (`wasi:cli/run`) that import the
-//! log interface (`pathway:memory/log@0.2.0`), run against a [`Memory`](crate::Memory), or served by a [`NatsLog`](crate::NatsLog).
+//! log interface (`pathway:memory/log@0.3.0`), run against a [`Memory`](crate::Memory), or served by a [`NatsLog`](crate::NatsLog).
 //!
 //! No composition tool is involved: the plugin's linker defines each log
 //! function the plugin imports as a host function that forwards its

@@ -1,5 +1,5 @@
 // Types of pathway.js: the Node.js host of pathway-memory
-// (`pathway:memory/log@0.2.0`). The WIT (wit/pathway.wit) is the one source
+// (`pathway:memory/log@0.3.0`). The WIT (wit/pathway.wit) is the one source
 // of these shapes; here every u64 is a number, as pathway.js gives it.
 
 /** What is wrong with a damaged line. */
@@ -53,6 +53,30 @@ export interface CompactReport {
   bytesAfter: number;
 }
 
+/**
+ * The first `bytes` bytes of the log, which the last compaction or repair
+ * wrote, against their SHA-256 in `<log>.sha256`: `details` of an
+ * `integrity` error, and the fields of a `mismatch` checksum.
+ */
+export interface Integrity {
+  bytes: number;
+  /** The SHA-256 written, in hex (as `sha256sum` prints it). */
+  expected: string;
+  /** The SHA-256 of the log's first `bytes` bytes now; null when the log is shorter (it was cut). */
+  actual: string | null;
+}
+
+/**
+ * What `check` found of `<log>.sha256`: `none` (never compacted or
+ * repaired), `stale` (written for another file than the log is now),
+ * `unreadable` (torn or edited), `verified` (the log's first `bytes` bytes
+ * hash as written), `mismatch` (they do not, or the log is shorter).
+ */
+export type Checksum =
+  | { state: 'none' | 'stale' | 'unreadable' }
+  | { state: 'verified'; bytes: number }
+  | ({ state: 'mismatch' } & Integrity);
+
 export interface CheckReport {
   bytes: number;
   records: number;
@@ -60,6 +84,10 @@ export interface CheckReport {
   tornTail: boolean;
   /** `<log>.compact`, `<log>.lock`, `<log>.quarantine` when present. */
   leftovers: string[];
+  /** The bytes the last compaction or repair wrote, against their SHA-256. */
+  checksum: Checksum;
+  /** What the checksum found, with what to do; `''` for `none` and `verified`. */
+  checksumMessage: string;
 }
 
 export interface RepairReport {
@@ -82,7 +110,8 @@ export type LogErrorCode =
   | 'invalid-cursor'
   | 'stale-cursor'
   | 'busy'
-  | 'io';
+  | 'io'
+  | 'integrity';
 
 /** `details` of an `invalid-json` error. */
 export interface InvalidJson {
@@ -110,7 +139,7 @@ export interface TooLarge {
 export class LogError extends Error {
   readonly name: 'LogError';
   readonly code: LogErrorCode;
-  readonly details: InvalidJson | TooLarge | null;
+  readonly details: InvalidJson | TooLarge | Integrity | null;
 }
 
 /** The component trapped (`append` on a refused event); the log makes a fresh instance. */

@@ -1,4 +1,4 @@
-// pathway-memory on Node.js: the component (`pathway:memory/log@0.2.0`)
+// pathway-memory on Node.js: the component (`pathway:memory/log@0.3.0`)
 // transpiled by jco, run on preview2-shim with `wasi.js`'s corrections.
 //
 //     import { open, LogError } from './pathway.js';
@@ -25,7 +25,7 @@ import { createImports } from './wasi.js';
 export { BATCHING, LinesError };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const INTERFACE = 'pathway:memory/log@0.2.0';
+const INTERFACE = 'pathway:memory/log@0.3.0';
 
 /** Most guest stderr kept per call, for a trap. */
 const STDERR_LIMIT = 64 * 1024;
@@ -80,6 +80,32 @@ const END_CURSOR_PAGE = 4 << 20;
  * @property {DamagedLine[]} damaged
  * @property {boolean} tornTail the last line is a torn write
  * @property {string[]} leftovers `<log>.compact`, `<log>.lock`, `<log>.quarantine` when present
+ * @property {Checksum} checksum the bytes the last compaction or repair wrote,
+ *   against their SHA-256 (`<log>.sha256`)
+ * @property {string} checksumMessage what the checksum found, in words, with
+ *   what to do; `''` when there is nothing to say (`none`, `verified`)
+ */
+
+/**
+ * The first `bytes` bytes of the log, which the last compaction or repair
+ * wrote, against their SHA-256 in `<log>.sha256` (WIT `integrity`): the
+ * `details` of an `integrity` LogError, and the fields of a `mismatch`.
+ * @typedef {object} Integrity
+ * @property {number} bytes
+ * @property {string} expected the SHA-256 written, in hex
+ * @property {string | null} actual the SHA-256 of the log's first `bytes`
+ *   bytes now; `null` when the log is shorter (it was cut)
+ */
+
+/**
+ * What `check` found of `<log>.sha256` (WIT `checksum`), by `state`:
+ * `none` (never compacted or repaired), `stale` (written for another file
+ * than the log is now), `unreadable` (torn or edited), `verified` (the
+ * log's first `bytes` bytes hash as written), `mismatch` (they do not, or
+ * the log is shorter: a changed byte, or the log was cut).
+ * @typedef {{ state: 'none' | 'stale' | 'unreadable' }
+ *   | { state: 'verified', bytes: number }
+ *   | ({ state: 'mismatch' } & Integrity)} Checksum
  */
 
 /**
@@ -117,16 +143,17 @@ export class LogError extends Error {
     /**
      * The WIT `cause` tag: `invalid-json`, `too-large`, `invalid-config`,
      * `no-directory`, `not-a-file`, `access-denied`, `insufficient-space`,
-     * `invalid-cursor`, `stale-cursor`, `busy` or `io`.
+     * `invalid-cursor`, `stale-cursor`, `busy`, `io` or `integrity`.
      * @type {string}
      */
     this.code = error.cause.tag;
     /**
      * `{ index, offset, reason }` for `invalid-json`, `{ index, size, limit }`
-     * for `too-large`, else `null`.
+     * for `too-large`, `{ bytes, expected, actual }` ({@link Integrity}) for
+     * `integrity`, else `null`.
      * @type {object | null}
      */
-    this.details = error.cause.val ?? null;
+    this.details = this.code === 'integrity' ? integrity(error.cause.val) : (error.cause.val ?? null);
   }
 }
 
@@ -186,6 +213,23 @@ function entry(lifted) {
     line.length = numbers(line.length);
   }
   return lifted;
+}
+
+/** A WIT `integrity` with its u64 as a Number and a missing `actual` as `null`. */
+function integrity(lifted) {
+  return { bytes: numbers(lifted.bytes), expected: lifted.expected, actual: lifted.actual ?? null };
+}
+
+/** The WIT `checksum` as `{ state, ...its fields }` ({@link Checksum}). */
+function checksum(lifted) {
+  switch (lifted.tag) {
+    case 'verified':
+      return { state: 'verified', bytes: numbers(lifted.val) };
+    case 'mismatch':
+      return { state: 'mismatch', ...integrity(lifted.val) };
+    default:
+      return { state: lifted.tag };
+  }
 }
 
 function isComponentError(error) {
@@ -493,7 +537,9 @@ export class Memory {
   /**
    * Replaces everything up to `upto` (a cursor from `replayPage` or
    * `endCursor`) by the snapshot's events, crash-safely, keeping every byte
-   * after `upto`. Throws a {@link LogError}; the log is then as it was.
+   * after `upto`, and writes `<log>.sha256` for the new log. Throws a
+   * {@link LogError} (`integrity` when bytes the last rewrite wrote changed
+   * since); the log is then as it was.
    * @param {string[]} snapshot
    * @param {string} upto
    * @returns {CompactReport}
@@ -505,18 +551,24 @@ export class Memory {
   }
 
   /**
-   * Reports on the log without changing it. Throws a {@link LogError} only
-   * when the log cannot be read at all.
+   * Reports on the log without changing it, the bytes the last compaction
+   * or repair wrote checked against `<log>.sha256` (`checksum`). Throws a
+   * {@link LogError} only when the log cannot be read at all.
    * @returns {CheckReport}
    */
   check() {
-    return this.#call('check', (log) => log.check());
+    return this.#call('check', (log) => log.check(), (lifted) => {
+      const report = numbers(lifted);
+      report.checksum = checksum(lifted.checksum);
+      return report;
+    });
   }
 
   /**
    * Moves the damaged lines to `<log>.quarantine` and rewrites the log
-   * without them; a clean log is left untouched. Throws a {@link LogError};
-   * the log is then as it was.
+   * without them (writing `<log>.sha256` as `compact` does); a clean log is
+   * left untouched. Throws a {@link LogError}, as `compact`; the log is then
+   * as it was.
    * @returns {RepairReport}
    */
   repair() {

@@ -38,7 +38,7 @@ import { createImports } from './wasi.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const [WASM, CALLS_ARG, CONFIG, BINDINGS] = process.argv.slice(2);
 const CALLS = Number(CALLS_ARG ?? 20000);
-const INTERFACE = 'pathway:memory/log@0.2.0';
+const INTERFACE = 'pathway:memory/log@0.3.0';
 
 const ROUNDS = 3;
 

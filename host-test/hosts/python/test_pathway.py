@@ -7,6 +7,7 @@ Messages are the component's own words, compared whole: this host adds none.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -25,9 +26,12 @@ from pathway_memory import (
     AccessDenied,
     Busy,
     CheckReport,
+    Checksum,
     CompactReport,
     DamagedLine,
     Err,
+    Integrity,
+    IntegrityDetails,
     InvalidConfig,
     InvalidCursor,
     InvalidJson,
@@ -130,7 +134,8 @@ def test_a_record_above_the_write_permit_lands_whole_and_its_helper_files_are_go
 def test_missing_log_replays_as_empty_and_creates_nothing(tmp_path: Path, open_memory: OpenMemory) -> None:
     memory = open_memory(tmp_path)
     assert memory.replay() == []
-    assert memory.check() == CheckReport(bytes=0, records=0, damaged=[], torn_tail=False, leftovers=[])
+    assert memory.check() == CheckReport(bytes=0, records=0, damaged=[], torn_tail=False, leftovers=[],
+                                         checksum=Checksum("none"), checksum_message="")
     assert os.listdir(tmp_path) == []
 
 
@@ -433,7 +438,7 @@ def test_check_reports_a_damaged_log_and_repair_quarantines_it(
     memory = open_memory(tmp_path)
     report = memory.check()
     assert report == CheckReport(bytes=len(CORRUPT), records=2, damaged=DAMAGED, torn_tail=True,
-                                 leftovers=[])
+                                 leftovers=[], checksum=Checksum("none"), checksum_message="")
     assert report.clean is False
 
     assert memory.repair() == RepairReport(
@@ -448,7 +453,8 @@ def test_check_reports_a_damaged_log_and_repair_quarantines_it(
     ]
     after = memory.check()
     assert after == CheckReport(
-        bytes=16, records=2, damaged=[], torn_tail=False, leftovers=["pathway.jsonl.quarantine"]
+        bytes=16, records=2, damaged=[], torn_tail=False, leftovers=["pathway.jsonl.quarantine"],
+        checksum=Checksum("verified", bytes=16), checksum_message="",
     )
     assert after.clean is True
     # A clean log is left untouched.
@@ -569,12 +575,54 @@ def test_compact_replaces_what_the_cursor_covers_with_a_snapshot(
         Ok('{"op":"state","user":"Ada"}'),
         Ok('{"op":"remember","key":"mood","value":"ok"}'),
     ]
-    assert sorted(os.listdir(tmp_path)) == [LOG]  # no .compact or .lock left
+    assert sorted(os.listdir(tmp_path)) == [LOG, "pathway.jsonl.sha256"]  # no .compact or .lock left
     # The old cursor is bound to the replaced file.
     with pytest.raises(StaleCursor):
         memory.replay_page(upto, 100)
     with pytest.raises(StaleCursor):
         memory.compact([], upto)
+
+
+def test_a_byte_changed_since_a_compaction_is_a_checksum_mismatch_and_an_integrity_error(
+    tmp_path: Path, open_memory: OpenMemory
+) -> None:
+    memory = open_memory(tmp_path)
+    memory.append_batch(['{"n":1}', '{"n":2}', '{"n":3}'])
+    memory.compact(['{"sum":6}'], memory.end_cursor())
+    memory.try_append('{"n":4}')  # after the compacted part: not covered by the checksum
+    expected = hashlib.sha256(b'{"sum":6}\n').hexdigest()
+    report = memory.check()
+    assert report == CheckReport(bytes=18, records=2, damaged=[], torn_tail=False, leftovers=[],
+                                 checksum=Checksum("verified", bytes=10), checksum_message="")
+    assert report.clean is True
+
+    # 6 -> 7 in place: still a valid record, so only the checksum sees it.
+    with open(tmp_path / LOG, "r+b") as f:
+        f.seek(len(b'{"sum":'))
+        f.write(b"7")
+    changed = read(tmp_path)
+    assert changed == b'{"sum":7}\n{"n":4}\n'
+    integrity = IntegrityDetails(bytes=10, expected=expected,
+                                 actual=hashlib.sha256(b'{"sum":7}\n').hexdigest())
+    report = memory.check()
+    assert report.checksum == Checksum("mismatch", integrity.bytes, integrity.expected,
+                                       integrity.actual)
+    assert (report.records, report.damaged) == (2, [])
+    assert isinstance(report.checksum_message, str) and report.checksum_message != ""
+    assert report.clean is False
+
+    # Neither rewrite writes a new checksum over the changed bytes.
+    for rewrite in (lambda: memory.compact(['{"sum":10}'], memory.end_cursor()), memory.repair):
+        with pytest.raises(Integrity) as refused:
+            rewrite()
+        error = refused.value
+        assert isinstance(error, LogError) and error.cause == "integrity"
+        assert error.details == integrity
+        assert (error.bytes, error.expected, error.actual) == (10, integrity.expected,
+                                                              integrity.actual)
+        assert str(error) != ""
+    assert read(tmp_path) == changed
+    assert sorted(os.listdir(tmp_path)) == [LOG, "pathway.jsonl.sha256"]
 
 
 def test_a_leftover_compaction_file_makes_compaction_busy(tmp_path: Path, open_memory: OpenMemory) -> None:

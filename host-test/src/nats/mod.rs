@@ -45,8 +45,8 @@ use pathway_memory::remote_error::{Leftover, RemoteError};
 
 use crate::bindings::exports::pathway::memory::log::HostFailure as WitHostFailure;
 use crate::{
-    Cause, CheckReport, CompactReport, DamagedLine, Entry, Error, InvalidJson, LineProblem,
-    LogError, Options, Page, RepairReport, Settings, TooLarge, TrapKind,
+    Cause, CheckReport, Checksum, CompactReport, DamagedLine, Entry, Error, InvalidJson,
+    LineProblem, LogError, Options, Page, RepairReport, Settings, TooLarge, TrapKind,
 };
 use cursor::{NatsCursor, Phase};
 use wire::{Commit, Wire};
@@ -506,6 +506,10 @@ impl NatsLog {
             damaged,
             torn_tail: false,
             leftovers: leftovers.iter().map(Leftover::to_string).collect(),
+            // A stream has no checksum file: JetStream checks what it
+            // stores itself.
+            checksum: Checksum::None,
+            checksum_message: String::new(),
         })
     }
 

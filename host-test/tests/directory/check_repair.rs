@@ -173,3 +173,96 @@ fn a_second_repair_appends_to_the_quarantine() {
     assert_eq!(quarantine.lines().count(), 2);
     assert_eq!(read_log(dir.path()), b"1\n");
 }
+
+/// A byte of the compacted part changed in place, the line still valid
+/// JSON (a flipped bit): `check` reports the checksum mismatch, typed,
+/// with the SHA-256 that `head -c N log | sha256sum` prints; `compact` and
+/// `repair` refuse with cause `integrity` and leave the log as it is; the
+/// CLI's `check` says so and exits 1. Removing the checksum accepts it.
+#[test]
+fn a_changed_byte_in_the_compacted_part_is_reported_and_not_folded_in() {
+    use pathway_host::{Cause, Checksum, Error, LogError};
+    use std::io::{Seek, SeekFrom, Write};
+
+    let dir = test_dir("check_integrity");
+    let mut memory = open(dir.path());
+    for n in 0..3 {
+        memory.try_append(&format!("{{\"n\":{n}}}")).unwrap();
+    }
+    let end = memory.end_cursor().unwrap();
+    memory.compact(&[r#"{"sum":3}"#], &end).unwrap();
+    memory.try_append(r#"{"n":3}"#).unwrap();
+    assert_eq!(memory.check().unwrap().checksum, Checksum::Verified(10));
+    assert_eq!(memory.check().unwrap().checksum_message, "");
+
+    // "3" -> "8" in `{"sum":3}`.
+    let log = dir.path().join(common::LOG);
+    let mut file = std::fs::OpenOptions::new().write(true).open(&log).unwrap();
+    file.seek(SeekFrom::Start(7)).unwrap();
+    file.write_all(b"8").unwrap();
+    drop(file);
+    let before = read_log(dir.path());
+    assert_eq!(records(dir.path()), [r#"{"sum":8}"#, r#"{"n":3}"#]);
+
+    let report = memory.check().unwrap();
+    assert!(report.damaged.is_empty());
+    let Checksum::Mismatch(mismatch) = &report.checksum else {
+        panic!("not a mismatch: {:?}", report.checksum);
+    };
+    assert_eq!(mismatch.bytes, 10);
+    // What coreutils says of the same bytes.
+    let head = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("head -c 10 \"$0\" | sha256sum")
+        .arg(&log)
+        .output()
+        .unwrap();
+    let said = String::from_utf8(head.stdout).unwrap();
+    assert_eq!(mismatch.actual.as_deref(), said.split_whitespace().next());
+    let sum = std::fs::read_to_string(dir.path().join("pathway.jsonl.sha256")).unwrap();
+    assert!(sum.contains(&mismatch.expected), "{sum}");
+    assert!(
+        report
+            .checksum_message
+            .starts_with("integrity: the first 10 bytes of pathway.jsonl hash to SHA-256 "),
+        "{}",
+        report.checksum_message
+    );
+
+    let end = memory.end_cursor().unwrap();
+    for refused in [
+        memory.compact(&["{}"], &end).unwrap_err(),
+        memory.repair().unwrap_err(),
+    ] {
+        let Error::Log(LogError {
+            cause: Cause::Integrity(integrity),
+            message,
+        }) = &refused
+        else {
+            panic!("not an integrity error: {refused:?}");
+        };
+        assert_eq!(integrity, mismatch);
+        assert_eq!(message, &report.checksum_message);
+    }
+    assert_eq!(read_log(dir.path()), before);
+
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_pathway"))
+        .arg("check")
+        .arg("--dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(cli.status.code(), Some(1), "a changed log exits 1");
+    let out = String::from_utf8(cli.stdout).unwrap();
+    assert!(
+        out.contains("checksum:  MISMATCH in the first 10 bytes"),
+        "{out}"
+    );
+
+    // Accepted as it is: the next compaction writes a new checksum.
+    std::fs::remove_file(dir.path().join("pathway.jsonl.sha256")).unwrap();
+    assert_eq!(memory.check().unwrap().checksum, Checksum::None);
+    let end = memory.end_cursor().unwrap();
+    memory.compact(&[r#"{"sum":11}"#], &end).unwrap();
+    assert_eq!(memory.check().unwrap().checksum, Checksum::Verified(11));
+}

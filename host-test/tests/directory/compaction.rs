@@ -6,7 +6,7 @@ use crate::common;
 use std::path::Path;
 
 use common::{LOG, figures, open, read_log, records, soak, test_dir, write_log};
-use pathway_host::{Cause, Error, FAILPOINTS_COMPONENT_PATH, LogError};
+use pathway_host::{Cause, Checksum, Error, FAILPOINTS_COMPONENT_PATH, LogError};
 use wasmtime::Store;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
@@ -42,11 +42,15 @@ fn compaction_replaces_what_the_cursor_covers_and_keeps_later_records() {
         records(dir.path()),
         ["{\"sum\":6}", "{ \"pretty\": true}", "4", "5", "6", "7"]
     );
-    assert_eq!(
-        std::fs::read_dir(dir.path()).unwrap().count(),
-        1,
-        "no leftovers"
-    );
+    // No leftovers; the checksum of what the compaction wrote, which
+    // appends after it leave as it is.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["pathway.jsonl", "pathway.jsonl.sha256"]);
+    assert_eq!(memory.check().unwrap().checksum, Checksum::Verified(32));
 }
 
 #[test]
@@ -118,14 +122,17 @@ fn crash_at(
     );
 }
 
-/// The steps of a rewrite, in order; the log is renamed from the fifth on.
-const STEPS: [&str; 6] = [
+/// The steps of a rewrite, in order; the log is renamed from the sixth on,
+/// and its checksum written at the last.
+const STEPS: [&str; 8] = [
     "after-write",
     "after-lock",
     "after-seal",
     "after-sync",
+    "after-checksum-removed",
     "after-rename",
     "after-dir-sync",
+    "after-checksum",
 ];
 
 /// Makes a file look untouched for a minute, as after a crash long ago.
@@ -151,7 +158,7 @@ fn a_crash_at_any_step_of_compaction_leaves_the_old_or_the_new_log() {
             log.call_compact(store, &["{\"sum\":6}".to_string()], &upto)
                 .map(|_| ())
         });
-        let renamed = step >= 4;
+        let renamed = step >= 5;
         if renamed {
             assert_eq!(records(dir.path()), ["{\"sum\":6}", "4"], "{failpoint}");
         } else {
@@ -163,7 +170,16 @@ fn a_crash_at_any_step_of_compaction_leaves_the_old_or_the_new_log() {
         // The new log is named after the rewrite's id (`.compact.<id>`),
         // until it is renamed over the log.
         let mut memory = open(dir.path());
-        let mut leftovers = memory.check().unwrap().leftovers;
+        // The checksum of what it wrote: there once written, else none
+        // (never one that does not match).
+        let report = memory.check().unwrap();
+        let checksum = if step == STEPS.len() - 1 {
+            Checksum::Verified(12)
+        } else {
+            Checksum::None
+        };
+        assert_eq!(report.checksum, checksum, "{failpoint}");
+        let mut leftovers = report.leftovers;
         leftovers.sort();
         let new_log = leftovers
             .iter()
@@ -202,11 +218,17 @@ fn a_crash_at_any_step_of_compaction_leaves_the_old_or_the_new_log() {
         let end = memory.end_cursor().unwrap();
         memory.compact(&["{\"all\":true}"], &end).unwrap();
         assert_eq!(records(dir.path()), ["{\"all\":true}"], "{failpoint}");
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
         assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
-            1,
+            names,
+            ["pathway.jsonl", "pathway.jsonl.sha256"],
             "{failpoint}: leftovers cleaned"
         );
+        assert_eq!(memory.check().unwrap().checksum, Checksum::Verified(13));
     }
     figures(
         "a crash at each step of compaction",

@@ -107,6 +107,24 @@ fn unhex(text: &str) -> Vec<u8> {
         .collect()
 }
 
+/// The snapshot the integrity steps of a log case compact to: the byte at
+/// [`CHANGED_AT`] of its line is then changed in place to `F`, which
+/// leaves valid JSON.
+const FOLDED: &str = r#"{"folded":true}"#;
+const CHANGED_AT: u64 = 2;
+
+/// Changes the byte at [`CHANGED_AT`] of the log in place to `F`, as a
+/// flipped bit would: the same file, the same size.
+fn change_in_place(dir: &Path) {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.join(LOG))
+        .unwrap();
+    file.seek(SeekFrom::Start(CHANGED_AT)).unwrap();
+    file.write_all(b"F").unwrap();
+}
+
 /// Every file in `dir`, by name, as hex.
 fn files(dir: &Path) -> Value {
     let mut out = serde_json::Map::new();
@@ -168,6 +186,27 @@ fn run_library(cases: &Value) -> Value {
         result.insert("repair".into(), repair);
         let after = json::value_or_error(memory.replay(), |e| json::entries(e)).unwrap();
         result.insert("after_repair".into(), after);
+        let compact_to_end = |memory: &mut Memory, snapshot: &str| match walk(memory) {
+            Ok(pages) => {
+                let end = &pages.last().unwrap().next;
+                json::outcome(memory.compact(&[snapshot], end), json::compact_report).unwrap()
+            }
+            Err(e) => json::outcome(Err::<(), _>(e), |_: &()| Value::Null).unwrap(),
+        };
+        let compact = compact_to_end(&mut memory, FOLDED);
+        let check = json::value_or_error(memory.check(), json::check_report).unwrap();
+        change_in_place(dir.path());
+        let changed_check = json::value_or_error(memory.check(), json::check_report).unwrap();
+        let changed_compact = compact_to_end(&mut memory, "{}");
+        let changed_repair = json::outcome(memory.repair(), json::repair_report).unwrap();
+        let integrity = json!({
+            "compact": compact,
+            "check": check,
+            "changed_check": changed_check,
+            "changed_compact": changed_compact,
+            "changed_repair": changed_repair,
+        });
+        result.insert("integrity".into(), integrity);
         result.insert("files".into(), files(dir.path()));
         logs.insert(case["name"].as_str().unwrap().into(), result.into());
     }
@@ -325,14 +364,42 @@ fn run_cli(cases: &Value) -> Value {
         let dir = common::test_dir("cross_host_cli");
         let dir = dir.path();
         std::fs::write(dir.join(LOG), unhex(case["hex"].as_str().unwrap())).unwrap();
-        let result = json!({
+        let mut result = json!({
             "replay": cli_replay(dir),
             "pages": cli_pages(dir).0,
             "check": cli_json(&["check", "--json"], dir, &[0, 1]),
             "repair": cli_json(&["repair", "--json"], dir, &[0]),
             "after_repair": cli_replay(dir),
-            "files": files(dir),
         });
+        let compact_to_end = |snapshot: &str| {
+            let file = dir.with_extension("snapshot.json");
+            std::fs::write(&file, json!([snapshot]).to_string()).unwrap();
+            let (_, end) = cli_pages(dir);
+            let args = [
+                "compact",
+                "--json",
+                "--snapshot-json",
+                file.to_str().unwrap(),
+            ];
+            let compacted = cli_json(&[&args[..], &["--upto", &end]].concat(), dir, &[0, 2]);
+            std::fs::remove_file(&file).unwrap();
+            compacted
+        };
+        let compact = compact_to_end(FOLDED);
+        let check = cli_json(&["check", "--json"], dir, &[0, 1]);
+        change_in_place(dir);
+        result["integrity"] = json!({
+            "compact": compact,
+            "check": check,
+            "changed_check": cli_json(&["check", "--json"], dir, &[0, 1]),
+            "changed_compact": compact_to_end("{}"),
+            // A report on success, `{"err": ...}` on an error (exit 2).
+            "changed_repair": match cli_json(&["repair", "--json"], dir, &[0, 2]) {
+                err if err.get("err").is_some() => err,
+                report => json!({ "ok": report }),
+            },
+        });
+        result["files"] = files(dir);
         logs.insert(case["name"].as_str().unwrap().into(), result);
     }
     let mut events = serde_json::Map::new();
@@ -436,10 +503,39 @@ fn first_difference(a: &Value, b: &Value, path: String) -> Option<(String, Strin
     }
 }
 
+/// `value` with the file identity in each checksum file it holds
+/// (`files` entries named `*.sha256`) replaced by zeros: the identity of a
+/// log file (device and inode) differs from directory to directory, so
+/// from host to host; the rest of the file must not.
+fn without_file_identity(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, v)| match (key.ends_with(".sha256"), v.as_str()) {
+                    (true, Some(text)) => {
+                        let mut sum: Value = serde_json::from_slice(&unhex(text)).unwrap();
+                        sum["file"] = "0000000000000000".into();
+                        let line = format!("{}\n", serde_json::to_string(&sum).unwrap());
+                        (key.clone(), hex(line.as_bytes()).into())
+                    }
+                    _ => (key.clone(), without_file_identity(v)),
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_file_identity).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Compares each case of `host`'s results with the reference's, as
-/// canonical bytes (serde_json sorts keys and writes no spaces); returns a
-/// line per differing case.
+/// canonical bytes (serde_json sorts keys and writes no spaces), file
+/// identities left out (see [`without_file_identity`]); returns a line per
+/// differing case.
 fn differences(host: &str, reference: &Value, results: &Value) -> Vec<String> {
+    let (reference, results) = (
+        &without_file_identity(reference),
+        &without_file_identity(results),
+    );
     let mut found = Vec::new();
     for kind in ["logs", "events", "lines"] {
         let want: &BTreeMap<String, Value> =
@@ -485,6 +581,20 @@ fn every_host_gives_the_same_results_on_the_corpus() {
         .map(|kind| cases[kind].as_array().unwrap().len())
         .sum::<usize>();
     assert!(count >= 40, "the corpus has {count} cases");
+    // The integrity steps met what they are for in every log case: the
+    // checksum verified, then a mismatch that both rewrites refuse.
+    let logs = reference["logs"].as_object().unwrap();
+    let refused = logs
+        .values()
+        .filter(|r| {
+            let i = &r["integrity"];
+            i["check"]["checksum"]["state"] == "verified"
+                && i["changed_check"]["checksum"]["state"] == "mismatch"
+                && i["changed_compact"]["err"]["cause"] == "integrity"
+                && i["changed_repair"]["err"]["cause"] == "integrity"
+        })
+        .count();
+    assert_eq!(refused, logs.len(), "log cases whose integrity steps ran");
 
     let started = std::time::Instant::now();
     let mut problems = differences("cli", &reference, &run_cli(&cases));

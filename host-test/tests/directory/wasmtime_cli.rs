@@ -58,7 +58,7 @@ fn wasmtime_cli_appends_and_replays_with_wave_calls() {
     let dir = test_dir("wasmtime_cli_append");
     let d = dir.path();
     // Functions of the exported `log` interface are found by their bare
-    // name (a qualified `pathway:memory/log@0.2.0#append` does not parse);
+    // name (a qualified `pathway:memory/log@0.3.0#append` does not parse);
     // a WAVE string escapes `"` and `\` as JSON does.
     assert_eq!(invoke(&wasmtime, d, r#"append("{\"a\":1}")"#), ok("()\n"));
     assert_eq!(invoke(&wasmtime, d, r#"try-append("\"two\"")"#), ok("ok\n"));

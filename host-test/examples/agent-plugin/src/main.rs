@@ -1,7 +1,7 @@
 //! An agent that remembers across runs through the pathway-memory log.
 //!
 //! A command component (a wasm32-wasip2 bin exports `wasi:cli/run`) whose
-//! one import beyond WASI is `pathway:memory/log@0.2.0`: it has no
+//! one import beyond WASI is `pathway:memory/log@0.3.0`: it has no
 //! directory of its own. Each run replays the log, prints the notes of the
 //! earlier runs and appends `{"run":N,"note":"<its arguments>"}`.
 //!

@@ -1,5 +1,7 @@
 // check, repair and compact through the component.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -38,6 +40,8 @@ test('check reports a damaged log: size, records, damaged lines, torn tail; chan
     damaged: DAMAGED,
     tornTail: true,
     leftovers: [],
+    checksum: { state: 'none' },
+    checksumMessage: '',
   });
   assert.deepEqual(await bytesOf(dir), CORRUPT);
   assert.deepEqual(await namesIn(dir), ['pathway.jsonl']);
@@ -47,7 +51,15 @@ test('check of a clean log, of a missing one, and of leftovers', async (t) => {
   const dir = await freshDir(t);
   const log = await open(dir);
   t.after(() => log.close());
-  assert.deepEqual(log.check(), { bytes: 0, records: 0, damaged: [], tornTail: false, leftovers: [] });
+  assert.deepEqual(log.check(), {
+    bytes: 0,
+    records: 0,
+    damaged: [],
+    tornTail: false,
+    leftovers: [],
+    checksum: { state: 'none' },
+    checksumMessage: '',
+  });
   log.appendBatch(['{"a":1}', '[2]']);
   await writeFile(path.join(dir, 'pathway.jsonl.lock'), '');
   assert.deepEqual(log.check(), {
@@ -56,6 +68,8 @@ test('check of a clean log, of a missing one, and of leftovers', async (t) => {
     damaged: [],
     tornTail: false,
     leftovers: ['pathway.jsonl.lock'],
+    checksum: { state: 'none' },
+    checksumMessage: '',
   });
   // A fresh lock makes a compaction refuse: busy, the log as it was.
   const error = logError(() => log.compact(['{"s":1}'], log.endCursor()));
@@ -93,6 +107,8 @@ test('repair moves the damaged lines to the quarantine file and keeps the good r
     damaged: [],
     tornTail: false,
     leftovers: ['pathway.jsonl.quarantine'],
+    checksum: { state: 'verified', bytes: 53 },
+    checksumMessage: '',
   });
   // A clean log is left untouched.
   assert.deepEqual(log.repair(), {
@@ -122,7 +138,7 @@ test('compact replaces what the cursor covers by the snapshot and keeps the rest
     bytesAfter: 42,
   });
   assert.equal(await textOf(dir), '{"state":{"a":3,"b":2}}\n{"set":"c","v":4}\n');
-  assert.deepEqual(await namesIn(dir), ['pathway.jsonl']);
+  assert.deepEqual(await namesIn(dir), ['pathway.jsonl', 'pathway.jsonl.sha256']);
   // Both instances go on appending to the new log.
   other.append('{"set":"d","v":5}');
   log.append('{"set":"e","v":6}');
@@ -139,4 +155,52 @@ test('compact replaces what the cursor covers by the snapshot and keeps the rest
   assert.equal(error.code, 'invalid-json');
   assert.deepEqual(error.details, { index: 1, offset: 5, reason: 'EOF while parsing a value' });
   assert.deepEqual(await bytesOf(dir), before);
+});
+
+test('check verifies what a compaction wrote; a byte changed in place since makes check, compact and repair say integrity', async (t) => {
+  const dir = await freshDir(t);
+  const log = await open(dir);
+  t.after(() => log.close());
+  log.appendBatch(['{"n":1}', '{"n":2}', '{"n":3}']);
+  log.compact(['{"sum":6}'], log.endCursor());
+  log.append('{"n":4}'); // after the compacted part: not covered by the checksum
+  const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+  const expected = sha256('{"sum":6}\n');
+  assert.deepEqual(log.check(), {
+    bytes: 18,
+    records: 2,
+    damaged: [],
+    tornTail: false,
+    leftovers: [],
+    checksum: { state: 'verified', bytes: 10 },
+    checksumMessage: '',
+  });
+
+  // 6 -> 7 in place: still a valid record, so only the checksum sees it.
+  const fd = openSync(log.logPath, 'r+');
+  try {
+    writeSync(fd, Buffer.from('7'), 0, 1, '{"sum":'.length);
+  } finally {
+    closeSync(fd);
+  }
+  const changed = await bytesOf(dir);
+  assert.equal(changed.toString(), '{"sum":7}\n{"n":4}\n');
+  const integrity = { bytes: 10, expected, actual: sha256('{"sum":7}\n') };
+  const report = log.check();
+  assert.deepEqual(report.checksum, { state: 'mismatch', ...integrity });
+  assert.equal(report.records, 2);
+  assert.deepEqual(report.damaged, []);
+  assert.equal(typeof report.checksumMessage, 'string');
+  assert.notEqual(report.checksumMessage, '');
+
+  // Neither rewrite writes a new checksum over the changed bytes.
+  for (const rewrite of [() => log.compact(['{"sum":10}'], log.endCursor()), () => log.repair()]) {
+    const error = logError(rewrite);
+    assert.ok(error instanceof LogError);
+    assert.equal(error.code, 'integrity');
+    assert.deepEqual(error.details, integrity);
+    assert.notEqual(error.message, '');
+  }
+  assert.deepEqual(await bytesOf(dir), changed);
+  assert.deepEqual(await namesIn(dir), ['pathway.jsonl', 'pathway.jsonl.sha256']);
 });

@@ -16,7 +16,15 @@ test('a second instance on a different directory does not see the first one\'s l
 
   a.appendBatch(['{"who":"a","n":1}', '{"who":"a","n":2}']);
   assert.deepEqual(b.replay(), []);
-  assert.deepEqual(b.check(), { bytes: 0, records: 0, damaged: [], tornTail: false, leftovers: [] });
+  assert.deepEqual(b.check(), {
+    bytes: 0,
+    records: 0,
+    damaged: [],
+    tornTail: false,
+    leftovers: [],
+    checksum: { state: 'none' },
+    checksumMessage: '',
+  });
   assert.deepEqual(await namesIn(second), [], 'reading created nothing');
 
   b.append('{"who":"b"}');

@@ -32,6 +32,22 @@ for (const entry of log.entries({ cursor: next, maxBytes: 1024 })) {
 }
 const report = log.compact(['{"state":1}'], end);
 console.log(report.snapshotRecords, log.check().tornTail, log.repair().quarantine, log.settings.maxLine, log.logPath);
+const checked = log.check();
+if (checked.checksum.state === 'mismatch') {
+  const actual: string | null = checked.checksum.actual;
+  console.log(checked.checksum.bytes, checked.checksum.expected, actual, checked.checksumMessage);
+} else if (checked.checksum.state === 'verified') {
+  const covered: number = checked.checksum.bytes;
+  console.log(covered);
+}
+try {
+  log.repair();
+} catch (e) {
+  if (e instanceof LogError && e.code === 'integrity' && e.details && 'expected' in e.details) {
+    const actual: string | null = e.details.actual;
+    console.log(e.details.bytes, e.details.expected, actual);
+  }
+}
 try {
   const imported: LinesReport = await log.appendLines(['1', new Uint8Array([0x32])], { maxEvents: BATCHING.maxEvents });
   console.log(imported.lines, imported.stored);

@@ -1,6 +1,6 @@
 """Python host for the pathway-memory WebAssembly component.
 
-The component (``wit/pathway.wit``, interface ``pathway:memory/log@0.2.0``)
+The component (``wit/pathway.wit``, interface ``pathway:memory/log@0.3.0``)
 keeps an append-only JSON Lines log in the one directory the host grants
 it. This package runs it in `wasmtime-py <https://pypi.org/project/wasmtime/>`_
 and hands back its WIT values as Python values::
@@ -30,13 +30,14 @@ to :meth:`Memory.open`.
 """
 
 from ._runtime import INTERFACE, WASM_ENV
-from .errors import (AccessDenied, Busy, InsufficientSpace, InvalidConfig, InvalidCursor,
-                     InvalidJson, IoFailure, LinesError, LogError, NoDirectory, NotAFile,
-                     PathwayError, SetupError, StaleCursor, TooLarge, Trap)
+from .errors import (AccessDenied, Busy, InsufficientSpace, Integrity, InvalidConfig,
+                     InvalidCursor, InvalidJson, IoFailure, LinesError, LogError, NoDirectory,
+                     NotAFile, PathwayError, SetupError, StaleCursor, TooLarge, Trap)
 from .lines import BATCH_IDLE, BATCH_MAX_WAIT, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, LinesReport
 from .memory import Memory
-from .values import (CheckReport, CompactReport, DamagedLine, Entry, Err, InvalidJsonDetails,
-                     MemoryCap, Ok, Page, RepairReport, Settings, TooLargeDetails)
+from .values import (CheckReport, Checksum, CompactReport, DamagedLine, Entry, Err,
+                     IntegrityDetails, InvalidJsonDetails, MemoryCap, Ok, Page, RepairReport,
+                     Settings, TooLargeDetails)
 
 __all__ = [
     "Memory",
@@ -47,10 +48,12 @@ __all__ = [
     "Page",
     "Settings",
     "CompactReport",
+    "Checksum",
     "CheckReport",
     "RepairReport",
     "InvalidJsonDetails",
     "TooLargeDetails",
+    "IntegrityDetails",
     "MemoryCap",
     "PathwayError",
     "SetupError",
@@ -66,6 +69,7 @@ __all__ = [
     "StaleCursor",
     "Busy",
     "IoFailure",
+    "Integrity",
     "Trap",
     "LinesError",
     "LinesReport",

@@ -14,11 +14,11 @@ from wasmtime.component import Component, ComponentInstanceType, ExportIndex, Fu
 
 from . import _abi
 from .errors import LogError, SetupError
-from .values import (CheckReport, CompactReport, DamagedLine, InvalidJsonDetails, Page,
-                     RepairReport, Settings, TooLargeDetails)
+from .values import (CheckReport, CompactReport, DamagedLine, IntegrityDetails,
+                     InvalidJsonDetails, Page, RepairReport, Settings, TooLargeDetails)
 
 #: The exported interface this host calls.
-INTERFACE = "pathway:memory/log@0.2.0"
+INTERFACE = "pathway:memory/log@0.3.0"
 #: Environment variable naming the component when ``wasm=`` is not given.
 WASM_ENV = "PATHWAY_WASM"
 #: The component an installed wheel carries, next to this module (absent in
@@ -32,8 +32,10 @@ FUNCTIONS = ("open-log", "append", "try-append", "append-batch", "replay", "repl
 
 #: What each WIT record the component returns becomes (``log-error`` is raised).
 RECORDS = _abi.records_of(DamagedLine, Page, Settings, CompactReport, CheckReport,
-                          RepairReport, InvalidJsonDetails, TooLargeDetails)
+                          RepairReport, InvalidJsonDetails, TooLargeDetails, IntegrityDetails)
 RECORDS[("cause", "message")] = LogError.from_wit
+# A check report's `checksum` variant becomes a Checksum.
+RECORDS.update({names: CheckReport.from_wit for names in _abi.records_of(CheckReport)})
 
 
 _set_epoch_deadline = ffi.wasmtime_context_set_epoch_deadline

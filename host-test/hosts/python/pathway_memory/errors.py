@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, NamedTuple, Optional, Type, Union
 
-from .values import InvalidJsonDetails, TooLargeDetails
+from .values import IntegrityDetails, InvalidJsonDetails, TooLargeDetails
 
 __all__ = [
     "PathwayError",
@@ -28,6 +28,7 @@ __all__ = [
     "StaleCursor",
     "Busy",
     "IoFailure",
+    "Integrity",
     "Trap",
     "LinesError",
 ]
@@ -49,7 +50,7 @@ class Case(NamedTuple):
     payload: Any = None
 
 
-Details = Union[InvalidJsonDetails, TooLargeDetails, None]
+Details = Union[InvalidJsonDetails, TooLargeDetails, IntegrityDetails, None]
 
 
 class LogError(PathwayError):
@@ -58,9 +59,9 @@ class LogError(PathwayError):
     ``cause``: the WIT ``cause`` case (``"invalid-json"``, ``"too-large"``,
     ``"invalid-config"``, ``"no-directory"``, ``"not-a-file"``,
     ``"access-denied"``, ``"insufficient-space"``, ``"invalid-cursor"``,
-    ``"stale-cursor"``, ``"busy"``, ``"io"``). ``details``: the
-    :class:`InvalidJsonDetails` or :class:`TooLargeDetails` record, else
-    ``None``. ``message`` and ``str(e)``: the component's text. When an
+    ``"stale-cursor"``, ``"busy"``, ``"io"``, ``"integrity"``). ``details``:
+    the :class:`InvalidJsonDetails`, :class:`TooLargeDetails` or
+    :class:`IntegrityDetails` record, else ``None``. ``message`` and ``str(e)``: the component's text. When an
     append fails, nothing of that call was written (but see
     ``append_batch`` on a full device); when ``compact`` or ``repair``
     fails, the log is as it was.
@@ -178,10 +179,33 @@ class IoFailure(LogError):
     CAUSE = "io"
 
 
+class Integrity(LogError):
+    """Bytes the last compaction or repair wrote changed since (their SHA-256
+    in ``<log>.sha256`` no longer matches): ``compact`` and ``repair``
+    refuse to write a new checksum over them. ``details`` has the
+    ``bytes`` covered, the ``expected`` SHA-256 and the ``actual`` one
+    (``None`` when the log is shorter), also as attributes here."""
+
+    CAUSE = "integrity"
+    details: IntegrityDetails
+
+    @property
+    def bytes(self) -> int:
+        return self.details.bytes
+
+    @property
+    def expected(self) -> str:
+        return self.details.expected
+
+    @property
+    def actual(self) -> Optional[str]:
+        return self.details.actual
+
+
 _BY_CAUSE: Dict[str, Type[LogError]] = {
     cls.CAUSE: cls
     for cls in (InvalidJson, TooLarge, InvalidConfig, NoDirectory, NotAFile, AccessDenied,
-                InsufficientSpace, InvalidCursor, StaleCursor, Busy, IoFailure)
+                InsufficientSpace, InvalidCursor, StaleCursor, Busy, IoFailure, Integrity)
 }
 
 

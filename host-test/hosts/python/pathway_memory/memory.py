@@ -295,17 +295,21 @@ class Memory:
     def compact(self, snapshot: Iterable[str], upto: str) -> CompactReport:
         """WIT ``compact``: replaces everything up to the cursor ``upto`` by
         the ``snapshot`` events, keeping every byte after it; crash-safe.
+        Writes ``<log>.sha256``, the SHA-256 of what it wrote.
 
         :raises LogError: a refused snapshot event (with its index), a
-            cursor error, ``busy``, or a failed file operation; the log is
-            then as it was.
+            cursor error, ``busy``, :class:`~pathway_memory.Integrity`
+            (bytes the last compaction or repair wrote changed since), or a
+            failed file operation; the log is then as it was.
         """
         events = [_check_str(e, "each snapshot event") for e in snapshot]
         report: CompactReport = self._ok(self._call("compact", events, _check_str(upto, "upto")))
         return report
 
     def check(self) -> CheckReport:
-        """WIT ``check``: size, records, damaged lines, torn tail, leftover files.
+        """WIT ``check``: size, records, damaged lines, torn tail, leftover
+        files, and the bytes the last compaction or repair wrote against
+        their SHA-256 (``checksum``, ``checksum_message``).
 
         :raises LogError: the log cannot be read at all.
         """

@@ -4,11 +4,14 @@ Each record of ``wit/pathway.wit`` that the component returns is a frozen
 dataclass here whose fields are the WIT fields in WIT order, snake_case:
 ``pathway_memory._abi`` lifts a WIT record straight into the class with the
 same field names, so no per-field conversion code exists anywhere. A WIT
-record without its class here fails when the component is loaded.
+record without its class here fails when the component is loaded. The one
+variant inside a record, ``checksum``, becomes a flat :class:`Checksum`
+(:meth:`CheckReport.from_wit`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any, Generic, List, Optional, TypeVar, Union
@@ -21,10 +24,12 @@ __all__ = [
     "Page",
     "Settings",
     "CompactReport",
+    "Checksum",
     "CheckReport",
     "RepairReport",
     "InvalidJsonDetails",
     "TooLargeDetails",
+    "IntegrityDetails",
     "MemoryCap",
 ]
 
@@ -116,20 +121,76 @@ class CompactReport:
 
 
 @dataclass(frozen=True)
+class IntegrityDetails:
+    """WIT ``integrity``: the log's first ``bytes`` bytes, which the last
+    compaction or repair wrote, no longer hash as ``<log>.sha256`` says.
+    ``expected``: the SHA-256 written, in hex; ``actual``: their SHA-256
+    now, ``None`` when the log is shorter (it was cut)."""
+
+    bytes: int
+    expected: str
+    actual: Optional[str]
+
+
+@dataclass(frozen=True)
+class Checksum:
+    """WIT ``checksum``: what :meth:`Memory.check` found of ``<log>.sha256``,
+    the SHA-256 of the bytes the last compaction or repair wrote.
+
+    ``state``: ``"none"`` (never compacted or repaired), ``"stale"``
+    (written for another file than the log is now), ``"unreadable"`` (torn
+    or edited), ``"verified"`` (the log's first ``bytes`` bytes hash as
+    written) or ``"mismatch"`` (they do not, or the log is shorter:
+    ``bytes``, ``expected`` and ``actual`` as in :class:`IntegrityDetails`).
+    Fields a state does not have are ``None``.
+    """
+
+    state: str
+    bytes: Optional[int] = None
+    expected: Optional[str] = None
+    actual: Optional[str] = None
+
+    @staticmethod
+    def from_wit(case: Any) -> "Checksum":
+        """The checksum for a lifted ``checksum`` variant (its ``tag`` and
+        ``payload``)."""
+        if case.tag == "verified":
+            return Checksum("verified", bytes=case.payload)
+        if case.tag == "mismatch":
+            found: IntegrityDetails = case.payload
+            return Checksum("mismatch", found.bytes, found.expected, found.actual)
+        return Checksum(case.tag)
+
+
+@dataclass(frozen=True)
 class CheckReport:
-    """WIT ``check-report``: the state of the log (:meth:`Memory.check`)."""
+    """WIT ``check-report``: the state of the log (:meth:`Memory.check`).
+
+    ``checksum``: the bytes the last compaction or repair wrote, against
+    their SHA-256; ``checksum_message``: what it found, in words, with what
+    to do (``""`` for ``none`` and ``verified``).
+    """
 
     bytes: int
     records: int
     damaged: List[DamagedLine]
     torn_tail: bool
     leftovers: List[str]
+    checksum: Checksum
+    checksum_message: str
+
+    @staticmethod
+    def from_wit(*fields: Any) -> "CheckReport":
+        """The report for a lifted ``check-report`` (fields in WIT order),
+        its ``checksum`` variant as a :class:`Checksum`."""
+        lifted = CheckReport(*fields)
+        return dataclasses.replace(lifted, checksum=Checksum.from_wit(lifted.checksum))
 
     @property
     def clean(self) -> bool:
-        """No damaged line (leftover files, such as the quarantine after a
-        repair, do not count)."""
-        return not self.damaged
+        """No damaged line and no checksum mismatch (leftover files, such as
+        the quarantine after a repair, do not count)."""
+        return not self.damaged and self.checksum.state != "mismatch"
 
 
 @dataclass(frozen=True)
