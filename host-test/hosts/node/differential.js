@@ -7,6 +7,7 @@
 // An error of the component is recorded as a result; anything else (a trap,
 // a host failure) ends the run with a non-zero exit.
 
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +15,21 @@ import { Readable } from 'node:stream';
 import { LinesError, LogError, open } from './pathway.js';
 
 const LOG_NAME = 'pathway.jsonl';
+
+/** The snapshot the integrity steps of a log case compact to. */
+const FOLDED = '{"folded":true}';
+/** The byte of the log changed in place to `F` (leaving `{"Folded":true}`). */
+const CHANGED_AT = 2;
+
+/** Changes the byte at CHANGED_AT of the log in place to `F`: the same file, the same size. */
+function changeInPlace(dir) {
+  const fd = openSync(path.join(dir, LOG_NAME), 'r+');
+  try {
+    writeSync(fd, Buffer.from('F'), 0, 1, CHANGED_AT);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** The agreed error: `{ cause, message }` and the cause's own fields. */
 function error(e) {
@@ -47,6 +63,8 @@ function check(c) {
     damaged: c.damaged.map(damaged),
     torn_tail: c.tornTail,
     leftovers: c.leftovers,
+    checksum: c.checksum,
+    checksum_message: c.checksumMessage,
   };
 }
 
@@ -128,6 +146,16 @@ async function logCase(c, cases, options) {
       result.check = valueOr(() => check(log.check()));
       result.repair = valueOr(() => repair(log.repair()));
       result.after_repair = valueOr(() => log.replay().map(entry));
+      const compactToEnd = (snapshot) =>
+        outcome(() => compactReport(log.compact([snapshot], walk(log, cases.page_bytes).end)));
+      const integrity = {};
+      integrity.compact = compactToEnd(FOLDED);
+      integrity.check = valueOr(() => check(log.check()));
+      changeInPlace(dir);
+      integrity.changed_check = valueOr(() => check(log.check()));
+      integrity.changed_compact = compactToEnd('{}');
+      integrity.changed_repair = outcome(() => repair(log.repair()));
+      result.integrity = integrity;
       result.files = await files(dir);
       return result;
     } finally {

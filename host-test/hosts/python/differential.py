@@ -18,9 +18,14 @@ import sys
 import tempfile
 from typing import Any, Callable, Dict, List, Optional
 
-from pathway_memory import Err, LinesError, LogError, Memory, Ok, Page
+from pathway_memory import Checksum, Err, LinesError, LogError, Memory, Ok, Page
 
 LOG = "pathway.jsonl"
+
+# The snapshot the integrity steps of a log case compact to, and the byte of
+# the log then changed in place to ``F`` (leaving ``{"Folded":true}``).
+FOLDED = '{"folded":true}'
+CHANGED_AT = 2
 
 
 def value(v: Any) -> Any:
@@ -31,6 +36,13 @@ def value(v: Any) -> Any:
         return {"err": value(v.error)}
     if isinstance(v, Page):  # recorded without its cursor
         return {"entries": value(v.entries), "tail": value(v.tail), "at_end": v.at_end}
+    if isinstance(v, Checksum):  # the state and the fields it has
+        if v.state == "verified":
+            return {"state": v.state, "bytes": v.bytes}
+        if v.state == "mismatch":
+            return {"state": v.state, "bytes": v.bytes, "expected": v.expected,
+                    "actual": v.actual}
+        return {"state": v.state}
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
         return {f.name: value(getattr(v, f.name)) for f in dataclasses.fields(v)}
     if isinstance(v, list):
@@ -72,6 +84,20 @@ def page_walk(memory: Memory, page_bytes: int) -> List[Page]:
         cursor = page.next
 
 
+def compact_to_end(memory: Memory, page_bytes: int, snapshot: str) -> Dict[str, Any]:
+    """``compact([snapshot], end)``, ``end`` the ``next`` of the last page of
+    a page walk done just before, as an outcome (a failed walk included)."""
+    return outcome(lambda: memory.compact([snapshot], page_walk(memory, page_bytes)[-1].next))
+
+
+def change_in_place(directory: str) -> None:
+    """Changes the byte at CHANGED_AT of the log in place to ``F``: the same
+    file (opened without truncating it), the same size."""
+    with open(os.path.join(directory, LOG), "r+b") as f:
+        f.seek(CHANGED_AT)
+        f.write(b"F")
+
+
 def files(directory: str) -> Dict[str, str]:
     out: Dict[str, str] = {}
     for name in sorted(os.listdir(directory)):
@@ -92,6 +118,15 @@ def log_case(wasm: str, max_line: int, page_bytes: int, data: bytes) -> Dict[str
             "repair": or_error(memory.repair),
             "after_repair": or_error(memory.replay),
         }
+        integrity: Dict[str, Any] = {
+            "compact": compact_to_end(memory, page_bytes, FOLDED),
+            "check": or_error(memory.check),
+        }
+        change_in_place(directory)
+        integrity["changed_check"] = or_error(memory.check)
+        integrity["changed_compact"] = compact_to_end(memory, page_bytes, "{}")
+        integrity["changed_repair"] = outcome(memory.repair)
+        result["integrity"] = integrity
         memory.close()
         result["files"] = files(directory)
         return result
