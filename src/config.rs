@@ -1,11 +1,11 @@
 //! Configuration from the WASI environment: `PATHWAY_LOG`,
-//! `PATHWAY_MAX_LINE` and `PATHWAY_SYNC`.
+//! `PATHWAY_MAX_LINE`, `PATHWAY_MAX_DEPTH` and `PATHWAY_SYNC`.
 
 #![forbid(unsafe_code)]
 
 use std::fmt;
 
-use crate::format::DEFAULT_MAX_LINE;
+use crate::format::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_LINE};
 
 /// `PATHWAY_LOG` when the host sets none.
 pub const DEFAULT_LOG_NAME: &str = "pathway.jsonl";
@@ -14,6 +14,10 @@ pub const DEFAULT_LOG_NAME: &str = "pathway.jsonl";
 /// in guest memory (32-bit, at most 4 GiB) on append and on replay.
 pub const MAX_LINE_CEILING: u64 = 256 << 20;
 
+/// The largest `PATHWAY_MAX_DEPTH` accepted: Go's encoding/json's limit,
+/// the highest of the common readers.
+pub const MAX_DEPTH_CEILING: u32 = 10_000;
+
 /// The log's settings, read once per instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -21,6 +25,8 @@ pub struct Config {
     pub log_name: String,
     /// Largest stored line in bytes, without its `\n`.
     pub max_line: u64,
+    /// How deep an appended event may nest arrays and objects.
+    pub max_depth: u32,
     /// When appended data is forced to stable storage.
     pub sync: SyncMode,
 }
@@ -71,6 +77,7 @@ impl std::str::FromStr for SyncMode {
 pub enum ConfigError {
     LogName { value: String, reason: &'static str },
     MaxLine { value: String },
+    MaxDepth { value: String },
     Sync { value: String },
 }
 
@@ -86,6 +93,12 @@ impl fmt::Display for ConfigError {
                 f,
                 "PATHWAY_MAX_LINE={value:?} cannot be used: it must be a whole number of \
                  bytes from 1 to {MAX_LINE_CEILING}; unset it for the default {DEFAULT_MAX_LINE}"
+            ),
+            ConfigError::MaxDepth { value } => write!(
+                f,
+                "PATHWAY_MAX_DEPTH={value:?} cannot be used: it must be a whole number of \
+                 levels from 1 to {MAX_DEPTH_CEILING}; unset it for the default \
+                 {DEFAULT_MAX_DEPTH}"
             ),
             ConfigError::Sync { value } => write!(
                 f,
@@ -118,6 +131,13 @@ impl Config {
                 _ => return Err(ConfigError::MaxLine { value }),
             },
         };
+        let max_depth = match var("PATHWAY_MAX_DEPTH") {
+            None => DEFAULT_MAX_DEPTH,
+            Some(value) => match value.trim().parse::<u32>() {
+                Ok(n) if (1..=MAX_DEPTH_CEILING).contains(&n) => n,
+                _ => return Err(ConfigError::MaxDepth { value }),
+            },
+        };
         let sync = match var("PATHWAY_SYNC") {
             None => SyncMode::Never,
             Some(value) => value.parse()?,
@@ -125,6 +145,7 @@ impl Config {
         Ok(Config {
             log_name,
             max_line,
+            max_depth,
             sync,
         })
     }
@@ -176,8 +197,22 @@ mod tests {
             Ok(Config {
                 log_name: "pathway.jsonl".into(),
                 max_line: 1 << 20,
+                max_depth: 127,
                 sync: SyncMode::Never,
             })
+        );
+    }
+
+    #[test]
+    fn max_depth_must_be_a_number_in_range() {
+        for bad in ["", "0", "-1", "deep", "10001"] {
+            let err = config(&[("PATHWAY_MAX_DEPTH", bad)]).unwrap_err();
+            assert_eq!(err, ConfigError::MaxDepth { value: bad.into() });
+        }
+        let depth = |v: &str| config(&[("PATHWAY_MAX_DEPTH", v)]).unwrap().max_depth;
+        assert_eq!(
+            (depth("1"), depth(" 256 "), depth("10000")),
+            (1, 256, 10_000)
         );
     }
 

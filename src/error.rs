@@ -12,18 +12,17 @@ pub enum EventError {
     InvalidJson { offset: u64, reason: String },
     /// The stored line would be `size` bytes, over `limit`.
     TooLarge { size: u64, limit: u64 },
-    /// Arrays and objects nested deeper than [`crate::format::MAX_DEPTH`];
+    /// Arrays and objects nested deeper than `limit` (`PATHWAY_MAX_DEPTH`);
     /// `offset` is the byte offset of the one too deep.
-    TooDeep { offset: u64 },
+    TooDeep { offset: u64, limit: u32 },
 }
 
 /// Why an event nested too deep is refused, with where.
-pub fn too_deep_reason(offset: u64) -> String {
+pub fn too_deep_reason(offset: u64, limit: u32) -> String {
     format!(
-        "nests arrays and objects more than {} levels deep (at byte offset {offset}): \
-         common readers stop near there (serde_json by default at that depth, jq 1.6 past \
-         256), so the log would not stay readable",
-        crate::format::MAX_DEPTH
+        "nests arrays and objects more than {limit} levels deep (at byte offset {offset}, \
+         PATHWAY_MAX_DEPTH): readers with a lower limit could not read the log (serde_json \
+         reads 127 levels by default, jq 1.6 256)"
     )
 }
 
@@ -38,7 +37,9 @@ impl fmt::Display for EventError {
                 f,
                 "is {size} bytes, over the line limit of {limit} bytes (PATHWAY_MAX_LINE)"
             ),
-            EventError::TooDeep { offset } => write!(f, "{}", too_deep_reason(*offset)),
+            EventError::TooDeep { offset, limit } => {
+                write!(f, "{}", too_deep_reason(*offset, *limit))
+            }
         }
     }
 }
@@ -86,7 +87,8 @@ impl fmt::Display for Refusal<'_> {
                 f.write_str("; split the event, or raise the limit for every reader too")
             }
             EventError::TooDeep { .. } => f.write_str(
-                "; flatten the event (a nested part can be stored as a JSON string) and try again",
+                "; flatten the event (a nested part can be stored as a JSON string) and try \
+                 again, or raise PATHWAY_MAX_DEPTH if every reader of the log reads deeper",
             ),
         }
     }

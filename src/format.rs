@@ -12,10 +12,12 @@ use crate::error::{Damage, EventError, LineError};
 /// `PATHWAY_MAX_LINE` when the host sets none: 1 MiB.
 pub const DEFAULT_MAX_LINE: u64 = 1 << 20;
 
-/// How deep an appended event may nest arrays and objects: serde_json's
-/// default limit, the lowest of the common readers (jq 1.6 stops past
-/// 256, Python's json near 1,000). Replay reads stored lines of any depth.
-pub const MAX_DEPTH: usize = 127;
+/// `PATHWAY_MAX_DEPTH` when the host sets none: how deep an appended event
+/// may nest arrays and objects. 127, the most serde_json reads by default
+/// (its limit of 128 counts the level it refuses), the lowest of the common
+/// readers (jq 1.6 stops past 256, Python's json near 1,000). Replay reads
+/// stored lines of any depth; `check` reports those deeper than the limit.
+pub const DEFAULT_MAX_DEPTH: u32 = 127;
 
 /// Checks that `event` is exactly one JSON value and that its stored line
 /// fits `max_line`, and returns the line to store (without its `\n`).
@@ -23,7 +25,11 @@ pub const MAX_DEPTH: usize = 127;
 /// A raw `\n` or `\r` can only stand between tokens of valid JSON (inside a
 /// string it must be escaped), so pretty-printed JSON is put on one line by
 /// removing them; the stored line parses to the same value.
-pub fn encode_event(event: &str, max_line: u64) -> Result<Cow<'_, str>, EventError> {
+pub fn encode_event(
+    event: &str,
+    max_line: u64,
+    max_depth: u32,
+) -> Result<Cow<'_, str>, EventError> {
     // Line breaks are counted only when the event could be over the limit
     // with them; otherwise one word-at-a-time search says whether there are
     // any (a byte-by-byte count was a tenth of an append batch's time).
@@ -38,8 +44,11 @@ pub fn encode_event(event: &str, max_line: u64) -> Result<Cow<'_, str>, EventErr
         }
     }
     check_json(event).map_err(|(offset, reason)| EventError::InvalidJson { offset, reason })?;
-    if let Some(offset) = too_deep(event.as_bytes()) {
-        return Err(EventError::TooDeep { offset });
+    if let Some(offset) = too_deep(event.as_bytes(), max_depth) {
+        return Err(EventError::TooDeep {
+            offset,
+            limit: max_depth,
+        });
     }
     if memchr::memchr2(b'\n', b'\r', event.as_bytes()).is_none() {
         return Ok(Cow::Borrowed(event));
@@ -65,11 +74,12 @@ pub fn parse_line(line: &[u8], max_line: u64) -> Result<&str, LineError> {
     Ok(text)
 }
 
-/// Where valid JSON `text` opens an array or object more than
-/// [`MAX_DEPTH`] levels deep, if it does. Only text with more than that
-/// many `[` and `{` bytes (in strings or not) is scanned.
-fn too_deep(text: &[u8]) -> Option<u64> {
-    memchr::memchr2_iter(b'[', b'{', text).nth(MAX_DEPTH)?;
+/// Where valid JSON `text` opens an array or object more than `limit`
+/// levels deep, if it does. Only text with more than that many `[` and `{`
+/// bytes (in strings or not) is scanned.
+pub fn too_deep(text: &[u8], limit: u32) -> Option<u64> {
+    let limit = limit as usize;
+    memchr::memchr2_iter(b'[', b'{', text).nth(limit)?;
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;
@@ -87,7 +97,7 @@ fn too_deep(text: &[u8]) -> Option<u64> {
             b'"' => in_string = true,
             b'[' | b'{' => {
                 depth += 1;
-                if depth > MAX_DEPTH {
+                if depth > limit {
                     return Some(at as u64);
                 }
             }
@@ -212,7 +222,7 @@ mod tests {
     use super::*;
 
     fn invalid(event: &str) -> (u64, String) {
-        match encode_event(event, DEFAULT_MAX_LINE) {
+        match encode_event(event, DEFAULT_MAX_LINE, DEFAULT_MAX_DEPTH) {
             Err(EventError::InvalidJson { offset, reason }) => (offset, reason),
             other => panic!("expected InvalidJson for {event:?}, got {other:?}"),
         }
@@ -230,7 +240,10 @@ mod tests {
             "null",
             " {\"a\":[1,2]} ",
         ] {
-            assert_eq!(encode_event(event, DEFAULT_MAX_LINE).unwrap(), event);
+            assert_eq!(
+                encode_event(event, DEFAULT_MAX_LINE, DEFAULT_MAX_DEPTH).unwrap(),
+                event
+            );
         }
     }
 
@@ -248,7 +261,7 @@ mod tests {
     #[test]
     fn pretty_json_is_stored_on_one_line_with_the_same_value() {
         let pretty = "{\r\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": \"x\\ny\"\n}";
-        let line = encode_event(pretty, DEFAULT_MAX_LINE).unwrap();
+        let line = encode_event(pretty, DEFAULT_MAX_LINE, DEFAULT_MAX_DEPTH).unwrap();
         assert_eq!(line, "{  \"a\": [    1,    2  ],  \"b\": \"x\\ny\"}");
         let before: serde_json::Value = serde_json::from_str(pretty).unwrap();
         let after: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -263,11 +276,14 @@ mod tests {
     #[test]
     fn append_refuses_lines_over_the_limit_counting_the_stored_bytes() {
         assert_eq!(
-            encode_event("[1,2,3]", 6),
+            encode_event("[1,2,3]", 6, DEFAULT_MAX_DEPTH),
             Err(EventError::TooLarge { size: 7, limit: 6 })
         );
         // Line breaks are not stored, so they do not count.
-        assert_eq!(encode_event("[1,\n2]", 5).unwrap(), "[1,2]");
+        assert_eq!(
+            encode_event("[1,\n2]", 5, DEFAULT_MAX_DEPTH).unwrap(),
+            "[1,2]"
+        );
     }
 
     #[test]
@@ -283,36 +299,50 @@ mod tests {
         );
     }
 
+    const MAX_DEPTH: usize = DEFAULT_MAX_DEPTH as usize;
+
     fn nested(depth: usize) -> String {
         "[".repeat(depth) + &"]".repeat(depth)
     }
 
     #[test]
     fn append_refuses_events_nested_deeper_than_common_readers_read() {
-        assert!(encode_event(&nested(MAX_DEPTH), DEFAULT_MAX_LINE).is_ok());
+        assert!(encode_event(&nested(MAX_DEPTH), DEFAULT_MAX_LINE, DEFAULT_MAX_DEPTH).is_ok());
         assert_eq!(
-            encode_event(&nested(MAX_DEPTH + 1), DEFAULT_MAX_LINE),
+            encode_event(&nested(MAX_DEPTH + 1), DEFAULT_MAX_LINE, DEFAULT_MAX_DEPTH),
             Err(EventError::TooDeep {
-                offset: MAX_DEPTH as u64
+                offset: MAX_DEPTH as u64,
+                limit: DEFAULT_MAX_DEPTH
             })
         );
         assert_eq!(
-            encode_event(&nested(100_000), DEFAULT_MAX_LINE),
+            encode_event(&nested(100_000), DEFAULT_MAX_LINE, DEFAULT_MAX_DEPTH),
             Err(EventError::TooDeep {
-                offset: MAX_DEPTH as u64
+                offset: MAX_DEPTH as u64,
+                limit: DEFAULT_MAX_DEPTH
             })
         );
         // Brackets in strings do not count; objects do.
         let in_strings = format!("[{}]", r#""[{\"[", "#.repeat(500) + "1");
-        assert!(encode_event(&in_strings, DEFAULT_MAX_LINE).is_ok());
+        assert!(encode_event(&in_strings, DEFAULT_MAX_LINE, DEFAULT_MAX_DEPTH).is_ok());
         let objects = r#"{"a":"#.repeat(MAX_DEPTH + 1) + "1" + &"}".repeat(MAX_DEPTH + 1);
         assert!(matches!(
-            encode_event(&objects, DEFAULT_MAX_LINE),
+            encode_event(&objects, DEFAULT_MAX_LINE, DEFAULT_MAX_DEPTH),
             Err(EventError::TooDeep { .. })
         ));
         // Wide but shallow: many brackets, depth 2.
         let wide = format!("[{}[]]", "[],".repeat(10_000));
-        assert!(encode_event(&wide, DEFAULT_MAX_LINE).is_ok());
+        assert!(encode_event(&wide, DEFAULT_MAX_LINE, DEFAULT_MAX_DEPTH).is_ok());
+        // PATHWAY_MAX_DEPTH moves the limit either way.
+        assert!(encode_event(&nested(3), DEFAULT_MAX_LINE, 3).is_ok());
+        assert_eq!(
+            encode_event(&nested(4), DEFAULT_MAX_LINE, 3),
+            Err(EventError::TooDeep {
+                offset: 3,
+                limit: 3
+            })
+        );
+        assert!(encode_event(&nested(1_000), DEFAULT_MAX_LINE, 1_000).is_ok());
     }
 
     /// The limit is serde_json's own: the deepest event append accepts is
@@ -346,7 +376,7 @@ mod tests {
         // Blank lines of spaces (a record taken back) are not seals, and an
         // event cannot start like one: it is stored without `\r`.
         assert!(!is_seal(b"        "));
-        let stored = encode_event("\t\r\t\r\t\r\t\r1", 4096).unwrap();
+        let stored = encode_event("\t\r\t\r\t\r\t\r1", 4096, DEFAULT_MAX_DEPTH).unwrap();
         assert!(!stored.as_bytes().windows(SEAL.len()).any(|w| w == SEAL));
     }
 

@@ -141,23 +141,24 @@ fn refusal(call: Call, index: usize, error: EventError) -> LogError {
             reason,
         }),
         EventError::TooLarge { size, limit } => Cause::TooLarge(TooLarge { index, size, limit }),
-        EventError::TooDeep { offset } => Cause::InvalidJson(InvalidJson {
+        EventError::TooDeep { offset, limit } => Cause::InvalidJson(InvalidJson {
             index,
             offset,
-            reason: too_deep_reason(offset),
+            reason: too_deep_reason(offset, limit),
         }),
     };
     LogError { cause, message }
 }
 
 /// Validates every event and frames them, or names the first refused.
-fn frame_events(call: Call, events: &[String], max_line: u64) -> Result<Frame, LogError> {
+fn frame_events(call: Call, events: &[String], config: &Config) -> Result<Frame, LogError> {
     // Sized for the events plus their `\n`s (and a `\n` that may lead), so
     // the bytes are copied once, straight into the frame.
     let bytes = events.iter().map(|e| e.len() + 1).sum::<usize>() + 1;
     let mut frame = Frame::with_capacity(bytes, events.len());
     for (i, event) in events.iter().enumerate() {
-        let line = encode_event(event, max_line).map_err(|e| refusal(call, i, e))?;
+        let line = encode_event(event, config.max_line, config.max_depth)
+            .map_err(|e| refusal(call, i, e))?;
         frame.push(&line);
     }
     Ok(frame)
@@ -165,7 +166,7 @@ fn frame_events(call: Call, events: &[String], max_line: u64) -> Result<Frame, L
 
 fn append_events(call: Call, events: &[String]) -> Result<(), LogError> {
     with_store(|store| {
-        let frame = frame_events(call, events, store.config().max_line)?;
+        let frame = frame_events(call, events, store.config())?;
         store.append_frame(frame).map_err(store_error)
     })
 }
@@ -240,6 +241,7 @@ impl Guest for Component {
             Ok(wit::Settings {
                 log_name: config.log_name.clone(),
                 max_line: config.max_line,
+                max_depth: config.max_depth,
                 sync: config.sync.to_string(),
                 epoch_tick_ms: EPOCH_TICK_MS,
             })
@@ -298,7 +300,7 @@ impl Guest for Component {
 
     fn compact(snapshot: Vec<String>, upto: String) -> Result<wit::CompactReport, LogError> {
         with_store(|store| {
-            let frame = frame_events(Call::Snapshot, &snapshot, store.config().max_line)?;
+            let frame = frame_events(Call::Snapshot, &snapshot, store.config())?;
             let (rewritten, kept_bytes) =
                 rewrite::compact(store, &frame, &upto).map_err(rewrite_error)?;
             Ok(wit::CompactReport {
@@ -320,6 +322,15 @@ impl Guest for Component {
                 damaged: report.damaged.into_iter().map(reported).collect(),
                 torn_tail: report.torn_tail,
                 leftovers: report.leftovers,
+                too_deep: report
+                    .too_deep
+                    .into_iter()
+                    .map(|d| wit::DeepLine {
+                        line: d.line,
+                        offset: d.offset,
+                        at: d.at,
+                    })
+                    .collect(),
                 checksum: checksum_state(report.checksum),
                 checksum_message,
             })

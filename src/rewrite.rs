@@ -159,8 +159,21 @@ pub struct CheckReport {
     pub damaged: Vec<DamagedLine>,
     pub torn_tail: bool,
     pub leftovers: Vec<String>,
+    /// Records nested deeper than `PATHWAY_MAX_DEPTH` allows an append.
+    pub too_deep: Vec<DeepLine>,
     /// The log against the checksum of the last rewrite.
     pub checksum: checksum::State,
+}
+
+/// A stored record nested deeper than the limit (appended before there was
+/// one, or under a higher one): replay returns it, readers with a lower
+/// limit cannot read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeepLine {
+    pub line: u64,
+    pub offset: u64,
+    /// Where, inside the line, the first array or object too deep opens.
+    pub at: u64,
 }
 
 impl Default for CheckReport {
@@ -171,6 +184,7 @@ impl Default for CheckReport {
             damaged: Vec::new(),
             torn_tail: false,
             leftovers: Vec::new(),
+            too_deep: Vec::new(),
             checksum: checksum::State::None,
         }
     }
@@ -215,9 +229,19 @@ pub fn check<F: FileSystem>(store: &Store<F>) -> Result<CheckReport, StoreError>
     };
     report.bytes = log.size()?;
     report.checksum = verify_checksum(store, Some(log.file()))?;
+    let max_depth = store.config().max_depth;
     scan(&mut log, store.config().max_line, |entry, is_tail| {
         match &entry.record {
-            Ok(_) => report.records += 1,
+            Ok(text) => {
+                report.records += 1;
+                if let Some(at) = crate::format::too_deep(text.as_bytes(), max_depth) {
+                    report.too_deep.push(DeepLine {
+                        line: entry.line,
+                        offset: entry.offset,
+                        at,
+                    });
+                }
+            }
             Err(damage) => {
                 report.torn_tail |= is_tail && damage.torn;
                 report.damaged.push(DamagedLine::new(damage, entry.length));

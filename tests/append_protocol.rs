@@ -18,6 +18,7 @@ fn store(fs: &MemFs) -> Store<MemFs> {
     let config = Config {
         log_name: LOG.to_string(),
         max_line: DEFAULT_MAX_LINE,
+        max_depth: pathway_memory::format::DEFAULT_MAX_DEPTH,
         sync: SyncMode::Never,
     };
     Store::new(config, fs.clone(), "mem".into())

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use pathway_memory::cursor::PrefixHash;
 use pathway_memory::error::{Call, Refusal};
-use pathway_memory::format::{DEFAULT_MAX_LINE, encode_event, parse_line};
+use pathway_memory::format::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_LINE, encode_event, parse_line};
 use pathway_memory::oracle::entries;
 use pathway_memory::pager::{Position, read_page_hashed};
 use proptest::prelude::*;
@@ -57,7 +57,7 @@ fn event_outcome(bytes: &[u8]) -> String {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return "not UTF-8: a WIT string cannot carry it".to_string();
     };
-    match encode_event(text, DEFAULT_MAX_LINE) {
+    match encode_event(text, DEFAULT_MAX_LINE, DEFAULT_MAX_DEPTH) {
         Ok(line) => format!("stored {}", clip(&line)),
         Err(error) => {
             let refusal = Refusal {
@@ -314,7 +314,7 @@ proptest! {
         let pool = corpus("events");
         let bytes = mutate(pool[start % pool.len()].1.clone(), &mutations, &pool);
         let Ok(event) = std::str::from_utf8(&bytes) else { return Ok(()) };
-        let Ok(line) = encode_event(event, DEFAULT_MAX_LINE) else { return Ok(()) };
+        let Ok(line) = encode_event(event, DEFAULT_MAX_LINE, DEFAULT_MAX_DEPTH) else { return Ok(()) };
         prop_assert!(!line.contains('\n'));
         prop_assert_eq!(parse_line(line.as_bytes(), DEFAULT_MAX_LINE).ok(), Some(&*line));
         let mut file = b"{\"before\":1}\n".to_vec();

@@ -1,7 +1,7 @@
 //! Properties over arbitrary input: the validator and the replay parser
 //! never panic, and whatever append accepts replays to the same value.
 
-use pathway_memory::format::{DEFAULT_MAX_LINE, encode_event};
+use pathway_memory::format::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_LINE, encode_event};
 use pathway_memory::oracle::entries;
 use proptest::prelude::*;
 
@@ -34,7 +34,7 @@ proptest! {
         let mut expected = Vec::new();
         for (value, pretty) in &values {
             let event = if *pretty { serde_json::to_string_pretty(value) } else { serde_json::to_string(value) }.unwrap();
-            let line = encode_event(&event, DEFAULT_MAX_LINE).unwrap();
+            let line = encode_event(&event, DEFAULT_MAX_LINE, DEFAULT_MAX_DEPTH).unwrap();
             file.extend_from_slice(line.as_bytes());
             file.push(b'\n');
             expected.push(parse(&event));
@@ -45,7 +45,7 @@ proptest! {
 
     #[test]
     fn validator_never_panics(event in ".*") {
-        let _ = encode_event(&event, 64);
+        let _ = encode_event(&event, 64, DEFAULT_MAX_DEPTH);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The replay rules of the crate docs, on byte fixtures, natively.
 
 use pathway_memory::error::{Damage, LineError};
-use pathway_memory::format::{DEFAULT_MAX_LINE, encode_event};
+use pathway_memory::format::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_LINE, encode_event};
 use pathway_memory::oracle::entries;
 
 /// (line, record or message) for every entry.
@@ -174,7 +174,7 @@ fn binary_garbage_never_panics_and_never_hides_good_lines() {
 #[test]
 fn stored_line_of_an_accepted_event_replays_to_the_same_text() {
     for event in ["{}", "[1, 2]", "{\n \"a\": true\n}", "\"\\u00e9\"", "-1e-7"] {
-        let line = encode_event(event, DEFAULT_MAX_LINE).unwrap();
+        let line = encode_event(event, DEFAULT_MAX_LINE, DEFAULT_MAX_DEPTH).unwrap();
         let file = format!("{line}\n");
         assert_eq!(
             replay(file.as_bytes(), DEFAULT_MAX_LINE),

@@ -69,6 +69,9 @@ impl Instance {
         if let Some(max_line) = options.max_line {
             wasi.env("PATHWAY_MAX_LINE", max_line.to_string());
         }
+        if let Some(max_depth) = options.max_depth {
+            wasi.env("PATHWAY_MAX_DEPTH", max_depth.to_string());
+        }
         let mut store = Store::new(
             &runtime.engine,
             HostState {

@@ -138,6 +138,11 @@ pub fn check_report(report: &CheckReport) -> Value {
         "damaged": report.damaged.iter().map(damaged_line).collect::<Vec<_>>(),
         "torn_tail": report.torn_tail,
         "leftovers": report.leftovers,
+        "too_deep": report
+            .too_deep
+            .iter()
+            .map(|d| json!({ "line": d.line, "offset": d.offset, "at": d.at }))
+            .collect::<Vec<_>>(),
         "checksum": checksum(&report.checksum),
         "checksum_message": report.checksum_message,
     })

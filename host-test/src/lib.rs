@@ -77,8 +77,8 @@ mod runtime;
 
 pub use artifact::*;
 pub use bindings::exports::pathway::memory::log::{
-    Cause, CheckReport, Checksum, CompactReport, DamagedLine, Entry, Integrity, InvalidJson,
-    LineProblem, LogError, Page, RepairReport, Settings, TooLarge,
+    Cause, CheckReport, Checksum, CompactReport, DamagedLine, DeepLine, Entry, Integrity,
+    InvalidJson, LineProblem, LogError, Page, RepairReport, Settings, TooLarge,
 };
 pub use entries::Entries;
 pub use error::{Error, TrapKind};

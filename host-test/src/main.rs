@@ -254,6 +254,9 @@ struct LogArgs {
     /// Largest line stored or read, in bytes (default 1 MiB).
     #[arg(long, value_name = "BYTES")]
     max_line: Option<u64>,
+    /// How deep an appended event may nest arrays and objects (default 127).
+    #[arg(long, value_name = "LEVELS")]
+    max_depth: Option<u32>,
     /// Most memory the component may use, in MiB; past it a call fails
     /// with an error instead of the host running out of memory.
     #[arg(long, value_name = "MIB", default_value_t = 1024,
@@ -278,6 +281,7 @@ impl LogArgs {
             log_name: self.log.clone(),
             sync: self.sync,
             max_line: self.max_line,
+            max_depth: self.max_depth,
             max_guest_memory: (self.max_memory_mib as usize) << 20,
             call_timeout: std::time::Duration::from_secs(self.timeout_secs),
             ..Options::default()
@@ -853,6 +857,16 @@ fn print_check(path: &dyn std::fmt::Display, report: &CheckReport) -> std::io::R
         report.leftovers.join(", ")
     };
     outln!("leftovers: {leftovers}");
+    outln!("too deep:  {}", report.too_deep.len());
+    for deep in &report.too_deep {
+        outln!(
+            "  line {} at byte offset {}: an array or object opens too deep at byte {} of the \
+             line (readers with a lower nesting limit cannot read it)",
+            deep.line,
+            deep.offset,
+            deep.at
+        );
+    }
     let checksum = match &report.checksum {
         Checksum::None => "none (never compacted or repaired)".to_string(),
         Checksum::Stale => "stale".to_string(),

@@ -17,6 +17,9 @@ pub struct Options {
     pub log_name: Option<String>,
     /// Largest stored line in bytes (`PATHWAY_MAX_LINE`).
     pub max_line: Option<u64>,
+    /// How deep an appended event may nest arrays and objects
+    /// (`PATHWAY_MAX_DEPTH`, default 127).
+    pub max_depth: Option<u32>,
     /// The path the guest sees the directory under.
     pub guest_path: String,
     /// Grant the directory read-only: replay works, appends fail.
@@ -48,6 +51,7 @@ impl Default for Options {
         Options {
             log_name: None,
             max_line: None,
+            max_depth: None,
             guest_path: "/".to_string(),
             read_only: false,
             sync: None,

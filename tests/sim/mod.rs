@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use pathway_memory::config::{Config, SyncMode};
-use pathway_memory::format::DEFAULT_MAX_LINE;
+use pathway_memory::format::{DEFAULT_MAX_DEPTH, DEFAULT_MAX_LINE};
 use pathway_memory::fs_mem::MemFs;
 use pathway_memory::store::Store;
 
@@ -15,6 +15,7 @@ pub fn config(sync: SyncMode) -> Config {
     Config {
         log_name: LOG.to_string(),
         max_line: DEFAULT_MAX_LINE,
+        max_depth: DEFAULT_MAX_DEPTH,
         sync,
     }
 }

@@ -38,14 +38,15 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use pathway_memory::config::Config;
 use pathway_memory::cursor::CursorError;
 use pathway_memory::error::{Call, Damage, EventError, LineError, Refusal};
-use pathway_memory::format::{self, DEFAULT_MAX_LINE};
+use pathway_memory::format;
 use pathway_memory::remote_error::{Leftover, RemoteError};
 
 use crate::bindings::exports::pathway::memory::log::HostFailure as WitHostFailure;
 use crate::{
-    Cause, CheckReport, Checksum, CompactReport, DamagedLine, Entry, Error, InvalidJson,
+    Cause, CheckReport, Checksum, CompactReport, DamagedLine, DeepLine, Entry, Error, InvalidJson,
     LineProblem, LogError, Options, Page, RepairReport, Settings, TooLarge, TrapKind,
 };
 use cursor::{NatsCursor, Phase};
@@ -84,12 +85,25 @@ pub struct NatsLog {
 impl NatsLog {
     /// Connects to `target` and opens its stream (creating it when asked).
     pub fn open(target: NatsTarget, options: Options) -> Result<NatsLog, Error> {
-        let max_line = options.max_line.unwrap_or(DEFAULT_MAX_LINE);
+        // The limits as the component reads them from its environment: the
+        // same defaults, ranges and words.
+        let config = Config::from_vars(|name| match name {
+            "PATHWAY_MAX_LINE" => options.max_line.map(|n| n.to_string()),
+            "PATHWAY_MAX_DEPTH" => options.max_depth.map(|n| n.to_string()),
+            _ => None,
+        })
+        .map_err(|e| {
+            Error::Log(LogError {
+                cause: Cause::InvalidConfig,
+                message: e.to_string(),
+            })
+        })?;
         let deadline = options.call_timeout.min(Duration::from_secs(30));
         let wire = Box::new(Wire::connect(&target, deadline).map_err(|e| remote(&e))?);
         let settings = Settings {
             log_name: target.stream.clone(),
-            max_line,
+            max_line: config.max_line,
+            max_depth: config.max_depth,
             sync: "ack".to_string(),
             epoch_tick_ms: pathway_memory::config::EPOCH_TICK_MS,
         };
@@ -156,9 +170,10 @@ impl NatsLog {
 
     fn publish<S: AsRef<str>>(&mut self, call: Call, events: &[S]) -> Result<(), Error> {
         let max_line = self.settings.max_line;
+        let max_depth = self.settings.max_depth;
         let mut lines = Vec::with_capacity(events.len());
         for (index, event) in events.iter().enumerate() {
-            let line = format::encode_event(event.as_ref(), max_line)
+            let line = format::encode_event(event.as_ref(), max_line, max_depth)
                 .map_err(|e| Error::Log(refusal(call, index, e)))?;
             lines.push(line.into_owned());
         }
@@ -385,9 +400,10 @@ impl NatsLog {
         upto: &str,
     ) -> Result<CompactReport, Error> {
         let max_line = self.settings.max_line;
+        let max_depth = self.settings.max_depth;
         let mut lines = Vec::with_capacity(snapshot.len());
         for (index, event) in snapshot.iter().enumerate() {
-            let line = format::encode_event(event.as_ref(), max_line)
+            let line = format::encode_event(event.as_ref(), max_line, max_depth)
                 .map_err(|e| Error::Log(refusal(Call::Snapshot, index, e)))?;
             lines.push(line.into_owned());
         }
@@ -464,13 +480,26 @@ impl NatsLog {
     /// Reads the whole log a page at a time and reports on it.
     pub fn check(&mut self) -> Result<CheckReport, Error> {
         let mut cursor: Option<String> = None;
-        let (mut records, mut damaged) = (0u64, Vec::new());
+        let (mut records, mut damaged, mut too_deep) = (0u64, Vec::new(), Vec::new());
+        // Each message is a line of the log the stream stands for.
+        let (mut line, mut offset) = (0u64, 0u64);
+        let max_depth = self.settings.max_depth;
         let bytes = loop {
             let page = self.replay_page(cursor.as_deref(), 4 << 20)?;
             for entry in page.entries {
+                line += 1;
                 match entry {
-                    Ok(_) => records += 1,
-                    Err(line) => damaged.push(line),
+                    Ok(text) => {
+                        records += 1;
+                        if let Some(at) = format::too_deep(text.as_bytes(), max_depth) {
+                            too_deep.push(DeepLine { line, offset, at });
+                        }
+                        offset += text.len() as u64 + 1;
+                    }
+                    Err(d) => {
+                        (line, offset) = (d.line, d.offset + d.length + 1);
+                        damaged.push(d);
+                    }
                 }
             }
             let at = NatsCursor::decode(&page.next).map_err(|e| Error::Log(cursor_error(&e)))?;
@@ -506,6 +535,7 @@ impl NatsLog {
             damaged,
             torn_tail: false,
             leftovers: leftovers.iter().map(Leftover::to_string).collect(),
+            too_deep,
             // A stream has no checksum file: JetStream checks what it
             // stores itself.
             checksum: Checksum::None,
@@ -651,10 +681,10 @@ fn refusal(call: Call, index: usize, error: EventError) -> LogError {
             reason,
         }),
         EventError::TooLarge { size, limit } => Cause::TooLarge(TooLarge { index, size, limit }),
-        EventError::TooDeep { offset } => Cause::InvalidJson(InvalidJson {
+        EventError::TooDeep { offset, limit } => Cause::InvalidJson(InvalidJson {
             index,
             offset,
-            reason: pathway_memory::error::too_deep_reason(offset),
+            reason: pathway_memory::error::too_deep_reason(offset, limit),
         }),
     };
     LogError { cause, message }

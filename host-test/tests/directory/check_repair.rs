@@ -266,3 +266,68 @@ fn a_changed_byte_in_the_compacted_part_is_reported_and_not_folded_in() {
     memory.compact(&[r#"{"sum":11}"#], &end).unwrap();
     assert_eq!(memory.check().unwrap().checksum, Checksum::Verified(11));
 }
+
+/// `PATHWAY_MAX_DEPTH` (`Options::max_depth`): appends deeper than it are
+/// refused as `invalid-json`; a stored record deeper than it (written
+/// before the limit, or under a higher one) still replays, and `check`
+/// reports it with where it goes too deep.
+#[test]
+fn records_deeper_than_the_limit_are_refused_and_stored_ones_reported() {
+    use pathway_host::{Cause, DeepLine, Error, LogError, Memory, Options};
+
+    let dir = test_dir("check_too_deep");
+    let deep = "[".repeat(130) + &"]".repeat(130);
+    write_log(dir.path(), format!("{deep}\n{{\"n\":1}}\n").as_bytes());
+    let mut memory = open(dir.path());
+    assert_eq!(memory.settings().max_depth, 127);
+    assert_eq!(records(dir.path()), [deep.as_str(), "{\"n\":1}"]);
+    let report = memory.check().unwrap();
+    assert!(report.damaged.is_empty());
+    assert_eq!(
+        report.too_deep,
+        [DeepLine {
+            line: 1,
+            offset: 0,
+            at: 127
+        }]
+    );
+    let refused = memory.try_append(&deep).unwrap_err();
+    let Error::Log(LogError {
+        cause: Cause::InvalidJson(invalid),
+        message,
+    }) = &refused
+    else {
+        panic!("{refused:?}");
+    };
+    assert_eq!(invalid.offset, 127);
+    assert!(message.contains("more than 127 levels deep"), "{message}");
+
+    let with = |max_depth| {
+        Memory::open(
+            dir.path(),
+            Options {
+                max_depth: Some(max_depth),
+                ..Options::default()
+            },
+        )
+    };
+    let mut deeper = with(200).unwrap();
+    assert_eq!(deeper.check().unwrap().too_deep, []);
+    deeper.try_append(&deep).unwrap();
+    let mut shallow = with(3).unwrap();
+    shallow.try_append("[[[1]]]").unwrap();
+    assert!(shallow.try_append("[[[[1]]]]").unwrap_err().is_refusal());
+    assert_eq!(shallow.check().unwrap().too_deep.len(), 2);
+    let bad = with(0).map(|_| ()).unwrap_err();
+    assert!(
+        matches!(
+            &bad,
+            Error::Log(LogError {
+                cause: Cause::InvalidConfig,
+                ..
+            })
+        ),
+        "{bad:?}"
+    );
+    assert_eq!(records(dir.path()).len(), 4);
+}
