@@ -63,6 +63,7 @@ function check(c) {
     damaged: c.damaged.map(damaged),
     torn_tail: c.tornTail,
     leftovers: c.leftovers,
+    too_deep: c.tooDeep.map((d) => ({ line: d.line, offset: d.offset, at: d.at })),
     checksum: c.checksum,
     checksum_message: c.checksumMessage,
   };

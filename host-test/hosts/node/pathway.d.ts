@@ -40,6 +40,8 @@ export interface Page {
 export interface Settings {
   logName: string;
   maxLine: number;
+  /** How deep an appended event may nest arrays and objects (`PATHWAY_MAX_DEPTH`). */
+  maxDepth: number;
   /** `never`, `always` or `interval:<ms>`. */
   sync: string;
   /** For hosts that stop calls by epoch interruption; unused on Node.js. */
@@ -77,6 +79,19 @@ export type Checksum =
   | { state: 'verified'; bytes: number }
   | ({ state: 'mismatch' } & Integrity);
 
+/**
+ * A stored record nested deeper than `PATHWAY_MAX_DEPTH`: replay returns it,
+ * but readers with a lower limit cannot read it.
+ */
+export interface DeepLine {
+  /** 1-based line number. */
+  line: number;
+  /** Byte offset of the line's first byte in the file. */
+  offset: number;
+  /** Byte offset, inside the line, of the first array or object too deep. */
+  at: number;
+}
+
 export interface CheckReport {
   bytes: number;
   records: number;
@@ -84,6 +99,8 @@ export interface CheckReport {
   tornTail: boolean;
   /** `<log>.compact`, `<log>.lock`, `<log>.quarantine` when present. */
   leftovers: string[];
+  /** Records nested deeper than `PATHWAY_MAX_DEPTH` (stored before the limit, or under a higher one). */
+  tooDeep: DeepLine[];
   /** The bytes the last compaction or repair wrote, against their SHA-256. */
   checksum: Checksum;
   /** What the checksum found, with what to do; `''` for `none` and `verified`. */
@@ -202,6 +219,8 @@ export interface OpenOptions {
   logName?: string;
   /** PATHWAY_MAX_LINE: longest stored line in bytes. */
   maxLine?: number | string;
+  /** PATHWAY_MAX_DEPTH: how deep an appended event may nest arrays and objects (1 to 10000; default 127). */
+  maxDepth?: number | string;
   /** PATHWAY_SYNC, passed as is: `never`, `always` or `interval:<ms>`. */
   sync?: string;
   /** Grant the directory read-only: changes fail with `access-denied`. */

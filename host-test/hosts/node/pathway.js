@@ -68,9 +68,20 @@ const END_CURSOR_PAGE = 4 << 20;
  * @typedef {object} Settings
  * @property {string} logName file name of the log in the directory
  * @property {number} maxLine largest stored line in bytes
+ * @property {number} maxDepth how deep an appended event may nest arrays and objects
  * @property {string} sync `never`, `always` or `interval:<ms>`
  * @property {number} epochTickMs the epoch tick for hosts that stop calls by
  *   epoch interruption (unused on Node.js, which cannot stop a call)
+ */
+
+/**
+ * A stored record nested deeper than `PATHWAY_MAX_DEPTH` (WIT `deep-line`):
+ * replay returns it, but readers with a lower limit cannot read it.
+ * @typedef {object} DeepLine
+ * @property {number} line 1-based line number
+ * @property {number} offset byte offset of the line's first byte in the file
+ * @property {number} at byte offset, inside the line, of the first array or
+ *   object too deep
  */
 
 /**
@@ -80,6 +91,7 @@ const END_CURSOR_PAGE = 4 << 20;
  * @property {DamagedLine[]} damaged
  * @property {boolean} tornTail the last line is a torn write
  * @property {string[]} leftovers `<log>.compact`, `<log>.lock`, `<log>.quarantine` when present
+ * @property {DeepLine[]} tooDeep records nested deeper than `PATHWAY_MAX_DEPTH`
  * @property {Checksum} checksum the bytes the last compaction or repair wrote,
  *   against their SHA-256 (`<log>.sha256`)
  * @property {string} checksumMessage what the checksum found, in words, with
@@ -552,7 +564,8 @@ export class Memory {
 
   /**
    * Reports on the log without changing it, the bytes the last compaction
-   * or repair wrote checked against `<log>.sha256` (`checksum`). Throws a
+   * or repair wrote checked against `<log>.sha256` (`checksum`), and the
+   * records nested deeper than `PATHWAY_MAX_DEPTH` (`tooDeep`). Throws a
    * {@link LogError} only when the log cannot be read at all.
    * @returns {CheckReport}
    */
@@ -593,6 +606,8 @@ export class Memory {
  * @param {string} [options.logName] PATHWAY_LOG: file name in `dir`
  *   (unset: the component's default, see `settings.logName`)
  * @param {number | string} [options.maxLine] PATHWAY_MAX_LINE: longest stored line in bytes
+ * @param {number | string} [options.maxDepth] PATHWAY_MAX_DEPTH: how deep an
+ *   appended event may nest arrays and objects (1 to 10000; default 127)
  * @param {string} [options.sync] PATHWAY_SYNC, passed as is: `never`, `always`
  *   or `interval:<ms>` (the component validates it)
  * @param {boolean} [options.readOnly] grant the directory read-only: replay
@@ -603,7 +618,7 @@ export class Memory {
  *   ENOTDIR, EACCES) when `dir` is not an existing directory, and with a
  *   {@link LogError} (`invalid-config`) when the component cannot use the options
  */
-export async function open(dir, { logName, maxLine, sync, readOnly = false, bindings } = {}) {
+export async function open(dir, { logName, maxLine, maxDepth, sync, readOnly = false, bindings } = {}) {
   requireString(dir, 'dir');
   const env = {};
   if (logName !== undefined) {
@@ -611,6 +626,9 @@ export async function open(dir, { logName, maxLine, sync, readOnly = false, bind
   }
   if (maxLine !== undefined) {
     env.PATHWAY_MAX_LINE = String(maxLine);
+  }
+  if (maxDepth !== undefined) {
+    env.PATHWAY_MAX_DEPTH = String(maxDepth);
   }
   if (sync !== undefined) {
     env.PATHWAY_SYNC = String(sync);

@@ -29,6 +29,7 @@ from pathway_memory import (
     Checksum,
     CompactReport,
     DamagedLine,
+    DeepLine,
     Err,
     Integrity,
     IntegrityDetails,
@@ -135,17 +136,18 @@ def test_missing_log_replays_as_empty_and_creates_nothing(tmp_path: Path, open_m
     memory = open_memory(tmp_path)
     assert memory.replay() == []
     assert memory.check() == CheckReport(bytes=0, records=0, damaged=[], torn_tail=False, leftovers=[],
-                                         checksum=Checksum("none"), checksum_message="")
+                                         too_deep=[], checksum=Checksum("none"), checksum_message="")
     assert os.listdir(tmp_path) == []
 
 
 def test_open_reports_the_settings_the_component_read(tmp_path: Path, open_memory: OpenMemory) -> None:
     assert open_memory(tmp_path).settings == Settings(
-        log_name="pathway.jsonl", max_line=1048576, sync="never", epoch_tick_ms=10
+        log_name="pathway.jsonl", max_line=1048576, max_depth=127, sync="never", epoch_tick_ms=10
     )
-    memory = open_memory(tmp_path, log_name="agent.jsonl", max_line=64, sync="interval:5")
-    assert memory.settings == Settings(log_name="agent.jsonl", max_line=64, sync="interval:5",
-                                       epoch_tick_ms=10)
+    memory = open_memory(tmp_path, log_name="agent.jsonl", max_line=64, sync="interval:5",
+                         max_depth=3)
+    assert memory.settings == Settings(log_name="agent.jsonl", max_line=64, max_depth=3,
+                                       sync="interval:5", epoch_tick_ms=10)
 
 
 def test_log_name_and_guest_path_are_honoured(tmp_path: Path, open_memory: OpenMemory) -> None:
@@ -245,6 +247,36 @@ def test_too_large_and_batch_refusals_store_nothing(tmp_path: Path, open_memory:
         memory.append_batch(["1", '"' + "x" * 20 + '"'])
     assert (too_large_batch.value.index, too_large_batch.value.size) == (1, 22)
     assert read(tmp_path) == b'{"k":"0123456"}\n'
+
+
+def test_max_depth_refuses_events_nested_deeper_and_stores_nothing(
+    tmp_path: Path, open_memory: OpenMemory
+) -> None:
+    memory = open_memory(tmp_path, max_depth=3)
+    assert memory.settings.max_depth == 3
+    memory.try_append("[[[1]]]")
+    for call, index, offset in (
+        (lambda: memory.try_append("[[[[1]]]]"), 0, 3),
+        (lambda: memory.append_batch(["1", '{"a":[[{}]]}']), 1, 7),
+    ):
+        with pytest.raises(InvalidJson) as refused:
+            call()
+        assert refused.value.cause == "invalid-json"
+        assert (refused.value.index, refused.value.offset) == (index, offset)
+        assert "more than 3 levels deep" in refused.value.reason
+        assert refused.value.reason in str(refused.value)
+        assert "PATHWAY_MAX_DEPTH" in str(refused.value)
+        assert read(tmp_path) == b"[[[1]]]\n"
+    assert memory.replay() == [Ok("[[[1]]]")]
+    # The component's default is 127 levels.
+    plain = open_memory(tmp_path)
+    assert plain.settings.max_depth == 127
+    with pytest.raises(InvalidJson) as refused:
+        plain.try_append("[" * 128 + "]" * 128)
+    assert refused.value.offset == 127
+    assert read(tmp_path) == b"[[[1]]]\n"
+    with pytest.raises(TypeError):
+        open_memory(tmp_path, max_depth="3")
 
 
 def test_append_of_a_refused_event_traps_and_the_memory_stays_usable(
@@ -438,7 +470,8 @@ def test_check_reports_a_damaged_log_and_repair_quarantines_it(
     memory = open_memory(tmp_path)
     report = memory.check()
     assert report == CheckReport(bytes=len(CORRUPT), records=2, damaged=DAMAGED, torn_tail=True,
-                                 leftovers=[], checksum=Checksum("none"), checksum_message="")
+                                 leftovers=[], too_deep=[], checksum=Checksum("none"),
+                                 checksum_message="")
     assert report.clean is False
 
     assert memory.repair() == RepairReport(
@@ -454,7 +487,7 @@ def test_check_reports_a_damaged_log_and_repair_quarantines_it(
     after = memory.check()
     assert after == CheckReport(
         bytes=16, records=2, damaged=[], torn_tail=False, leftovers=["pathway.jsonl.quarantine"],
-        checksum=Checksum("verified", bytes=16), checksum_message="",
+        too_deep=[], checksum=Checksum("verified", bytes=16), checksum_message="",
     )
     assert after.clean is True
     # A clean log is left untouched.
@@ -593,7 +626,8 @@ def test_a_byte_changed_since_a_compaction_is_a_checksum_mismatch_and_an_integri
     expected = hashlib.sha256(b'{"sum":6}\n').hexdigest()
     report = memory.check()
     assert report == CheckReport(bytes=18, records=2, damaged=[], torn_tail=False, leftovers=[],
-                                 checksum=Checksum("verified", bytes=10), checksum_message="")
+                                 too_deep=[], checksum=Checksum("verified", bytes=10),
+                                 checksum_message="")
     assert report.clean is True
 
     # 6 -> 7 in place: still a valid record, so only the checksum sees it.
@@ -686,6 +720,14 @@ def test_a_bad_configuration_fails_at_open_with_invalid_config(tmp_path: Path, o
         'PATHWAY_MAX_LINE="0" cannot be used: it must be a whole number of bytes from 1 to '
         "268435456; unset it for the default 1048576"
     )
+    for depth in (0, 10001):
+        with pytest.raises(InvalidConfig) as max_depth:
+            open_memory(inner, max_depth=depth)
+        assert (max_depth.value.cause, str(max_depth.value)) == (
+            "invalid-config",
+            f'PATHWAY_MAX_DEPTH="{depth}" cannot be used: it must be a whole number of levels '
+            "from 1 to 10000; unset it for the default 127",
+        )
     assert sorted(os.listdir(tmp_path)) == ["inner"] and os.listdir(inner) == []
 
 
@@ -806,6 +848,24 @@ def test_garbage_and_deep_nesting_on_disk_never_trap(tmp_path: Path, open_memory
     assert "more than 127 levels deep" in str(refused.value)
     memory.try_append("[" * 127 + "]" * 127)
     assert memory.check().records == 4
+
+
+def test_a_stored_record_deeper_than_the_limit_replays_and_check_reports_it(
+    tmp_path: Path, open_memory: OpenMemory
+) -> None:
+    deep = "[" * 130 + "]" * 130
+    data = (deep + '\n{"n":1}\n').encode()
+    write(tmp_path, data)
+    memory = open_memory(tmp_path)
+    assert memory.replay() == [Ok(deep), Ok('{"n":1}')]
+    report = memory.check()
+    assert report == CheckReport(bytes=len(data), records=2, damaged=[], torn_tail=False,
+                                 leftovers=[], too_deep=[DeepLine(line=1, offset=0, at=127)],
+                                 checksum=Checksum("none"), checksum_message="")
+    assert report.clean is True  # replay returns it: not damage
+    # Under a limit it fits, it is not too deep.
+    assert open_memory(tmp_path, max_depth=200).check().too_deep == []
+    assert read(tmp_path) == data
 
 
 def test_threads_append_through_separate_and_shared_memories(tmp_path: Path, open_memory: OpenMemory) -> None:

@@ -40,6 +40,7 @@ test('check reports a damaged log: size, records, damaged lines, torn tail; chan
     damaged: DAMAGED,
     tornTail: true,
     leftovers: [],
+    tooDeep: [],
     checksum: { state: 'none' },
     checksumMessage: '',
   });
@@ -57,6 +58,7 @@ test('check of a clean log, of a missing one, and of leftovers', async (t) => {
     damaged: [],
     tornTail: false,
     leftovers: [],
+    tooDeep: [],
     checksum: { state: 'none' },
     checksumMessage: '',
   });
@@ -68,6 +70,7 @@ test('check of a clean log, of a missing one, and of leftovers', async (t) => {
     damaged: [],
     tornTail: false,
     leftovers: ['pathway.jsonl.lock'],
+    tooDeep: [],
     checksum: { state: 'none' },
     checksumMessage: '',
   });
@@ -80,6 +83,32 @@ test('check of a clean log, of a missing one, and of leftovers', async (t) => {
     '"pathway.jsonl.lock" exists: another compaction or repair is running, or one crashed; if none runs, remove "pathway.jsonl.lock" and try again',
   );
   assert.equal(await textOf(dir), '{"a":1}\n[2]\n');
+});
+
+test('a stored record nested deeper than PATHWAY_MAX_DEPTH replays, and check reports it as tooDeep', async (t) => {
+  const dir = await freshDir(t);
+  const deep = `${'['.repeat(130)}${']'.repeat(130)}`;
+  const text = `${deep}\n{"n":1}\n`;
+  await writeFile(path.join(dir, 'pathway.jsonl'), text);
+  const log = await open(dir);
+  t.after(() => log.close());
+  assert.equal(log.settings.maxDepth, 127);
+  assert.deepEqual(log.replay(), oks(deep, '{"n":1}'));
+  assert.deepEqual(log.check(), {
+    bytes: Buffer.byteLength(text),
+    records: 2,
+    damaged: [],
+    tornTail: false,
+    leftovers: [],
+    tooDeep: [{ line: 1, offset: 0, at: 127 }],
+    checksum: { state: 'none' },
+    checksumMessage: '',
+  });
+  // Under a limit it fits, the same record is not too deep.
+  const deeper = await open(dir, { maxDepth: 200 });
+  t.after(() => deeper.close());
+  assert.deepEqual(deeper.check().tooDeep, []);
+  assert.equal(await textOf(dir), text);
 });
 
 test('repair moves the damaged lines to the quarantine file and keeps the good records', async (t) => {
@@ -107,6 +136,7 @@ test('repair moves the damaged lines to the quarantine file and keeps the good r
     damaged: [],
     tornTail: false,
     leftovers: ['pathway.jsonl.quarantine'],
+    tooDeep: [],
     checksum: { state: 'verified', bytes: 53 },
     checksumMessage: '',
   });
@@ -172,6 +202,7 @@ test('check verifies what a compaction wrote; a byte changed in place since make
     damaged: [],
     tornTail: false,
     leftovers: [],
+    tooDeep: [],
     checksum: { state: 'verified', bytes: 10 },
     checksumMessage: '',
   });

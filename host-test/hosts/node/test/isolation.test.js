@@ -22,6 +22,7 @@ test('a second instance on a different directory does not see the first one\'s l
     damaged: [],
     tornTail: false,
     leftovers: [],
+    tooDeep: [],
     checksum: { state: 'none' },
     checksumMessage: '',
   });
@@ -40,13 +41,14 @@ test('the environment is per instance and the process environment does not leak 
   const dir = await freshDir(t);
   const saved = { ...process.env };
   t.after(() => {
-    for (const key of ['PATHWAY_LOG', 'PATHWAY_MAX_LINE', 'PATHWAY_SYNC']) {
+    for (const key of ['PATHWAY_LOG', 'PATHWAY_MAX_LINE', 'PATHWAY_MAX_DEPTH', 'PATHWAY_SYNC']) {
       if (key in saved) process.env[key] = saved[key];
       else delete process.env[key];
     }
   });
   process.env.PATHWAY_LOG = 'leaked.jsonl';
   process.env.PATHWAY_MAX_LINE = '2';
+  process.env.PATHWAY_MAX_DEPTH = '1';
   process.env.PATHWAY_SYNC = 'bogus';
 
   const plain = await open(dir);
@@ -59,8 +61,8 @@ test('the environment is per instance and the process environment does not leak 
   const error = logError(() => named.tryAppend('"123456789"'));
   assert.equal(error.code, 'too-large');
   assert.deepEqual(error.details, { index: 0, size: 11, limit: 8 });
-  assert.deepEqual(plain.settings, { logName: 'pathway.jsonl', maxLine: 1048576, sync: 'never', epochTickMs: 10 });
-  assert.deepEqual(named.settings, { logName: 'named.jsonl', maxLine: 8, sync: 'never', epochTickMs: 10 });
+  assert.deepEqual(plain.settings, { logName: 'pathway.jsonl', maxLine: 1048576, maxDepth: 127, sync: 'never', epochTickMs: 10 });
+  assert.deepEqual(named.settings, { logName: 'named.jsonl', maxLine: 8, maxDepth: 127, sync: 'never', epochTickMs: 10 });
   assert.deepEqual(await namesIn(dir), ['named.jsonl', 'pathway.jsonl']);
   assert.equal(await textOf(dir), '{"plain":true}\n');
   assert.equal(await textOf(dir, 'named.jsonl'), '[1,2,3]\n');

@@ -79,6 +79,39 @@ test('a line over PATHWAY_MAX_LINE is too-large, with its size and the limit', a
   assert.deepEqual(await bytesOf(dir), Buffer.from(`${BEFORE}[1,2,3,4,5,6]\n`));
 });
 
+test('maxDepth sets PATHWAY_MAX_DEPTH: an event nested deeper is invalid-json and nothing is stored', async (t) => {
+  const { dir, log } = await seeded(t, { maxDepth: 3 });
+  assert.equal(log.settings.maxDepth, 3);
+  log.tryAppend('[[[1]]]');
+  const after = Buffer.from(`${BEFORE}[[[1]]]\n`);
+  assert.deepEqual(await bytesOf(dir), after);
+  for (const [call, index, offset] of [
+    [() => log.tryAppend('[[[[1]]]]'), 0, 3],
+    [() => log.appendBatch(['1', '{"a":[[{}]]}']), 1, 7],
+  ]) {
+    const error = logError(call);
+    assert.ok(error instanceof LogError);
+    assert.equal(error.code, 'invalid-json');
+    assert.equal(error.details.index, index);
+    assert.equal(error.details.offset, offset);
+    assert.match(error.details.reason, /more than 3 levels deep/);
+    assert.ok(error.message.includes(error.details.reason), error.message);
+    assert.ok(error.message.includes('PATHWAY_MAX_DEPTH'), error.message);
+    assert.deepEqual(await bytesOf(dir), after);
+  }
+  assert.deepEqual(log.replay(), oks('{"op":"remember","key":"user","value":"Ada"}', '[1,2,3]', '[[[1]]]'));
+
+  // The default is 127 levels.
+  const plain = await open(dir);
+  t.after(() => plain.close());
+  assert.equal(plain.settings.maxDepth, 127);
+  plain.tryAppend(`${'['.repeat(127)}${']'.repeat(127)}`);
+  const error = logError(() => plain.tryAppend(`${'['.repeat(128)}${']'.repeat(128)}`));
+  assert.equal(error.code, 'invalid-json');
+  assert.equal(error.details.offset, 127);
+  assert.match(error.message, /more than 127 levels deep/);
+});
+
 test('an unusable configuration is invalid-config when the log is opened, and creates nothing', async (t) => {
   const dir = await freshDir(t);
   const cases = [
@@ -88,6 +121,10 @@ test('an unusable configuration is invalid-config when the log is opened, and cr
       'PATHWAY_MAX_LINE="lots" cannot be used: it must be a whole number of bytes from 1 to 268435456; unset it for the default 1048576'],
     [{ maxLine: 268435457 },
       'PATHWAY_MAX_LINE="268435457" cannot be used: it must be a whole number of bytes from 1 to 268435456; unset it for the default 1048576'],
+    [{ maxDepth: 0 },
+      'PATHWAY_MAX_DEPTH="0" cannot be used: it must be a whole number of levels from 1 to 10000; unset it for the default 127'],
+    [{ maxDepth: 10001 },
+      'PATHWAY_MAX_DEPTH="10001" cannot be used: it must be a whole number of levels from 1 to 10000; unset it for the default 127'],
     [{ sync: 'sometimes' },
       'PATHWAY_SYNC="sometimes" cannot be used: it must be `never`, `always` or `interval:<milliseconds>`; unset it for `never`'],
   ];

@@ -1,8 +1,8 @@
 // Type-checked, never run (run-tests.sh: tsc --noEmit): pathway.d.ts
 // describes what the tests exercise, in a TypeScript caller's hands.
-import { BATCHING, LinesError, LogError, Trap, open, type Entry, type LinesReport, type Memory } from '../pathway.js';
+import { BATCHING, LinesError, LogError, Trap, open, type DeepLine, type Entry, type LinesReport, type Memory } from '../pathway.js';
 
-const log: Memory = await open('/tmp/pathway', { logName: 'a.jsonl', maxLine: 4096, sync: 'always', readOnly: false });
+const log: Memory = await open('/tmp/pathway', { logName: 'a.jsonl', maxLine: 4096, maxDepth: 64, sync: 'always', readOnly: false });
 try {
   log.tryAppend('{"a":1}');
   log.append('{"a":2}');
@@ -33,6 +33,12 @@ for (const entry of log.entries({ cursor: next, maxBytes: 1024 })) {
 const report = log.compact(['{"state":1}'], end);
 console.log(report.snapshotRecords, log.check().tornTail, log.repair().quarantine, log.settings.maxLine, log.logPath);
 const checked = log.check();
+const depth: number = log.settings.maxDepth;
+const deepLines: DeepLine[] = checked.tooDeep;
+for (const deep of deepLines) {
+  const at: number = deep.at;
+  console.log(deep.line, deep.offset, at, depth);
+}
 if (checked.checksum.state === 'mismatch') {
   const actual: string | null = checked.checksum.actual;
   console.log(checked.checksum.bytes, checked.checksum.expected, actual, checked.checksumMessage);

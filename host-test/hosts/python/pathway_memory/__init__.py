@@ -35,7 +35,7 @@ from .errors import (AccessDenied, Busy, InsufficientSpace, Integrity, InvalidCo
                      NotAFile, PathwayError, SetupError, StaleCursor, TooLarge, Trap)
 from .lines import BATCH_IDLE, BATCH_MAX_WAIT, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, LinesReport
 from .memory import Memory
-from .values import (CheckReport, Checksum, CompactReport, DamagedLine, Entry, Err,
+from .values import (CheckReport, Checksum, CompactReport, DamagedLine, DeepLine, Entry, Err,
                      IntegrityDetails, InvalidJsonDetails, MemoryCap, Ok, Page, RepairReport,
                      Settings, TooLargeDetails)
 
@@ -49,6 +49,7 @@ __all__ = [
     "Settings",
     "CompactReport",
     "Checksum",
+    "DeepLine",
     "CheckReport",
     "RepairReport",
     "InvalidJsonDetails",

@@ -14,7 +14,7 @@ from wasmtime.component import Component, ComponentInstanceType, ExportIndex, Fu
 
 from . import _abi
 from .errors import LogError, SetupError
-from .values import (CheckReport, CompactReport, DamagedLine, IntegrityDetails,
+from .values import (CheckReport, CompactReport, DamagedLine, DeepLine, IntegrityDetails,
                      InvalidJsonDetails, Page, RepairReport, Settings, TooLargeDetails)
 
 #: The exported interface this host calls.
@@ -31,7 +31,7 @@ FUNCTIONS = ("open-log", "append", "try-append", "append-batch", "replay", "repl
              "sync", "replay-page", "compact", "check", "repair", "host-message")
 
 #: What each WIT record the component returns becomes (``log-error`` is raised).
-RECORDS = _abi.records_of(DamagedLine, Page, Settings, CompactReport, CheckReport,
+RECORDS = _abi.records_of(DamagedLine, DeepLine, Page, Settings, CompactReport, CheckReport,
                           RepairReport, InvalidJsonDetails, TooLargeDetails, IntegrityDetails)
 RECORDS[("cause", "message")] = LogError.from_wit
 # A check report's `checksum` variant becomes a Checksum.

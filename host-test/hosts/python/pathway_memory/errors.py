@@ -85,8 +85,9 @@ class LogError(PathwayError):
 
 
 class InvalidJson(LogError):
-    """An event is not exactly one JSON value: ``details`` has its
-    ``index``, ``offset`` and ``reason`` (also as attributes here)."""
+    """An event is not exactly one JSON value, or nests arrays and objects
+    deeper than ``PATHWAY_MAX_DEPTH``: ``details`` has its ``index``,
+    ``offset`` and ``reason`` (also as attributes here)."""
 
     CAUSE = "invalid-json"
     details: InvalidJsonDetails
@@ -125,7 +126,7 @@ class TooLarge(LogError):
 
 
 class InvalidConfig(LogError):
-    """``log_name``, ``max_line`` or ``sync`` cannot be used."""
+    """``log_name``, ``max_line``, ``max_depth`` or ``sync`` cannot be used."""
 
     CAUSE = "invalid-config"
 

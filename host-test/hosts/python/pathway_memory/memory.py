@@ -58,6 +58,7 @@ class Memory:
         log_name: Optional[str] = None,
         max_line: Optional[int] = None,
         sync: Optional[str] = None,
+        max_depth: Optional[int] = None,
         *,
         wasm: Union[str, "os.PathLike[str]", None] = None,
         guest_path: str = ".",
@@ -72,6 +73,10 @@ class Memory:
         :param max_line: ``PATHWAY_MAX_LINE``, the largest stored line in bytes.
         :param sync: ``PATHWAY_SYNC``, passed through as is (``"never"``,
             ``"always"`` or ``"interval:<ms>"``); the component checks it.
+        :param max_depth: ``PATHWAY_MAX_DEPTH``, how deep an appended event
+            may nest arrays and objects (1 to 10000; the component's default
+            127): a deeper event is refused with
+            :class:`~pathway_memory.InvalidJson`.
         :param wasm: path of the component; default: ``$PATHWAY_WASM``, else
             the one the installed wheel carries.
         :param guest_path: where the guest sees the directory.
@@ -104,11 +109,12 @@ class Memory:
             if not wasm:
                 raise SetupError(f"no component: pass wasm= or set {WASM_ENV} to the .wasm file "
                                  "(the wheel carries one; this package came without it)")
-        if max_line is not None and (isinstance(max_line, bool) or not isinstance(max_line, int)):
-            raise TypeError(f"max_line must be int, not {type(max_line).__name__}")
+        for what, number in (("max_line", max_line), ("max_depth", max_depth)):
+            if number is not None and (isinstance(number, bool) or not isinstance(number, int)):
+                raise TypeError(f"{what} must be int, not {type(number).__name__}")
         env: List[Tuple[str, str]] = []
         for name, value in (("PATHWAY_LOG", log_name), ("PATHWAY_MAX_LINE", max_line),
-                            ("PATHWAY_SYNC", sync)):
+                            ("PATHWAY_MAX_DEPTH", max_depth), ("PATHWAY_SYNC", sync)):
             if value is None:
                 continue
             text = str(value)
@@ -308,7 +314,8 @@ class Memory:
 
     def check(self) -> CheckReport:
         """WIT ``check``: size, records, damaged lines, torn tail, leftover
-        files, and the bytes the last compaction or repair wrote against
+        files, records nested deeper than ``PATHWAY_MAX_DEPTH`` (``too_deep``),
+        and the bytes the last compaction or repair wrote against
         their SHA-256 (``checksum``, ``checksum_message``).
 
         :raises LogError: the log cannot be read at all.

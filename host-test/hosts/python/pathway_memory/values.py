@@ -25,6 +25,7 @@ __all__ = [
     "Settings",
     "CompactReport",
     "Checksum",
+    "DeepLine",
     "CheckReport",
     "RepairReport",
     "InvalidJsonDetails",
@@ -106,6 +107,7 @@ class Settings:
 
     log_name: str
     max_line: int
+    max_depth: int
     sync: str
     epoch_tick_ms: int
 
@@ -163,10 +165,27 @@ class Checksum:
 
 
 @dataclass(frozen=True)
+class DeepLine:
+    """WIT ``deep-line``: a stored record nested deeper than
+    ``PATHWAY_MAX_DEPTH``. Replay returns it, but readers with a lower limit
+    cannot read it.
+
+    ``line`` is 1-based, ``offset`` the byte offset of its first byte in the
+    file, ``at`` the byte offset, inside the line, of the first array or
+    object too deep.
+    """
+
+    line: int
+    offset: int
+    at: int
+
+
+@dataclass(frozen=True)
 class CheckReport:
     """WIT ``check-report``: the state of the log (:meth:`Memory.check`).
 
-    ``checksum``: the bytes the last compaction or repair wrote, against
+    ``too_deep``: the records nested deeper than ``PATHWAY_MAX_DEPTH``
+    (stored before the limit, or under a higher one). ``checksum``: the bytes the last compaction or repair wrote, against
     their SHA-256; ``checksum_message``: what it found, in words, with what
     to do (``""`` for ``none`` and ``verified``).
     """
@@ -176,6 +195,7 @@ class CheckReport:
     damaged: List[DamagedLine]
     torn_tail: bool
     leftovers: List[str]
+    too_deep: List[DeepLine]
     checksum: Checksum
     checksum_message: str
 
@@ -189,7 +209,8 @@ class CheckReport:
     @property
     def clean(self) -> bool:
         """No damaged line and no checksum mismatch (leftover files, such as
-        the quarantine after a repair, do not count)."""
+        the quarantine after a repair, and records in ``too_deep``, which
+        replay returns, do not count)."""
         return not self.damaged and self.checksum.state != "mismatch"
 
 
