@@ -732,11 +732,7 @@ fn jq_works(test: &str) -> bool {
         ),
         Err(e) => format!("jq missing ({e})"),
     };
-    let required = std::env::var_os("PATHWAY_REQUIRE_JQ").is_some_and(|v| v == "1");
-    assert!(!required, "{test}: PATHWAY_REQUIRE_JQ=1 but {why}");
-    common::skipped(test, &format!("{why}; install jq to run it"));
-    figures_line(&format!("{test}: SKIPPED, not run: {why}"));
-    false
+    cannot_run(test, "jq", &why)
 }
 
 /// Whether strace can trace here: installed, and ptrace allowed. Without
@@ -758,9 +754,16 @@ fn strace_works(test: &str) -> bool {
         ),
         Err(e) => format!("strace missing ({e})"),
     };
-    let required = std::env::var_os("PATHWAY_REQUIRE_STRACE").is_some_and(|v| v == "1");
-    assert!(!required, "{test}: PATHWAY_REQUIRE_STRACE=1 but {why}");
-    common::skipped(test, &format!("{why}; install strace to run it"));
+    cannot_run(test, "strace", &why)
+}
+
+/// `test` cannot run without `tool`, for the reason `why`: a failure under
+/// `PATHWAY_REQUIRE_<TOOL>=1`, else reported as skipped. Returns false.
+fn cannot_run(test: &str, tool: &str, why: &str) -> bool {
+    let variable = format!("PATHWAY_REQUIRE_{}", tool.to_uppercase());
+    let required = std::env::var_os(&variable).is_some_and(|v| v == "1");
+    assert!(!required, "{test}: {variable}=1 but {why}");
+    common::skipped(test, &format!("{why}; install {tool} to run it"));
     figures_line(&format!("{test}: SKIPPED, not run: {why}"));
     false
 }
