@@ -108,6 +108,7 @@ fn build_from_source(workspace: &Path, out_dir: &Path) -> String {
     // The example agent plugin, in the shipped component's target dir: its
     // dependencies (wit-bindgen, serde_json) are already built there.
     let plugin = build_plugin(&cargo, workspace, out_dir, "pathway_memory");
+    let target_dir = wasm_target_dir(out_dir, "pathway_memory");
     println!(
         "cargo:rerun-if-changed={}",
         workspace.join("Cargo.toml").display()
@@ -126,12 +127,28 @@ fn build_from_source(workspace: &Path, out_dir: &Path) -> String {
          pub const FAILPOINTS_COMPONENT_PATH: &str = {failpoints:?};\n\
          /// The example agent plugin (`host-test/examples/agent-plugin`): a command\n\
          /// component that imports `pathway:memory/log` (source builds only).\n\
-         pub const AGENT_PLUGIN_PATH: &str = {plugin:?};\n"
+         pub const AGENT_PLUGIN_PATH: &str = {plugin:?};\n\
+         /// The target dir the component was built in, with its dependencies for\n\
+         /// wasm32-wasip2 (source builds only).\n\
+         pub const COMPONENT_TARGET_DIR: &str = {target_dir:?};\n"
     )
 }
 
-/// Builds the component in `OUT_DIR/<name>-target` and copies it to
-/// `OUT_DIR/<name>.wasm`, whose path it returns.
+/// The target dir of the wasm build named `name`: beside this build's
+/// profile dir (`<target>/<profile>/wasm-components/<name>-target`), not in
+/// `OUT_DIR`, so that `cargo clippy` and `cargo test`, whose build-script
+/// runs get different `OUT_DIR`s, share one build of the component instead
+/// of compiling it twice. Each copies the `.wasm` into its own `OUT_DIR`.
+fn wasm_target_dir(out_dir: &Path, name: &str) -> PathBuf {
+    // OUT_DIR is <target>/<profile>/build/<package>-<hash>/out.
+    let profile_dir = out_dir.ancestors().nth(3).unwrap_or(out_dir);
+    profile_dir
+        .join("wasm-components")
+        .join(format!("{name}-target"))
+}
+
+/// Builds the component in its target dir ([`wasm_target_dir`]) and copies
+/// it to `OUT_DIR/<name>.wasm`, whose path it returns.
 fn build_component(
     cargo: &OsStr,
     workspace: &Path,
@@ -139,7 +156,7 @@ fn build_component(
     name: &str,
     extra: &[&str],
 ) -> PathBuf {
-    let target_dir = out_dir.join(format!("{name}-target"));
+    let target_dir = wasm_target_dir(out_dir, name);
     let mut args = vec!["--package", "pathway-memory"];
     args.extend(extra);
     cargo_build(
@@ -255,7 +272,7 @@ fn encode_wit_package(wit: &Path, out_dir: &Path) -> PathBuf {
 /// build named `beside` and copies it to `OUT_DIR/agent_plugin.wasm`, whose
 /// path it returns.
 fn build_plugin(cargo: &OsStr, workspace: &Path, out_dir: &Path, beside: &str) -> PathBuf {
-    let target_dir = out_dir.join(format!("{beside}-target"));
+    let target_dir = wasm_target_dir(out_dir, beside);
     let args = ["--package", PLUGIN_PACKAGE];
     cargo_build(
         cargo,

@@ -360,8 +360,7 @@ fn main() {{
         ),
     )
     .unwrap();
-    let target_dir =
-        Path::new(pathway_host::COMPONENT_PATH).with_file_name("pathway_memory-target");
+    let target_dir = PathBuf::from(pathway_host::COMPONENT_TARGET_DIR);
     run(Command::new("cargo")
         .current_dir(&project)
         .args(["build", "-q", "--offline", "--profile", "wasm"])
@@ -415,7 +414,7 @@ fn packaged_target_dir() -> PathBuf {
 /// The target dir of the component's build from the packaged crate, seeded
 /// from build.rs's build of it.
 fn packaged_component_target_dir() -> PathBuf {
-    let built = Path::new(pathway_host::COMPONENT_PATH).with_file_name("pathway_memory-target");
+    let built = PathBuf::from(pathway_host::COMPONENT_TARGET_DIR);
     let profiles = ["wasm", "wasm32-wasip2/wasm"];
     seeded(
         Path::new(env!("CARGO_TARGET_TMPDIR")).join("packaged-component-target"),
