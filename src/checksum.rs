@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::frame::Frame;
 use crate::fs::{Code, File, FileSystem, FsError, Open};
+use crate::pager::CHUNK;
 
 /// The checksum file of the log `name`.
 pub fn name(log: &str) -> String {
@@ -49,9 +50,16 @@ impl Hasher {
     }
 }
 
-/// Lower-case hex, as `sha256sum` prints it.
+/// Lower-case hex, as `sha256sum` prints it (and the quarantine keeps
+/// removed bytes).
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    out
 }
 
 fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
@@ -109,9 +117,10 @@ pub fn write<F: FileSystem>(fs: &F, log: &str, checksum: &Checksum) -> Result<()
 }
 
 /// What the checksum file says of the log as it is now.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum State {
     /// No rewrite wrote one (or its file was removed).
+    #[default]
     None,
     /// Written for another file: the log was replaced since (an editor, a
     /// restore), or a rewrite stopped between its rename and writing its
@@ -187,9 +196,6 @@ impl fmt::Display for Mismatch {
         )
     }
 }
-
-/// How many bytes a verification reads at a time.
-const CHUNK: u64 = 1 << 20;
 
 /// Checks the log, opened as `log` (`None`: there is none), against its
 /// checksum file. Reads the covered bytes once.

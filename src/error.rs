@@ -22,7 +22,8 @@ pub fn too_deep_reason(offset: u64, limit: u32) -> String {
     format!(
         "nests arrays and objects more than {limit} levels deep (at byte offset {offset}, \
          PATHWAY_MAX_DEPTH): readers with a lower limit could not read the log (serde_json \
-         reads 127 levels by default, jq 1.6 256)"
+         reads {} levels by default, jq 1.6 256)",
+        crate::format::DEFAULT_MAX_DEPTH
     )
 }
 

@@ -24,7 +24,8 @@
 //!   (torn tail, one write or, above the write permit, reserved space
 //!   filled at once; undo after a failed write), [`lock`] (what a rewrite
 //!   or a big append shows appenders: claims, heartbeat, seal), [`rewrite`]
-//!   (compaction, repair and check), [`quarantine`] (where repair puts
+//!   (compaction, repair and check), [`checksum`] (the SHA-256 a rewrite
+//!   keeps of what it wrote), [`quarantine`] (where repair puts
 //!   damaged lines), [`store`] (one instance's log on top
 //!   of them), [`store_error`] (their failures, and the text made once),
 //!   [`remote_error`] (the words of a log served from NATS JetStream by

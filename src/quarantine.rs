@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+use crate::checksum::hex;
 use crate::error::Damage;
 use crate::frame::Frame;
 use crate::fs::{File, FileSystem, Open};
@@ -75,16 +76,6 @@ impl<T: File> Quarantine<T> {
             .sync_data()
             .map_err(io_error(&self.path, Step::Syncing))
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    out
 }
 
 fn json_string(text: &str) -> String {

@@ -152,7 +152,7 @@ impl DamagedLine {
 }
 
 /// What `check` found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CheckReport {
     pub bytes: u64,
     pub records: u64,
@@ -174,20 +174,6 @@ pub struct DeepLine {
     pub offset: u64,
     /// Where, inside the line, the first array or object too deep opens.
     pub at: u64,
-}
-
-impl Default for CheckReport {
-    fn default() -> Self {
-        CheckReport {
-            bytes: 0,
-            records: 0,
-            damaged: Vec::new(),
-            torn_tail: false,
-            leftovers: Vec::new(),
-            too_deep: Vec::new(),
-            checksum: checksum::State::None,
-        }
-    }
 }
 
 /// The log, open as `log`, against the checksum of the last rewrite.
@@ -599,8 +585,9 @@ fn replace_steps<F: FileSystem>(
         let _ = fs.sync_directory();
         failpoint("after-dir-sync");
         // The checksum of what was written, for the file now the log. Not
-        // written (a failed write, a crash before it), `check` reports the
-        // one there as stale: the rename stands either way.
+        // written (a failed write, a crash before it), `check` finds none
+        // (the old one was removed before the rename): the rename stands
+        // either way.
         if let Ok(file) = new.file.identity() {
             let sum = checksum::Checksum {
                 file,

@@ -330,4 +330,19 @@ fn records_deeper_than_the_limit_are_refused_and_stored_ones_reported() {
         "{bad:?}"
     );
     assert_eq!(records(dir.path()).len(), 4);
+
+    // The CLI's `--max-depth`, the same limit.
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pathway"))
+            .args(args)
+            .arg("--dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(cli(&["append", "--max-depth", "3", "[[[[1]]]]"]), Some(1));
+    assert_eq!(cli(&["append", "--max-depth", "4", "[[[[1]]]]"]), Some(0));
+    assert_eq!(records(dir.path()).len(), 5);
 }

@@ -149,24 +149,38 @@ fn page_value(page: &Page) -> Value {
     value
 }
 
+/// A page walk of `page_bytes` pages from the start.
+fn walk(memory: &mut Memory) -> Result<Vec<Page>, Error> {
+    let mut pages = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = memory.replay_page(cursor.as_deref(), PAGE_BYTES)?;
+        cursor = Some(page.next.clone());
+        let at_end = page.at_end;
+        pages.push(page);
+        if at_end {
+            return Ok(pages);
+        }
+    }
+}
+
+/// `compact([snapshot], end)` as an outcome, `end` from a page walk just
+/// before.
+fn compact_to_end(memory: &mut Memory, snapshot: &str) -> Value {
+    match walk(memory) {
+        Ok(pages) => {
+            let end = &pages.last().unwrap().next;
+            json::outcome(memory.compact(&[snapshot], end), json::compact_report).unwrap()
+        }
+        Err(e) => json::outcome(Err::<(), _>(e), |_: &()| Value::Null).unwrap(),
+    }
+}
+
 /// The Rust library's results.
 fn run_library(cases: &Value) -> Value {
     let options = || Options {
         max_line: Some(MAX_LINE),
         ..Options::default()
-    };
-    let walk = |memory: &mut Memory| -> Result<Vec<Page>, Error> {
-        let mut pages = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = memory.replay_page(cursor.as_deref(), PAGE_BYTES)?;
-            cursor = Some(page.next.clone());
-            let at_end = page.at_end;
-            pages.push(page);
-            if at_end {
-                return Ok(pages);
-            }
-        }
     };
     let mut logs = serde_json::Map::new();
     for case in cases["logs"].as_array().unwrap() {
@@ -186,13 +200,6 @@ fn run_library(cases: &Value) -> Value {
         result.insert("repair".into(), repair);
         let after = json::value_or_error(memory.replay(), |e| json::entries(e)).unwrap();
         result.insert("after_repair".into(), after);
-        let compact_to_end = |memory: &mut Memory, snapshot: &str| match walk(memory) {
-            Ok(pages) => {
-                let end = &pages.last().unwrap().next;
-                json::outcome(memory.compact(&[snapshot], end), json::compact_report).unwrap()
-            }
-            Err(e) => json::outcome(Err::<(), _>(e), |_: &()| Value::Null).unwrap(),
-        };
         let compact = compact_to_end(&mut memory, FOLDED);
         let check = json::value_or_error(memory.check(), json::check_report).unwrap();
         change_in_place(dir.path());
@@ -221,14 +228,7 @@ fn run_library(cases: &Value) -> Value {
         result.insert("try_append".into(), tried);
         let batch = json::outcome(memory.append_batch(&["1", event]), null).unwrap();
         result.insert("append_batch".into(), batch);
-        let compact = match walk(&mut memory) {
-            Ok(pages) => {
-                let end = &pages.last().unwrap().next;
-                json::outcome(memory.compact(&[event], end), json::compact_report).unwrap()
-            }
-            Err(e) => json::outcome(Err::<(), _>(e), null).unwrap(),
-        };
-        result.insert("compact".into(), compact);
+        result.insert("compact".into(), compact_to_end(&mut memory, event));
         let replay = json::value_or_error(memory.replay(), |e| json::entries(e)).unwrap();
         result.insert("replay".into(), replay);
         result.insert("files".into(), files(dir.path()));
@@ -357,6 +357,24 @@ fn cli_pages(dir: &Path) -> (Vec<Value>, String) {
     }
 }
 
+/// `pathway compact --json --snapshot-json [snapshot] --upto END`, `END`
+/// from a page walk just before, exiting with one of `codes`. The snapshot
+/// goes as a JSON array: events may span lines.
+fn cli_compact_to_end(dir: &Path, snapshot: &str, codes: &[i32]) -> Value {
+    let file = dir.with_extension("snapshot.json");
+    std::fs::write(&file, json!([snapshot]).to_string()).unwrap();
+    let (_, end) = cli_pages(dir);
+    let args = [
+        "compact",
+        "--json",
+        "--snapshot-json",
+        file.to_str().unwrap(),
+    ];
+    let compacted = cli_json(&[&args[..], &["--upto", &end]].concat(), dir, codes);
+    std::fs::remove_file(&file).unwrap();
+    compacted
+}
+
 /// The CLI's results, from its `--json` output.
 fn run_cli(cases: &Value) -> Value {
     let mut logs = serde_json::Map::new();
@@ -371,28 +389,14 @@ fn run_cli(cases: &Value) -> Value {
             "repair": cli_json(&["repair", "--json"], dir, &[0]),
             "after_repair": cli_replay(dir),
         });
-        let compact_to_end = |snapshot: &str| {
-            let file = dir.with_extension("snapshot.json");
-            std::fs::write(&file, json!([snapshot]).to_string()).unwrap();
-            let (_, end) = cli_pages(dir);
-            let args = [
-                "compact",
-                "--json",
-                "--snapshot-json",
-                file.to_str().unwrap(),
-            ];
-            let compacted = cli_json(&[&args[..], &["--upto", &end]].concat(), dir, &[0, 2]);
-            std::fs::remove_file(&file).unwrap();
-            compacted
-        };
-        let compact = compact_to_end(FOLDED);
+        let compact = cli_compact_to_end(dir, FOLDED, &[0]);
         let check = cli_json(&["check", "--json"], dir, &[0, 1]);
         change_in_place(dir);
         result["integrity"] = json!({
             "compact": compact,
             "check": check,
             "changed_check": cli_json(&["check", "--json"], dir, &[0, 1]),
-            "changed_compact": compact_to_end("{}"),
+            "changed_compact": cli_compact_to_end(dir, "{}", &[2]),
             // A report on success, `{"err": ...}` on an error (exit 2).
             "changed_repair": match cli_json(&["repair", "--json"], dir, &[0, 2]) {
                 err if err.get("err").is_some() => err,
@@ -410,21 +414,7 @@ fn run_cli(cases: &Value) -> Value {
         let tried = cli_json(&["append", "--json", "--each", "--", event], dir, &[0, 1]);
         let batch = cli_json(&["append", "--json", "--", "1", event], dir, &[0, 1]);
         let mut result = json!({ "try_append": tried, "append_batch": batch });
-        // The snapshot as a JSON array: events may span lines.
-        let snapshot = dir.with_extension("snapshot.json");
-        std::fs::write(&snapshot, json!([event]).to_string()).unwrap();
-        let (_, end) = cli_pages(dir);
-        let snapshot_arg = snapshot.to_str().unwrap();
-        let args = [
-            "compact",
-            "--json",
-            "--snapshot-json",
-            snapshot_arg,
-            "--upto",
-            &end,
-        ];
-        result["compact"] = cli_json(&args, dir, &[0, 1]);
-        std::fs::remove_file(&snapshot).unwrap();
+        result["compact"] = cli_compact_to_end(dir, event, &[0, 1]);
         result["replay"] = cli_replay(dir);
         result["files"] = files(dir);
         events.insert(case["name"].as_str().unwrap().into(), result);
