@@ -31,8 +31,9 @@ const PLUGIN_PACKAGE: &str = "pathway-agent-plugin";
 const PROFILE: &str = "wasm";
 /// The component's name in its metadata (and the npm package's name).
 const COMPONENT_NAME: &str = "pathway-memory";
-/// Where the packaged crate carries the prebuilt component.
+/// Where the packaged crate carries the prebuilt components.
 const SHIPPED: &str = "component/pathway_memory.wasm";
+const SHIPPED_STREAM: &str = "component/pathway_memory_stream.wasm";
 
 fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -81,11 +82,22 @@ fn shipped_component(manifest_dir: &Path) -> String {
          there); package it with that script, or build from a checkout of the repository",
         shipped.display()
     );
+    let stream = manifest_dir.join(SHIPPED_STREAM);
+    println!("cargo:rerun-if-changed={}", stream.display());
+    assert!(
+        stream.is_file(),
+        "{} is missing: package this crate with host-test/package-crates.sh",
+        stream.display()
+    );
     format!(
         "/// Path of the prebuilt component shipped in this crate.\n\
          pub const COMPONENT_PATH: &str = {shipped:?};\n\
          /// The component's bytes, embedded so the `pathway` binary stands alone.\n\
-         pub const COMPONENT_BYTES: &[u8] = include_bytes!({shipped:?});\n"
+         pub const COMPONENT_BYTES: &[u8] = include_bytes!({shipped:?});\n\
+         /// Path of the prebuilt stream build (world `pathway-stream`).\n\
+         pub const STREAM_COMPONENT_PATH: &str = {stream:?};\n\
+         /// The stream build's bytes.\n\
+         pub const STREAM_COMPONENT_BYTES: &[u8] = include_bytes!({stream:?});\n"
     )
 }
 
@@ -98,6 +110,16 @@ fn build_from_source(workspace: &Path, out_dir: &Path) -> String {
     // The shipped component, and one with fault-injection points for tests.
     let shipped = build_component(&cargo, workspace, out_dir, "pathway_memory", &[]);
     add_metadata(workspace, &shipped);
+    // The same log kept in a stream the host grants (world
+    // `pathway-stream`), shipped beside it.
+    let stream = build_component(
+        &cargo,
+        workspace,
+        out_dir,
+        "pathway_memory_stream",
+        &["--features", "stream"],
+    );
+    add_metadata(workspace, &stream);
     let failpoints = build_component(
         &cargo,
         workspace,
@@ -122,6 +144,10 @@ fn build_from_source(workspace: &Path, out_dir: &Path) -> String {
          pub const COMPONENT_PATH: &str = {shipped:?};\n\
          /// The component's bytes, embedded so the `pathway` binary stands alone.\n\
          pub const COMPONENT_BYTES: &[u8] = include_bytes!({shipped:?});\n\
+         /// Path of the stream build (world `pathway-stream`) built by `build.rs`.\n\
+         pub const STREAM_COMPONENT_PATH: &str = {stream:?};\n\
+         /// The stream build's bytes, embedded like the component's.\n\
+         pub const STREAM_COMPONENT_BYTES: &[u8] = include_bytes!({stream:?});\n\
          /// The component built with `--features failpoints`, for fault-injection tests\n\
          /// (source builds only).\n\
          pub const FAILPOINTS_COMPONENT_PATH: &str = {failpoints:?};\n\

@@ -1,24 +1,33 @@
 //! The wasm glue: bindings generated from `wit/`, the exported `log`
-//! interface, and the one store of this instance. Every error crosses the
-//! boundary here as a typed `log-error` whose message is made once, by the
-//! `Display` of the error inside.
+//! interface, and the one storage of this instance: the file log in the
+//! preopened directory (`files`, world `pathway`) or the log in the
+//! stream the host grants (`stream`, world `pathway-stream`, built with
+//! the `stream` feature). Every error crosses the boundary here as a typed
+//! `log-error` whose message is made once, by the `Display` of the error
+//! inside.
 
 use std::cell::RefCell;
 
 use crate::checksum::{self, Mismatch};
 use crate::config::{Config, EPOCH_TICK_MS};
 use crate::cursor::CursorError;
-use crate::error::{
-    Call, Damage, EventError, HostFailure, IoKind, LineError, Refusal, too_deep_reason,
-};
-use crate::format::encode_event;
-use crate::frame::Frame;
+use crate::error::{Call, Damage, EventError, HostFailure, LineError, Refusal, too_deep_reason};
 use crate::pager::OwnedEntry;
-use crate::rewrite::{self, DamagedLine, RewriteError};
-use crate::store::WasiStore as Store;
-use crate::store_error::{PageError, StoreError};
+use crate::rewrite::{self, DamagedLine};
 
+#[cfg(not(feature = "stream"))]
 wit_bindgen::generate!({ world: "pathway", path: "wit" });
+#[cfg(feature = "stream")]
+wit_bindgen::generate!({ world: "pathway-stream", path: "wit" });
+
+#[cfg(not(feature = "stream"))]
+mod files;
+#[cfg(feature = "stream")]
+mod stream;
+#[cfg(not(feature = "stream"))]
+use files::Files as Storage;
+#[cfg(feature = "stream")]
+use stream::StreamStorage as Storage;
 
 use exports::pathway::memory::log as wit;
 use wit::{Cause, Guest, InvalidJson, LogError, TooLarge};
@@ -30,43 +39,41 @@ const REPLAY_PAGE: u64 = 4 << 20;
 /// before it gives up with the `stale-cursor` error.
 const REPLAY_RESTARTS: u32 = 8;
 
-thread_local! {
-    /// Opened on first use; a configuration or directory error is kept and
-    /// returned by every call, since neither can change in an instance.
-    static STORE: RefCell<Option<Result<Store, LogError>>> = const { RefCell::new(None) };
+/// What the exports need of a storage; each call's errors are already the
+/// WIT's.
+trait Backend: Sized {
+    fn open(config: Config) -> Result<Self, LogError>;
+    fn settings(&self) -> wit::Settings;
+    fn append(&mut self, call: Call, events: &[String]) -> Result<(), LogError>;
+    fn page(&mut self, cursor: Option<&str>, max_bytes: u64) -> Result<wit::Page, LogError>;
+    fn sync(&mut self) -> Result<(), LogError>;
+    fn compact(&mut self, snapshot: &[String], upto: &str) -> Result<wit::CompactReport, LogError>;
+    fn check(&mut self) -> Result<wit::CheckReport, LogError>;
+    fn repair(&mut self) -> Result<wit::RepairReport, LogError>;
 }
 
-/// Runs `f` on the store, opening it on first use.
-fn with_store<R>(f: impl FnOnce(&mut Store) -> Result<R, LogError>) -> Result<R, LogError> {
-    STORE.with_borrow_mut(|slot| {
-        let store = slot.get_or_insert_with(|| {
+thread_local! {
+    /// Opened on first use; a configuration or storage error is kept and
+    /// returned by every call, since neither can change in an instance.
+    static STORAGE: RefCell<Option<Result<Storage, LogError>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on the storage, opening it on first use.
+fn with_storage<R>(f: impl FnOnce(&mut Storage) -> Result<R, LogError>) -> Result<R, LogError> {
+    STORAGE.with_borrow_mut(|slot| {
+        let storage = slot.get_or_insert_with(|| {
             let config =
                 Config::from_vars(|name| std::env::var(name).ok()).map_err(|e| LogError {
                     cause: Cause::InvalidConfig,
                     message: e.to_string(),
                 })?;
-            Store::open(config).map_err(store_error)
+            Storage::open(config)
         });
-        match store {
-            Ok(store) => f(store),
+        match storage {
+            Ok(storage) => f(storage),
             Err(e) => Err(e.clone()),
         }
     })
-}
-
-fn store_error(error: StoreError) -> LogError {
-    let cause = match error.kind() {
-        IoKind::NoDirectory => Cause::NoDirectory,
-        IoKind::NotAFile => Cause::NotAFile,
-        IoKind::AccessDenied => Cause::AccessDenied,
-        IoKind::InsufficientSpace => Cause::InsufficientSpace,
-        IoKind::Busy => Cause::Busy,
-        IoKind::Other => Cause::Io,
-    };
-    LogError {
-        cause,
-        message: error.to_string(),
-    }
 }
 
 fn cursor_error(error: CursorError) -> LogError {
@@ -77,34 +84,6 @@ fn cursor_error(error: CursorError) -> LogError {
     LogError {
         cause,
         message: error.to_string(),
-    }
-}
-
-fn page_error(error: PageError) -> LogError {
-    match error {
-        PageError::Cursor(e) => cursor_error(e),
-        PageError::Store(e) => store_error(e),
-    }
-}
-
-fn rewrite_error(error: RewriteError) -> LogError {
-    match error {
-        RewriteError::Busy { .. }
-        | RewriteError::TakenOver { .. }
-        | RewriteError::Replaced { .. } => LogError {
-            cause: Cause::Busy,
-            message: error.to_string(),
-        },
-        RewriteError::HardLinked { .. } => LogError {
-            cause: Cause::Io,
-            message: error.to_string(),
-        },
-        RewriteError::Integrity(m) => LogError {
-            message: m.to_string(),
-            cause: Cause::Integrity(integrity(m)),
-        },
-        RewriteError::Cursor(e) => cursor_error(e),
-        RewriteError::Store(e) => store_error(e),
     }
 }
 
@@ -150,27 +129,6 @@ fn refusal(call: Call, index: usize, error: EventError) -> LogError {
     LogError { cause, message }
 }
 
-/// Validates every event and frames them, or names the first refused.
-fn frame_events(call: Call, events: &[String], config: &Config) -> Result<Frame, LogError> {
-    // Sized for the events plus their `\n`s (and a `\n` that may lead), so
-    // the bytes are copied once, straight into the frame.
-    let bytes = events.iter().map(|e| e.len() + 1).sum::<usize>() + 1;
-    let mut frame = Frame::with_capacity(bytes, events.len());
-    for (i, event) in events.iter().enumerate() {
-        let line = encode_event(event, config.max_line, config.max_depth)
-            .map_err(|e| refusal(call, i, e))?;
-        frame.push(&line);
-    }
-    Ok(frame)
-}
-
-fn append_events(call: Call, events: &[String]) -> Result<(), LogError> {
-    with_store(|store| {
-        let frame = frame_events(call, events, store.config())?;
-        store.append_frame(frame).map_err(store_error)
-    })
-}
-
 fn damaged_line(damage: Damage, length: u64) -> wit::DamagedLine {
     let problem = match damage.error {
         LineError::InvalidUtf8 { .. } => wit::LineProblem::InvalidUtf8,
@@ -197,6 +155,51 @@ fn reported(line: DamagedLine) -> wit::DamagedLine {
     damaged_line(line.damage, line.length)
 }
 
+fn check_report(report: rewrite::CheckReport, checksum_message: String) -> wit::CheckReport {
+    wit::CheckReport {
+        bytes: report.bytes,
+        records: report.records,
+        damaged: report.damaged.into_iter().map(reported).collect(),
+        torn_tail: report.torn_tail,
+        leftovers: report.leftovers,
+        too_deep: report
+            .too_deep
+            .into_iter()
+            .map(|d| wit::DeepLine {
+                line: d.line,
+                offset: d.offset,
+                at: d.at,
+            })
+            .collect(),
+        checksum: checksum_state(report.checksum),
+        checksum_message,
+    }
+}
+
+fn repair_report(
+    sizes: rewrite::Rewritten,
+    removed: Vec<DamagedLine>,
+    quarantine: String,
+) -> wit::RepairReport {
+    wit::RepairReport {
+        removed: removed.into_iter().map(reported).collect(),
+        quarantine,
+        bytes_before: sizes.bytes_before,
+        bytes_after: sizes.bytes_after,
+    }
+}
+
+/// The settings every storage reports alike.
+fn settings(config: &Config, log_name: String, sync: String) -> wit::Settings {
+    wit::Settings {
+        log_name,
+        max_line: config.max_line,
+        max_depth: config.max_depth,
+        sync,
+        epoch_tick_ms: EPOCH_TICK_MS,
+    }
+}
+
 /// Every entry of the log, page by page; starts over on a log replaced
 /// under it (a compaction or repair by another instance), so the result is
 /// one log's records, never a mix.
@@ -205,11 +208,7 @@ fn replay_entries() -> Result<Vec<wit::Entry>, LogError> {
     let mut cursor = None;
     let mut restarts = 0;
     loop {
-        let page = with_store(|store| {
-            store
-                .page(cursor.as_deref(), REPLAY_PAGE)
-                .map_err(page_error)
-        });
+        let page = with_storage(|storage| storage.page(cursor.as_deref(), REPLAY_PAGE));
         match page {
             Err(LogError {
                 cause: Cause::StaleCursor,
@@ -220,13 +219,13 @@ fn replay_entries() -> Result<Vec<wit::Entry>, LogError> {
                 cursor = None;
             }
             Err(error) => return Err(error),
-            Ok((page, next)) => {
-                entries.extend(page.entries.into_iter().map(entry));
+            Ok(page) => {
+                entries.extend(page.entries);
                 if page.at_end {
-                    entries.extend(page.tail.map(entry));
+                    entries.extend(page.tail);
                     return Ok(entries);
                 }
-                cursor = Some(next.encode());
+                cursor = Some(page.next);
             }
         }
     }
@@ -236,16 +235,7 @@ struct Component;
 
 impl Guest for Component {
     fn open_log() -> Result<wit::Settings, LogError> {
-        with_store(|store| {
-            let config = store.config();
-            Ok(wit::Settings {
-                log_name: config.log_name.clone(),
-                max_line: config.max_line,
-                max_depth: config.max_depth,
-                sync: config.sync.to_string(),
-                epoch_tick_ms: EPOCH_TICK_MS,
-            })
-        })
+        with_storage(|storage| Ok(storage.settings()))
     }
 
     fn append(event: String) {
@@ -256,14 +246,14 @@ impl Guest for Component {
     }
 
     fn try_append(event: String) -> Result<(), LogError> {
-        append_events(Call::Append, std::slice::from_ref(&event))
+        with_storage(|storage| storage.append(Call::Append, std::slice::from_ref(&event)))
     }
 
     fn append_batch(events: Vec<String>) -> Result<(), LogError> {
         if events.is_empty() {
             return Ok(());
         }
-        append_events(Call::Batch, &events)
+        with_storage(|storage| storage.append(Call::Batch, &events))
     }
 
     fn replay() -> Vec<Result<String, String>> {
@@ -281,72 +271,23 @@ impl Guest for Component {
     }
 
     fn sync() -> Result<(), LogError> {
-        with_store(|store| store.sync().map_err(store_error))
+        with_storage(Storage::sync)
     }
 
     fn replay_page(cursor: Option<String>, max_bytes: u32) -> Result<wit::Page, LogError> {
-        let (page, next) = with_store(|store| {
-            store
-                .page(cursor.as_deref(), u64::from(max_bytes))
-                .map_err(page_error)
-        })?;
-        Ok(wit::Page {
-            entries: page.entries.into_iter().map(entry).collect(),
-            tail: page.tail.map(entry),
-            next: next.encode(),
-            at_end: page.at_end,
-        })
+        with_storage(|storage| storage.page(cursor.as_deref(), u64::from(max_bytes)))
     }
 
     fn compact(snapshot: Vec<String>, upto: String) -> Result<wit::CompactReport, LogError> {
-        with_store(|store| {
-            let frame = frame_events(Call::Snapshot, &snapshot, store.config())?;
-            let (rewritten, kept_bytes) =
-                rewrite::compact(store, &frame, &upto).map_err(rewrite_error)?;
-            Ok(wit::CompactReport {
-                snapshot_records: snapshot.len() as u64,
-                kept_bytes,
-                bytes_before: rewritten.bytes_before,
-                bytes_after: rewritten.bytes_after,
-            })
-        })
+        with_storage(|storage| storage.compact(&snapshot, &upto))
     }
 
     fn check() -> Result<wit::CheckReport, LogError> {
-        with_store(|store| {
-            let report = rewrite::check(store).map_err(store_error)?;
-            let checksum_message = report.checksum.message(&store.config().log_name);
-            Ok(wit::CheckReport {
-                bytes: report.bytes,
-                records: report.records,
-                damaged: report.damaged.into_iter().map(reported).collect(),
-                torn_tail: report.torn_tail,
-                leftovers: report.leftovers,
-                too_deep: report
-                    .too_deep
-                    .into_iter()
-                    .map(|d| wit::DeepLine {
-                        line: d.line,
-                        offset: d.offset,
-                        at: d.at,
-                    })
-                    .collect(),
-                checksum: checksum_state(report.checksum),
-                checksum_message,
-            })
-        })
+        with_storage(Storage::check)
     }
 
     fn repair() -> Result<wit::RepairReport, LogError> {
-        with_store(|store| {
-            let (rewritten, removed, quarantine) = rewrite::repair(store).map_err(rewrite_error)?;
-            Ok(wit::RepairReport {
-                removed: removed.into_iter().map(reported).collect(),
-                quarantine,
-                bytes_before: rewritten.bytes_before,
-                bytes_after: rewritten.bytes_after,
-            })
-        })
+        with_storage(Storage::repair)
     }
 
     fn host_message(failure: wit::HostFailure) -> String {

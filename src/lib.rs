@@ -27,9 +27,13 @@
 //!   (compaction, repair and check), [`checksum`] (the SHA-256 a rewrite
 //!   keeps of what it wrote), [`quarantine`] (where repair puts
 //!   damaged lines), [`store`] (one instance's log on top
-//!   of them), [`store_error`] (their failures, and the text made once),
-//!   [`remote_error`] (the words of a log served from NATS JetStream by
-//!   the host);
+//!   of them), [`store_error`] (their failures, and the text made once);
+//! - the log kept in a stream instead of a file: [`stream`] (the transport
+//!   a host provides, as the WIT `stream` interface), [`stream::log`] (the
+//!   protocol on top of it: exactly-once appends, pages, compaction, check
+//!   and repair), [`stream::cursor`], [`stream::error`] (the failures and
+//!   their words), [`stream::mem`] (native only: a store in memory that
+//!   fails on demand, for the tests);
 //! - [`fs`]: the file-system operations they need, and [`fs_mem`] (native
 //!   only), an in-memory disk that can lose power, for the tests.
 //!
@@ -51,10 +55,10 @@ pub mod oracle;
 pub mod pager;
 pub mod quarantine;
 pub mod reader;
-pub mod remote_error;
 pub mod rewrite;
 pub mod store;
 pub mod store_error;
+pub mod stream;
 
 #[cfg(target_os = "wasi")]
 mod fs_wasi;

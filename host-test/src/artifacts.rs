@@ -21,6 +21,17 @@ pub fn write(out: &Path, bytes: &[u8]) -> Result<u8, Failure> {
     Ok(0)
 }
 
+/// Writes the component to `out` and its stream build beside it
+/// (`pathway_host::stream_component_path`); `-`: the component to stdout.
+pub fn write_components(out: &Path) -> Result<u8, Failure> {
+    write(out, pathway_host::COMPONENT_BYTES)?;
+    if out.as_os_str() != "-" {
+        let stream = pathway_host::stream_component_path(out);
+        write(&stream, pathway_host::STREAM_COMPONENT_BYTES)?;
+    }
+    Ok(0)
+}
+
 /// Prints the embedded component's metadata, one `field: value` a line;
 /// fields the build did not set are left out.
 pub fn print_metadata() -> Result<u8, Failure> {

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use pathway_host::{Log, NatsLog, NatsTarget, Options};
+use pathway_host::{Memory, NatsTarget, Options};
 
 use crate::bench::BenchArgs;
 
@@ -31,7 +31,7 @@ fn event(i: usize) -> String {
 
 /// The three workloads on one log: appends/s one per call, appends/s in
 /// batches of 1000, replay MB/s of a log of `replay_mb`.
-fn workloads(log: &mut Log, args: &BenchArgs) -> Result<[f64; 3]> {
+fn workloads(log: &mut Memory, args: &BenchArgs) -> Result<[f64; 3]> {
     let started = Instant::now();
     for i in 0..args.appends {
         log.try_append(&event(i))?;
@@ -66,7 +66,7 @@ fn workloads(log: &mut Log, args: &BenchArgs) -> Result<[f64; 3]> {
     Ok([single, batched, replay])
 }
 
-fn stream(url: &str, replicas: usize) -> Result<NatsLog, pathway_host::Error> {
+fn stream(url: &str, replicas: usize) -> Result<Memory, pathway_host::Error> {
     let target = NatsTarget {
         url: url.to_string(),
         stream: format!("pathway-bench-r{replicas}-{}", std::process::id()),
@@ -76,12 +76,12 @@ fn stream(url: &str, replicas: usize) -> Result<NatsLog, pathway_host::Error> {
         call_timeout: Duration::from_secs(30),
         ..Options::default()
     };
-    NatsLog::open(target, options)
+    Memory::open_nats(target, options)
 }
 
 pub fn run(url: &str, args: &BenchArgs) -> Result<Vec<Row>> {
     let dir = tempfile::tempdir()?;
-    let file = workloads(&mut Log::open(dir.path(), Options::default())?, args)?;
+    let file = workloads(&mut Memory::open(dir.path(), Options::default())?, args)?;
     drop(dir);
     let on_stream = |replicas: usize| -> Result<Option<[f64; 3]>> {
         let nats = match stream(url, replicas) {
@@ -91,11 +91,9 @@ pub fn run(url: &str, args: &BenchArgs) -> Result<Vec<Row>> {
                 return Ok(None);
             }
         };
-        let mut log = Log::Nats(nats);
+        let mut log = nats;
         let result = workloads(&mut log, args);
-        if let Log::Nats(nats) = log {
-            nats.delete_stream()?;
-        }
+        log.delete_stream()?;
         Ok(Some(result?))
     };
     let r1 = on_stream(1)?;

@@ -56,7 +56,7 @@ impl Iterator for Entries<'_> {
                     if page.at_end {
                         self.done = true;
                         if let Some(Err(line)) = &page.tail {
-                            log::warn!("{}: {}", self.memory.log_path().display(), line.message);
+                            log::warn!("{}: {}", self.memory.location(), line.message);
                         }
                         self.pending.extend(page.tail);
                     }

@@ -10,7 +10,7 @@ use wasmtime::component::{Func, ResourceTable};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe as CapturedStderr;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::bindings::Pathway;
+use crate::bindings::PathwayStream as Bindings;
 use crate::limits::LinearMemoryCap;
 use crate::runtime::deadline_ticks;
 use crate::{Error, Options, Runtime, interface_name};
@@ -22,6 +22,22 @@ pub(crate) struct HostState {
     ctx: WasiCtx,
     table: ResourceTable,
     pub(crate) limits: LinearMemoryCap,
+    /// The stream the log lives in, for the stream build's imports.
+    #[cfg(feature = "nats")]
+    pub(crate) stream: Option<Box<crate::nats::NatsStream>>,
+}
+
+/// What an instance is granted: the log's directory, or the stream it
+/// lives in (carried over to the fresh instance after a trap, so the
+/// connection stays).
+pub(crate) enum Grant<'a> {
+    Directory(&'a Path),
+    #[cfg(feature = "nats")]
+    Stream(Box<crate::nats::NatsStream>),
+    /// Neither (a stream log in a host built without `nats`: the
+    /// component's stream import fails, and the component says why).
+    #[cfg(not(feature = "nats"))]
+    Nothing,
 }
 
 impl WasiView for HostState {
@@ -35,7 +51,7 @@ impl WasiView for HostState {
 
 pub(crate) struct Instance {
     pub(crate) store: Store<HostState>,
-    pub(crate) bindings: Pathway,
+    pub(crate) bindings: Bindings,
     raw: wasmtime::component::Instance,
     /// The log's functions by name, looked up on first forwarded call.
     funcs: HashMap<String, Func>,
@@ -43,7 +59,11 @@ pub(crate) struct Instance {
 }
 
 impl Instance {
-    pub(crate) fn new(runtime: &Runtime, dir: &Path, options: &Options) -> Result<Instance, Error> {
+    pub(crate) fn new(
+        runtime: &Runtime,
+        grant: Grant,
+        options: &Options,
+    ) -> Result<Instance, Error> {
         let stderr = CapturedStderr::new(STDERR_CAPACITY);
         let perms = if options.read_only {
             FsPerms::ReadOnly
@@ -55,11 +75,21 @@ impl Instance {
         // thread pool costs ~40 µs an append.
         wasi.allow_blocking_current_thread(true)
             .stderr(stderr.clone());
-        wasi.preopened_dir(dir, &options.guest_path, perms)
-            .map_err(|reason| Error::Directory {
-                dir: dir.to_path_buf(),
-                reason,
-            })?;
+        #[cfg(feature = "nats")]
+        let mut stream = None;
+        match grant {
+            Grant::Directory(dir) => {
+                wasi.preopened_dir(dir, &options.guest_path, perms)
+                    .map_err(|reason| Error::Directory {
+                        dir: dir.to_path_buf(),
+                        reason,
+                    })?;
+            }
+            #[cfg(feature = "nats")]
+            Grant::Stream(granted) => stream = Some(granted),
+            #[cfg(not(feature = "nats"))]
+            Grant::Nothing => {}
+        }
         if let Some(name) = &options.log_name {
             wasi.env("PATHWAY_LOG", name);
         }
@@ -78,6 +108,8 @@ impl Instance {
                 ctx: wasi.build(),
                 table: ResourceTable::new(),
                 limits: LinearMemoryCap::new(options.max_guest_memory),
+                #[cfg(feature = "nats")]
+                stream,
             },
         );
         store.limiter(|state| &mut state.limits);
@@ -88,7 +120,7 @@ impl Instance {
             .instance_pre()
             .instantiate(&mut store)
             .map_err(Error::Setup)?;
-        let bindings = Pathway::new(&mut store, &raw).map_err(Error::Setup)?;
+        let bindings = Bindings::new(&mut store, &raw).map_err(Error::Setup)?;
         Ok(Instance {
             store,
             bindings,

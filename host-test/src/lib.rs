@@ -52,7 +52,9 @@
 mod bindings {
     wasmtime::component::bindgen!({
         path: "wit",
-        world: "pathway",
+        // The stream build's world: the directory build exports the same
+        // interface and imports less, so these bindings serve both.
+        world: "pathway-stream",
         additional_derives: [PartialEq, Eq],
     });
 }
@@ -68,12 +70,13 @@ mod instance;
 pub mod json;
 mod limits;
 mod lines;
-mod log;
 mod memory;
+#[cfg(feature = "nats")]
 mod nats;
 mod options;
 mod plugin;
 mod runtime;
+mod stream;
 
 pub use artifact::*;
 pub use bindings::exports::pathway::memory::log::{
@@ -86,12 +89,28 @@ pub use lines::{
     BATCH_IDLE, BATCH_MAX_WAIT, Batching, LinesError, LinesFailure, LinesReport, MAX_BATCH_BYTES,
     MAX_BATCH_EVENTS,
 };
-pub use log::Log;
 pub use memory::Memory;
-pub use nats::{NatsLog, NatsTarget};
 pub use options::{Options, SyncMode};
 pub use plugin::Plugin;
 pub use runtime::Runtime;
+pub use stream::NatsTarget;
+
+/// Where the stream build goes beside a component written to `wasm`
+/// (`X.wasm` → `X_stream.wasm`): where the Node and Python hosts look.
+pub fn stream_component_path(wasm: &std::path::Path) -> std::path::PathBuf {
+    let stem = wasm.file_stem().unwrap_or_default().to_string_lossy();
+    wasm.with_file_name(format!("{stem}_stream.wasm"))
+}
+
+/// Writes both builds into `dir`, as the Node and Python hosts read them:
+/// `pathway_memory.wasm` and `pathway_memory_stream.wasm`. Returns the
+/// first one's path.
+pub fn write_components(dir: &std::path::Path) -> std::io::Result<std::path::PathBuf> {
+    let wasm = dir.join("pathway_memory.wasm");
+    std::fs::write(&wasm, COMPONENT_BYTES)?;
+    std::fs::write(stream_component_path(&wasm), STREAM_COMPONENT_BYTES)?;
+    Ok(wasm)
+}
 
 /// The WIT package the component implements (`wit/pathway.wit`).
 pub const WIT: &str = include_str!("../wit/pathway.wit");

@@ -1,5 +1,5 @@
 //! Lines appended as they arrive (`pathway append -`, a pipe, a socket):
-//! [`Memory::append_lines`] and [`Log::append_lines`].
+//! [`Memory::append_lines`].
 //!
 //! The rule, the same in the Node (`appendLines`) and Python
 //! (`append_lines`) hosts:
@@ -26,7 +26,7 @@ use std::io::{self, Read};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TryRecvError};
 use std::time::{Duration, Instant};
 
-use crate::{Cause, Error, Log, Memory};
+use crate::{Cause, Error, Memory};
 
 /// Most events in one batch.
 pub const MAX_BATCH_EVENTS: usize = 1000;
@@ -197,17 +197,6 @@ impl Memory {
     /// Appends the lines of `source` as they arrive, in batches (see the
     /// module's rule and [`Batching`]). `source` is read on a thread of its
     /// own; if the import stops early, that thread ends at its next read.
-    pub fn append_lines<R: Read + Send + 'static>(
-        &mut self,
-        source: R,
-        batching: &Batching,
-    ) -> Result<LinesReport, LinesError> {
-        append_lines(source, batching, &mut |events| self.append_batch(events))
-    }
-}
-
-impl Log {
-    /// [`Memory::append_lines`] on either provider.
     pub fn append_lines<R: Read + Send + 'static>(
         &mut self,
         source: R,

@@ -18,8 +18,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use pathway_host::{
-    Batching, CheckReport, Checksum, Entry, Error, LinesError, LinesFailure, Log, Memory,
-    NatsTarget, Options, Plugin, Runtime, SyncMode, TrapKind, json,
+    Batching, CheckReport, Checksum, Entry, Error, LinesError, LinesFailure, Memory, NatsTarget,
+    Options, Plugin, Runtime, SyncMode, TrapKind, json,
 };
 
 /// `println!` that returns an error instead of panicking when stdout is
@@ -154,9 +154,11 @@ enum Command {
     /// side (needs this source tree's host-test/hosts, node and python3).
     BenchHosts(bench_hosts::BenchHostsArgs),
     /// Write the component (.wasm) this binary embeds, for other hosts, or
-    /// print its metadata.
+    /// print its metadata. Its stream build (world `pathway-stream`) goes
+    /// beside it, as `<FILE stem>_stream.wasm`, where the Node and Python
+    /// hosts look for it.
     Wasm {
-        /// Where to write it; `-` writes to stdout.
+        /// Where to write it; `-` writes the directory build to stdout.
         #[arg(long, value_name = "FILE", required_unless_present = "metadata")]
         out: Option<PathBuf>,
         /// Print the component's metadata (name, version, description,
@@ -270,7 +272,7 @@ struct LogArgs {
 }
 
 impl LogArgs {
-    fn open(&self) -> Result<Log, Error> {
+    fn open(&self) -> Result<Memory, Error> {
         let nats = self.nats.as_ref().map(|url| NatsTarget {
             url: url.clone(),
             stream: self.stream.clone().unwrap_or_default(),
@@ -286,7 +288,7 @@ impl LogArgs {
             call_timeout: std::time::Duration::from_secs(self.timeout_secs),
             ..Options::default()
         };
-        Log::open(self.dir.as_deref().unwrap_or(Path::new(".")), options)
+        Memory::open(self.dir.as_deref().unwrap_or(Path::new(".")), options)
     }
 }
 
@@ -375,10 +377,9 @@ fn main() -> ExitCode {
         Command::Bench(args) => run_bench(&args),
         Command::BenchHosts(args) => run_bench_hosts(&args),
         Command::Wasm { metadata: true, .. } => artifacts::print_metadata(),
-        Command::Wasm { out, .. } => artifacts::write(
-            out.as_deref().expect("clap requires --out"),
-            pathway_host::COMPONENT_BYTES,
-        ),
+        Command::Wasm { out, .. } => {
+            artifacts::write_components(out.as_deref().expect("clap requires --out"))
+        }
         Command::Wit { out: Some(out), .. } => {
             artifacts::write(&out, pathway_host::WIT_PACKAGE_BYTES)
         }
@@ -636,7 +637,12 @@ fn events_of(part: Part) -> Box<dyn Iterator<Item = Result<(String, Origin), Std
 /// `append --each`: one call per event, stdin's as its lines arrive; a
 /// refusal stops there, and what came before it stays stored. With `ack`,
 /// each stored event's index (from 0) is printed, and flushed, at once.
-fn append_each(memory: &mut Log, parts: Vec<Part>, ack: bool, json: bool) -> Result<u8, Failure> {
+fn append_each(
+    memory: &mut Memory,
+    parts: Vec<Part>,
+    ack: bool,
+    json: bool,
+) -> Result<u8, Failure> {
     let mut stored = 0u64;
     let mut arguments = 0u64;
     for item in parts.into_iter().flat_map(events_of) {
@@ -1064,7 +1070,7 @@ fn run_bench_hosts(args: &bench_hosts::BenchHostsArgs) -> Result<u8, Failure> {
 fn demo() -> Result<u8, Failure> {
     let dir = tempfile::Builder::new().prefix("pathway-demo-").tempdir()?;
     let mut memory = Memory::open(dir.path(), Options::default())?;
-    let path = memory.log_path();
+    let path = dir.path().join(&memory.settings().log_name);
     outln!("log: {}", path.display());
 
     let first = [

@@ -1,5 +1,5 @@
-//! [`Memory`]: one log in one directory, served by its own component
-//! instance.
+//! [`Memory`]: one log, in a directory or in a NATS JetStream stream,
+//! served by its own component instance.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -9,29 +9,76 @@ use wasmtime::component::Val;
 
 use crate::bindings::exports::pathway::memory::log::{Guest, HostFailure, MemoryCap};
 use crate::entries::Entries;
-use crate::instance::{HostState, Instance};
+use crate::instance::{Grant, HostState, Instance};
 use crate::limits::CapReached;
 use crate::runtime::deadline_ticks;
 use crate::{
-    CheckReport, CompactReport, Entry, Error, LogError, Options, Page, RepairReport, Runtime,
-    Settings, TrapKind,
+    CheckReport, CompactReport, Entry, Error, LogError, NatsTarget, Options, Page, RepairReport,
+    Runtime, Settings, TrapKind,
 };
 
-/// One log in one directory, served by its own component instance.
+/// Where a log lives.
+#[derive(Debug, Clone)]
+enum Place {
+    Directory(PathBuf),
+    Stream(NatsTarget),
+}
+
+/// One log, served by its own component instance: the file log in a
+/// directory the instance is granted, or the log in a NATS JetStream stream
+/// (the component's stream build, the stream granted through its `stream`
+/// import). Every rule of the log is the component's, on either.
 pub struct Memory {
     runtime: Runtime,
-    dir: PathBuf,
+    place: Place,
     pub(crate) options: Options,
     settings: Settings,
     instance: Instance,
 }
 
 impl Memory {
-    /// Opens the log in `dir` with the shared runtime. A configuration the
-    /// component cannot use fails here ([`Error::Log`] with
-    /// `invalid-config`), not at the first call.
+    /// Opens the log in `dir` with the shared runtime, or, when
+    /// [`Options::nats`] is set, the log in that stream (`dir` unused). A
+    /// configuration the component cannot use fails here ([`Error::Log`]
+    /// with `invalid-config`), not at the first call; so does a stream
+    /// that cannot be reached.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Memory, Error> {
-        Memory::open_with(Runtime::shared()?, dir, options)
+        match options.nats.clone() {
+            Some(target) => Memory::open_nats(target, options),
+            None => Memory::open_with(Runtime::shared()?, dir, options),
+        }
+    }
+
+    /// Opens the log kept in the JetStream stream `target` (needs the
+    /// cargo feature `nats`). The server's failures come back as the
+    /// component's typed errors: `io` when no server answers, `no-directory`
+    /// when the stream is missing, `access-denied` when the server's
+    /// permissions refuse.
+    pub fn open_nats(target: NatsTarget, options: Options) -> Result<Memory, Error> {
+        #[cfg(feature = "nats")]
+        {
+            // Retries while a server is away stay within the call's
+            // deadline, so the component, not the deadline, reports them.
+            let budget = (options.call_timeout / 2).min(std::time::Duration::from_secs(30));
+            let stream = crate::nats::NatsStream::new(target.clone(), budget)
+                .map_err(|e| Error::Setup(wasmtime::format_err!("{e}")))?;
+            Memory::start(
+                Runtime::shared_stream()?,
+                Place::Stream(target),
+                Grant::Stream(Box::new(stream)),
+                options,
+            )
+        }
+        #[cfg(not(feature = "nats"))]
+        {
+            // The component words the refusal (its `stream` import fails).
+            Memory::start(
+                Runtime::shared_stream()?,
+                Place::Stream(target),
+                Grant::Nothing,
+                options,
+            )
+        }
     }
 
     /// Opens the log in `dir` with a given runtime.
@@ -41,7 +88,17 @@ impl Memory {
         options: Options,
     ) -> Result<Memory, Error> {
         let dir = dir.as_ref().to_path_buf();
-        let mut instance = Instance::new(runtime, &dir, &options)?;
+        let grant = Grant::Directory(&dir);
+        Memory::start(runtime, Place::Directory(dir.clone()), grant, options)
+    }
+
+    fn start(
+        runtime: &Runtime,
+        place: Place,
+        grant: Grant,
+        options: Options,
+    ) -> Result<Memory, Error> {
+        let mut instance = Instance::new(runtime, grant, &options)?;
         let settings = {
             let Instance {
                 store, bindings, ..
@@ -54,7 +111,7 @@ impl Memory {
         };
         Ok(Memory {
             runtime: runtime.clone(),
-            dir,
+            place,
             options,
             settings,
             instance,
@@ -66,9 +123,41 @@ impl Memory {
         &self.settings
     }
 
-    /// Path of the log file on the host.
-    pub fn log_path(&self) -> PathBuf {
-        self.dir.join(&self.settings.log_name)
+    /// Path of the log file on the host; `None` for a log in a stream.
+    pub fn log_path(&self) -> Option<PathBuf> {
+        match &self.place {
+            Place::Directory(dir) => Some(dir.join(&self.settings.log_name)),
+            Place::Stream(_) => None,
+        }
+    }
+
+    /// The stream the log is kept in, if it is.
+    pub fn nats_target(&self) -> Option<&NatsTarget> {
+        match &self.place {
+            Place::Stream(target) => Some(target),
+            Place::Directory(_) => None,
+        }
+    }
+
+    /// Where the log is, for people: the file's path, or the stream.
+    pub fn location(&self) -> String {
+        match &self.place {
+            Place::Directory(dir) => dir.join(&self.settings.log_name).display().to_string(),
+            Place::Stream(target) => format!("stream {} at {}", target.stream, target.url),
+        }
+    }
+
+    /// Deletes the stream the log is kept in, and everything in it, for
+    /// good (the bench's and the tests' own streams). A directory log is
+    /// left alone.
+    #[cfg(feature = "nats")]
+    pub fn delete_stream(mut self) -> Result<(), Error> {
+        match self.instance.store.data_mut().stream.as_mut() {
+            Some(stream) => stream
+                .delete_stream()
+                .map_err(|e| Error::Setup(wasmtime::format_err!("deleting the stream: {e}"))),
+            None => Ok(()),
+        }
     }
 
     /// Appends through the WIT `append`, which traps on a refused event.
@@ -103,15 +192,14 @@ impl Memory {
     /// that cannot be read at all is an [`Error::Log`], never an entry.
     pub fn replay(&mut self) -> Result<Vec<Entry>, Error> {
         let entries = self.call_typed(|log, store| log.call_replay_entries(store))?;
-        let path = self.log_path();
+        let place = self.location();
         let mut damaged = 0usize;
         for line in entries.iter().filter_map(|e| e.as_ref().err()) {
             damaged += 1;
-            log::warn!("{}: {}", path.display(), line.message);
+            log::warn!("{place}: {}", line.message);
         }
         log::info!(
-            "{}: replay kept {} records and skipped {damaged} damaged lines",
-            path.display(),
+            "{place}: replay kept {} records and skipped {damaged} damaged lines",
             entries.len() - damaged
         );
         Ok(entries)
@@ -133,9 +221,8 @@ impl Memory {
     /// the log were read. Damaged lines are logged as warnings.
     pub fn replay_page(&mut self, cursor: Option<&str>, max_bytes: u32) -> Result<Page, Error> {
         let page = self.call_typed(|log, store| log.call_replay_page(store, cursor, max_bytes))?;
-        let path = self.log_path();
         for line in page.entries.iter().filter_map(|e| e.as_ref().err()) {
-            log::warn!("{}: {}", path.display(), line.message);
+            log::warn!("{}: {}", self.location(), line.message);
         }
         Ok(page)
     }
@@ -171,7 +258,7 @@ impl Memory {
         let report = self.call_typed(|log, store| log.call_compact(store, &snapshot, upto))?;
         log::info!(
             "{}: compacted {} bytes into {} ({} snapshot records, {} bytes kept after the cursor)",
-            self.log_path().display(),
+            self.location(),
             report.bytes_before,
             report.bytes_after,
             report.snapshot_records,
@@ -192,7 +279,7 @@ impl Memory {
         for line in &report.removed {
             log::info!(
                 "{}: moved line {} (byte offset {}, {} bytes) to {}: {}",
-                self.log_path().display(),
+                self.location(),
                 line.line,
                 line.offset,
                 line.length,
@@ -262,7 +349,17 @@ impl Memory {
     fn recover_from_trap(&mut self, trap: wasmtime::Error) -> Error {
         let stderr = String::from_utf8_lossy(&self.instance.stderr.contents()).into_owned();
         let (kind, failure) = host_failure(&trap, &self.options);
-        match Instance::new(&self.runtime, &self.dir, &self.options) {
+        let grant = match &self.place {
+            Place::Directory(dir) => Grant::Directory(dir),
+            #[cfg(feature = "nats")]
+            Place::Stream(_) => match self.instance.store.data_mut().stream.take() {
+                Some(stream) => Grant::Stream(stream),
+                None => return Error::Setup(wasmtime::format_err!("the stream was lost")),
+            },
+            #[cfg(not(feature = "nats"))]
+            Place::Stream(_) => Grant::Nothing,
+        };
+        match Instance::new(&self.runtime, grant, &self.options) {
             Ok(fresh) => self.instance = fresh,
             Err(e) => log::error!("could not replace the trapped instance: {e}"),
         }
@@ -316,7 +413,7 @@ pub(crate) fn host_failure(
 impl fmt::Debug for Memory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Memory")
-            .field("dir", &self.dir)
+            .field("place", &self.place)
             .field("options", &self.options)
             .field("settings", &self.settings)
             .finish_non_exhaustive()

@@ -1,5 +1,6 @@
 //! Agent plugins: command components (`wasi:cli/run`) that import the
-//! log interface (`pathway:memory/log@0.3.0`), run against a [`Memory`](crate::Memory), or served by a [`NatsLog`](crate::NatsLog).
+//! log interface (`pathway:memory/log@0.3.0`), run against a
+//! [`Memory`](crate::Memory) (in a directory or a stream alike).
 //!
 //! No composition tool is involved: the plugin's linker defines each log
 //! function the plugin imports as a host function that forwards its
@@ -30,22 +31,16 @@ use wasmtime::{Store, StoreContextMut};
 use wasmtime_wasi::p2::bindings::sync::CommandPre;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::bindings::exports::pathway::memory::log::HostFailure;
 use crate::limits::LinearMemoryCap;
 use crate::memory::host_failure;
 use crate::runtime::deadline_ticks;
-use crate::{
-    CheckReport, CompactReport, Entry, Error, Log, LogError, NatsLog, Page, RepairReport, Runtime,
-    Settings, interface_name,
-};
+use crate::{Error, Memory, Runtime, interface_name};
 
 /// A compiled plugin component, ready to run any number of times.
 pub struct Plugin {
     engine: wasmtime::Engine,
     /// Its log imports forwarded to a pathway component instance.
     pre: CommandPre<PluginState>,
-    /// Its log imports served by a [`NatsLog`].
-    nats_pre: CommandPre<PluginState>,
 }
 
 /// A plugin's store: its own WASI context and the pathway instance its log
@@ -54,7 +49,7 @@ struct PluginState {
     ctx: WasiCtx,
     table: ResourceTable,
     limits: LinearMemoryCap,
-    log: Log,
+    log: Memory,
 }
 
 impl WasiView for PluginState {
@@ -101,44 +96,28 @@ impl Plugin {
                     move |mut store: StoreContextMut<'_, PluginState>, _ty, params, results| {
                         // Our component's failure (a trap, a deadline) traps
                         // the plugin with the same error.
-                        match &mut store.data_mut().log {
-                            Log::File(memory) => memory
-                                .call_dynamic(&name, params, results)
-                                .map_err(wasmtime::Error::new),
-                            Log::Nats(_) => Err(wasmtime::format_err!(
-                                "the plugin was linked for the file log"
-                            )),
-                        }
+                        store
+                            .data_mut()
+                            .log
+                            .call_dynamic(&name, params, results)
+                            .map_err(wasmtime::Error::new)
                     },
                 )
                 .map_err(Error::Setup)?;
             }
         }
         let pre = command_pre(&linker, &component)?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(Error::Setup)?;
-        serve_from_nats(&mut linker).map_err(Error::Setup)?;
-        let nats_pre = command_pre(&linker, &component)?;
-        Ok(Plugin {
-            engine,
-            pre,
-            nats_pre,
-        })
+        Ok(Plugin { engine, pre })
     }
 
-    /// Runs the plugin once, its log imports served by `log` (a
-    /// [`Memory`](crate::Memory), a [`NatsLog`] or a [`Log`]), and returns
+    /// Runs the plugin once, its log imports served by `log`, and returns
     /// its exit status. `argv` is what the plugin sees as its arguments, its
     /// name first. Its stdio is this process's; it gets no environment and
     /// no directory. The log's [`Options`](crate::Options) cap the
     /// plugin's memory and give the whole run its deadline.
-    pub fn run(&self, log: impl Into<Log>, argv: &[impl AsRef<str>]) -> Result<i32, Error> {
-        let log = log.into();
-        let options = log.options().clone();
-        let pre = match log {
-            Log::File(_) => &self.pre,
-            Log::Nats(_) => &self.nats_pre,
-        };
+    pub fn run(&self, log: Memory, argv: &[impl AsRef<str>]) -> Result<i32, Error> {
+        let options = log.options.clone();
+        let pre = &self.pre;
         let mut wasi = WasiCtxBuilder::new();
         wasi.inherit_stdio().args(argv);
         let mut store = Store::new(
@@ -201,77 +180,6 @@ fn command_pre(
     CommandPre::new(pre).map_err(|e| {
         Error::Setup(e.context("the plugin must be a command component (export wasi:cli/run)"))
     })
-}
-
-/// The NATS log behind a plugin's store.
-fn nats<'a>(store: &'a mut StoreContextMut<'_, PluginState>) -> wasmtime::Result<&'a mut NatsLog> {
-    match &mut store.data_mut().log {
-        Log::Nats(nats) => Ok(nats),
-        Log::File(_) => Err(wasmtime::format_err!(
-            "the plugin was linked for a NATS log"
-        )),
-    }
-}
-
-/// A call's outcome as the WIT's `result<T, log-error>`; any other
-/// failure traps the plugin with the error.
-fn typed<T>(outcome: Result<T, Error>) -> wasmtime::Result<(Result<T, LogError>,)> {
-    match outcome {
-        Ok(value) => Ok((Ok(value),)),
-        Err(Error::Log(e)) => Ok((Err(e),)),
-        Err(e) => Err(wasmtime::Error::new(e)),
-    }
-}
-
-/// Defines every function of the log interface on `linker`, served by the
-/// store's [`NatsLog`]. The generated types are the WIT's own, lowered and
-/// lifted by wasmtime: no value is converted by hand.
-fn serve_from_nats(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
-    type Store<'a> = StoreContextMut<'a, PluginState>;
-    let mut log = linker.instance(interface_name())?;
-    log.func_wrap("open-log", |mut s: Store, (): ()| {
-        typed::<Settings>(Ok(nats(&mut s)?.settings().clone()))
-    })?;
-    log.func_wrap("append", |mut s: Store, (event,): (String,)| {
-        nats(&mut s)?.append(&event).map_err(wasmtime::Error::new)
-    })?;
-    log.func_wrap("try-append", |mut s: Store, (event,): (String,)| {
-        typed(nats(&mut s)?.try_append(&event))
-    })?;
-    log.func_wrap("append-batch", |mut s: Store, (events,): (Vec<String>,)| {
-        typed(nats(&mut s)?.append_batch(&events))
-    })?;
-    log.func_wrap("replay", |mut s: Store, (): ()| {
-        let entries = nats(&mut s)?.replay_text().map_err(wasmtime::Error::new)?;
-        Ok((entries,))
-    })?;
-    log.func_wrap("replay-entries", |mut s: Store, (): ()| {
-        typed::<Vec<Entry>>(nats(&mut s)?.replay())
-    })?;
-    log.func_wrap("sync", |mut s: Store, (): ()| typed(nats(&mut s)?.sync()))?;
-    log.func_wrap(
-        "replay-page",
-        |mut s: Store, (cursor, max_bytes): (Option<String>, u32)| {
-            typed::<Page>(nats(&mut s)?.replay_page(cursor.as_deref(), max_bytes))
-        },
-    )?;
-    log.func_wrap(
-        "compact",
-        |mut s: Store, (snapshot, upto): (Vec<String>, String)| {
-            typed::<CompactReport>(nats(&mut s)?.compact(&snapshot, &upto))
-        },
-    )?;
-    log.func_wrap("check", |mut s: Store, (): ()| {
-        typed::<CheckReport>(nats(&mut s)?.check())
-    })?;
-    log.func_wrap("repair", |mut s: Store, (): ()| {
-        typed::<RepairReport>(nats(&mut s)?.repair())
-    })?;
-    log.func_wrap(
-        "host-message",
-        |mut s: Store, (failure,): (HostFailure,)| Ok((nats(&mut s)?.host_message(&failure),)),
-    )?;
-    Ok(())
 }
 
 /// The functions of the log interface the component exports.

@@ -7,9 +7,9 @@ use std::time::Duration;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
-use crate::bindings::PathwayPre;
+use crate::bindings::PathwayStreamPre;
 use crate::instance::HostState;
-use crate::{COMPONENT_BYTES, Error};
+use crate::{COMPONENT_BYTES, Error, STREAM_COMPONENT_BYTES};
 
 /// How often the engine's epoch advances; deadlines are whole ticks. The
 /// component's constant, which it also hands other hosts (`open-log`).
@@ -21,11 +21,12 @@ pub(crate) const EPOCH_TICK: Duration =
 #[derive(Clone)]
 pub struct Runtime {
     pub(crate) engine: Engine,
-    pub(crate) pre: PathwayPre<HostState>,
+    pub(crate) pre: PathwayStreamPre<HostState>,
 }
 
 impl Runtime {
-    /// Compiles `component` (the bytes of a `.wasm` component).
+    /// Compiles `component` (the bytes of a `.wasm` component: either
+    /// build, `pathway` or `pathway-stream`).
     ///
     /// Compiled code is kept in wasmtime's on-disk cache (its default
     /// directory, under the user's cache dir), so a second process skips the
@@ -46,8 +47,14 @@ impl Runtime {
         let component = Component::new(&engine, component).map_err(Error::Setup)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(Error::Setup)?;
+        // The stream build's import; the directory build does not use it.
+        crate::bindings::pathway::memory::stream::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+            &mut linker,
+            |state: &mut HostState| state,
+        )
+        .map_err(Error::Setup)?;
         let pre = linker.instantiate_pre(&component).map_err(Error::Setup)?;
-        let pre = PathwayPre::new(pre).map_err(Error::Setup)?;
+        let pre = PathwayStreamPre::new(pre).map_err(Error::Setup)?;
         Ok(Runtime { engine, pre })
     }
 
@@ -59,6 +66,17 @@ impl Runtime {
             return Ok(runtime);
         }
         let runtime = Runtime::new(COMPONENT_BYTES)?;
+        Ok(SHARED.get_or_init(|| runtime))
+    }
+
+    /// The embedded stream build (`pathway-stream`), for logs kept in a
+    /// stream: compiled on first use and kept for the process.
+    pub fn shared_stream() -> Result<&'static Runtime, Error> {
+        static SHARED: OnceLock<Runtime> = OnceLock::new();
+        if let Some(runtime) = SHARED.get() {
+            return Ok(runtime);
+        }
+        let runtime = Runtime::new(STREAM_COMPONENT_BYTES)?;
         Ok(SHARED.get_or_init(|| runtime))
     }
 }

@@ -63,9 +63,7 @@ fn run(command: &mut Command) -> String {
 
 /// The embedded component, written where the packaging scripts read it.
 fn component_in(dir: &Path) -> PathBuf {
-    let wasm = dir.join("pathway_memory.wasm");
-    std::fs::write(&wasm, pathway_host::COMPONENT_BYTES).unwrap();
-    wasm
+    pathway_host::write_components(dir).unwrap()
 }
 
 #[test]

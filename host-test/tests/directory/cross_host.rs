@@ -6,16 +6,23 @@
 //! canonically, must equal the Rust library's byte for byte, case by case;
 //! a difference names the host, the case and the first differing field.
 //!
+//! It runs twice: on a directory per case, and on a NATS JetStream stream
+//! per case (a nats-server the test starts), where the steps that belong
+//! to files (the checksum's integrity steps, the directory's files) are
+//! left out and a log case's lines are published as another client would.
+//!
 //! A machine without Node.js or Python fails here with a message saying
 //! what to install; `PATHWAY_SKIP_POLYGLOT=1` leaves those two hosts out.
 
 use crate::common;
+use crate::support::{Server, publish_raw};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use pathway_host::{Error, Memory, Options, Page, json};
+use pathway_host::{Error, Memory, NatsTarget, Options, Page, json};
+use tempfile::TempDir;
 use serde_json::{Value, json};
 
 const LOG: &str = "pathway.jsonl";
@@ -176,17 +183,131 @@ fn compact_to_end(memory: &mut Memory, snapshot: &str) -> Value {
     }
 }
 
+/// Where each case's log is kept, as `cases.json`'s `storage` says (see
+/// `host-test/hosts/cross-host.md`).
+#[derive(Debug, Clone)]
+enum Storage {
+    /// A fresh directory per case.
+    Directory,
+    /// Stream `<prefix>-<kind>-<index>` on the server at `url`; a log
+    /// case's stream already holds its lines, the others are created.
+    Nats { url: String, prefix: String },
+}
+
+impl Storage {
+    fn of(cases: &Value) -> Storage {
+        match &cases["storage"] {
+            Value::Object(nats) => Storage::Nats {
+                url: nats["nats"].as_str().unwrap().to_string(),
+                prefix: nats["prefix"].as_str().unwrap().to_string(),
+            },
+            _ => Storage::Directory,
+        }
+    }
+
+    fn is_directory(&self) -> bool {
+        matches!(self, Storage::Directory)
+    }
+
+    /// The stream of case `index` of `kind`, and whether to create it.
+    fn stream(prefix: &str, kind: &str, index: usize) -> String {
+        format!("{prefix}-{kind}-{index}")
+    }
+
+    /// Opens case `index` of `kind` in the library: a fresh directory
+    /// holding `log` (a log case's bytes), or the case's stream.
+    fn open(&self, kind: &str, index: usize, log: Option<&[u8]>) -> (Memory, Option<TempDir>) {
+        let options = Options {
+            max_line: Some(MAX_LINE),
+            ..Options::default()
+        };
+        match self {
+            Storage::Directory => {
+                let dir = common::test_dir("cross_host_library");
+                if let Some(bytes) = log {
+                    std::fs::write(dir.path().join(LOG), bytes).unwrap();
+                }
+                (Memory::open(dir.path(), options).unwrap(), Some(dir))
+            }
+            Storage::Nats { url, prefix } => {
+                let target = NatsTarget {
+                    url: url.clone(),
+                    stream: Storage::stream(prefix, kind, index),
+                    create_replicas: (kind != "logs").then_some(1),
+                };
+                (Memory::open_nats(target, options).unwrap(), None)
+            }
+        }
+    }
+
+    /// The CLI's arguments that name case `index` of `kind`: `--dir` a
+    /// fresh directory holding `log`, or `--nats` and `--stream`.
+    fn cli(&self, kind: &str, index: usize, log: Option<&[u8]>) -> (Vec<String>, Option<TempDir>) {
+        match self {
+            Storage::Directory => {
+                let dir = common::test_dir("cross_host_cli");
+                if let Some(bytes) = log {
+                    std::fs::write(dir.path().join(LOG), bytes).unwrap();
+                }
+                let args = vec!["--dir".to_string(), dir.path().display().to_string()];
+                (args, Some(dir))
+            }
+            Storage::Nats { url, prefix } => {
+                let mut args = vec![
+                    "--nats".to_string(),
+                    url.clone(),
+                    "--stream".to_string(),
+                    Storage::stream(prefix, kind, index),
+                ];
+                if kind != "logs" {
+                    args.extend(["--replicas".to_string(), "1".to_string()]);
+                }
+                (args, None)
+            }
+        }
+    }
+}
+
+/// Whether a log case applies to a stream: a stream holds whole messages,
+/// so no torn last line, and no byte order mark.
+fn applies_to_streams(log: &[u8]) -> bool {
+    !log.starts_with(b"\xEF\xBB\xBF") && log.ends_with(b"\n")
+}
+
+/// The cases of `cases` that apply to `storage`.
+fn for_storage(cases: &Value, storage: &Storage) -> Value {
+    let mut cases = cases.clone();
+    if !storage.is_directory() {
+        let logs = cases["logs"].as_array_mut().unwrap();
+        logs.retain(|case| applies_to_streams(&unhex(case["hex"].as_str().unwrap())));
+    }
+    cases
+}
+
+/// Makes the streams of the log cases for the runner with `prefix`: each
+/// line of a case published as a message, as another client would.
+fn seed_streams(url: &str, prefix: &str, cases: &Value) {
+    for (index, case) in cases["logs"].as_array().unwrap().iter().enumerate() {
+        let bytes = unhex(case["hex"].as_str().unwrap());
+        let stream = Storage::stream(prefix, "logs", index);
+        let target = NatsTarget {
+            url: url.to_string(),
+            stream: stream.clone(),
+            create_replicas: Some(1),
+        };
+        drop(Memory::open_nats(target, Options::default()).unwrap());
+        let lines: Vec<&[u8]> = bytes[..bytes.len() - 1].split(|&b| b == b'\n').collect();
+        publish_raw(url, &stream, &lines);
+    }
+}
+
 /// The Rust library's results.
 fn run_library(cases: &Value) -> Value {
-    let options = || Options {
-        max_line: Some(MAX_LINE),
-        ..Options::default()
-    };
+    let storage = Storage::of(cases);
     let mut logs = serde_json::Map::new();
-    for case in cases["logs"].as_array().unwrap() {
-        let dir = common::test_dir("cross_host_library");
-        std::fs::write(dir.path().join(LOG), unhex(case["hex"].as_str().unwrap())).unwrap();
-        let mut memory = Memory::open(dir.path(), options()).unwrap();
+    for (index, case) in cases["logs"].as_array().unwrap().iter().enumerate() {
+        let bytes = unhex(case["hex"].as_str().unwrap());
+        let (mut memory, dir) = storage.open("logs", index, Some(&bytes));
         let mut result = serde_json::Map::new();
         let replay = json::value_or_error(memory.replay(), |e| json::entries(e)).unwrap();
         result.insert("replay".into(), replay);
@@ -200,6 +321,10 @@ fn run_library(cases: &Value) -> Value {
         result.insert("repair".into(), repair);
         let after = json::value_or_error(memory.replay(), |e| json::entries(e)).unwrap();
         result.insert("after_repair".into(), after);
+        let Some(dir) = dir else {
+            logs.insert(case["name"].as_str().unwrap().into(), result.into());
+            continue;
+        };
         let compact = compact_to_end(&mut memory, FOLDED);
         let check = json::value_or_error(memory.check(), json::check_report).unwrap();
         change_in_place(dir.path());
@@ -218,10 +343,9 @@ fn run_library(cases: &Value) -> Value {
         logs.insert(case["name"].as_str().unwrap().into(), result.into());
     }
     let mut events = serde_json::Map::new();
-    for case in cases["events"].as_array().unwrap() {
+    for (index, case) in cases["events"].as_array().unwrap().iter().enumerate() {
         let event = case["event"].as_str().unwrap();
-        let dir = common::test_dir("cross_host_library");
-        let mut memory = Memory::open(dir.path(), options()).unwrap();
+        let (mut memory, dir) = storage.open("events", index, None);
         let null = |_: &()| Value::Null;
         let mut result = serde_json::Map::new();
         let tried = json::outcome(memory.try_append(event), null).unwrap();
@@ -231,7 +355,9 @@ fn run_library(cases: &Value) -> Value {
         result.insert("compact".into(), compact_to_end(&mut memory, event));
         let replay = json::value_or_error(memory.replay(), |e| json::entries(e)).unwrap();
         result.insert("replay".into(), replay);
-        result.insert("files".into(), files(dir.path()));
+        if let Some(dir) = dir {
+            result.insert("files".into(), files(dir.path()));
+        }
         events.insert(case["name"].as_str().unwrap().into(), result.into());
     }
     let batching = pathway_host::Batching {
@@ -241,29 +367,31 @@ fn run_library(cases: &Value) -> Value {
         max_wait: std::time::Duration::from_millis(LINES_TIMER_MS),
     };
     let mut lines = serde_json::Map::new();
-    for case in cases["lines"].as_array().unwrap() {
-        let dir = common::test_dir("cross_host_library");
-        let mut memory = Memory::open(dir.path(), options()).unwrap();
+    for (index, case) in cases["lines"].as_array().unwrap().iter().enumerate() {
+        let (mut memory, dir) = storage.open("lines", index, None);
         let input = std::io::Cursor::new(unhex(case["hex"].as_str().unwrap()));
         let imported = match memory.append_lines(input, &batching) {
             Ok(_) => json!({ "ok": null }),
             Err(e) => json!({ "err": json::lines_error(&e).unwrap_or_else(|| panic!("{e}")) }),
         };
-        let result = json!({
+        let mut result = json!({
             "append_lines": imported,
             "replay": json::value_or_error(memory.replay(), |e| json::entries(e)).unwrap(),
-            "files": files(dir.path()),
         });
+        if let Some(dir) = dir {
+            result["files"] = files(dir.path());
+        }
         lines.insert(case["name"].as_str().unwrap().into(), result);
     }
     json!({ "logs": logs, "events": events, "lines": lines })
 }
 
-/// `pathway <command> --dir DIR --max-line N <the rest>`.
-fn pathway(args: &[&str], dir: &Path) -> Output {
+/// `pathway <command> PLACE --max-line N <the rest>`, `PLACE` the
+/// arguments that name the log (`--dir DIR`, or `--nats URL --stream S`).
+fn pathway(args: &[&str], place: &[String]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pathway"))
         .arg(args[0])
-        .args(["--dir", dir.to_str().unwrap()])
+        .args(place)
         .args(["--max-line", &MAX_LINE.to_string()])
         .args(&args[1..])
         .output()
@@ -271,8 +399,8 @@ fn pathway(args: &[&str], dir: &Path) -> Output {
 }
 
 /// The CLI's stdout as JSON (one value), with the exit codes it may have.
-fn cli_json(args: &[&str], dir: &Path, codes: &[i32]) -> Value {
-    let out = pathway(args, dir);
+fn cli_json(args: &[&str], place: &[String], codes: &[i32]) -> Value {
+    let out = pathway(args, place);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.code().is_some_and(|c| codes.contains(&c)),
@@ -283,7 +411,7 @@ fn cli_json(args: &[&str], dir: &Path, codes: &[i32]) -> Value {
 }
 
 /// `pathway append --json ... -` with `input` on stdin: its outcome.
-fn cli_append_lines(dir: &Path, input: &[u8]) -> Value {
+fn cli_append_lines(place: &[String], input: &[u8]) -> Value {
     use std::io::Write;
     let (events, bytes, timer) = (
         LINES_BATCH_EVENTS.to_string(),
@@ -291,7 +419,8 @@ fn cli_append_lines(dir: &Path, input: &[u8]) -> Value {
         LINES_TIMER_MS.to_string(),
     );
     let mut child = Command::new(env!("CARGO_BIN_EXE_pathway"))
-        .args(["append", "--dir", dir.to_str().unwrap()])
+        .arg("append")
+        .args(place)
         .args(["--max-line", &MAX_LINE.to_string(), "--json"])
         .args(["--batch-events", &events, "--batch-bytes", &bytes])
         .args(["--batch-idle-ms", &timer, "--batch-wait-ms", &timer, "-"])
@@ -318,8 +447,8 @@ fn cli_append_lines(dir: &Path, input: &[u8]) -> Value {
 }
 
 /// `pathway replay --json`: one entry per line.
-fn cli_replay(dir: &Path) -> Value {
-    let out = pathway(&["replay", "--json"], dir);
+fn cli_replay(place: &[String]) -> Value {
+    let out = pathway(&["replay", "--json"], place);
     assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
     let entries: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()
@@ -331,7 +460,7 @@ fn cli_replay(dir: &Path) -> Value {
 
 /// `pathway page --json` from the start until a page is at the end: the
 /// pages without their cursors, and the last page's cursor.
-fn cli_pages(dir: &Path) -> (Vec<Value>, String) {
+fn cli_pages(place: &[String]) -> (Vec<Value>, String) {
     let mut pages = Vec::new();
     let mut cursor: Option<String> = None;
     let max = PAGE_BYTES.to_string();
@@ -340,7 +469,7 @@ fn cli_pages(dir: &Path) -> (Vec<Value>, String) {
         if let Some(cursor) = &cursor {
             args.extend(["--after", cursor]);
         }
-        let mut page = cli_json(&args, dir, &[0]);
+        let mut page = cli_json(&args, place, &[0]);
         let page_map = page.as_object_mut().unwrap();
         let next = page_map
             .remove("next")
@@ -360,75 +489,78 @@ fn cli_pages(dir: &Path) -> (Vec<Value>, String) {
 /// `pathway compact --json --snapshot-json [snapshot] --upto END`, `END`
 /// from a page walk just before, exiting with one of `codes`. The snapshot
 /// goes as a JSON array: events may span lines.
-fn cli_compact_to_end(dir: &Path, snapshot: &str, codes: &[i32]) -> Value {
-    let file = dir.with_extension("snapshot.json");
-    std::fs::write(&file, json!([snapshot]).to_string()).unwrap();
-    let (_, end) = cli_pages(dir);
+fn cli_compact_to_end(place: &[String], snapshot: &str, codes: &[i32]) -> Value {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), json!([snapshot]).to_string()).unwrap();
+    let (_, end) = cli_pages(place);
     let args = [
         "compact",
         "--json",
         "--snapshot-json",
-        file.to_str().unwrap(),
+        file.path().to_str().unwrap(),
     ];
-    let compacted = cli_json(&[&args[..], &["--upto", &end]].concat(), dir, codes);
-    std::fs::remove_file(&file).unwrap();
-    compacted
+    cli_json(&[&args[..], &["--upto", &end]].concat(), place, codes)
 }
 
 /// The CLI's results, from its `--json` output.
 fn run_cli(cases: &Value) -> Value {
+    let storage = Storage::of(cases);
     let mut logs = serde_json::Map::new();
-    for case in cases["logs"].as_array().unwrap() {
-        let dir = common::test_dir("cross_host_cli");
-        let dir = dir.path();
-        std::fs::write(dir.join(LOG), unhex(case["hex"].as_str().unwrap())).unwrap();
+    for (index, case) in cases["logs"].as_array().unwrap().iter().enumerate() {
+        let bytes = unhex(case["hex"].as_str().unwrap());
+        let (place, dir) = storage.cli("logs", index, Some(&bytes));
         let mut result = json!({
-            "replay": cli_replay(dir),
-            "pages": cli_pages(dir).0,
-            "check": cli_json(&["check", "--json"], dir, &[0, 1]),
-            "repair": cli_json(&["repair", "--json"], dir, &[0]),
-            "after_repair": cli_replay(dir),
+            "replay": cli_replay(&place),
+            "pages": cli_pages(&place).0,
+            "check": cli_json(&["check", "--json"], &place, &[0, 1]),
+            "repair": cli_json(&["repair", "--json"], &place, &[0]),
+            "after_repair": cli_replay(&place),
         });
-        let compact = cli_compact_to_end(dir, FOLDED, &[0]);
-        let check = cli_json(&["check", "--json"], dir, &[0, 1]);
-        change_in_place(dir);
-        result["integrity"] = json!({
-            "compact": compact,
-            "check": check,
-            "changed_check": cli_json(&["check", "--json"], dir, &[0, 1]),
-            "changed_compact": cli_compact_to_end(dir, "{}", &[2]),
-            // A report on success, `{"err": ...}` on an error (exit 2).
-            "changed_repair": match cli_json(&["repair", "--json"], dir, &[0, 2]) {
-                err if err.get("err").is_some() => err,
-                report => json!({ "ok": report }),
-            },
-        });
-        result["files"] = files(dir);
+        if let Some(dir) = dir {
+            let dir = dir.path();
+            let compact = cli_compact_to_end(&place, FOLDED, &[0]);
+            let check = cli_json(&["check", "--json"], &place, &[0, 1]);
+            change_in_place(dir);
+            result["integrity"] = json!({
+                "compact": compact,
+                "check": check,
+                "changed_check": cli_json(&["check", "--json"], &place, &[0, 1]),
+                "changed_compact": cli_compact_to_end(&place, "{}", &[2]),
+                // A report on success, `{"err": ...}` on an error (exit 2).
+                "changed_repair": match cli_json(&["repair", "--json"], &place, &[0, 2]) {
+                    err if err.get("err").is_some() => err,
+                    report => json!({ "ok": report }),
+                },
+            });
+            result["files"] = files(dir);
+        }
         logs.insert(case["name"].as_str().unwrap().into(), result);
     }
     let mut events = serde_json::Map::new();
-    for case in cases["events"].as_array().unwrap() {
+    for (index, case) in cases["events"].as_array().unwrap().iter().enumerate() {
         let event = case["event"].as_str().unwrap();
-        let dir = common::test_dir("cross_host_cli");
-        let dir = dir.path();
-        let tried = cli_json(&["append", "--json", "--each", "--", event], dir, &[0, 1]);
-        let batch = cli_json(&["append", "--json", "--", "1", event], dir, &[0, 1]);
+        let (place, dir) = storage.cli("events", index, None);
+        let tried = cli_json(&["append", "--json", "--each", "--", event], &place, &[0, 1]);
+        let batch = cli_json(&["append", "--json", "--", "1", event], &place, &[0, 1]);
         let mut result = json!({ "try_append": tried, "append_batch": batch });
-        result["compact"] = cli_compact_to_end(dir, event, &[0, 1]);
-        result["replay"] = cli_replay(dir);
-        result["files"] = files(dir);
+        result["compact"] = cli_compact_to_end(&place, event, &[0, 1]);
+        result["replay"] = cli_replay(&place);
+        if let Some(dir) = dir {
+            result["files"] = files(dir.path());
+        }
         events.insert(case["name"].as_str().unwrap().into(), result);
     }
     let mut lines = serde_json::Map::new();
-    for case in cases["lines"].as_array().unwrap() {
-        let dir = common::test_dir("cross_host_cli");
-        let dir = dir.path();
-        let imported = cli_append_lines(dir, &unhex(case["hex"].as_str().unwrap()));
-        let result = json!({
+    for (index, case) in cases["lines"].as_array().unwrap().iter().enumerate() {
+        let (place, dir) = storage.cli("lines", index, None);
+        let imported = cli_append_lines(&place, &unhex(case["hex"].as_str().unwrap()));
+        let mut result = json!({
             "append_lines": imported,
-            "replay": cli_replay(dir),
-            "files": files(dir),
+            "replay": cli_replay(&place),
         });
+        if let Some(dir) = dir {
+            result["files"] = files(dir.path());
+        }
         lines.insert(case["name"].as_str().unwrap().into(), result);
     }
     json!({ "logs": logs, "events": events, "lines": lines })
@@ -442,8 +574,7 @@ fn run_host(host: &str, needs: &str, cases_path: &Path, work: &Path) -> Value {
         "the {host} host's runner needs `{needs}` on PATH ({found:?}); install it, or set \
          PATHWAY_SKIP_POLYGLOT=1 to leave that host out"
     );
-    let wasm = work.join("pathway_memory.wasm");
-    std::fs::write(&wasm, pathway_host::COMPONENT_BYTES).unwrap();
+    let wasm = pathway_host::write_components(work).unwrap();
     let out_path = work.join(format!("{host}-results.json"));
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("hosts")
@@ -556,6 +687,15 @@ fn differences(host: &str, reference: &Value, results: &Value) -> Vec<String> {
     found
 }
 
+/// Whether the Node and Python hosts are left out (`PATHWAY_SKIP_POLYGLOT=1`).
+fn skip_polyglot(test: &str) -> bool {
+    let skip = std::env::var_os("PATHWAY_SKIP_POLYGLOT").is_some_and(|v| v == "1");
+    if skip {
+        common::skipped(test, "PATHWAY_SKIP_POLYGLOT=1");
+    }
+    skip
+}
+
 #[test]
 fn every_host_gives_the_same_results_on_the_corpus() {
     let cases = cases();
@@ -589,12 +729,7 @@ fn every_host_gives_the_same_results_on_the_corpus() {
     let started = std::time::Instant::now();
     let mut problems = differences("cli", &reference, &run_cli(&cases));
     timings.push(format!("cli {:.1} s", started.elapsed().as_secs_f64()));
-    if std::env::var_os("PATHWAY_SKIP_POLYGLOT").is_some_and(|v| v == "1") {
-        common::skipped(
-            "cross_host: the node and python hosts",
-            "PATHWAY_SKIP_POLYGLOT=1",
-        );
-    } else {
+    if !skip_polyglot("cross_host: the node and python hosts") {
         for (host, needs) in [("node", "node"), ("python", "python3")] {
             let started = std::time::Instant::now();
             let results = run_host(host, needs, &cases_path, work.path());
@@ -610,6 +745,76 @@ fn every_host_gives_the_same_results_on_the_corpus() {
     );
     eprintln!(
         "figures: cross-host: {count} corpus cases, every host equal to the Rust library ({})",
+        timings.join(", ")
+    );
+}
+
+/// `results` with the stream-name prefix of its runner made `S`: names of
+/// streams appear in reports (the quarantine's subject).
+fn without_prefix(results: &Value, prefix: &str) -> Value {
+    let text = serde_json::to_string(results).unwrap();
+    serde_json::from_str(&text.replace(&format!("{prefix}-"), "S-")).unwrap()
+}
+
+#[test]
+fn every_host_gives_the_same_results_on_a_stream() {
+    let server = Server::single("cross_host_stream");
+    let url = server.url();
+    let storage = Storage::Nats {
+        url: url.clone(),
+        prefix: String::new(),
+    };
+    let base = for_storage(&cases(), &storage);
+    let work = common::test_dir("cross_host_stream");
+    // Each runner its own streams, `<prefix>-<kind>-<index>`; prefixes of
+    // one length, so the servers' byte counts agree.
+    let for_runner = |prefix: &str| -> Value {
+        let mut cases = base.clone();
+        cases["storage"] = json!({ "nats": url, "prefix": prefix });
+        seed_streams(&url, prefix, &cases);
+        cases
+    };
+    let started = std::time::Instant::now();
+    let reference = without_prefix(&run_library(&for_runner("xa")), "xa");
+    let mut timings = vec![format!("rust {:.1} s", started.elapsed().as_secs_f64())];
+    let count = ["logs", "events", "lines"]
+        .iter()
+        .map(|kind| base[kind].as_array().unwrap().len())
+        .sum::<usize>();
+    assert!(count >= 40, "{count} cases apply to a stream");
+    // Hand-published lines that are no record met the damaged-line rules.
+    let damaged = reference["logs"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|r| r["check"]["damaged"].as_array().is_some_and(|d| !d.is_empty()))
+        .count();
+    assert!(damaged >= 5, "{damaged} log cases with damaged messages");
+
+    let started = std::time::Instant::now();
+    let cli = without_prefix(&run_cli(&for_runner("xb")), "xb");
+    let mut problems = differences("cli", &reference, &cli);
+    timings.push(format!("cli {:.1} s", started.elapsed().as_secs_f64()));
+    if !skip_polyglot("cross_host on a stream: the node and python hosts") {
+        for (host, needs, prefix) in [("node", "node", "xc"), ("python", "python3", "xd")] {
+            let cases_path = work.path().join(format!("cases-{host}.json"));
+            let cases = for_runner(prefix);
+            std::fs::write(&cases_path, serde_json::to_vec_pretty(&cases).unwrap()).unwrap();
+            let started = std::time::Instant::now();
+            let results = run_host(host, needs, &cases_path, work.path());
+            problems.extend(differences(host, &reference, &without_prefix(&results, prefix)));
+            timings.push(format!("{host} {:.1} s", started.elapsed().as_secs_f64()));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} differences from the Rust library on a stream:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    eprintln!(
+        "figures: cross-host on a stream: {count} corpus cases, every host equal to the Rust \
+         library ({})",
         timings.join(", ")
     );
 }

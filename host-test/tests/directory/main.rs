@@ -4,6 +4,9 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+/// The nats-server processes of the cross-host run on a stream.
+#[path = "../nats/support.rs"]
+mod support;
 
 mod check_repair;
 mod cli;

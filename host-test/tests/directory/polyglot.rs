@@ -32,8 +32,7 @@ fn run_host_tests(host: &str, needs: &str) {
          PATHWAY_SKIP_POLYGLOT=1 to skip them"
     );
     let dir = tempfile::tempdir().unwrap();
-    let wasm = dir.path().join("pathway_memory.wasm");
-    std::fs::write(&wasm, pathway_host::COMPONENT_BYTES).unwrap();
+    let wasm = pathway_host::write_components(dir.path()).unwrap();
     let script = hosts().join(host).join("run-tests.sh");
     let started = std::time::Instant::now();
     let out = Command::new("bash")

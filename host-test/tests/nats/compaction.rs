@@ -6,9 +6,9 @@
 use crate::support as nats_support;
 
 use nats_support::{Server, open, publish_with};
-use pathway_host::{Cause, Error, NatsLog};
+use pathway_host::{Cause, Error, Memory};
 
-fn records(log: &mut NatsLog) -> Vec<String> {
+fn records(log: &mut Memory) -> Vec<String> {
     log.replay()
         .unwrap()
         .into_iter()
@@ -17,7 +17,7 @@ fn records(log: &mut NatsLog) -> Vec<String> {
 }
 
 /// The cursor after the first `n` records.
-fn cursor_after(log: &mut NatsLog, n: usize) -> String {
+fn cursor_after(log: &mut Memory, n: usize) -> String {
     let mut cursor = None;
     for _ in 0..n {
         let page = log.replay_page(cursor.as_deref(), 1).unwrap();

@@ -1,7 +1,7 @@
 //! The same contract as the file log: the cross-host corpus
 //! (`tests/corpus`, run as `host-test/hosts/cross-host.md` says) through a
 //! NATS stream gives the file log's results, where it applies. One body
-//! runs on both providers through [`Log`].
+//! runs on both storages through [`Memory`].
 //!
 //! Where it does not apply: logs that start with a UTF-8 BOM or end in a
 //! torn line (a stream holds whole messages, and no BOM); the byte counts
@@ -14,7 +14,7 @@ use crate::support as nats_support;
 use std::path::{Path, PathBuf};
 
 use nats_support::{Server, publish_raw};
-use pathway_host::{Error, Log, NatsTarget, Options, Page, json};
+use pathway_host::{Error, Memory, NatsTarget, Options, Page, json};
 use serde_json::{Value, json};
 
 const LOG: &str = "pathway.jsonl";
@@ -45,7 +45,7 @@ fn options(nats: Option<NatsTarget>) -> Options {
     }
 }
 
-fn walk(log: &mut Log) -> Result<Vec<Page>, Error> {
+fn walk(log: &mut Memory) -> Result<Vec<Page>, Error> {
     let mut pages = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -71,7 +71,7 @@ fn without(mut value: Value, path: &[&str]) -> Value {
 }
 
 /// The cross-host steps for a log case, on either provider.
-fn log_case(log: &mut Log) -> Value {
+fn log_case(log: &mut Memory) -> Value {
     let replay = json::value_or_error(log.replay(), |e| json::entries(e)).unwrap();
     let pages = json::value_or_error(walk(log), |pages| {
         pages
@@ -92,7 +92,7 @@ fn log_case(log: &mut Log) -> Value {
 }
 
 /// The cross-host steps for an event case, on either provider.
-fn event_case(log: &mut Log, event: &str) -> Value {
+fn event_case(log: &mut Memory, event: &str) -> Value {
     let null = |_: &()| Value::Null;
     let tried = json::outcome(log.try_append(event), null).unwrap();
     let batch = json::outcome(log.append_batch(&["1", event]), null).unwrap();
@@ -119,14 +119,14 @@ fn the_corpus_gives_the_file_logs_results_through_a_stream() {
             .tempdir()
             .unwrap();
         std::fs::write(dir.path().join(LOG), &bytes).unwrap();
-        let mut file = Log::open(dir.path(), options(None)).unwrap();
+        let mut file = Memory::open(dir.path(), options(None)).unwrap();
         let stream = format!("log{n}");
         let target = NatsTarget {
             url: url.clone(),
             stream: stream.clone(),
             create_replicas: Some(1),
         };
-        let mut nats = Log::open(dir.path(), options(Some(target))).unwrap();
+        let mut nats = Memory::open(dir.path(), options(Some(target))).unwrap();
         let lines: Vec<&[u8]> = bytes[..bytes.len() - 1].split(|&b| b == b'\n').collect();
         publish_raw(&url, &stream, &lines);
         assert_eq!(log_case(&mut nats), log_case(&mut file), "log {name}");
@@ -140,13 +140,13 @@ fn the_corpus_gives_the_file_logs_results_through_a_stream() {
             .prefix("pathway-nats-diff-")
             .tempdir()
             .unwrap();
-        let mut file = Log::open(dir.path(), options(None)).unwrap();
+        let mut file = Memory::open(dir.path(), options(None)).unwrap();
         let target = NatsTarget {
             url: url.clone(),
             stream: format!("event{n}"),
             create_replicas: Some(1),
         };
-        let mut nats = Log::open(dir.path(), options(Some(target))).unwrap();
+        let mut nats = Memory::open(dir.path(), options(Some(target))).unwrap();
         assert_eq!(
             event_case(&mut nats, &event),
             event_case(&mut file, &event),

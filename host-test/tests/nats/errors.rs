@@ -4,7 +4,7 @@
 use crate::support as nats_support;
 
 use nats_support::{Server, free_port, open};
-use pathway_host::{Cause, Error, NatsLog, NatsTarget, Options, TooLarge, TrapKind};
+use pathway_host::{Cause, Error, Memory, NatsTarget, Options, TooLarge, TrapKind};
 
 fn target(url: &str, stream: &str, create: Option<usize>) -> NatsTarget {
     NatsTarget {
@@ -14,7 +14,7 @@ fn target(url: &str, stream: &str, create: Option<usize>) -> NatsTarget {
     }
 }
 
-fn log_error(result: Result<NatsLog, Error>) -> (Cause, String) {
+fn log_error(result: Result<Memory, Error>) -> (Cause, String) {
     match result {
         Err(Error::Log(e)) => (e.cause, e.message),
         other => panic!("expected the log's error, got {other:?}"),
@@ -24,7 +24,7 @@ fn log_error(result: Result<NatsLog, Error>) -> (Cause, String) {
 #[test]
 fn no_server_is_an_io_error_that_says_how_to_start_one() {
     let url = format!("nats://127.0.0.1:{}", free_port());
-    let (cause, message) = log_error(NatsLog::open(
+    let (cause, message) = log_error(Memory::open_nats(
         target(&url, "x", Some(1)),
         Options::default(),
     ));
@@ -41,7 +41,7 @@ fn no_server_is_an_io_error_that_says_how_to_start_one() {
 #[test]
 fn a_missing_stream_is_no_directory_and_says_how_to_create_it() {
     let server = Server::single("missing");
-    let (cause, message) = log_error(NatsLog::open(
+    let (cause, message) = log_error(Memory::open_nats(
         target(&server.url(), "nope", None),
         Options::default(),
     ));
@@ -141,7 +141,7 @@ fn a_publish_the_servers_permissions_refuse_is_access_denied() {
     assert_eq!(e.cause, Cause::AccessDenied, "{}", e.message);
     assert!(
         e.message
-            .starts_with("the NATS server refused publishing on stream \"perm\": "),
+            .starts_with("the NATS server refused appending on stream \"perm\": "),
         "{}",
         e.message
     );

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use pathway_host::{NatsLog, NatsTarget, Options};
+use pathway_host::{Memory, NatsTarget, Options};
 use tempfile::TempDir;
 
 /// The nats-server binary (installing it into the venv on first use).
@@ -226,17 +226,17 @@ impl Cluster {
 }
 
 /// Opens `stream` on `url`, creating it with `replicas` when missing.
-pub fn open(url: &str, stream: &str, replicas: usize) -> NatsLog {
+pub fn open(url: &str, stream: &str, replicas: usize) -> Memory {
     open_with(url, stream, replicas, Options::default())
 }
 
-pub fn open_with(url: &str, stream: &str, replicas: usize, options: Options) -> NatsLog {
+pub fn open_with(url: &str, stream: &str, replicas: usize, options: Options) -> Memory {
     let target = NatsTarget {
         url: url.to_string(),
         stream: stream.to_string(),
         create_replicas: Some(replicas),
     };
-    NatsLog::open(target, options).expect("opening the stream")
+    Memory::open_nats(target, options).expect("opening the stream")
 }
 
 /// Publishes `payload` as another client would: raw, no validation.

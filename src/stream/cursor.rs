@@ -1,22 +1,22 @@
-//! Cursors of a log served from a JetStream stream: where the next page
+//! Cursors of a log kept in a stream: where the next page
 //! starts, bound to the compaction (commit) it was read under, so that a
 //! cursor into purged history is refused as stale, never resumed somewhere
 //! else. The text is opaque to hosts, like the file log's.
 
-use pathway_memory::cursor::CursorError;
+use crate::cursor::CursorError;
 
 const PREFIX: &str = "nc1";
 
 /// Which part of the log a cursor is in: the latest snapshot, or the
 /// events appended after the point it folds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phase {
+pub enum Phase {
     Snapshot,
     Events,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct NatsCursor {
+pub struct StreamCursor {
     /// Stream sequence of the commit message it was read under; 0: none.
     pub commit: u64,
     pub phase: Phase,
@@ -31,7 +31,7 @@ pub(crate) struct NatsCursor {
     pub offset: u64,
 }
 
-impl NatsCursor {
+impl StreamCursor {
     /// Text form: `nc1-<commit>-<s|e>-<seq>-<index>-<lines>-<offset>`, hex.
     pub fn encode(&self) -> String {
         let phase = match self.phase {
@@ -44,7 +44,7 @@ impl NatsCursor {
         )
     }
 
-    pub fn decode(text: &str) -> Result<NatsCursor, CursorError> {
+    pub fn decode(text: &str) -> Result<StreamCursor, CursorError> {
         let invalid = || CursorError::Invalid {
             cursor: text.chars().take(80).collect(),
         };
@@ -75,7 +75,7 @@ impl NatsCursor {
         if text.split('-').count() != 7 || offset < lines {
             return Err(invalid());
         }
-        Ok(NatsCursor {
+        Ok(StreamCursor {
             commit,
             phase,
             seq,
@@ -92,7 +92,7 @@ mod tests {
 
     #[test]
     fn a_cursor_reads_back_as_it_was_written() {
-        let cursor = NatsCursor {
+        let cursor = StreamCursor {
             commit: 7,
             phase: Phase::Snapshot,
             seq: 0x1f,
@@ -101,7 +101,7 @@ mod tests {
             offset: 40,
         };
         assert_eq!(cursor.encode(), "nc1-7-s-1f-2-3-28");
-        assert_eq!(NatsCursor::decode(&cursor.encode()), Ok(cursor));
+        assert_eq!(StreamCursor::decode(&cursor.encode()), Ok(cursor));
     }
 
     #[test]
@@ -115,7 +115,7 @@ mod tests {
             "nc1-0-e-1-0-5-1",
         ] {
             assert!(
-                matches!(NatsCursor::decode(text), Err(CursorError::Invalid { .. })),
+                matches!(StreamCursor::decode(text), Err(CursorError::Invalid { .. })),
                 "{text:?}"
             );
         }

@@ -1,16 +1,16 @@
-//! The text of failures a host meets when it serves the log interface from
-//! a replicated log (the host's NATS JetStream provider) instead of a file.
-//! Made here once, next to the file log's words, so both providers speak
-//! alike; the host maps each onto the WIT `cause` it names.
-
-#![forbid(unsafe_code)]
+//! The failures of a log kept in a stream, made from the transport's
+//! [`StreamError`]s with what the log was doing, and their text, made here
+//! once so that every host words them alike. The component maps each onto
+//! the WIT `cause` it names.
 
 use std::fmt;
+
+use super::{StreamError, Target, Topic};
 
 /// A failure of a log served from a NATS JetStream stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RemoteError {
-    /// No server answered at `url` (WIT `io`).
+    /// No server answered at `url` when connecting (WIT `io`).
     NoServer { url: String, reason: String },
     /// The server stopped answering during a call, after `tries` attempts
     /// over `secs` seconds (WIT `io`). `stored` says what is known of the
@@ -61,6 +61,66 @@ pub enum Stored {
     /// all purged; replay is already correct (it starts at the snapshot)
     /// and the next compaction purges the rest.
     CommittedNotPurged,
+}
+
+impl RemoteError {
+    /// A failure of `connect`.
+    pub fn connecting(error: StreamError, target: &Target) -> RemoteError {
+        match error {
+            StreamError::Unavailable { reason, .. } => RemoteError::NoServer {
+                url: target.location.clone(),
+                reason,
+            },
+            other => RemoteError::during(other, target, "opening the stream", Stored::Nothing),
+        }
+    }
+
+    /// A failure of a call made while `during` (`"appending"`, ...);
+    /// `stored` says what is known of what the call stored when the store
+    /// stopped answering.
+    pub fn during(
+        error: StreamError,
+        target: &Target,
+        during: &'static str,
+        stored: Stored,
+    ) -> RemoteError {
+        let stream = target.name.clone();
+        match error {
+            StreamError::Unavailable {
+                tries,
+                millis,
+                acked,
+                ..
+            } => RemoteError::ServerGone {
+                url: target.location.clone(),
+                during,
+                tries,
+                secs: millis / 1000,
+                stored: match stored {
+                    Stored::Partly { total, .. } => Stored::Partly {
+                        acked: acked as usize,
+                        total,
+                    },
+                    other => other,
+                },
+            },
+            StreamError::Missing => RemoteError::StreamMissing {
+                stream,
+                url: target.location.clone(),
+            },
+            StreamError::Denied(reason) => RemoteError::PermissionDenied {
+                stream,
+                during,
+                reason,
+            },
+            StreamError::Conflict => RemoteError::Raced { stream },
+            StreamError::Refused(reason) => RemoteError::Refused {
+                stream,
+                during,
+                reason,
+            },
+        }
+    }
 }
 
 impl fmt::Display for Stored {
@@ -146,7 +206,8 @@ impl fmt::Display for RemoteError {
 }
 
 /// What `check` lists next to a stream's log, as the file log lists files
-/// a compaction or repair left behind.
+/// a compaction or repair left behind. `subject` names the topic as NATS
+/// does: `pathway.<stream>.<topic>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Leftover {
     /// Snapshot messages of a compaction that did not commit (it crashed
@@ -154,6 +215,11 @@ pub enum Leftover {
     UncommittedSnapshot { subject: String, messages: u64 },
     /// What `repair` moved out of the log.
     Quarantine { subject: String, messages: u64 },
+}
+
+/// How the hosts name `topic` of stream `stream` (the NATS subject).
+pub fn subject(stream: &str, topic: Topic) -> String {
+    format!("pathway.{stream}.{}", topic.name())
 }
 
 impl fmt::Display for Leftover {
