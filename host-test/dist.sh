@@ -4,6 +4,7 @@
 #   bash host-test/dist.sh OUT_DIR
 #
 #   pathway_memory.wasm              the component, with its metadata
+#   pathway_memory_stream.wasm       its stream build (world pathway-stream)
 #   pathway-memory-0.3.0.wit.wasm    the WIT package in binary form
 #   pathway-memory-0.2.0.tgz         the npm package (jco output included)
 #   pathway_memory-0.2.0-py3-none-any.whl   the Python wheel (.wasm inside)
@@ -41,7 +42,7 @@ pathway="$(cargo metadata -q --format-version 1 --no-deps | \
 bash host-test/package-crates.sh "$out/pathway_memory.wasm" "$out" >/dev/null
 bash host-test/hosts/node/pack.sh "$out/pathway_memory.wasm" "$out" >/dev/null
 bash host-test/hosts/python/wheel.sh "$out/pathway_memory.wasm" "$out" >/dev/null
-artifacts=(pathway_memory.wasm pathway-memory-0.3.0.wit.wasm pathway-memory-0.2.0.tgz
+artifacts=(pathway_memory.wasm pathway_memory_stream.wasm pathway-memory-0.3.0.wit.wasm pathway-memory-0.2.0.tgz
     pathway_memory-0.2.0-py3-none-any.whl pathway-memory-0.2.0.crate pathway-host-0.2.0.crate)
 chmod 644 "${artifacts[@]/#/$out/}"
 (cd "$out" && sha256sum "${artifacts[@]}" >SHA256SUMS && sha256sum -c --quiet SHA256SUMS)

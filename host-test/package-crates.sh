@@ -7,8 +7,11 @@
 #   bash host-test/package-crates.sh COMPONENT.wasm OUT_DIR [CARGO_PACKAGE_FLAGS...]
 #
 # pathway-host ships COMPONENT.wasm (the component dist.sh builds) as
-# component/pathway_memory.wasm, so its users build no wasm: build.rs
-# embeds that copy when the component's sources are not beside it.
+# component/pathway_memory.wasm, and its stream build (COMPONENT_stream.wasm
+# beside it, as `pathway wasm --out` writes it) as
+# component/pathway_memory_stream.wasm, so its users build no wasm:
+# build.rs embeds those copies when the component's sources are not beside
+# it.
 # pathway-host depends on pathway-memory 0.2.0, which is not on crates.io:
 # packaging both in one `cargo package` resolves it from the other package
 # (cargo's temporary local registry). The shipped component is not in git,
@@ -38,9 +41,15 @@ if ! $allow_dirty && [[ -n "$(git status --porcelain)" ]]; then
     exit 1
 fi
 
+stream="${wasm%.wasm}_stream.wasm"
+if [[ ! -f "$stream" ]]; then
+    echo "package-crates.sh: no stream build beside $wasm (looked for $stream; \`pathway wasm --out\` writes both)" >&2
+    exit 2
+fi
 shipped=host-test/component/pathway_memory.wasm
 mkdir -p "$(dirname "$shipped")"
 cp "$wasm" "$shipped"
+cp "$stream" host-test/component/pathway_memory_stream.wasm
 trap 'rm -rf host-test/component' EXIT
 
 # A target dir of its own: cargo verifies each package by building it from

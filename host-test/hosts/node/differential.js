@@ -5,7 +5,9 @@
 //     node differential.js CASES_JSON OUT_JSON [BINDINGS_DIR]
 //
 // An error of the component is recorded as a result; anything else (a trap,
-// a host failure) ends the run with a non-zero exit.
+// a host failure) ends the run with a non-zero exit. With `storage` in
+// CASES_JSON, each case runs on the NATS stream `<prefix>-<kind>-<index>`
+// instead of a fresh directory, without the steps that belong to files.
 
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -136,49 +138,76 @@ async function inFreshDir(fn) {
   }
 }
 
-async function logCase(c, cases, options) {
+/**
+ * Runs `fn(log, dir)` on case `index` of `kind`: in a fresh directory (holding
+ * `bytes`, a log case's), or on its stream (`dir` null), which the test made
+ * for a log case and is created for the others.
+ */
+async function onCase(cases, kind, index, options, bytes, fn) {
+  const storage = cases.storage;
+  if (storage) {
+    const log = await open({
+      nats: storage.nats,
+      stream: `${storage.prefix}-${kind}-${index}`,
+      replicas: kind === 'logs' ? undefined : 1,
+      maxLine: options.maxLine,
+    });
+    try {
+      return await fn(log, null);
+    } finally {
+      log.close();
+    }
+  }
   return inFreshDir(async (dir) => {
-    await writeFile(path.join(dir, LOG_NAME), Buffer.from(c.hex, 'hex'));
+    if (bytes) {
+      await writeFile(path.join(dir, LOG_NAME), bytes);
+    }
     const log = await open(dir, options);
     try {
-      const result = {};
-      result.replay = valueOr(() => log.replay().map(entry));
-      result.pages = valueOr(() => walk(log, cases.page_bytes).pages);
-      result.check = valueOr(() => check(log.check()));
-      result.repair = valueOr(() => repair(log.repair()));
-      result.after_repair = valueOr(() => log.replay().map(entry));
-      const compactToEnd = (snapshot) =>
-        outcome(() => compactReport(log.compact([snapshot], walk(log, cases.page_bytes).end)));
-      const integrity = {};
-      integrity.compact = compactToEnd(FOLDED);
-      integrity.check = valueOr(() => check(log.check()));
-      changeInPlace(dir);
-      integrity.changed_check = valueOr(() => check(log.check()));
-      integrity.changed_compact = compactToEnd('{}');
-      integrity.changed_repair = outcome(() => repair(log.repair()));
-      result.integrity = integrity;
-      result.files = await files(dir);
-      return result;
+      return await fn(log, dir);
     } finally {
       log.close();
     }
   });
 }
 
-async function eventCase(c, cases, options) {
-  return inFreshDir(async (dir) => {
-    const log = await open(dir, options);
-    try {
-      const result = {};
-      result.try_append = outcome(() => log.tryAppend(c.event));
-      result.append_batch = outcome(() => log.appendBatch(['1', c.event]));
-      result.compact = outcome(() => compactReport(log.compact([c.event], walk(log, cases.page_bytes).end)));
-      result.replay = valueOr(() => log.replay().map(entry));
-      result.files = await files(dir);
+async function logCase(c, index, cases, options) {
+  return onCase(cases, 'logs', index, options, Buffer.from(c.hex, 'hex'), async (log, dir) => {
+    const result = {};
+    result.replay = valueOr(() => log.replay().map(entry));
+    result.pages = valueOr(() => walk(log, cases.page_bytes).pages);
+    result.check = valueOr(() => check(log.check()));
+    result.repair = valueOr(() => repair(log.repair()));
+    result.after_repair = valueOr(() => log.replay().map(entry));
+    if (dir === null) {
       return result;
-    } finally {
-      log.close();
     }
+    const compactToEnd = (snapshot) =>
+      outcome(() => compactReport(log.compact([snapshot], walk(log, cases.page_bytes).end)));
+    const integrity = {};
+    integrity.compact = compactToEnd(FOLDED);
+    integrity.check = valueOr(() => check(log.check()));
+    changeInPlace(dir);
+    integrity.changed_check = valueOr(() => check(log.check()));
+    integrity.changed_compact = compactToEnd('{}');
+    integrity.changed_repair = outcome(() => repair(log.repair()));
+    result.integrity = integrity;
+    result.files = await files(dir);
+    return result;
+  });
+}
+
+async function eventCase(c, index, cases, options) {
+  return onCase(cases, 'events', index, options, null, async (log, dir) => {
+    const result = {};
+    result.try_append = outcome(() => log.tryAppend(c.event));
+    result.append_batch = outcome(() => log.appendBatch(['1', c.event]));
+    result.compact = outcome(() => compactReport(log.compact([c.event], walk(log, cases.page_bytes).end)));
+    result.replay = valueOr(() => log.replay().map(entry));
+    if (dir !== null) {
+      result.files = await files(dir);
+    }
+    return result;
   });
 }
 
@@ -207,29 +236,26 @@ function chunked(bytes) {
   return chunks;
 }
 
-async function linesCase(c, cases, options) {
-  return inFreshDir(async (dir) => {
-    const log = await open(dir, options);
+async function linesCase(c, index, cases, options) {
+  return onCase(cases, 'lines', index, options, null, async (log, dir) => {
+    const batching = cases.lines_batching;
+    const result = {};
     try {
-      const batching = cases.lines_batching;
-      const result = {};
-      try {
-        await log.appendLines(Readable.from(chunked(Buffer.from(c.hex, 'hex'))), {
-          maxEvents: batching.max_events,
-          maxBytes: batching.max_bytes,
-          idleMs: batching.idle_ms,
-          maxWaitMs: batching.max_wait_ms,
-        });
-        result.append_lines = { ok: null };
-      } catch (e) {
-        result.append_lines = { err: linesError(e) };
-      }
-      result.replay = valueOr(() => log.replay().map(entry));
-      result.files = await files(dir);
-      return result;
-    } finally {
-      log.close();
+      await log.appendLines(Readable.from(chunked(Buffer.from(c.hex, 'hex'))), {
+        maxEvents: batching.max_events,
+        maxBytes: batching.max_bytes,
+        idleMs: batching.idle_ms,
+        maxWaitMs: batching.max_wait_ms,
+      });
+      result.append_lines = { ok: null };
+    } catch (e) {
+      result.append_lines = { err: linesError(e) };
     }
+    result.replay = valueOr(() => log.replay().map(entry));
+    if (dir !== null) {
+      result.files = await files(dir);
+    }
+    return result;
   });
 }
 
@@ -241,14 +267,14 @@ async function main([casesFile, outFile, bindings]) {
   const cases = JSON.parse(await readFile(casesFile, 'utf8'));
   const options = { maxLine: cases.max_line, bindings };
   const results = { logs: {}, events: {}, lines: {} };
-  for (const c of cases.logs) {
-    results.logs[c.name] = await logCase(c, cases, options);
+  for (const [i, c] of cases.logs.entries()) {
+    results.logs[c.name] = await logCase(c, i, cases, options);
   }
-  for (const c of cases.events) {
-    results.events[c.name] = await eventCase(c, cases, options);
+  for (const [i, c] of cases.events.entries()) {
+    results.events[c.name] = await eventCase(c, i, cases, options);
   }
-  for (const c of cases.lines) {
-    results.lines[c.name] = await linesCase(c, cases, options);
+  for (const [i, c] of cases.lines.entries()) {
+    results.lines[c.name] = await linesCase(c, i, cases, options);
   }
   await writeFile(outFile, `${JSON.stringify(results)}\n`);
 }

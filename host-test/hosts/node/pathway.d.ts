@@ -229,14 +229,46 @@ export interface OpenOptions {
   bindings?: string;
 }
 
-/** One log: an instance of the component that sees one directory. Every method is synchronous. */
+/**
+ * Where a log kept in a NATS JetStream stream is, and its options:
+ * `open({ nats, stream, replicas })`. The stream's subjects are
+ * `pathway.<stream>.events|snapshot|commit|quarantine`.
+ */
+export interface StreamOptions {
+  /** The NATS server URL, or several comma-separated; `nats://user:pass@host:port` carries a user and password. */
+  nats: string;
+  /** The JetStream stream's name. */
+  stream: string;
+  /** Create the stream with this many replicas when it is missing (unset: a missing stream rejects `open` with `no-directory`). */
+  replicas?: number;
+  /** How long one call keeps retrying while the server is away before it fails with `io`, in ms (default 30000). */
+  timeoutMs?: number;
+  /** PATHWAY_MAX_LINE: longest stored message payload in bytes. */
+  maxLine?: number | string;
+  /** PATHWAY_MAX_DEPTH: how deep an appended event may nest arrays and objects (1 to 10000; default 127). */
+  maxDepth?: number | string;
+  /** Directory of the transpiled stream build (default: `gen/stream` next to pathway.js). */
+  bindings?: string;
+}
+
+/** The stream a stream log was granted. */
+export interface StreamTarget {
+  /** The stream's name. */
+  name: string;
+  /** The NATS URL(s), as given to `open`. */
+  location: string;
+}
+
+/** One log: an instance of the component that sees one directory or one stream. Every method is synchronous. */
 export class Memory {
   private constructor();
-  /** The host directory granted to the instance. */
-  readonly dir: string;
+  /** The host directory granted to the instance; `null` for a stream log. */
+  readonly dir: string | null;
+  /** The stream granted to the instance; `null` for a directory log. */
+  readonly stream: StreamTarget | null;
   readonly settings: Settings;
-  /** `dir` joined with `settings.logName`. */
-  readonly logPath: string;
+  /** `dir` joined with `settings.logName`; `null` for a stream log. */
+  readonly logPath: string | null;
   /** Appends one event; a refused event throws a {@link Trap}. Prefer `tryAppend`. */
   append(event: string): void;
   /** Appends one event, or throws a {@link LogError}; then nothing was written. */
@@ -263,7 +295,7 @@ export class Memory {
   check(): CheckReport;
   repair(): RepairReport;
   sync(): void;
-  /** Releases the instance and its files; further calls throw. */
+  /** Releases the instance and its files (a stream log: its NATS connection and worker thread); further calls throw. */
   close(): void;
 }
 
@@ -273,3 +305,10 @@ export class Memory {
  * component cannot use the options.
  */
 export function open(dir: string, options?: OpenOptions): Promise<Memory>;
+/**
+ * Opens the log kept in a NATS JetStream stream. Rejects with a
+ * {@link LogError}: `io` when no server answers, `no-directory` when the
+ * stream is missing (and `replicas` unset), `access-denied` when the server
+ * refuses the user, `invalid-config` for options the component cannot use.
+ */
+export function open(stream: StreamOptions): Promise<Memory>;

@@ -6,26 +6,33 @@
 //     log.tryAppend('{"op":"remember"}');
 //     for (const entry of log.replay()) { ... }
 //
-// The component is transpiled once into `./gen/` by setup.sh (jco
-// transpile -I sync, plus tune-bindings.js; see README.md):
+//     // The same log kept in a NATS JetStream stream instead:
+//     const shared = await open({ nats: 'nats://127.0.0.1:4222', stream: 'agent', replicas: 1 });
 //
-//     bash setup.sh pathway_memory.wasm
+// Both builds of the component are transpiled once by setup.sh (jco
+// transpile -I sync, plus tune-bindings.js; see README.md): the directory
+// build into `./gen/`, the stream build into `./gen/stream/`:
 //
-// Every `open` makes an instance that sees one host directory and only the
-// PATHWAY_* variables its options set. Every message a user sees comes from
-// the component; this file composes no wording of its own for the log's
-// errors and decides on typed values only (`LogError.code`).
+//     bash setup.sh pathway_memory.wasm   # and pathway_memory_stream.wasm beside it
+//
+// Every `open` makes an instance that sees one host directory (or one
+// stream, through `nats.js`) and only the PATHWAY_* variables its options
+// set. Every message a user sees comes from the component; this file
+// composes no wording of its own for the log's errors and decides on typed
+// values only (`LogError.code`).
 
 import path from 'node:path';
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { appendLines as appendLinesTo, BATCHING, LinesError } from './lines.js';
-import { createImports } from './wasi.js';
+import { createImports, createStreamImports } from './wasi.js';
 
 export { BATCHING, LinesError };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const INTERFACE = 'pathway:memory/log@0.3.0';
+/** The stream build's import, as the transpiled bindings name it. */
+const STREAM_IMPORT = 'pathway:memory/stream';
 
 /** Most guest stderr kept per call, for a trap. */
 const STDERR_LIMIT = 64 * 1024;
@@ -300,14 +307,17 @@ async function loadBindings(genDir) {
 
 /**
  * One log: an instance of the component that sees `dir` (as its only
- * preopened directory) and nothing else. Made by {@link open}. Every method
- * is synchronous and calls the WIT function of the same name.
+ * preopened directory), or one NATS JetStream stream, and nothing else.
+ * Made by {@link open}. Every method is synchronous and calls the WIT
+ * function of the same name.
  */
 export class Memory {
   #bindings;
   #dir;
   #env;
   #readOnly;
+  /** The stream's transport (`nats.js`), or null for a directory log. */
+  #transport;
   /** @type {Settings} */
   #settings;
   #instance = null;
@@ -315,12 +325,18 @@ export class Memory {
   #stderrBytes = 0;
   #closed = false;
 
-  /** @private use {@link open} */
-  constructor(bindings, dir, env, readOnly) {
+  /**
+   * @private use {@link open}
+   * @param {object} bindings
+   * @param {{ dir: string, readOnly: boolean } | { transport: object }} grant
+   * @param {Record<string, string>} env
+   */
+  constructor(bindings, grant, env) {
     this.#bindings = bindings;
-    this.#dir = dir;
+    this.#dir = grant.dir ?? null;
+    this.#readOnly = Boolean(grant.readOnly);
+    this.#transport = grant.transport ?? null;
     this.#env = env;
-    this.#readOnly = readOnly;
     try {
       this.#settings = this.#call('open-log', (log) => log.openLog());
     } catch (error) {
@@ -329,9 +345,18 @@ export class Memory {
     }
   }
 
-  /** The host directory the instance was granted. */
+  /** The host directory the instance was granted; `null` for a stream log. */
   get dir() {
     return this.#dir;
+  }
+
+  /**
+   * The stream the instance was granted, `{ name, location }` (the stream's
+   * name and the NATS URL as given); `null` for a directory log.
+   * @returns {{ name: string, location: string } | null}
+   */
+  get stream() {
+    return this.#transport ? this.#transport.target() : null;
   }
 
   /**
@@ -342,9 +367,9 @@ export class Memory {
     return { ...this.#settings };
   }
 
-  /** The log file on the host: `dir` joined with `settings.logName`. */
+  /** The log file on the host: `dir` joined with `settings.logName`; `null` for a stream log. */
   get logPath() {
-    return path.join(this.#dir, this.#settings.logName);
+    return this.#dir === null ? null : path.join(this.#dir, this.#settings.logName);
   }
 
   #live() {
@@ -354,12 +379,15 @@ export class Memory {
     if (this.#closed) {
       throw new Error('this pathway log is closed');
     }
-    const { imports, dispose } = createImports({
-      dir: this.#dir,
-      env: this.#env,
-      readOnly: this.#readOnly,
-      stderr: (bytes) => this.#keepStderr(bytes),
-    });
+    const stderr = (bytes) => this.#keepStderr(bytes);
+    let made;
+    if (this.#transport) {
+      made = createStreamImports({ env: this.#env, stderr });
+      made.imports[STREAM_IMPORT] = this.#transport.imports();
+    } else {
+      made = createImports({ dir: this.#dir, env: this.#env, readOnly: this.#readOnly, stderr });
+    }
+    const { imports, dispose } = made;
     const { instantiate, modules } = this.#bindings;
     const exports = instantiate((name) => modules.get(name), imports);
     this.#instance = { log: exports[INTERFACE], dispose };
@@ -588,21 +616,41 @@ export class Memory {
     return this.#call('repair', (log) => log.repair());
   }
 
-  /** Releases the instance and its open files. Further calls throw. */
+  /**
+   * Releases the instance and its open files (for a stream log: the NATS
+   * connection and its worker thread). Further calls throw.
+   */
   close() {
     this.#drop();
     this.#closed = true;
+    this.#transport?.close();
   }
 }
 
+/** PATHWAY_MAX_LINE and PATHWAY_MAX_DEPTH from the options, as given. */
+function limitsEnv(maxLine, maxDepth) {
+  const env = {};
+  if (maxLine !== undefined) {
+    env.PATHWAY_MAX_LINE = String(maxLine);
+  }
+  if (maxDepth !== undefined) {
+    env.PATHWAY_MAX_DEPTH = String(maxDepth);
+  }
+  return env;
+}
+
 /**
- * Opens the log kept in `dir` (the file is created by the first append).
- * The instance sees `dir` as its only directory and only the PATHWAY_*
- * variables set from the options; the component reads and checks them
- * (`open-log`), so a bad option rejects here.
+ * Opens a log: the one kept in the directory `dir`, or, given an object
+ * with `nats` and `stream`, the one kept in that NATS JetStream stream
+ * (see {@link StreamOptions}).
  *
- * @param {string} dir the host directory to grant
- * @param {object} [options]
+ * A directory log: the file is created by the first append. The instance
+ * sees `dir` as its only directory and only the PATHWAY_* variables set
+ * from the options; the component reads and checks them (`open-log`), so a
+ * bad option rejects here.
+ *
+ * @param {string | StreamOptions} dir the host directory to grant, or the stream
+ * @param {object} [options] (a directory log only)
  * @param {string} [options.logName] PATHWAY_LOG: file name in `dir`
  *   (unset: the component's default, see `settings.logName`)
  * @param {number | string} [options.maxLine] PATHWAY_MAX_LINE: longest stored line in bytes
@@ -618,17 +666,18 @@ export class Memory {
  *   ENOTDIR, EACCES) when `dir` is not an existing directory, and with a
  *   {@link LogError} (`invalid-config`) when the component cannot use the options
  */
-export async function open(dir, { logName, maxLine, maxDepth, sync, readOnly = false, bindings } = {}) {
+export async function open(dir, options) {
+  if (dir !== null && typeof dir === 'object') {
+    if (options !== undefined) {
+      throw new TypeError('open({ nats, stream, ... }) takes its options in the one object');
+    }
+    return openStream(dir);
+  }
+  const { logName, maxLine, maxDepth, sync, readOnly = false, bindings } = options ?? {};
   requireString(dir, 'dir');
-  const env = {};
+  const env = limitsEnv(maxLine, maxDepth);
   if (logName !== undefined) {
     env.PATHWAY_LOG = String(logName);
-  }
-  if (maxLine !== undefined) {
-    env.PATHWAY_MAX_LINE = String(maxLine);
-  }
-  if (maxDepth !== undefined) {
-    env.PATHWAY_MAX_DEPTH = String(maxDepth);
   }
   if (sync !== undefined) {
     env.PATHWAY_SYNC = String(sync);
@@ -644,5 +693,61 @@ export async function open(dir, { logName, maxLine, maxDepth, sync, readOnly = f
     });
   }
   const loadedBindings = await loadBindings(path.resolve(bindings ?? path.join(here, 'gen')));
-  return new Memory(loadedBindings, granted, env, Boolean(readOnly));
+  return new Memory(loadedBindings, { dir: granted, readOnly: Boolean(readOnly) }, env);
+}
+
+/**
+ * Where a stream log is kept, and its options: `open({ nats, stream, ... })`.
+ * @typedef {object} StreamOptions
+ * @property {string} nats the NATS server URL, or several comma-separated
+ *   (`nats://user:pass@host:port` carries a user and password)
+ * @property {string} stream the JetStream stream's name (its subjects are
+ *   `pathway.<stream>.events|snapshot|commit|quarantine`)
+ * @property {number} [replicas] create the stream with this many replicas
+ *   when it is missing (unset: a missing stream fails `open` with
+ *   `no-directory`)
+ * @property {number} [timeoutMs] how long one call keeps retrying while the
+ *   server is away (a restart, a leader election) before it fails with
+ *   `io`; default 30000
+ * @property {number | string} [maxLine] PATHWAY_MAX_LINE, as for a directory log
+ * @property {number | string} [maxDepth] PATHWAY_MAX_DEPTH, as for a directory log
+ * @property {string} [bindings] directory of the transpiled stream build
+ *   (default: `gen/stream` next to this file)
+ */
+
+/** Options of a directory log that a stream log has no use for. */
+const DIRECTORY_ONLY = ['logName', 'sync', 'readOnly'];
+
+/** @param {StreamOptions} target */
+async function openStream(target) {
+  const { nats, stream, replicas, timeoutMs, maxLine, maxDepth, bindings, ...rest } = target;
+  for (const name of Object.keys(rest)) {
+    if (DIRECTORY_ONLY.includes(name)) {
+      throw new TypeError(`${name} applies to a directory log, not to a stream`);
+    }
+    throw new TypeError(`unknown option ${name}`);
+  }
+  requireString(nats, 'nats');
+  requireString(stream, 'stream');
+  if (nats.trim() === '') {
+    throw new TypeError('nats must name at least one server URL');
+  }
+  if (replicas !== undefined && replicas !== null && (!Number.isInteger(replicas) || replicas < 1)) {
+    throw new RangeError('replicas must be a positive integer');
+  }
+  if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs < 1)) {
+    throw new RangeError('timeoutMs must be a positive integer (milliseconds)');
+  }
+  const loadedBindings = await loadBindings(path.resolve(bindings ?? path.join(here, 'gen', 'stream')));
+  // Loaded only for a stream: a directory log never starts the NATS client.
+  const { DEFAULT_BUDGET_MS, NatsTransport } = await import('./nats.js');
+  const transport = await NatsTransport.start({
+    url: nats,
+    stream,
+    replicas: replicas ?? null,
+    budgetMs: timeoutMs ?? DEFAULT_BUDGET_MS,
+  });
+  // open-log connects (and makes the stream, if asked): a missing server or
+  // stream rejects here, with the component's error.
+  return new Memory(loadedBindings, { transport }, limitsEnv(maxLine, maxDepth));
 }

@@ -752,6 +752,12 @@ export function createImports({ dir, env, stderr, readOnly = false }) {
       }
     },
   };
+  perInstanceCli(imports, stderrStream);
+  return { imports, dispose: () => context.dispose() };
+}
+
+/** stderr captured for the instance, and an `exit` that throws instead of ending the process. */
+function perInstanceCli(imports, stderrStream) {
   imports['wasi:cli/stderr'] = { getStderr: () => stderrStream };
   imports['wasi:cli/exit'] = {
     exit(status) {
@@ -761,5 +767,32 @@ export function createImports({ dir, env, stderr, readOnly = false }) {
       throw new Error(`the component called wasi:cli/exit with code ${code}`);
     },
   };
-  return { imports, dispose: () => context.dispose() };
+}
+
+/**
+ * Builds the WASI imports for one instance of the stream build
+ * (`pathway_memory_stream.wasm`), which keeps its log in the stream its
+ * host grants (`nats.js`) and uses WASI only for its environment, clocks
+ * and random numbers: no directory is preopened, stderr and `exit` are per
+ * instance as for the directory build.
+ *
+ * @param {object} options
+ * @param {Record<string, string>} options.env the guest's whole environment
+ * @param {(bytes: Uint8Array) => void} options.stderr receives the guest's stderr
+ * @returns {{ imports: Record<string, object>, dispose: () => void }}
+ */
+export function createStreamImports({ env, stderr }) {
+  const shim = new WASIShim({
+    sandbox: {
+      preopens: {},
+      env,
+      args: ['pathway-memory'],
+      enableNetwork: false,
+    },
+  });
+  const imports = shim.getImportObject();
+  // Whatever the shim's defaults: no directory at all.
+  imports['wasi:filesystem/preopens'] = { getDirectories: () => [] };
+  perInstanceCli(imports, new JsOutputStream(stderr));
+  return { imports, dispose: () => {} };
 }

@@ -3,7 +3,10 @@
 Runs every case of ``cases.json`` through :class:`pathway_memory.Memory` as
 ``host-test/hosts/cross-host.md`` says and writes ``results.json`` in the
 shape agreed there. The component's errors are recorded as values; anything
-else (a trap, a host error) stops the run with a non-zero exit.
+else (a trap, a host error) stops the run with a non-zero exit. With
+``storage`` in ``cases.json``, each case runs on the NATS stream
+``<prefix>-<kind>-<index>`` instead of a fresh directory, without the steps
+that belong to files.
 
     python differential.py WASM CASES_JSON OUT_JSON
 """
@@ -15,8 +18,9 @@ import io
 import json
 import os
 import sys
+import contextlib
 import tempfile
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from pathway_memory import Checksum, Err, LinesError, LogError, Memory, Ok, Page
 
@@ -106,11 +110,36 @@ def files(directory: str) -> Dict[str, str]:
     return out
 
 
-def log_case(wasm: str, max_line: int, page_bytes: int, data: bytes) -> Dict[str, Any]:
+@contextlib.contextmanager
+def on_case(run: Dict[str, Any], kind: str, index: int,
+            data: Optional[bytes] = None) -> Iterator[Tuple[Memory, Optional[str]]]:
+    """The log of case ``index`` of ``kind`` and its directory: a fresh one
+    (holding ``data``, a log case's bytes), or its stream (no directory),
+    which the test made for a log case and is created for the others."""
+    storage = run["storage"]
+    if storage:
+        memory = Memory.open(nats=storage["nats"], stream=f"{storage['prefix']}-{kind}-{index}",
+                             replicas=None if kind == "logs" else 1,
+                             max_line=run["max_line"], wasm=run["wasm"])
+        try:
+            yield memory, None
+        finally:
+            memory.close()
+        return
     with tempfile.TemporaryDirectory(prefix="pathway-diff-") as directory:
-        with open(os.path.join(directory, LOG), "wb") as f:
-            f.write(data)
-        memory = Memory.open(directory, max_line=max_line, wasm=wasm)
+        if data is not None:
+            with open(os.path.join(directory, LOG), "wb") as f:
+                f.write(data)
+        memory = Memory.open(directory, max_line=run["max_line"], wasm=run["wasm"])
+        try:
+            yield memory, directory
+        finally:
+            memory.close()
+
+
+def log_case(run: Dict[str, Any], index: int, data: bytes) -> Dict[str, Any]:
+    page_bytes = run["page_bytes"]
+    with on_case(run, "logs", index, data) as (memory, directory):
         result = {
             "replay": or_error(memory.replay),
             "pages": or_error(lambda: page_walk(memory, page_bytes)),
@@ -118,6 +147,8 @@ def log_case(wasm: str, max_line: int, page_bytes: int, data: bytes) -> Dict[str
             "repair": or_error(memory.repair),
             "after_repair": or_error(memory.replay),
         }
+        if directory is None:
+            return result
         integrity: Dict[str, Any] = {
             "compact": compact_to_end(memory, page_bytes, FOLDED),
             "check": or_error(memory.check),
@@ -127,23 +158,21 @@ def log_case(wasm: str, max_line: int, page_bytes: int, data: bytes) -> Dict[str
         integrity["changed_compact"] = compact_to_end(memory, page_bytes, "{}")
         integrity["changed_repair"] = outcome(memory.repair)
         result["integrity"] = integrity
-        memory.close()
         result["files"] = files(directory)
         return result
 
 
-def event_case(wasm: str, max_line: int, page_bytes: int, event: str) -> Dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="pathway-diff-") as directory:
-        memory = Memory.open(directory, max_line=max_line, wasm=wasm)
+def event_case(run: Dict[str, Any], index: int, event: str) -> Dict[str, Any]:
+    with on_case(run, "events", index) as (memory, directory):
         result = {
             "try_append": outcome(lambda: memory.try_append(event)),
             "append_batch": outcome(lambda: memory.append_batch(["1", event])),
         }
-        end = page_walk(memory, page_bytes)[-1].next
+        end = page_walk(memory, run["page_bytes"])[-1].next
         result["compact"] = outcome(lambda: memory.compact([event], end))
         result["replay"] = or_error(memory.replay)
-        memory.close()
-        result["files"] = files(directory)
+        if directory is not None:
+            result["files"] = files(directory)
         return result
 
 
@@ -163,9 +192,9 @@ def lines_error(e: LinesError) -> Dict[str, Any]:
     }
 
 
-def lines_case(wasm: str, max_line: int, batching: Dict[str, int], data: bytes) -> Dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="pathway-diff-") as directory:
-        memory = Memory.open(directory, max_line=max_line, wasm=wasm)
+def lines_case(run: Dict[str, Any], index: int, data: bytes) -> Dict[str, Any]:
+    batching = run["lines_batching"]
+    with on_case(run, "lines", index) as (memory, directory):
         try:
             memory.append_lines(io.BytesIO(data), max_events=batching["max_events"],
                                 max_bytes=batching["max_bytes"], idle=batching["idle_ms"] / 1000,
@@ -174,8 +203,8 @@ def lines_case(wasm: str, max_line: int, batching: Dict[str, int], data: bytes) 
         except LinesError as e:
             imported = {"err": lines_error(e)}
         result = {"append_lines": imported, "replay": or_error(memory.replay)}
-        memory.close()
-        result["files"] = files(directory)
+        if directory is not None:
+            result["files"] = files(directory)
         return result
 
 
@@ -186,15 +215,20 @@ def main(argv: List[str]) -> int:
     wasm, cases_path, out_path = argv[1:]
     with open(cases_path, encoding="utf-8") as f:
         cases = json.load(f)
-    max_line, page_bytes = cases["max_line"], cases["page_bytes"]
+    run = {
+        "wasm": wasm,
+        "max_line": cases["max_line"],
+        "page_bytes": cases["page_bytes"],
+        "lines_batching": cases["lines_batching"],
+        "storage": cases.get("storage"),
+    }
     results = {
-        "logs": {c["name"]: log_case(wasm, max_line, page_bytes, bytes.fromhex(c["hex"]))
-                 for c in cases["logs"]},
-        "events": {c["name"]: event_case(wasm, max_line, page_bytes, c["event"])
-                   for c in cases["events"]},
-        "lines": {c["name"]: lines_case(wasm, max_line, cases["lines_batching"],
-                                        bytes.fromhex(c["hex"]))
-                  for c in cases["lines"]},
+        "logs": {c["name"]: log_case(run, i, bytes.fromhex(c["hex"]))
+                 for i, c in enumerate(cases["logs"])},
+        "events": {c["name"]: event_case(run, i, c["event"])
+                   for i, c in enumerate(cases["events"])},
+        "lines": {c["name"]: lines_case(run, i, bytes.fromhex(c["hex"]))
+                  for i, c in enumerate(cases["lines"])},
     }
     with open(out_path, "w", encoding="utf-8") as f:
         json.dump(results, f, ensure_ascii=False, sort_keys=True)

@@ -1,6 +1,6 @@
 // Type-checked, never run (run-tests.sh: tsc --noEmit): pathway.d.ts
 // describes what the tests exercise, in a TypeScript caller's hands.
-import { BATCHING, LinesError, LogError, Trap, open, type DeepLine, type Entry, type LinesReport, type Memory } from '../pathway.js';
+import { BATCHING, LinesError, LogError, Trap, open, type DeepLine, type Entry, type LinesReport, type Memory, type StreamTarget } from '../pathway.js';
 
 const log: Memory = await open('/tmp/pathway', { logName: 'a.jsonl', maxLine: 4096, maxDepth: 64, sync: 'always', readOnly: false });
 try {
@@ -70,3 +70,11 @@ try {
 }
 log.sync();
 log.close();
+
+// A log kept in a NATS JetStream stream: the same Memory.
+const shared: Memory = await open({ nats: 'nats://127.0.0.1:4222', stream: 'agent', replicas: 1, timeoutMs: 5000, maxLine: 4096 });
+const target: StreamTarget | null = shared.stream;
+const dir: string | null = shared.dir;
+console.log(target?.name, target?.location, dir, shared.logPath, shared.settings.logName);
+shared.tryAppend('{"a":1}');
+shared.close();

@@ -21,6 +21,12 @@ WIT values: records are frozen dataclasses with the WIT fields in snake_case
 ``enum`` cases are ``str``; the component's ``log-error`` is raised as
 :class:`LogError` (a subclass per cause), a trap as :class:`Trap`.
 
+The same log can be kept in a NATS JetStream stream instead of a directory:
+``Memory.open(nats="nats://host:4222", stream="NAME", replicas=1)`` runs
+the component's stream build (``pathway_memory_stream.wasm``) and serves its
+``pathway:memory/stream@0.3.0`` imports with nats-py on a background thread
+(``pathway_memory._nats``); the ``Memory`` and its methods are the same.
+
 One ``Engine`` exists per process (with epoch interruption, advanced by a
 daemon thread every ``epoch-tick-ms`` the component names, for call
 deadlines); each ``.wasm`` file is compiled once per process and cached.

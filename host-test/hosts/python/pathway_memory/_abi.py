@@ -11,14 +11,19 @@ refused ``try-append`` that is 130-230 µs per call around a C call of ~8 µs
 when the component is loaded, into a chain of small lift/lower closures,
 and a call goes straight to ``wasmtime_component_func_call``.
 
-Values: ``string`` <-> ``str``, integers <-> ``int``, ``bool``, ``enum`` ->
-``str`` (the case name), ``list`` <-> ``list``, ``option`` <-> ``None`` or the
-value, ``result`` -> :class:`~pathway_memory.values.Ok` /
+Values: ``string`` <-> ``str``, integers <-> ``int``, ``bool``, ``enum`` <->
+``str`` (the case name), ``list<u8>`` <-> ``bytes``, other ``list`` <->
+``list``, ``tuple`` <-> ``tuple``, ``option`` <-> ``None`` or the value,
+``result`` <-> :class:`~pathway_memory.values.Ok` /
 :class:`~pathway_memory.values.Err`, ``variant`` <-> :class:`Case`, and a
 ``record`` <-> the class registered for its field names (snake_case, in WIT
-order): a WIT change without a matching class fails at load, never
-mid-call. ``flags``, ``tuple``, ``char``, floats and resources are not
-used by the interface and fail at load too.
+order; lowered from any object with those attributes): a WIT change without
+a matching class fails at load, never mid-call. ``flags``, ``char``, floats
+and resources are not used by the interfaces and fail at load too.
+
+The same conversions serve the host functions the stream build imports
+(``pathway_memory._imports``): their arguments are lifted and their
+results lowered here.
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ def _c(name: str, restype: Any, *argtypes: Any) -> Any:
 
 _byte_vec_new = _c("wasm_byte_vec_new", None, c_void_p, c_size_t, c_char_p)
 _vallist_new_uninit = _c("wasmtime_component_vallist_new_uninit", None, c_void_p, c_size_t)
+_valtuple_new_uninit = _c("wasmtime_component_valtuple_new_uninit", None, c_void_p, c_size_t)
 _valrecord_new_uninit = _c("wasmtime_component_valrecord_new_uninit", None, c_void_p, c_size_t)
 _val_new = _c("wasmtime_component_val_new", c_void_p, c_void_p)
 _val_delete = _c("wasmtime_component_val_delete", None, c_void_p)
@@ -73,7 +79,7 @@ _func_call = _c("wasmtime_component_func_call", c_void_p,
 
 _K = {name: getattr(ffi, "WASMTIME_COMPONENT_" + name).value for name in (
     "BOOL", "U8", "U16", "U32", "U64", "S8", "S16", "S32", "S64", "STRING", "LIST", "RECORD",
-    "VARIANT", "ENUM", "OPTION", "RESULT")}
+    "TUPLE", "VARIANT", "ENUM", "OPTION", "RESULT")}
 _INTS = {wt.U8: "U8", wt.U16: "U16", wt.U32: "U32", wt.U64: "U64",
          wt.S8: "S8", wt.S16: "S16", wt.S32: "S32", wt.S64: "S64"}
 
@@ -125,7 +131,12 @@ def lifter(ty: wt.ValType, records: Records) -> Lift:
     if isinstance(ty, wt.Bool):
         return lambda mem, at: mem[at + _OF] != 0
     if isinstance(ty, wt.ListType):
-        return _list_lifter(lifter(ty.element, records))
+        element = ty.element
+        if isinstance(element, wt.U8):
+            return _lift_bytes
+        return _list_lifter(lifter(element, records))
+    if isinstance(ty, wt.TupleType):
+        return _tuple_lifter([lifter(t, records) for t in ty.elements])
     if isinstance(ty, wt.OptionType):
         return _option_lifter(lifter(ty.payload, records))
     if isinstance(ty, wt.ResultType):
@@ -144,6 +155,24 @@ def _list_lifter(element: Lift) -> Lift:
     def lift(mem: memoryview, at: int) -> List[Any]:
         n, data = _vec(mem, at + _VEC_SIZE)
         return [element(mem, i) for i in range(data, data + n * _VAL_SIZE, _VAL_SIZE)]
+
+    return lift
+
+
+def _lift_bytes(mem: memoryview, at: int) -> bytes:
+    # Each byte is the first payload byte of its own value: one strided copy.
+    n, data = _vec(mem, at + _VEC_SIZE)
+    if not n:
+        return b""
+    return bytes(mem[data + _OF:data + n * _VAL_SIZE:_VAL_SIZE])
+
+
+def _tuple_lifter(elements: List[Lift]) -> Lift:
+    def lift(mem: memoryview, at: int) -> Tuple[Any, ...]:
+        n, data = _vec(mem, at + _VEC_SIZE)
+        if n != len(elements):
+            raise SetupError(f"a tuple of {n} values where the type has {len(elements)}")
+        return tuple(element(mem, data + i * _VAL_SIZE) for i, element in enumerate(elements))
 
     return lift
 
@@ -232,10 +261,31 @@ def lowerer(ty: wt.ValType) -> Lower:
             _MEM[at + _KIND] = kind
 
         return lower_int
+    if isinstance(ty, wt.Bool):
+        kind = _K["BOOL"]
+
+        def lower_bool(at: int, value: bool) -> None:
+            if not isinstance(value, bool):
+                raise TypeError(f"a WIT bool needs a bool, not {type(value).__name__}")
+            _MEM[at + _OF] = 1 if value else 0
+            _MEM[at + _KIND] = kind
+
+        return lower_bool
+    if isinstance(ty, wt.EnumType):
+        return _enum_lowerer(ty.names)
     if isinstance(ty, wt.ListType):
-        return _list_lowerer(lowerer(ty.element))
+        element = ty.element
+        if isinstance(element, wt.U8):
+            return _lower_bytes
+        return _list_lowerer(lowerer(element))
+    if isinstance(ty, wt.TupleType):
+        return _tuple_lowerer([lowerer(t) for t in ty.elements])
     if isinstance(ty, wt.OptionType):
         return _option_lowerer(lowerer(ty.payload))
+    if isinstance(ty, wt.ResultType):
+        ok, err = ty.ok, ty.err
+        return _result_lowerer(None if ok is None else lowerer(ok),
+                               None if err is None else lowerer(err))
     if isinstance(ty, wt.VariantType):
         return _variant_lowerer({name: None if t is None else lowerer(t) for name, t in ty.cases})
     if isinstance(ty, wt.RecordType):
@@ -266,6 +316,70 @@ def _list_lowerer(element: Lower) -> Lower:
             ctypes.memset(data, 0, n * _VAL_SIZE)  # freeable if a lower fails
             for slot, value in zip(range(data, data + n * _VAL_SIZE, _VAL_SIZE), values):
                 element(slot, value)
+
+    return lower
+
+
+def _enum_lowerer(names: List[str]) -> Lower:
+    kind = _K["ENUM"]
+    known = {name: name.encode("utf-8") for name in names}
+
+    def lower(at: int, value: str) -> None:
+        raw = known.get(value)
+        if raw is None:
+            raise ValueError(f"no case {value!r} in this enum")
+        _byte_vec_new(at + _OF, len(raw), raw)
+        _MEM[at + _KIND] = kind
+
+    return lower
+
+
+def _lower_bytes(at: int, value: bytes) -> None:
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise TypeError(f"a WIT list<u8> needs bytes, not {type(value).__name__}")
+    n = len(value)
+    _vallist_new_uninit(at + _OF, n)
+    _MEM[at + _KIND] = _K["LIST"]
+    if n:
+        (data,) = _u64(_MEM, at + _VEC_DATA)
+        end = data + n * _VAL_SIZE
+        ctypes.memset(data, 0, n * _VAL_SIZE)
+        # Every element a u8 value: its kind, then its byte, both strided.
+        _MEM[data + _KIND:end:_VAL_SIZE] = bytes((_K["U8"],)) * n
+        _MEM[data + _OF:end:_VAL_SIZE] = value
+
+
+def _tuple_lowerer(elements: List[Lower]) -> Lower:
+    kind = _K["TUPLE"]
+    n = len(elements)
+
+    def lower(at: int, values: Sequence[Any]) -> None:
+        if len(values) != n:
+            raise ValueError(f"a tuple of {n} values, not {len(values)}")
+        _valtuple_new_uninit(at + _OF, n)
+        _MEM[at + _KIND] = kind
+        (data,) = _u64(_MEM, at + _VEC_DATA)
+        ctypes.memset(data, 0, n * _VAL_SIZE)
+        for i, (element, value) in enumerate(zip(elements, values)):
+            element(data + i * _VAL_SIZE, value)
+
+    return lower
+
+
+def _result_lowerer(ok: Optional[Lower], err: Optional[Lower]) -> Lower:
+    kind = _K["RESULT"]
+
+    def lower(at: int, value: Any) -> None:
+        if isinstance(value, Ok):
+            is_ok, payload, inner = True, value.value, ok
+        elif isinstance(value, Err):
+            is_ok, payload, inner = False, value.error, err
+        else:
+            raise TypeError(f"a WIT result needs Ok or Err, not {type(value).__name__}")
+        _MEM[at + _KIND] = kind
+        _MEM[at + _RESULT_OK] = 1 if is_ok else 0
+        if inner is not None:
+            _pack_u64(_MEM, at + _RESULT_VAL, _boxed(inner, payload))
 
     return lower
 

@@ -1,12 +1,18 @@
 """The process's engine, its epoch ticker, compiled components, and one
-store + WASI context + component instance per :class:`Memory`."""
+store + WASI context + component instance per :class:`Memory`.
+
+Two builds of the component run here: the directory build (world
+``pathway``, WASI only, linked by the process's shared linker) and the
+stream build (world ``pathway-stream``, which also imports
+``pathway:memory/stream@0.3.0``: each of its logs gets a linker of its own
+whose stream functions are served by that log's NATS transport)."""
 
 from __future__ import annotations
 
 import os
 import threading
 import time
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Tuple, Union
 
 from wasmtime import Config, Engine, Store, WasiConfig, WasmtimeError
 from wasmtime import _ffi as ffi
@@ -17,13 +23,20 @@ from .errors import LogError, SetupError
 from .values import (CheckReport, CompactReport, DamagedLine, DeepLine, IntegrityDetails,
                      InvalidJsonDetails, Page, RepairReport, Settings, TooLargeDetails)
 
+if TYPE_CHECKING:
+    from ._imports import StreamImports
+
 #: The exported interface this host calls.
 INTERFACE = "pathway:memory/log@0.3.0"
+#: The interface the stream build imports (served by ``_nats.NatsStream``).
+STREAM_INTERFACE = "pathway:memory/stream@0.3.0"
 #: Environment variable naming the component when ``wasm=`` is not given.
 WASM_ENV = "PATHWAY_WASM"
 #: The component an installed wheel carries, next to this module (absent in
 #: the source tree, where ``wasm=`` or ``$PATHWAY_WASM`` names one).
 BUNDLED_WASM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pathway_memory.wasm")
+#: The file name of the stream build next to the directory build.
+STREAM_WASM_NAME = "pathway_memory_stream.wasm"
 #: Guest stderr kept per instance (a panic message is far smaller).
 STDERR_CAPACITY = 64 * 1024
 
@@ -81,6 +94,13 @@ class Runtime:
             if index is None or not isinstance(func_type, FuncType):
                 raise SetupError(f"the component's {INTERFACE} has no function {name!r}")
             self.exports[name] = (index, _abi.Export(name, func_type, RECORDS))
+        #: The stream interface it imports: the stream build; ``None``: the
+        #: directory build. (The NATS client is imported only for the stream
+        #: build.)
+        self.stream: Optional["StreamImports"] = None
+        if STREAM_INTERFACE in component.type.imports(engine):
+            from ._imports import StreamImports
+            self.stream = StreamImports.of(engine, component)
 
     def start_ticker(self, tick_ms: int) -> Ticker:
         """The engine's ticker, started on first use with the component's
@@ -97,6 +117,30 @@ _engine: Optional[Engine] = None
 _linker: Optional[Linker] = None
 _ticker: Optional[Ticker] = None
 _components: Dict[Tuple[str, int, int], Runtime] = {}
+
+
+def stream_build(wasm: Union[str, "os.PathLike[str]"]) -> str:
+    """The stream build that goes with the component at ``wasm``: for
+    ``DIR/X.wasm``, ``DIR/X_stream.wasm``, else ``DIR/pathway_memory_stream.wasm``.
+
+    :raises SetupError: neither exists.
+    """
+    path = os.fspath(wasm)
+    directory, name = os.path.split(path)
+    stem = name[:-len(".wasm")] if name.endswith(".wasm") else name
+    tried = []
+    for candidate in (f"{stem}_stream.wasm", STREAM_WASM_NAME):
+        found = os.path.join(directory, candidate)
+        if found in tried:
+            continue
+        tried.append(found)
+        if os.path.isfile(found):
+            return found
+    raise SetupError(
+        "a NATS log needs the stream build of the component (world pathway-stream), and there is "
+        f"none beside {path!r}: looked for {' and '.join(repr(t) for t in tried)}; put the stream "
+        "build there (the wheel carries both builds; from a checkout, build it next to the "
+        "directory build) or pass its path as wasm=")
 
 
 def load(wasm: Union[str, "os.PathLike[str]"]) -> Runtime:
@@ -133,10 +177,13 @@ def load(wasm: Union[str, "os.PathLike[str]"]) -> Runtime:
 
 
 class Instance:
-    """One Store + WASI context + component instance."""
+    """One Store + WASI context + component instance: with ``directory``
+    preopened (the directory build), or none and ``linker`` serving the
+    stream import (the stream build)."""
 
-    def __init__(self, runtime: Runtime, directory: str, guest_path: str, read_only: bool,
-                 env: Sequence[Tuple[str, str]], max_guest_memory: Optional[int]) -> None:
+    def __init__(self, runtime: Runtime, directory: Optional[str], guest_path: str,
+                 read_only: bool, env: Sequence[Tuple[str, str]],
+                 max_guest_memory: Optional[int], linker: Optional[Linker] = None) -> None:
         # The callback must not refer to `self`: wasmtime-py keeps it (in a
         # global table) until the store is freed, and the store is ours.
         stderr = self.stderr = bytearray()
@@ -149,17 +196,18 @@ class Instance:
         wasi = WasiConfig()
         wasi.env = list(env)
         wasi.stderr_custom = on_stderr
-        try:
-            wasi.preopen_dir(directory, guest_path, not read_only)
-        except WasmtimeError as e:
-            raise SetupError(f"cannot grant {directory!r} to the component: {e}") from e
+        if directory is not None:
+            try:
+                wasi.preopen_dir(directory, guest_path, not read_only)
+            except WasmtimeError as e:
+                raise SetupError(f"cannot grant {directory!r} to the component: {e}") from e
         store = Store(runtime.engine)
         store.set_wasi(wasi)
         if max_guest_memory is not None:
             store.set_limits(memory_size=max_guest_memory)
         store.set_epoch_deadline(1 << 62)
         try:
-            self.instance = runtime.linker.instantiate(store, runtime.component)
+            self.instance = (linker or runtime.linker).instantiate(store, runtime.component)
         except WasmtimeError as e:
             raise SetupError(f"wasmtime could not instantiate the component: {e}") from e
         self.runtime = runtime

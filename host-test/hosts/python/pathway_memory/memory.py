@@ -1,12 +1,13 @@
-"""The log handle: :class:`Memory`, one log in one directory served by its
-own component instance."""
+"""The log handle: :class:`Memory`, one log in one directory (or one NATS
+JetStream stream) served by its own component instance."""
 
 from __future__ import annotations
 
 import math
 import os
 import threading
-from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+import weakref
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from wasmtime import WasmtimeError
 
@@ -18,12 +19,21 @@ from .lines import (BATCH_IDLE, BATCH_MAX_WAIT, MAX_BATCH_BYTES, MAX_BATCH_EVENT
 from .values import (CheckReport, CompactReport, Entry, Err, MemoryCap, Ok, Page, RepairReport,
                      Settings)
 
+if TYPE_CHECKING:
+    from ._nats import NatsStream
+
 _U32_MAX = (1 << 32) - 1
 _NO_DEADLINE = 1 << 62
+#: Seconds a NATS log's transport retries one call while the server is away,
+#: at most (and at most half the call timeout).
+_NATS_BUDGET = 30.0
+#: What a JetStream stream name cannot hold.
+_NOT_IN_STREAM_NAME = set(" \t\r\n.*>/\\\0")
 
 
 class Memory:
-    """One log in one directory, served by its own component instance.
+    """One log in one directory, or in one NATS JetStream stream, served by
+    its own component instance.
 
     Create it with :meth:`Memory.open`. A wasmtime store is not thread-safe,
     so calls on one :class:`Memory` are serialised by a lock: sharing it
@@ -31,9 +41,10 @@ class Memory:
     objects (in one or many threads or processes) may append to one log.
     """
 
-    def __init__(self, *, _runtime: Runtime, directory: str, env: List[Tuple[str, str]],
-                 guest_path: str, read_only: bool, call_timeout: Optional[float],
-                 max_guest_memory: Optional[int]) -> None:
+    def __init__(self, *, _runtime: Runtime, directory: Optional[str],
+                 env: List[Tuple[str, str]], guest_path: str, read_only: bool,
+                 call_timeout: Optional[float], max_guest_memory: Optional[int],
+                 transport: Optional["NatsStream"] = None) -> None:
         self._runtime = _runtime
         self._directory = directory
         self._env = env
@@ -44,17 +55,35 @@ class Memory:
         self._call_lock = threading.Lock()
         self._ticker: Optional[Ticker] = None
         self._ticks = _NO_DEADLINE
-        self._instance: Optional[Instance] = self._new_instance()
-        # The configuration and the directory are checked now, not at the
-        # first call; the ticker needs the component's epoch tick.
-        self._settings: Settings = self._ok(self._call("open-log"))
+        self._transport = transport
+        self._linker = None
+        self._closer: Optional[weakref.finalize] = None
+        if transport is not None:
+            assert _runtime.stream is not None
+            # The transport's connection and loop thread end with this
+            # Memory: close(), or when it is garbage.
+            self._closer = weakref.finalize(self, transport.close)
+            transport.budget = _nats_budget(call_timeout)
+        try:
+            if transport is not None:
+                assert _runtime.stream is not None
+                self._linker = _runtime.stream.linker(_runtime.engine, transport)
+            self._instance: Optional[Instance] = self._new_instance()
+            # The configuration and the directory (or the stream: the
+            # component connects) are checked now, not at the first call; the
+            # ticker needs the component's epoch tick.
+            self._settings: Settings = self._ok(self._call("open-log"))
+        except BaseException:
+            if self._closer is not None:
+                self._closer()
+            raise
         self._ticker = _runtime.start_ticker(self._settings.epoch_tick_ms)
         self._ticks = self._deadline_ticks()
 
     @classmethod
     def open(
         cls,
-        directory: Union[str, "os.PathLike[str]"],
+        directory: Union[str, "os.PathLike[str]", None] = None,
         log_name: Optional[str] = None,
         max_line: Optional[int] = None,
         sync: Optional[str] = None,
@@ -65,8 +94,20 @@ class Memory:
         read_only: bool = False,
         call_timeout: Optional[float] = 60.0,
         max_guest_memory: Optional[int] = 1 << 30,
+        nats: Optional[str] = None,
+        stream: Optional[str] = None,
+        replicas: Optional[int] = None,
     ) -> "Memory":
-        """Opens the log in ``directory`` (which must exist).
+        """Opens the log in ``directory`` (which must exist), or, with
+        ``nats=`` and ``stream=`` instead of a directory, the log kept in
+        that NATS JetStream stream.
+
+        A NATS log runs the stream build of the component
+        (``pathway_memory_stream.wasm``, found beside the directory build:
+        see ``wasm``), whose imports this package serves over NATS with
+        nats-py on a background thread. Everything else is the same:
+        the same methods, values, errors and messages; ``settings.log_name``
+        is the stream's name and ``settings.sync`` is ``"ack"``.
 
         :param log_name: ``PATHWAY_LOG``, a plain file name (the component's
             default when ``None``).
@@ -87,21 +128,57 @@ class Memory:
             deadline. Settable later through :attr:`call_timeout`.
         :param max_guest_memory: cap of the guest's linear memory in bytes
             (past it the guest traps); ``None``: no cap.
+        :param nats: instead of ``directory``: the NATS server URL
+            (``nats://host:port``; several comma-separated for a cluster;
+            ``nats://user:password@host:port`` for credentials). ``log_name``,
+            ``sync``, ``read_only`` and ``guest_path`` do not apply.
+        :param stream: the JetStream stream holding the log (with ``nats``).
+        :param replicas: create the stream with this many replicas if it is
+            missing; ``None``: a missing stream fails with
+            :class:`~pathway_memory.NoDirectory`. While the server does not
+            answer, each call of the component to it is retried for
+            ``min(30 s, call_timeout / 2)``, then fails with
+            :class:`~pathway_memory.IoFailure` (``io``).
+
+        For a NATS log ``wasm`` (or ``$PATHWAY_WASM``, or the wheel's
+        component) names either build: for ``DIR/X.wasm`` the stream build is
+        ``DIR/X_stream.wasm``, else ``DIR/pathway_memory_stream.wasm``.
 
         :raises LogError: the component's ``open-log`` refused the
             configuration (:class:`~pathway_memory.InvalidConfig`) or the
-            directory (:class:`~pathway_memory.NoDirectory`).
+            directory (:class:`~pathway_memory.NoDirectory`); for a NATS log,
+            no server answers (:class:`~pathway_memory.IoFailure`), the stream
+            is missing (:class:`~pathway_memory.NoDirectory`) or the server
+            refuses the user (:class:`~pathway_memory.AccessDenied`).
         :raises FileNotFoundError, NotADirectoryError: ``directory`` (wasmtime
             cannot grant it, so the component never sees it).
-        :raises SetupError: the component cannot be found, compiled or
-            instantiated.
-        :raises ValueError: a value with a NUL byte (WASI cannot carry it).
+        :raises SetupError: the component (or, for a NATS log, its stream
+            build) cannot be found, compiled or instantiated.
+        :raises ValueError: a value with a NUL byte (WASI cannot carry it), a
+            stream name NATS cannot use, or an option a NATS log does not take.
+        :raises TypeError: neither ``directory`` nor ``nats``, or both.
         """
-        directory = os.fspath(directory)
-        if not os.path.exists(directory):
-            raise FileNotFoundError(2, "the log's directory does not exist", directory)
-        if not os.path.isdir(directory):
-            raise NotADirectoryError(20, "the log's directory is not a directory", directory)
+        if nats is None:
+            if directory is None:
+                raise TypeError("Memory.open needs a directory, or nats= and stream=")
+            for what, given in (("stream", stream), ("replicas", replicas)):
+                if given is not None:
+                    raise TypeError(f"{what}= goes with nats=: pass both, and no directory")
+            directory = os.fspath(directory)
+            if not os.path.exists(directory):
+                raise FileNotFoundError(2, "the log's directory does not exist", directory)
+            if not os.path.isdir(directory):
+                raise NotADirectoryError(20, "the log's directory is not a directory", directory)
+        else:
+            if directory is not None:
+                raise TypeError("pass a directory or nats=, not both")
+            _check_nats(nats, stream, replicas)
+            for what, given in (("log_name", log_name), ("sync", sync)):
+                if given is not None:
+                    raise ValueError(f"{what} applies to a directory log; a NATS log is named by "
+                                     "stream= and stores each event when the server acks it")
+            if read_only or guest_path != ".":
+                raise ValueError("read_only and guest_path apply to a directory log")
         if wasm is None:
             wasm = os.environ.get(WASM_ENV)
             if not wasm and os.path.isfile(_runtime.BUNDLED_WASM):
@@ -122,15 +199,32 @@ class Memory:
                 raise ValueError(f"{name} cannot contain a NUL byte")
             env.append((name, text))
         _check_timeout(call_timeout)
-        return cls(_runtime=_runtime.load(wasm), directory=directory, env=env,
-                   guest_path=guest_path, read_only=read_only, call_timeout=call_timeout,
-                   max_guest_memory=max_guest_memory)
+        if nats is None:
+            runtime = _runtime.load(wasm)
+            if runtime.stream is not None:
+                raise SetupError(f"{os.fspath(wasm)!r} is the stream build of the component (it "
+                                 "imports pathway:memory/stream@0.3.0); a directory log needs the "
+                                 "directory build (pathway_memory.wasm)")
+            return cls(_runtime=runtime, directory=directory, env=env, guest_path=guest_path,
+                       read_only=read_only, call_timeout=call_timeout,
+                       max_guest_memory=max_guest_memory)
+        stream_wasm = _runtime.stream_build(wasm)
+        runtime = _runtime.load(stream_wasm)
+        if runtime.stream is None:
+            raise SetupError(f"{stream_wasm!r} is not the stream build of the component: it does "
+                             "not import pathway:memory/stream@0.3.0")
+        from ._nats import NatsStream
+        assert stream is not None
+        transport = NatsStream(nats, stream, replicas, _nats_budget(call_timeout))
+        return cls(_runtime=runtime, directory=None, env=env, guest_path=guest_path,
+                   read_only=False, call_timeout=call_timeout,
+                   max_guest_memory=max_guest_memory, transport=transport)
 
     # -- plumbing ----------------------------------------------------------
 
     def _new_instance(self) -> Instance:
         return Instance(self._runtime, self._directory, self._guest_path, self._read_only,
-                        self._env, self._max_guest_memory)
+                        self._env, self._max_guest_memory, self._linker)
 
     def _deadline_ticks(self) -> int:
         if self._call_timeout is None or self._ticker is None:
@@ -359,16 +453,27 @@ class Memory:
         with self._call_lock:
             self._call_timeout = seconds
             self._ticks = self._deadline_ticks()
+            if self._transport is not None:
+                self._transport.budget = _nats_budget(seconds)
 
     @property
     def log_path(self) -> str:
-        """Path of the log file on the host."""
+        """Path of the log file on the host (a directory log only).
+
+        :raises PathwayError: a NATS log, which has no file.
+        """
+        if self._directory is None:
+            raise PathwayError(f"a NATS log has no file: it is the stream "
+                               f"{self._settings.log_name!r}")
         return os.path.join(self._directory, self._settings.log_name)
 
     def close(self) -> None:
-        """Drops the instance; later calls raise :class:`~pathway_memory.PathwayError`."""
+        """Drops the instance (and a NATS log's connection and its thread);
+        later calls raise :class:`~pathway_memory.PathwayError`."""
         with self._call_lock:
             self._instance = None
+            if self._closer is not None:
+                self._closer()
 
     def __enter__(self) -> "Memory":
         return self
@@ -377,12 +482,39 @@ class Memory:
         self.close()
 
     def __repr__(self) -> str:
+        if self._transport is not None:
+            return f"Memory(nats={self._transport.url!r}, stream={self._transport.stream!r})"
         return f"Memory({self._directory!r}, log_name={self._settings.log_name!r})"
 
 
 def _check_timeout(seconds: Optional[float]) -> None:
     if seconds is not None and not seconds > 0:
         raise ValueError("call_timeout must be positive (or None for no deadline)")
+
+
+def _nats_budget(call_timeout: Optional[float]) -> float:
+    """How long the transport retries one call: min(30 s, call timeout / 2)."""
+    if call_timeout is None:
+        return _NATS_BUDGET
+    return min(_NATS_BUDGET, call_timeout / 2)
+
+
+def _check_nats(url: Any, stream: Any, replicas: Any) -> None:
+    if not isinstance(url, str) or not url.strip(",").strip():
+        raise TypeError("nats= must be a non-empty str (nats://host:port)")
+    if "\0" in url:
+        raise ValueError("nats= cannot contain a NUL byte")
+    if stream is None:
+        raise TypeError("nats= needs stream=, the JetStream stream's name")
+    if not isinstance(stream, str):
+        raise TypeError(f"stream must be str, not {type(stream).__name__}")
+    bad = sorted({c for c in stream if c in _NOT_IN_STREAM_NAME or not c.isprintable()})
+    if not stream or bad:
+        raise ValueError(f"{stream!r} cannot name a JetStream stream (no spaces, '.', '*', '>', "
+                         "'/', '\\' or control characters; letters, digits, '-' and '_' are safe)")
+    if replicas is not None and (isinstance(replicas, bool) or not isinstance(replicas, int)
+                                 or replicas < 1):
+        raise ValueError("replicas must be an int of at least 1 (or None: never create the stream)")
 
 
 def _check_str(value: Any, what: str) -> str:
