@@ -142,6 +142,9 @@ fn compaction_keeps_what_follows_its_cursor_and_makes_older_cursors_stale() {
     let report = log.compact(&["{\"sum\":6}"], &upto).unwrap();
     assert_eq!(report.snapshot_records, 1);
     assert_eq!(report.kept_bytes, 2);
+    // Sizes as lines, as check counts them: "1\n2\n3\n4\n", then
+    // "{\"sum\":6}\n4\n".
+    assert_eq!((report.bytes_before, report.bytes_after), (8, 12));
     assert_eq!(records(&mut log), ["{\"sum\":6}", "4"]);
     // The folded events are purged, and so is nothing else.
     assert_eq!(stream.payloads(Topic::Events), [b"4".to_vec()]);
@@ -262,8 +265,9 @@ fn a_hand_published_message_is_a_damaged_line_that_repair_quarantines() {
     let report = log.check().unwrap();
     assert_eq!((report.records, report.damaged.len()), (2, 2));
     assert_eq!(report.bytes, 2 + 9 + 3 + 2);
-    let (_, removed, quarantine) = log.repair().unwrap();
+    let (sizes, removed, quarantine) = log.repair().unwrap();
     assert_eq!(removed.len(), 2);
+    assert_eq!((sizes.bytes_before, sizes.bytes_after), (16, 4));
     assert_eq!(quarantine, "subject pathway.s.quarantine of stream s");
     assert_eq!(records(&mut log), ["1", "4"]);
     assert_eq!(

@@ -1,24 +1,32 @@
 //! `pathway bench --nats URL`: appends (one per call and batched) and
-//! paged replay through the file log, an R1 stream and an R3 stream, in
-//! one run, with each stream's ratio to the file log. It starts nothing:
-//! the server (for R3, a cluster of three or more) must be running. Its
-//! streams are named `pathway-bench-r1-<pid>` and `-r3-` and deleted after.
+//! paged replay of a log kept in an R1 stream and an R3 stream, each
+//! against a raw client baseline on the same server and the same events: a
+//! plain async-nats program that publishes them (one waiting for its ack;
+//! batches pipelined, all acks awaited at the end) and reads them back
+//! with an ordered consumer. It prints the ratio of each. It starts
+//! nothing: the server (for R3, a cluster of three or more) must be
+//! running. Its streams are named `pathway-bench-r1-<pid>`,
+//! `pathway-raw-r1-<pid>` (and `-r3-`) and deleted after.
 
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use async_nats::jetstream::{self, consumer::pull::OrderedConfig, stream::Config};
+use futures_util::StreamExt;
 use pathway_host::{Memory, NatsTarget, Options};
 
 use crate::bench::BenchArgs;
 
-/// One workload on each provider (`None`: that stream could not be made).
+/// One workload on a stream with `replicas`: the log, the raw client,
+/// and their ratio (`None`: that stream could not be made).
 #[derive(Debug, serde::Serialize)]
 pub struct Row {
     pub workload: &'static str,
     pub unit: &'static str,
-    pub file: f64,
-    pub r1: Option<f64>,
-    pub r3: Option<f64>,
+    pub replicas: usize,
+    pub pathway: f64,
+    pub raw: f64,
+    pub ratio: f64,
 }
 
 fn event(i: usize) -> String {
@@ -29,8 +37,14 @@ fn event(i: usize) -> String {
     )
 }
 
-/// The three workloads on one log: appends/s one per call, appends/s in
-/// batches of 1000, replay MB/s of a log of `replay_mb`.
+/// How many events the replay workload reads: `replay_mb` of them.
+fn replay_events(args: &BenchArgs) -> usize {
+    let per_event = event(0).len() + 1;
+    (args.replay_mb << 20) / per_event
+}
+
+/// The three workloads on the log: appends/s one per call, appends/s in
+/// batches of 1000, replay MB/s (payload plus `\n`) of `replay_mb`.
 fn workloads(log: &mut Memory, args: &BenchArgs) -> Result<[f64; 3]> {
     let started = Instant::now();
     for i in 0..args.appends {
@@ -43,11 +57,9 @@ fn workloads(log: &mut Memory, args: &BenchArgs) -> Result<[f64; 3]> {
         log.append_batch(&batch)?;
     }
     let batched = (args.batches * 1000) as f64 / started.elapsed().as_secs_f64();
-    // Fill up to replay_mb (untimed), then replay it all, page by page.
-    let target = (args.replay_mb as u64) << 20;
-    let per_batch: u64 = batch.iter().map(|e| e.len() as u64 + 1).sum();
-    let written = (args.appends as u64 * per_batch / 1000) + args.batches as u64 * per_batch;
-    for _ in 0..target.saturating_sub(written).div_ceil(per_batch) {
+    // Fill up to replay_events (untimed), then replay it all, page by page.
+    let stored = args.appends + args.batches * 1000;
+    for _ in 0..replay_events(args).saturating_sub(stored).div_ceil(1000) {
         log.append_batch(&batch)?;
     }
     let started = Instant::now();
@@ -66,6 +78,80 @@ fn workloads(log: &mut Memory, args: &BenchArgs) -> Result<[f64; 3]> {
     Ok([single, batched, replay])
 }
 
+/// The same three workloads with async-nats alone, on a stream of its own.
+fn raw_workloads(url: &str, replicas: usize, args: &BenchArgs) -> Result<[f64; 3]> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let name = format!("pathway-raw-r{replicas}-{}", std::process::id());
+    let (url, args) = (url.to_string(), args.clone());
+    runtime.block_on(async move {
+        let servers: Vec<async_nats::ServerAddr> = url
+            .split(',')
+            .map(|u| u.trim().parse())
+            .collect::<Result<_, _>>()?;
+        let client = async_nats::connect(servers).await?;
+        let js = jetstream::new(client);
+        let subject = format!("raw.{name}.events");
+        let stream = js
+            .create_stream(Config {
+                name: name.clone(),
+                subjects: vec![format!("raw.{name}.>")],
+                num_replicas: replicas,
+                duplicate_window: Duration::from_secs(120),
+                ..Config::default()
+            })
+            .await
+            .context("creating the raw client's stream")?;
+        let started = Instant::now();
+        for i in 0..args.appends {
+            js.publish(subject.clone(), event(i).into()).await?.await?;
+        }
+        let single = args.appends as f64 / started.elapsed().as_secs_f64();
+        let batch: Vec<String> = (0..1000).map(event).collect();
+        let started = Instant::now();
+        for _ in 0..args.batches {
+            let mut acks = Vec::with_capacity(batch.len());
+            for e in &batch {
+                acks.push(js.publish(subject.clone(), e.clone().into()).await?);
+            }
+            for ack in acks {
+                ack.await?;
+            }
+        }
+        let batched = (args.batches * 1000) as f64 / started.elapsed().as_secs_f64();
+        let stored = args.appends + args.batches * 1000;
+        for _ in 0..replay_events(&args).saturating_sub(stored).div_ceil(1000) {
+            let mut acks = Vec::with_capacity(batch.len());
+            for e in &batch {
+                acks.push(js.publish(subject.clone(), e.clone().into()).await?);
+            }
+            for ack in acks {
+                ack.await?;
+            }
+        }
+        let total = stream.clone().get_info().await?.state.messages;
+        let started = Instant::now();
+        let consumer = stream
+            .create_consumer(OrderedConfig {
+                filter_subject: subject.clone(),
+                ..OrderedConfig::default()
+            })
+            .await?;
+        let mut messages = consumer.messages().await?;
+        let (mut bytes, mut read) = (0u64, 0u64);
+        while read < total {
+            let message = messages.next().await.context("the consumer ended")??;
+            bytes += message.payload.len() as u64 + 1;
+            read += 1;
+        }
+        let replay = bytes as f64 / 1e6 / started.elapsed().as_secs_f64().max(1e-9);
+        js.delete_stream(&name).await?;
+        Ok([single, batched, replay])
+    })
+}
+
 fn stream(url: &str, replicas: usize) -> Result<Memory, pathway_host::Error> {
     let target = NatsTarget {
         url: url.to_string(),
@@ -73,45 +159,41 @@ fn stream(url: &str, replicas: usize) -> Result<Memory, pathway_host::Error> {
         create_replicas: Some(replicas),
     };
     let options = Options {
-        call_timeout: Duration::from_secs(30),
+        call_timeout: Duration::from_secs(60),
         ..Options::default()
     };
     Memory::open_nats(target, options)
 }
 
 pub fn run(url: &str, args: &BenchArgs) -> Result<Vec<Row>> {
-    let dir = tempfile::tempdir()?;
-    let file = workloads(&mut Memory::open(dir.path(), Options::default())?, args)?;
-    drop(dir);
-    let on_stream = |replicas: usize| -> Result<Option<[f64; 3]>> {
-        let nats = match stream(url, replicas) {
-            Ok(nats) => nats,
-            Err(e) => {
-                eprintln!("pathway: bench: no R{replicas} stream: {e}");
-                return Ok(None);
-            }
-        };
-        let mut log = nats;
-        let result = workloads(&mut log, args);
-        log.delete_stream()?;
-        Ok(Some(result?))
-    };
-    let r1 = on_stream(1)?;
-    let r3 = on_stream(3)?;
     let names = [
         ("append, one per call", "events/s"),
         ("append, batches of 1000", "events/s"),
         ("replay, paged", "MB/s"),
     ];
-    Ok(names
-        .iter()
-        .enumerate()
-        .map(|(i, (workload, unit))| Row {
-            workload,
-            unit,
-            file: file[i],
-            r1: r1.map(|r| r[i]),
-            r3: r3.map(|r| r[i]),
-        })
-        .collect())
+    let mut rows = Vec::new();
+    for replicas in [1, 3] {
+        let mut log = match stream(url, replicas) {
+            Ok(log) => log,
+            Err(e) => {
+                eprintln!("pathway: bench: no R{replicas} stream: {e}");
+                continue;
+            }
+        };
+        let ours = workloads(&mut log, args);
+        log.delete_stream()?;
+        let ours = ours?;
+        let raw = raw_workloads(url, replicas, args)?;
+        for (i, (workload, unit)) in names.iter().enumerate() {
+            rows.push(Row {
+                workload,
+                unit,
+                replicas,
+                pathway: ours[i],
+                raw: raw[i],
+                ratio: ours[i] / raw[i],
+            });
+        }
+    }
+    Ok(rows)
 }

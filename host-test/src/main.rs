@@ -1001,30 +1001,25 @@ fn run_bench_nats(url: &str, args: &bench::BenchArgs, machine: &str) -> Result<u
         );
         return Ok(0);
     }
-    let na = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.1}"));
-    let ratio =
-        |v: Option<f64>, file: f64| v.map_or("n/a".to_string(), |v| format!("{:.3}", v / file));
-    outln!("machine: {machine}; NATS at {url}");
+    outln!("machine: {machine}; NATS at {url}; raw: async-nats alone on the same server");
     outln!(
-        "{:<26} {:>9} {:>11} {:>11} {:>11} {:>8} {:>8}",
+        "{:<26} {:>9} {:>3} {:>11} {:>11} {:>7}",
         "workload",
         "unit",
-        "file",
-        "R1",
-        "R3",
-        "R1/file",
-        "R3/file"
+        "R",
+        "pathway",
+        "raw",
+        "ratio"
     );
     for row in &rows {
         outln!(
-            "{:<26} {:>9} {:>11.1} {:>11} {:>11} {:>8} {:>8}",
+            "{:<26} {:>9} {:>3} {:>11.1} {:>11.1} {:>7.3}",
             row.workload,
             row.unit,
-            row.file,
-            na(row.r1),
-            na(row.r3),
-            ratio(row.r1, row.file),
-            ratio(row.r3, row.file)
+            row.replicas,
+            row.pathway,
+            row.raw,
+            row.ratio
         );
     }
     Ok(0)

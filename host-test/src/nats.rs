@@ -545,11 +545,14 @@ impl NatsStream {
                         payload: message.payload.to_vec(),
                     });
                     reader.next_seq = seq + 1;
-                    if bytes >= max_bytes {
-                        return Ok((batch, false, Some(reader)));
-                    }
+                    // Nothing more pending: maybe the end (the caller
+                    // asks the stream), whether or not the budget is
+                    // spent.
                     if pending == 0 {
                         return Ok((batch, true, None));
+                    }
+                    if bytes >= max_bytes {
+                        return Ok((batch, false, Some(reader)));
                     }
                 }
             });

@@ -530,70 +530,84 @@ fn unpacked_crates() -> &'static Unpacked {
             host: dir.join("pathway-host-0.2.0"),
         };
         assert!(unpacked.memory.join("src/lib.rs").is_file());
-        assert!(
-            unpacked
-                .host
-                .join("component/pathway_memory.wasm")
-                .is_file()
-        );
+        for build in ["pathway_memory.wasm", "pathway_memory_stream.wasm"] {
+            assert!(
+                unpacked.host.join("component").join(build).is_file(),
+                "{build}"
+            );
+        }
         unpacked
     })
 }
 
-/// The packaged pathway-host ships the component this build embeds, and
-/// the packaged pathway-memory's sources build it again byte for byte (in
-/// a directory of their own, with no git; the metadata, which names the
-/// commit, is the shipped copy's).
+/// The packaged pathway-host ships both builds of the component this build
+/// embeds, and the packaged pathway-memory's sources build each again byte
+/// for byte (in a directory of their own, with no git; the metadata, which
+/// names the commit, is the shipped copy's).
 #[test]
-fn shipped_component_is_what_the_packaged_sources_build() {
+fn shipped_components_are_what_the_packaged_sources_build() {
     let unpacked = unpacked_crates();
-    let shipped = std::fs::read(unpacked.host.join("component/pathway_memory.wasm")).unwrap();
-    assert!(
-        shipped == pathway_host::COMPONENT_BYTES,
-        "the packaged crate does not ship the component this build embeds"
-    );
+    let builds = [
+        (
+            "pathway_memory.wasm",
+            pathway_host::COMPONENT_BYTES,
+            &[][..],
+        ),
+        (
+            "pathway_memory_stream.wasm",
+            pathway_host::STREAM_COMPONENT_BYTES,
+            &["--features", "stream"][..],
+        ),
+    ];
+    for (name, embedded, features) in builds {
+        let shipped = std::fs::read(unpacked.host.join("component").join(name)).unwrap();
+        assert!(
+            shipped == embedded,
+            "the packaged crate does not ship the {name} this build embeds"
+        );
+        let started = Instant::now();
+        // Its own target dir (kept between runs): a build from the unpacked
+        // crate must not overwrite the .wasm build.rs copies.
+        let wasm_target = packaged_component_target_dir();
+        run(cargo()
+            .current_dir(&unpacked.memory)
+            .args(["build", "-q", "--offline", "--locked", "--profile", "wasm"])
+            .args(features)
+            .args(["--target", "wasm32-wasip2", "--target-dir"])
+            .arg(&wasm_target)
+            // The flags build.rs builds the component with (SIMD).
+            .env("CARGO_ENCODED_RUSTFLAGS", env!("PATHWAY_WASM_RUSTFLAGS"))
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("CARGO_BUILD_TARGET"));
+        let rebuilt =
+            std::fs::read(wasm_target.join("wasm32-wasip2/wasm/pathway_memory.wasm")).unwrap();
 
-    let started = Instant::now();
-    // Its own target dir (kept between runs): a build from the unpacked
-    // crate must not overwrite the .wasm build.rs copies.
-    let wasm_target = packaged_component_target_dir();
-    run(cargo()
-        .current_dir(&unpacked.memory)
-        .args(["build", "-q", "--offline", "--locked", "--profile", "wasm"])
-        .args(["--target", "wasm32-wasip2", "--target-dir"])
-        .arg(&wasm_target)
-        // The flags build.rs builds the component with (SIMD).
-        .env("CARGO_ENCODED_RUSTFLAGS", env!("PATHWAY_WASM_RUSTFLAGS"))
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET"));
-    let rebuilt =
-        std::fs::read(wasm_target.join("wasm32-wasip2/wasm/pathway_memory.wasm")).unwrap();
-
-    let payload = wasm_metadata::Payload::from_binary(&shipped).unwrap();
-    let shipped_metadata = payload.metadata();
-    use wasm_metadata::AddMetadataField::Set;
-    let mut metadata = wasm_metadata::AddMetadata::default();
-    metadata.name = Set(shipped_metadata.name.clone().unwrap());
-    metadata.version = Set(shipped_metadata.version.clone().unwrap());
-    metadata.description = Set(shipped_metadata.description.clone().unwrap());
-    metadata.licenses = Set(shipped_metadata.licenses.clone().unwrap());
-    metadata.source = Set(shipped_metadata.source.clone().unwrap());
-    if let Some(revision) = shipped_metadata.revision.clone() {
-        metadata.revision = Set(revision);
+        let payload = wasm_metadata::Payload::from_binary(&shipped).unwrap();
+        let shipped_metadata = payload.metadata();
+        use wasm_metadata::AddMetadataField::Set;
+        let mut metadata = wasm_metadata::AddMetadata::default();
+        metadata.name = Set(shipped_metadata.name.clone().unwrap());
+        metadata.version = Set(shipped_metadata.version.clone().unwrap());
+        metadata.description = Set(shipped_metadata.description.clone().unwrap());
+        metadata.licenses = Set(shipped_metadata.licenses.clone().unwrap());
+        metadata.source = Set(shipped_metadata.source.clone().unwrap());
+        if let Some(revision) = shipped_metadata.revision.clone() {
+            metadata.revision = Set(revision);
+        }
+        let rebuilt = metadata.to_wasm(&rebuilt).unwrap();
+        assert!(
+            rebuilt == shipped,
+            "{name} built from the packaged pathway-memory ({} bytes) differs from the one \
+             pathway-host ships ({} bytes)",
+            rebuilt.len(),
+            shipped.len()
+        );
+        eprintln!(
+            "{name}: rebuilt from the packaged sources in {:.1} s, same bytes",
+            started.elapsed().as_secs_f64()
+        );
     }
-    let rebuilt = metadata.to_wasm(&rebuilt).unwrap();
-    assert!(
-        rebuilt == shipped,
-        "the component built from the packaged pathway-memory ({} bytes) differs from the one \
-         pathway-host ships ({} bytes)",
-        rebuilt.len(),
-        shipped.len()
-    );
-    eprintln!(
-        "component: rebuilt from the packaged sources in {:.1} s, same bytes",
-        started.elapsed().as_secs_f64()
-    );
 }
 
 /// A Rust embedder's new project: `pathway-host = "0.2.0"`, found through

@@ -358,7 +358,6 @@ impl<S: Stream> StreamLog<S> {
                 .into());
             }
         };
-        let bytes_before = self.stored_bytes()?;
         let id = format!("{}-c{}", self.writer, self.sent);
         self.sent += 1;
         let messages: Vec<Outgoing> = lines
@@ -374,6 +373,7 @@ impl<S: Stream> StreamLog<S> {
             .collect();
         self.check_sizes(&messages)?;
         let count = messages.len() as u64;
+        let snapshot_bytes: u64 = messages.iter().map(|m| m.payload.len() as u64 + 1).sum();
         let seqs = self
             .stream
             .publish(messages)
@@ -387,22 +387,15 @@ impl<S: Stream> StreamLog<S> {
         };
         let committed = self.commit_to(&next, commit.as_ref(), &format!("{id}-commit"))?;
         self.purge_before(&next, committed)?;
+        // Sizes as lines (payload and `\n`), as `check` and the file log
+        // count them: what the cursor had read, and what follows it.
         let kept_bytes = self.bytes_from(folded + 1)?;
-        let bytes_after = self.stored_bytes()?;
         Ok(Compacted {
             snapshot_records: count,
             kept_bytes,
-            bytes_before,
-            bytes_after,
+            bytes_before: at.offset + kept_bytes,
+            bytes_after: snapshot_bytes + kept_bytes,
         })
-    }
-
-    fn stored_bytes(&mut self) -> Result<u64, RemoteError> {
-        let stats = self
-            .stream
-            .stats()
-            .map_err(self.remote("reading", Stored::Nothing))?;
-        Ok(stats.bytes)
     }
 
     /// Publishes `next` as the commit in force, if `prev` still is;
@@ -535,7 +528,6 @@ impl<S: Stream> StreamLog<S> {
     /// untouched.
     pub fn repair(&mut self) -> Result<Repaired, StreamLogError> {
         let commit = self.commit()?;
-        let bytes_before = self.stored_bytes()?;
         let mut at = start(None, commit.as_ref())?;
         let mut damaged: Vec<(u64, Vec<u8>, DamagedLine)> = Vec::new();
         loop {
@@ -588,7 +580,9 @@ impl<S: Stream> StreamLog<S> {
             });
             self.commit_to(&same, commit.as_ref(), &format!("{id}-commit"))?;
         }
-        let bytes_after = self.stored_bytes()?;
+        // Sizes as lines, as `check` counts them.
+        let bytes_before = at.offset;
+        let bytes_after = bytes_before - removed.iter().map(|l| l.length + 1).sum::<u64>();
         let quarantine = format!(
             "subject {} of stream {}",
             subject(&self.target.name, Topic::Quarantine),

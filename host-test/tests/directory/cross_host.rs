@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use pathway_host::{Error, Memory, NatsTarget, Options, Page, json};
-use tempfile::TempDir;
 use serde_json::{Value, json};
+use tempfile::TempDir;
 
 const LOG: &str = "pathway.jsonl";
 const MAX_LINE: u64 = 4096;
@@ -540,7 +540,11 @@ fn run_cli(cases: &Value) -> Value {
     for (index, case) in cases["events"].as_array().unwrap().iter().enumerate() {
         let event = case["event"].as_str().unwrap();
         let (place, dir) = storage.cli("events", index, None);
-        let tried = cli_json(&["append", "--json", "--each", "--", event], &place, &[0, 1]);
+        let tried = cli_json(
+            &["append", "--json", "--each", "--", event],
+            &place,
+            &[0, 1],
+        );
         let batch = cli_json(&["append", "--json", "--", "1", event], &place, &[0, 1]);
         let mut result = json!({ "try_append": tried, "append_batch": batch });
         result["compact"] = cli_compact_to_end(&place, event, &[0, 1]);
@@ -787,7 +791,11 @@ fn every_host_gives_the_same_results_on_a_stream() {
         .as_object()
         .unwrap()
         .values()
-        .filter(|r| r["check"]["damaged"].as_array().is_some_and(|d| !d.is_empty()))
+        .filter(|r| {
+            r["check"]["damaged"]
+                .as_array()
+                .is_some_and(|d| !d.is_empty())
+        })
         .count();
     assert!(damaged >= 5, "{damaged} log cases with damaged messages");
 
@@ -802,7 +810,11 @@ fn every_host_gives_the_same_results_on_a_stream() {
             std::fs::write(&cases_path, serde_json::to_vec_pretty(&cases).unwrap()).unwrap();
             let started = std::time::Instant::now();
             let results = run_host(host, needs, &cases_path, work.path());
-            problems.extend(differences(host, &reference, &without_prefix(&results, prefix)));
+            problems.extend(differences(
+                host,
+                &reference,
+                &without_prefix(&results, prefix),
+            ));
             timings.push(format!("{host} {:.1} s", started.elapsed().as_secs_f64()));
         }
     }
