@@ -331,7 +331,11 @@ impl<S: Stream> StreamLog<S> {
                 read += message.payload.len() as u64 + 1;
                 visit(Topic::Events, &message, entry);
             }
-            if end {
+            // As the file log pages: a page that filled its budget is not
+            // the end, even when nothing follows (the next page, empty,
+            // is); so pages have the same shape on either storage, whatever
+            // a transport knows of the end.
+            if end && read < budget {
                 return Ok(true);
             }
         }
