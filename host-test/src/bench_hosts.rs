@@ -8,13 +8,17 @@
 //! - `append_per_s`: EVENTS one-event `try_append` calls of ~100 bytes;
 //! - `batch_per_s`: the same EVENTS in `append_batch` calls of 100;
 //! - `replay_mb_per_s`: typed whole-log replay of that log, best of 3.
+//!
+//! With `--nats URL`, each host runs them on a log in a fresh R1 stream
+//! of that server instead of a directory (`bench.sh WASM DIR EVENTS URL`);
+//! `storage` in each line says which.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use pathway_host::{Memory, Options};
+use pathway_host::{Memory, NatsTarget, Options};
 use serde_json::{Value, json};
 
 #[derive(clap::Args)]
@@ -28,6 +32,10 @@ pub struct BenchHostsArgs {
     /// Print the JSON lines instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Keep each host's log in a fresh R1 stream of this NATS server
+    /// instead of a directory (the server must be running).
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
 }
 
 const EVENT_BYTES: usize = 100;
@@ -41,11 +49,28 @@ fn event(i: usize) -> String {
     format!("{{\"i\":{i},\"pad\":\"{}\"}}", "x".repeat(pad))
 }
 
+/// A fresh log for the Rust line: in `dir`, or in a fresh R1 stream.
+fn open(dir: &Path, nats: Option<&str>, name: &str) -> Result<Memory> {
+    Ok(match nats {
+        Some(url) => Memory::open_nats(
+            NatsTarget {
+                url: url.to_string(),
+                stream: format!("pathway-bench-rust-{}-{name}", std::process::id()),
+                create_replicas: Some(1),
+            },
+            Options::default(),
+        )?,
+        None => {
+            let dir = dir.join(name);
+            std::fs::create_dir(&dir)?;
+            Memory::open(&dir, Options::default())?
+        }
+    })
+}
+
 /// The Rust library's line.
-fn rust(dir: &Path, events: usize) -> Result<Value> {
-    let log_dir = dir.join("log");
-    std::fs::create_dir(&log_dir)?;
-    let mut memory = Memory::open(&log_dir, Options::default())?;
+fn rust(dir: &Path, events: usize, nats: Option<&str>) -> Result<Value> {
+    let mut memory = open(dir, nats, "log")?;
     let texts: Vec<String> = (0..events).map(event).collect();
 
     let started = Instant::now();
@@ -60,7 +85,7 @@ fn rust(dir: &Path, events: usize) -> Result<Value> {
     }
     let batch_per_s = events as f64 / started.elapsed().as_secs_f64();
 
-    let bytes = std::fs::metadata(memory.log_path().expect("a directory log"))?.len();
+    let mut bytes = 0;
     let mut best = f64::INFINITY;
     for _ in 0..3 {
         let started = Instant::now();
@@ -73,19 +98,29 @@ fn rust(dir: &Path, events: usize) -> Result<Value> {
                 2 * events
             );
         }
+        // The records as lines, as the other hosts count them.
+        bytes = entries.iter().flatten().map(|r| r.len() + 1).sum::<usize>();
     }
 
+    // Opens of a fresh directory, or (as the Node and Python lines do) of
+    // the same stream again: opening, not creating, a stream.
     let mut opens = Vec::new();
     for i in 0..20 {
-        let fresh = dir.join(format!("open-{i}"));
-        std::fs::create_dir(&fresh)?;
+        let name = match nats {
+            Some(_) => "log".to_string(),
+            None => format!("open-{i}"),
+        };
         let started = Instant::now();
-        drop(Memory::open(&fresh, Options::default())?);
+        drop(open(dir, nats, &name)?);
         opens.push(started.elapsed().as_secs_f64() * 1000.0);
     }
     opens.sort_by(f64::total_cmp);
+    if nats.is_some() {
+        memory.delete_stream()?;
+    }
     Ok(json!({
         "host": "rust",
+        "storage": if nats.is_some() { "nats" } else { "directory" },
         "runtime": "wasmtime 48 (wasmtime-wasi, blocking on the calling thread)",
         "instantiate_ms": (opens[9] + opens[10]) / 2.0,
         "append_per_s": append_per_s,
@@ -100,13 +135,14 @@ fn hosts_dir() -> PathBuf {
 }
 
 /// Another host's line, from its bench script.
-fn other(host: &str, wasm: &Path, dir: &Path, events: usize) -> Result<Value> {
+fn other(host: &str, wasm: &Path, dir: &Path, events: usize, nats: Option<&str>) -> Result<Value> {
     let script = hosts_dir().join(host).join("bench.sh");
     let out = Command::new("bash")
         .arg(&script)
         .arg(wasm)
         .arg(dir)
         .arg(events.to_string())
+        .args(nats)
         .output()
         .with_context(|| format!("running {}", script.display()))?;
     if !out.status.success() {
@@ -139,8 +175,8 @@ pub fn run(args: &BenchHostsArgs) -> Result<Vec<Value>> {
         let dir = work.path().join(host);
         std::fs::create_dir(&dir)?;
         let line = match host {
-            "rust" => rust(&dir, args.events)?,
-            "node" | "python" => other(host, &wasm, &dir, args.events)?,
+            "rust" => rust(&dir, args.events, args.nats.as_deref())?,
+            "node" | "python" => other(host, &wasm, &dir, args.events, args.nats.as_deref())?,
             other => bail!("no host {other:?}: choose from rust, node, python"),
         };
         lines.push(line);

@@ -1034,8 +1034,12 @@ fn run_bench_hosts(args: &bench_hosts::BenchHostsArgs) -> Result<u8, Failure> {
         }
         return Ok(0);
     }
+    let storage = match &args.nats {
+        Some(url) => format!("a fresh R1 NATS stream at {url}"),
+        None => "a directory".to_string(),
+    };
     outln!(
-        "machine: {}; {} events of ~100 bytes each",
+        "machine: {}; {} events of ~100 bytes each; each log in {storage}",
         bench::machine(),
         args.events
     );
