@@ -9,8 +9,9 @@
 #   pathway-memory-0.2.0.tgz         the npm package (jco output included)
 #   pathway_memory-0.2.0-py3-none-any.whl   the Python wheel (.wasm inside)
 #   pathway-memory-0.2.0.crate       the component's crate (its sources)
-#   pathway-host-0.2.0.crate         the wasmtime host and the `pathway` CLI
-#                                    (the component above inside)
+#   pathway-host-0.2.0.crate         the wasmtime host library (the
+#                                    component above inside)
+#   pathway-cli-0.2.0.crate          the `pathway` CLI
 #   SHA256SUMS                       `sha256sum -c SHA256SUMS` in OUT_DIR
 #
 # Works from a clean clone: builds the `pathway` CLI (which builds and
@@ -33,7 +34,7 @@ out="$(cd "$1" && pwd)"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 rustup toolchain install >&2
-cargo build -q -p pathway-host --bin pathway
+cargo build -q -p pathway-cli --bin pathway
 pathway="$(cargo metadata -q --format-version 1 --no-deps | \
     python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/pathway"
 
@@ -43,7 +44,8 @@ bash host-test/package-crates.sh "$out/pathway_memory.wasm" "$out" >/dev/null
 bash host-test/hosts/node/pack.sh "$out/pathway_memory.wasm" "$out" >/dev/null
 bash host-test/hosts/python/wheel.sh "$out/pathway_memory.wasm" "$out" >/dev/null
 artifacts=(pathway_memory.wasm pathway_memory_stream.wasm pathway-memory-0.3.0.wit.wasm pathway-memory-0.2.0.tgz
-    pathway_memory-0.2.0-py3-none-any.whl pathway-memory-0.2.0.crate pathway-host-0.2.0.crate)
+    pathway_memory-0.2.0-py3-none-any.whl pathway-memory-0.2.0.crate pathway-host-0.2.0.crate
+    pathway-cli-0.2.0.crate)
 chmod 644 "${artifacts[@]/#/$out/}"
 (cd "$out" && sha256sum "${artifacts[@]}" >SHA256SUMS && sha256sum -c --quiet SHA256SUMS)
 "$pathway" wasm --metadata >&2

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Packages the crates a Rust user depends on, pathway-memory (the
-# component's source, and its plain-std modules the host uses natively) and
-# pathway-host (the embedding library and the `pathway` CLI), with
+# component's source, and its plain-std modules the host uses natively),
+# pathway-host (the embedding library) and pathway-cli (the `pathway`
+# command), with
 # `cargo package`, and copies the .crate files to OUT_DIR:
 #
 #   bash host-test/package-crates.sh COMPONENT.wasm OUT_DIR [CARGO_PACKAGE_FLAGS...]
@@ -58,10 +59,10 @@ trap 'rm -rf host-test/component' EXIT
 # workspace's own build, which it would overwrite.
 target="$(cargo metadata -q --format-version 1 --no-deps | \
     python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/packaging"
-cargo package -q --allow-dirty -p pathway-memory -p pathway-host --target-dir "$target" \
-    ${flags[@]+"${flags[@]}"} >&2
+cargo package -q --allow-dirty -p pathway-memory -p pathway-host -p pathway-cli \
+    --target-dir "$target" ${flags[@]+"${flags[@]}"} >&2
 package_dir="$target/package"
-for crate in pathway-memory-0.2.0.crate pathway-host-0.2.0.crate; do
+for crate in pathway-memory-0.2.0.crate pathway-host-0.2.0.crate pathway-cli-0.2.0.crate; do
     cp "$package_dir/$crate" "$out/$crate"
     echo "$out/$crate"
 done

@@ -68,7 +68,7 @@ fn component_in(dir: &Path) -> PathBuf {
 
 #[test]
 fn pathway_wasm_metadata_names_the_component() {
-    let out = run(Command::new(env!("CARGO_BIN_EXE_pathway")).args(["wasm", "--metadata"]));
+    let out = run(Command::new(common::pathway_bin()).args(["wasm", "--metadata"]));
     let field = |name: &str| {
         out.lines()
             .find_map(|line| line.strip_prefix(&format!("{name}: ")))
@@ -94,7 +94,7 @@ fn pathway_wasm_metadata_names_the_component() {
 fn binary_wit_package_decodes_to_the_log_interface() {
     let dir = temp_dir("binary_wit_package_decodes_to_the_log_interface");
     let file = dir.path().join("pathway-memory-0.3.0.wit.wasm");
-    run(Command::new(env!("CARGO_BIN_EXE_pathway"))
+    run(Command::new(common::pathway_bin())
         .args(["wit", "--wasm", "--out"])
         .arg(&file));
     let bytes = std::fs::read(&file).unwrap();
@@ -488,6 +488,7 @@ fn cargo() -> Command {
 struct Unpacked {
     memory: PathBuf,
     host: PathBuf,
+    cli: PathBuf,
 }
 
 /// The crates as `dist.sh` makes them (`package-crates.sh`, from the
@@ -528,7 +529,9 @@ fn unpacked_crates() -> &'static Unpacked {
         let unpacked = Unpacked {
             memory: dir.join("pathway-memory-0.2.0"),
             host: dir.join("pathway-host-0.2.0"),
+            cli: dir.join("pathway-cli-0.2.0"),
         };
+        assert!(unpacked.cli.join("src/main.rs").is_file());
         assert!(unpacked.memory.join("src/lib.rs").is_file());
         for build in ["pathway_memory.wasm", "pathway_memory_stream.wasm"] {
             assert!(
@@ -698,10 +701,10 @@ fn main() -> Result<(), Error> {{
     );
 }
 
-/// `cargo install` of the `pathway` CLI from the unpacked host crate, its
-/// lock file (`--locked`) and pathway-memory through a `[patch]`, into a
-/// temp root; then two appends, a replay and a refusal (exit code 1, cause
-/// `invalid-json`) with the installed binary.
+/// `cargo install` of the `pathway` CLI from the unpacked CLI crate, its
+/// lock file (`--locked`) and pathway-host and pathway-memory through a
+/// `[patch]`, into a temp root; then two appends, a replay and a refusal
+/// (exit code 1, cause `invalid-json`) with the installed binary.
 #[test]
 fn cargo_install_of_the_packaged_cli() {
     let unpacked = unpacked_crates();
@@ -719,13 +722,18 @@ fn cargo_install_of_the_packaged_cli() {
             "--debug",
             "--path",
         ])
-        .arg(&unpacked.host)
+        .arg(&unpacked.cli)
         .arg("--root")
         .arg(&root)
         .arg("--config")
         .arg(format!(
             "patch.crates-io.pathway-memory.path={:?}",
             unpacked.memory.display().to_string()
+        ))
+        .arg("--config")
+        .arg(format!(
+            "patch.crates-io.pathway-host.path={:?}",
+            unpacked.host.display().to_string()
         ))
         .env("CARGO_TARGET_DIR", packaged_target_dir()));
     let installed = started.elapsed();

@@ -10,6 +10,25 @@ use tempfile::TempDir;
 
 pub const LOG: &str = "pathway.jsonl";
 
+/// The `pathway` CLI (the `pathway-cli` package), beside this test binary:
+/// `cargo test --workspace` builds it with the tests.
+pub fn pathway_bin() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // <target>/<profile>/deps/<test binary>
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("a test binary in <target>/<profile>/deps")
+        .join(format!("pathway{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "no {}: the CLI is the pathway-cli package; run the tests with `cargo test \
+         --workspace`, or build it first (`cargo build -p pathway-cli`)",
+        bin.display()
+    );
+    bin
+}
+
 /// Says that `test` did not run, and why: on stderr, and as a line of the
 /// file `PATHWAY_SKIP_LOG` names, which `.ci/run` counts and prints (the
 /// test harness itself can only report such a test as passed).

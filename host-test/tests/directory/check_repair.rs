@@ -246,7 +246,7 @@ fn a_changed_byte_in_the_compacted_part_is_reported_and_not_folded_in() {
     }
     assert_eq!(read_log(dir.path()), before);
 
-    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_pathway"))
+    let cli = std::process::Command::new(crate::common::pathway_bin())
         .arg("check")
         .arg("--dir")
         .arg(dir.path())
@@ -333,7 +333,7 @@ fn records_deeper_than_the_limit_are_refused_and_stored_ones_reported() {
 
     // The CLI's `--max-depth`, the same limit.
     let cli = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_pathway"))
+        std::process::Command::new(crate::common::pathway_bin())
             .args(args)
             .arg("--dir")
             .arg(dir.path())

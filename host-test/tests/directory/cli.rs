@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 use common::{LOG, read_log, test_dir, write_log};
 
 fn pathway(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pathway"))
+    let mut child = Command::new(crate::common::pathway_bin())
         .args(args)
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
@@ -58,7 +58,7 @@ fn events_around_stdin_are_batches_of_their_own() {
 
 /// `pathway append ARGS` with stdin, stdout and stderr piped.
 fn spawn_pathway(args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_pathway"))
+    Command::new(crate::common::pathway_bin())
         .args(args)
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
@@ -252,7 +252,7 @@ fn append_with_a_custom_log_name() {
 fn append_argument_that_is_not_utf8_is_a_usage_error() {
     use std::os::unix::ffi::OsStrExt;
     let dir = test_dir("cli_not_utf8");
-    let out = Command::new(env!("CARGO_BIN_EXE_pathway"))
+    let out = Command::new(crate::common::pathway_bin())
         .args(["append", "--dir", dir.path().to_str().unwrap()])
         .arg(std::ffi::OsStr::from_bytes(b"\"\xff\""))
         .output()
@@ -428,7 +428,7 @@ fn replay_follow_prints_records_as_they_are_appended() {
     let dir = test_dir("cli_follow");
     let d = dir.path().to_str().unwrap();
     write_log(dir.path(), b"1\n");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pathway"))
+    let mut child = Command::new(crate::common::pathway_bin())
         .args(["replay", "--dir", d, "--follow", "--poll-ms", "10"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -486,7 +486,7 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
         &["check", "--dir", d],
         &["wit"],
     ] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pathway"))
+        let mut child = Command::new(crate::common::pathway_bin())
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -86,7 +86,7 @@ fn processes_appending_concurrently_lose_and_tear_nothing() {
     let per = per_writer();
     let children: Vec<_> = (0..WRITERS)
         .map(|writer| {
-            let mut child = Command::new(env!("CARGO_BIN_EXE_pathway"))
+            let mut child = Command::new(crate::common::pathway_bin())
                 .args([
                     "append",
                     "--each",

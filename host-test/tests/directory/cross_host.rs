@@ -389,7 +389,7 @@ fn run_library(cases: &Value) -> Value {
 /// `pathway <command> PLACE --max-line N <the rest>`, `PLACE` the
 /// arguments that name the log (`--dir DIR`, or `--nats URL --stream S`).
 fn pathway(args: &[&str], place: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pathway"))
+    Command::new(crate::common::pathway_bin())
         .arg(args[0])
         .args(place)
         .args(["--max-line", &MAX_LINE.to_string()])
@@ -418,7 +418,7 @@ fn cli_append_lines(place: &[String], input: &[u8]) -> Value {
         LINES_BATCH_BYTES.to_string(),
         LINES_TIMER_MS.to_string(),
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pathway"))
+    let mut child = Command::new(crate::common::pathway_bin())
         .arg("append")
         .args(place)
         .args(["--max-line", &MAX_LINE.to_string(), "--json"])

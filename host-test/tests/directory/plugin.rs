@@ -13,7 +13,7 @@ use pathway_host::{
 
 /// `pathway run-plugin --dir DIR [EXTRA...] <agent plugin> -- NOTE...`
 fn run_plugin(dir: &str, extra: &[&str], note: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pathway"))
+    Command::new(crate::common::pathway_bin())
         .args(["run-plugin", "--dir", dir])
         .args(extra)
         .arg(AGENT_PLUGIN_PATH)

@@ -10,7 +10,7 @@ use nats_support::{Server, publish_raw};
 
 fn pathway(url: &str, args: &[&str]) -> Output {
     let (command, rest) = args.split_first().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_pathway"))
+    Command::new(crate::common::pathway_bin())
         .arg(command)
         .args(["--nats", url, "--stream", "cli"])
         .args(rest)
@@ -66,7 +66,7 @@ fn every_command_that_opens_a_log_works_on_a_stream() {
     );
 
     // --follow prints what another host appends later.
-    let mut follow = Command::new(env!("CARGO_BIN_EXE_pathway"))
+    let mut follow = Command::new(crate::common::pathway_bin())
         .args(["replay", "--nats", &url, "--stream", "cli", "--follow"])
         .args(["--poll-ms", "20"])
         .stdout(Stdio::piped())

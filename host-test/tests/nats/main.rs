@@ -1,6 +1,8 @@
 //! The NATS JetStream provider against real nats-server processes, each
 //! test starting its own on free loopback ports.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod support;
 
 mod cli;

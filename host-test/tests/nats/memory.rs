@@ -43,7 +43,7 @@ fn replay_of_a_large_stream_stays_under_128_mib() {
         log.append_batch(&batch).unwrap();
     }
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pathway"))
+    let mut child = Command::new(crate::common::pathway_bin())
         .args(["replay", "--nats", &url, "--stream", "big"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -11,7 +11,7 @@ use pathway_host::AGENT_PLUGIN_PATH;
 
 /// `pathway run-plugin --nats URL --stream NAME <agent plugin> -- NOTE`
 fn run_plugin(url: &str, stream: &str, note: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pathway"));
+    let mut command = Command::new(crate::common::pathway_bin());
     command
         .args(["run-plugin", "--nats", url, "--stream", stream])
         .arg(AGENT_PLUGIN_PATH)

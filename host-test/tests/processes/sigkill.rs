@@ -26,7 +26,7 @@ const EVENTS_PER_RUN: usize = 400;
 
 /// `pathway` with the log in `dir`, quiet on stderr.
 fn pathway(subcommand: &str, dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pathway"));
+    let mut command = Command::new(crate::common::pathway_bin());
     command.stderr(Stdio::null()).stdin(Stdio::null());
     command.env_remove("PATHWAY_SYNC");
     command.arg(subcommand).arg("--dir").arg(dir);

@@ -36,8 +36,6 @@ use std::time::{Duration, Instant};
 use common::{LOG, Rng, figures_line, open, soak, test_dir};
 use pathway_memory::lock::STALE_AFTER_MILLIS;
 
-/// The `pathway` CLI, built as the test harness builds it.
-const PATHWAY: &str = env!("CARGO_BIN_EXE_pathway");
 const APPENDERS: usize = 3;
 const EVENTS_PER_RUN: usize = 200;
 
@@ -148,7 +146,7 @@ fn appender(dir: PathBuf, writer: usize, shared: Arc<Shared>, stop: Arc<AtomicBo
         let mut args = pathway_args("append", &dir);
         args.extend(["--each".into(), "--ack".into()]);
         args.extend(events.iter().map(OsString::from));
-        let mut child = command(PATHWAY, &args)
+        let mut child = command(crate::common::pathway_bin(), &args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -202,7 +200,7 @@ fn write_damaged_line(dir: &Path, n: usize) {
 fn compaction_args(dir: &Path, snapshot: &Path) -> Option<Vec<OsString>> {
     let mut page = pathway_args("page", dir);
     page.extend(["--max-bytes".into(), "1000000000".into()]);
-    let page = command(PATHWAY, &page)
+    let page = command(crate::common::pathway_bin(), &page)
         .stderr(Stdio::null())
         .output()
         .expect("pathway page");
@@ -285,7 +283,7 @@ fn strace_args(kinds: &[&str], rng: &mut Rng, trace: &Path) -> Vec<OsString> {
         args.push("-e".into());
         args.push(format!("inject={calls}:delay_enter={usecs}:when={when}").into());
     }
-    args.push(PATHWAY.into());
+    args.push(crate::common::pathway_bin().into());
     args
 }
 
@@ -417,7 +415,7 @@ fn rewriter(
                 "strace",
                 &[strace_args(&kinds, &mut rng, &trace), args].concat(),
             ),
-            Stall::Stop | Stall::StopOrKill => command(PATHWAY, &args),
+            Stall::Stop | Stall::StopOrKill => command(crate::common::pathway_bin(), &args),
         }
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -559,10 +557,13 @@ fn warm_up() {
     static WARM: OnceLock<()> = OnceLock::new();
     WARM.get_or_init(|| {
         let dir = test_dir("stall-warm-up");
-        let status = command(PATHWAY, &pathway_args("check", dir.path()))
-            .stdout(Stdio::null())
-            .status()
-            .expect("running pathway check");
+        let status = command(
+            crate::common::pathway_bin(),
+            &pathway_args("check", dir.path()),
+        )
+        .stdout(Stdio::null())
+        .status()
+        .expect("running pathway check");
         assert!(status.success(), "pathway check of an empty directory");
     });
 }

@@ -131,7 +131,7 @@ fn rust(dir: &Path, events: usize, nats: Option<&str>) -> Result<Value> {
 
 /// Where the other hosts live: this source tree's `host-test/hosts`.
 fn hosts_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("hosts")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../hosts")
 }
 
 /// Another host's line, from its bench script.
