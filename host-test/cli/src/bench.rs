@@ -37,8 +37,9 @@ pub struct BenchArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Compare the file log with an R1 and an R3 stream on this running
-    /// NATS server or cluster (appends and replay only; starts nothing).
+    /// Measure logs in an R1 and an R3 stream against a raw async-nats
+    /// client on this running NATS server or cluster (appends and replay
+    /// only; starts nothing).
     #[arg(long, value_name = "URL")]
     pub nats: Option<String>,
 }
