@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::consumer::pull::{Ordered, OrderedConfig};
 use async_nats::jetstream::context::{GetStreamErrorKind, PublishErrorKind};
-use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::message::{PublishMessage, StreamMessage};
+use async_nats::jetstream::stream::LastRawMessageError;
 use async_nats::jetstream::stream::{
     Config, DeleteMessageErrorKind, LastRawMessageErrorKind, Stream,
 };
@@ -389,47 +390,41 @@ impl NatsStream {
 
     pub(crate) fn last(&mut self, topic: Topic) -> Result<Option<Message>, StreamError> {
         let subject = subject(&self.target.stream, topic);
-        let started = Instant::now();
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let stream = self.open()?.stream.clone();
+        self.get(move |stream| {
             let subject = subject.clone();
-            let got = run(&self.runtime, async move {
-                stream.get_last_raw_message_by_subject(&subject).await
-            });
-            match got {
-                Ok(m) => {
-                    return Ok(Some(Message {
-                        seq: m.sequence,
-                        headers: headers(Some(&m.headers)),
-                        payload: m.payload.to_vec(),
-                    }));
-                }
-                Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => return Ok(None),
-                Err(e) => self.retry_read(Some(e.kind()), e.to_string(), tries, started)?,
-            }
-        }
+            async move { stream.get_last_raw_message_by_subject(&subject).await }
+        })
     }
 
     /// The first message of `topic` at or after `seq` (direct get).
     fn next_on(&mut self, topic: Topic, seq: u64) -> Result<Option<Message>, StreamError> {
         let subject = subject(&self.target.stream, topic);
-        let started = Instant::now();
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let stream = self.open()?.stream.clone();
+        self.get(move |stream| {
             let subject = subject.clone();
-            let got = run(&self.runtime, async move {
+            async move {
                 stream
                     .raw_message_builder()
                     .sequence(seq.max(1))
                     .next_by_subject(subject)
                     .send()
                     .await
-            });
-            match got {
+            }
+        })
+    }
+
+    /// One message got by `request` (a direct get), retried while the
+    /// server is away; `None` when there is no such message.
+    fn get<F, Fut>(&mut self, request: F) -> Result<Option<Message>, StreamError>
+    where
+        F: Fn(Stream) -> Fut,
+        Fut: Future<Output = Result<StreamMessage, LastRawMessageError>> + Send + 'static,
+    {
+        let started = Instant::now();
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let stream = self.open()?.stream.clone();
+            match run(&self.runtime, request(stream)) {
                 Ok(m) => {
                     return Ok(Some(Message {
                         seq: m.sequence,

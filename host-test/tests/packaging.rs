@@ -359,7 +359,7 @@ fn main() {{
     )
     .unwrap();
     let target_dir = PathBuf::from(pathway_host::COMPONENT_TARGET_DIR);
-    run(Command::new("cargo")
+    run(without_lint_wrapper(&mut Command::new("cargo"))
         .current_dir(&project)
         .args(["build", "-q", "--offline", "--profile", "wasm"])
         .args(["--target", "wasm32-wasip2", "--target-dir"])
@@ -481,7 +481,17 @@ fn seed(from: &Path, to: &Path) -> usize {
 fn cargo() -> Command {
     let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cargo.env("CARGO_PROFILE_DEV_DEBUG", "false");
+    without_lint_wrapper(&mut cargo);
     cargo
+}
+
+/// A user's build is not linted: no rustc wrapper CI lints this workspace
+/// with (clippy's driver builds with `--cfg clippy`, other bytes).
+fn without_lint_wrapper(cargo: &mut Command) -> &mut Command {
+    cargo
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("CLIPPY_ARGS")
 }
 
 /// The directories the two `.crate` files were unpacked into.

@@ -87,19 +87,9 @@ fn workloads(log: &mut Memory, args: &BenchArgs) -> Result<[f64; 4]> {
 /// log sends them (the server's duplicate detection has its cost). The
 /// replay is [`raw_replay`]'s.
 fn raw_workloads(url: &str, replicas: usize, args: &BenchArgs) -> Result<[f64; 4]> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
     let name = format!("pathway-raw-r{replicas}-{}", std::process::id());
-    let (url, args) = (url.to_string(), args.clone());
-    runtime.block_on(async move {
-        let servers: Vec<async_nats::ServerAddr> = url
-            .split(',')
-            .map(|u| u.trim().parse())
-            .collect::<Result<_, _>>()?;
-        let client = async_nats::connect(servers).await?;
-        let js = jetstream::new(client);
+    let args = args.clone();
+    with_raw_client(url, |js| async move {
         let subject = format!("raw.{name}.events");
         js.create_stream(Config {
             name: name.clone(),
@@ -148,22 +138,32 @@ fn raw_workloads(url: &str, replicas: usize, args: &BenchArgs) -> Result<[f64; 4
     })
 }
 
-/// MB/s of payload (plus one a message, as lines) an ordered consumer of
-/// async-nats alone reads from the log's own events: the same data the
-/// log's replay read.
-fn raw_replay(url: &str, stream_name: &str) -> Result<f64> {
+/// Runs `work` with a JetStream context of async-nats alone, connected to
+/// `url` (one URL or several, comma-separated), on a runtime of its own.
+fn with_raw_client<T, Fut>(url: &str, work: impl FnOnce(jetstream::Context) -> Fut) -> Result<T>
+where
+    Fut: std::future::Future<Output = Result<T>>,
+{
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()?;
-    let (url, name) = (url.to_string(), stream_name.to_string());
+    let servers: Vec<async_nats::ServerAddr> = url
+        .split(',')
+        .map(|u| u.trim().parse())
+        .collect::<Result<_, _>>()?;
     runtime.block_on(async move {
-        let servers: Vec<async_nats::ServerAddr> = url
-            .split(',')
-            .map(|u| u.trim().parse())
-            .collect::<Result<_, _>>()?;
         let client = async_nats::connect(servers).await?;
-        let js = jetstream::new(client);
+        work(jetstream::new(client)).await
+    })
+}
+
+/// MB/s of payload (plus one a message, as lines) an ordered consumer of
+/// async-nats alone reads from the log's own events: the same data the
+/// log's replay read.
+fn raw_replay(url: &str, stream_name: &str) -> Result<f64> {
+    let name = stream_name.to_string();
+    with_raw_client(url, |js| async move {
         let stream = js.get_stream(&name).await?;
         let total = stream.clone().get_info().await?.state.messages;
         let started = Instant::now();
