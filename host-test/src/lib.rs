@@ -38,15 +38,20 @@
 //! The component is compiled once per process ([`Runtime::shared`]) and
 //! instantiated once per [`Memory`], with the log's directory preopened and
 //! nothing else granted: no other directory, no network, no inherited
-//! environment or stdio. Guest stderr is captured and attached to traps.
+//! environment or stdio. A log in a NATS stream ([`Memory::open_nats`])
+//! runs the component's stream build instead ([`Runtime::shared_stream`]),
+//! granted no directory, only its `stream` import, which this host serves
+//! over its own connection. Guest stderr is captured and attached to traps.
 //!
 //! Modules: [`Error`] (`error`), [`Options`] (`options`), [`Runtime`] and
 //! its epoch ticker (`runtime`), the linear-memory cap (`limits`), one
 //! component instance (`instance`), the log handle [`Memory`] (`memory`),
 //! the page iterator [`Entries`] (`entries`), lines appended as they
-//! arrive ([`Memory::append_lines`], `lines`), the NATS JetStream provider
-//! [`NatsLog`] (`nats`), [`Log`] over both (`log`), [`Plugin`] (`plugin`) and the
-//! JSON shape every host and the CLI write ([`json`]).
+//! arrive ([`Memory::append_lines`], `lines`), the stream a log can live in
+//! instead of a directory ([`NatsTarget`], and the component's `stream`
+//! import served from it: `stream`), its NATS JetStream transport (`nats`,
+//! cargo feature `nats`), [`Plugin`] (`plugin`) and the JSON shape every
+//! host and the CLI write ([`json`]).
 #![forbid(unsafe_code)]
 
 mod bindings {

@@ -41,8 +41,9 @@ pub struct Options {
     /// host. Default 60 s (a whole-log replay of 1 GiB takes about 3 s
     /// here).
     pub call_timeout: Duration,
-    /// Serve the log from this NATS JetStream stream instead of a
-    /// directory ([`Log::open`](crate::Log::open)); `None`: the file log.
+    /// Keep the log in this NATS JetStream stream instead of a directory
+    /// ([`Memory::open`](crate::Memory::open) then ignores its directory;
+    /// needs the cargo feature `nats`); `None`: the file log.
     pub nats: Option<NatsTarget>,
 }
 

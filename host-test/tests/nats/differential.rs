@@ -70,7 +70,7 @@ fn without(mut value: Value, path: &[&str]) -> Value {
     value
 }
 
-/// The cross-host steps for a log case, on either provider.
+/// The cross-host steps for a log case, on either storage.
 fn log_case(log: &mut Memory) -> Value {
     let replay = json::value_or_error(log.replay(), |e| json::entries(e)).unwrap();
     let pages = json::value_or_error(walk(log), |pages| {
@@ -91,7 +91,7 @@ fn log_case(log: &mut Memory) -> Value {
             "after_repair": after })
 }
 
-/// The cross-host steps for an event case, on either provider.
+/// The cross-host steps for an event case, on either storage.
 fn event_case(log: &mut Memory, event: &str) -> Value {
     let null = |_: &()| Value::Null;
     let tried = json::outcome(log.try_append(event), null).unwrap();
