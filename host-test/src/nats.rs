@@ -22,7 +22,9 @@ use async_nats::jetstream::stream::{
     Config, DeleteMessageErrorKind, LastRawMessageErrorKind, Stream,
 };
 use async_nats::jetstream::{self, Context, ErrorCode};
-use async_nats::{Client, ConnectErrorKind, ConnectOptions, HeaderMap, ServerAddr, ServerError};
+use async_nats::{
+    Client, ConnectErrorKind, ConnectOptions, HeaderMap, ServerAddr, ServerError, Subject,
+};
 use futures_util::StreamExt;
 
 use crate::NatsTarget;
@@ -69,6 +71,35 @@ fn unavailable(reason: String, tries: u32, started: Instant, acked: u32) -> Stre
         millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         acked,
     })
+}
+
+/// What a message is published from: on each try (a message not yet
+/// acknowledged is sent again, with the same id).
+struct Parts {
+    subject: Subject,
+    id: String,
+    headers: Vec<(String, String)>,
+    expect_last: Option<u64>,
+    payload: bytes::Bytes,
+}
+
+impl Parts {
+    fn build(&self) -> PublishMessage {
+        let mut headers = HeaderMap::new();
+        headers.insert("Nats-Msg-Id", self.id.as_str());
+        for (name, value) in &self.headers {
+            headers.insert(name.as_str(), value.as_str());
+        }
+        if let Some(last) = self.expect_last {
+            headers.insert(
+                "Nats-Expected-Last-Subject-Sequence",
+                last.to_string().as_str(),
+            );
+        }
+        PublishMessage::build()
+            .payload(self.payload.clone())
+            .headers(headers)
+    }
 }
 
 /// How long to wait between tries while a server is away.
@@ -267,25 +298,31 @@ impl NatsStream {
     /// budget is spent.
     pub(crate) fn publish(&mut self, messages: Vec<Outgoing>) -> Result<Vec<u64>, StreamError> {
         let js = self.open()?.js.clone();
-        let name = self.target.stream.clone();
-        let messages: Vec<(String, PublishMessage)> = messages
+        // A subject per topic, shared (cheap clones); each message's parts,
+        // its payload shared too: a try builds what it sends from them.
+        let subjects: Vec<Subject> = [
+            Topic::Events,
+            Topic::Snapshot,
+            Topic::Commit,
+            Topic::Quarantine,
+        ]
+        .iter()
+        .map(|t| Subject::from(subject(&self.target.stream, *t)))
+        .collect();
+        let topic_index = |t: Topic| match t {
+            Topic::Events => 0,
+            Topic::Snapshot => 1,
+            Topic::Commit => 2,
+            Topic::Quarantine => 3,
+        };
+        let messages: Vec<Parts> = messages
             .into_iter()
-            .map(|m| {
-                let mut headers = HeaderMap::new();
-                headers.insert("Nats-Msg-Id", m.id.as_str());
-                for (name, value) in &m.headers {
-                    headers.insert(name.as_str(), value.as_str());
-                }
-                if let Some(last) = m.expect_last {
-                    headers.insert(
-                        "Nats-Expected-Last-Subject-Sequence",
-                        last.to_string().as_str(),
-                    );
-                }
-                let message = PublishMessage::build()
-                    .payload(m.payload.into())
-                    .headers(headers);
-                (subject(&name, m.topic), message)
+            .map(|m| Parts {
+                subject: subjects[topic_index(m.topic)].clone(),
+                id: m.id,
+                headers: m.headers,
+                expect_last: m.expect_last,
+                payload: m.payload.into(),
             })
             .collect();
         self.take_denied();
@@ -296,11 +333,11 @@ impl NatsStream {
         loop {
             tries += 1;
             let js = js.clone();
-            let todo: Vec<(usize, String, PublishMessage)> = seqs
+            let todo: Vec<(usize, Subject, PublishMessage)> = seqs
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| s.is_none())
-                .map(|(i, _)| (i, messages[i].0.clone(), messages[i].1.clone()))
+                .map(|(i, _)| (i, messages[i].subject.clone(), messages[i].build()))
                 .collect();
             let (acked, failure) = run(&self.runtime, async move {
                 let mut pending = Vec::with_capacity(todo.len());
