@@ -222,7 +222,7 @@ fn a_compaction_that_stops_after_its_commit_is_already_in_force() {
 }
 
 #[test]
-fn of_two_compactions_from_the_same_state_one_commits_and_the_other_is_busy() {
+fn a_compaction_whose_cursor_was_made_before_another_commit_is_stale() {
     let stream = MemStream::new("s");
     let (mut a, mut b) = (open(&stream), open(&stream));
     a.append(Call::Batch, &["1", "2"]).unwrap();
@@ -236,6 +236,31 @@ fn of_two_compactions_from_the_same_state_one_commits_and_the_other_is_busy() {
         "{e:?}"
     );
     assert_eq!(records(&mut b), ["\"a\""]);
+}
+
+#[test]
+fn of_two_compactions_racing_to_commit_the_second_is_busy_and_changes_nothing() {
+    let stream = MemStream::new("s");
+    let mut log = open(&stream);
+    log.append(Call::Batch, &["1", "2"]).unwrap();
+    let upto = end_cursor(&mut log);
+    // Another writer's commit lands between this compaction's read of
+    // the commit in force and its own commit.
+    stream.inject(Faults {
+        commit_first: true,
+        ..Faults::default()
+    });
+    let e = log.compact(&["\"mine\""], &upto).unwrap_err();
+    assert!(
+        matches!(e, StreamLogError::Remote(RemoteError::Raced { .. })),
+        "{e:?}"
+    );
+    assert!(e_text(&e).starts_with("another compaction or repair of stream \"s\" committed first"));
+    // Nothing of the loser was purged: its events are all there.
+    assert_eq!(
+        stream.payloads(Topic::Events),
+        [b"1".to_vec(), b"2".to_vec()]
+    );
 }
 
 #[test]

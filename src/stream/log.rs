@@ -142,10 +142,6 @@ impl<S: Stream> StreamLog<S> {
         &self.target
     }
 
-    pub fn stream_mut(&mut self) -> &mut S {
-        &mut self.stream
-    }
-
     fn remote(&self, during: &'static str, stored: Stored) -> impl Fn(StreamError) -> RemoteError {
         let target = self.target.clone();
         move |e| RemoteError::during(e, &target, during, stored)

@@ -34,6 +34,9 @@ pub struct Faults {
     pub fail_publish_on: Option<Topic>,
     /// Fail the next purge (once).
     pub fail_purge: bool,
+    /// Before the next publish on the commit topic, another writer's
+    /// commit lands (once): a compaction that lost the race.
+    pub commit_first: bool,
 }
 
 /// A store in memory; clones share it.
@@ -140,6 +143,17 @@ impl Stream for MemStream {
         if topic.is_some() && store.faults.fail_publish_on == topic {
             store.faults.fail_publish_on = None;
             return Err(unavailable());
+        }
+        if topic == Some(Topic::Commit) && store.faults.commit_first {
+            store.faults.commit_first = false;
+            store.last_seq += 1;
+            let seq = store.last_seq;
+            let rival = Message {
+                seq,
+                headers: Vec::new(),
+                payload: Vec::new(),
+            };
+            store.messages.insert(seq, (Topic::Commit, rival));
         }
         let lose_acks = store.faults.lost_acks > 0;
         if lose_acks {
