@@ -130,8 +130,14 @@ function classify(error) {
         return new Final({ tag: 'refused', val: textOf(error) });
     }
   }
-  if (error instanceof TypeError || error instanceof RangeError || error?.name === 'InvalidArgumentError'
-    || error?.name === 'InvalidNameError' || error?.name === 'InvalidSubjectError') {
+  if (error instanceof TypeError || error instanceof RangeError) {
+    // A bug of this host, not the store's doing: it must not pass for a
+    // store's refusal or absence. Thrown on, it ends the call as a fault
+    // (a trap), with its stack.
+    throw error;
+  }
+  if (error?.name === 'InvalidArgumentError' || error?.name === 'InvalidNameError'
+    || error?.name === 'InvalidSubjectError') {
     // Not the server's doing: a name or value the client will never send.
     return new Final({ tag: 'refused', val: textOf(error) });
   }

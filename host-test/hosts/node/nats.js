@@ -97,11 +97,6 @@ export class NatsTransport {
     this.#target = { name: stream, location: url };
   }
 
-  /** The time budget of one call, in milliseconds. */
-  get budgetMs() {
-    return this.#budgetMs;
-  }
-
   /**
    * Posts `op` to the worker and blocks until its answer. Returns the
    * worker's `{ ok }`, `{ err }` or `{ fault }`; `null` when it did not

@@ -526,6 +526,8 @@ def test_acknowledged_appends_survive_a_server_killed_mid_way_exactly_once(
         assert kills == 1
         if call_timeout < 3:
             assert failures > 0, "the outage outlasted the 1 s of retries"
+        else:
+            assert failures == 0, "the 10 s of retries outlasted the outage"
         assert after_restart > 0, "the appender went on after the restart"
         assert sorted(replayed) == acked, "every acknowledged event once, nothing else"
         assert replayed == acked, "in the order they were acknowledged"
@@ -685,7 +687,9 @@ def test_transport_expect_last_conflicts_and_purge_and_remove(transport: NatsStr
     transport.remove(6)
     transport.remove(6)  # already gone: no error
     assert [m.seq for m in transport.read("events", 1, 1 << 20).messages] == [5, 7]
-    assert transport.stats() == Stats(transport.stats().bytes, [("events", 2), ("commit", 2)])
+    stats = transport.stats()
+    assert stats.bytes > 0
+    assert sorted(stats.counts) == sorted([("events", 2), ("commit", 2)])
 
 
 def test_transport_errors(server: Server) -> None:

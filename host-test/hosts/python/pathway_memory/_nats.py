@@ -353,6 +353,9 @@ class NatsStream:
         """Runs ``attempt(timeout)`` until it returns, raises a
         :class:`StreamFailure`, or the budget (counted from ``started``,
         default now) is spent (``unavailable``)."""
+        # A violation reported after an earlier call ended is not this
+        # call's: only one seen from now on turns a failure into `denied`.
+        self._take_denied()
         if started is None:
             started = time.monotonic()
         deadline = started + self.budget
