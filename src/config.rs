@@ -151,6 +151,16 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The same settings for the log named `name` (its file `name.jsonl`).
+    pub fn for_log(&self, name: &str) -> Result<Config, crate::names::NameError> {
+        Ok(Config {
+            log_name: crate::names::file_name(name)?,
+            ..self.clone()
+        })
+    }
+}
+
 fn parse_sync(value: &str) -> Option<SyncMode> {
     match value.trim() {
         "never" => Some(SyncMode::Never),

@@ -102,7 +102,8 @@ impl Cursor {
             return Err(invalid());
         }
         let [identity, offset, lines, check, prefix] = numbers;
-        if offset < lines {
+        // A cursor `last` made does not count the lines before it.
+        if lines != crate::tail::UNCOUNTED && offset < lines {
             return Err(invalid());
         }
         Ok(Cursor {
@@ -154,8 +155,9 @@ impl Cursor {
         }
         match (self.prefix, now) {
             (None, _) => Err(CursorError::Stale {
-                reason: "it was made by pathway-memory 0.2 or earlier, which did not bind a \
-                         cursor to every byte before it, and a compaction needs that",
+                reason: "it was made by `last` (or by pathway-memory 0.2 or earlier), which \
+                         does not bind a cursor to every byte before it, and a compaction \
+                         needs that: compact up to a cursor of replay-page",
             }),
             (Some(made), Some(now)) if made == now => Ok(()),
             _ => Err(CursorError::Stale {

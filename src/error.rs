@@ -179,18 +179,28 @@ impl fmt::Display for Damage {
             torn,
             error,
         } = self;
+        // A line read backwards (`last`) has no number: its offset says
+        // where it is.
+        let uncounted = *line == crate::tail::UNCOUNTED;
+        if uncounted {
+            write!(f, "line at byte offset {offset}: ")?;
+        } else {
+            write!(f, "line {line}: ")?;
+        }
+        match (uncounted, torn) {
+            (false, true) => write!(f, "torn write at byte offset {offset}: ")?,
+            (true, true) => f.write_str("torn write: ")?,
+            (false, false) => write!(f, "at byte offset {offset}: ")?,
+            (true, false) => {}
+        }
         if *torn {
             write!(
                 f,
-                "line {line}: torn write at byte offset {offset}: the last line has no \
-                 newline and is {error}; skipped, and the next append starts a new line"
+                "the last line has no newline and is {error}; skipped, and the next append \
+                 starts a new line"
             )
         } else {
-            write!(
-                f,
-                "line {line}: at byte offset {offset}: {error}; skipped, \
-                 the other records are unaffected"
-            )
+            write!(f, "{error}; skipped, the other records are unaffected")
         }
     }
 }

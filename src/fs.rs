@@ -129,8 +129,10 @@ pub trait FileSystem {
     /// Renames `from` over `to`, atomically.
     fn rename(&self, from: &str, to: &str) -> Result<(), FsError>;
     fn remove(&self, name: &str) -> Result<(), FsError>;
-    /// The names of the regular files in the directory, in no order.
-    fn list(&self) -> Result<Vec<String>, FsError>;
+    /// Calls `each` with the name of every regular file in the directory,
+    /// in no order, one at a time (a directory of 100,000 logs is never
+    /// held as one list).
+    fn list(&self, each: &mut dyn FnMut(String)) -> Result<(), FsError>;
     /// Makes creates, renames and removals in the directory durable.
     fn sync_directory(&self) -> Result<(), FsError>;
     /// Monotonic nanoseconds.

@@ -497,9 +497,10 @@ impl FileSystem for MemFs {
         Ok(())
     }
 
-    fn list(&self) -> Result<Vec<String>, FsError> {
+    fn list(&self, each: &mut dyn FnMut(String)) -> Result<(), FsError> {
         self.call();
-        Ok(self.names())
+        self.names().into_iter().for_each(each);
+        Ok(())
     }
 
     fn sync_directory(&self) -> Result<(), FsError> {

@@ -138,15 +138,14 @@ impl FileSystem for WasiFs {
         self.dir.unlink_file_at(name).map_err(error)
     }
 
-    fn list(&self) -> Result<Vec<String>, FsError> {
+    fn list(&self, each: &mut dyn FnMut(String)) -> Result<(), FsError> {
         let entries = self.dir.read_directory().map_err(error)?;
-        let mut names = Vec::new();
         while let Some(entry) = entries.read_directory_entry().map_err(error)? {
             if entry.type_ == DescriptorType::RegularFile {
-                names.push(entry.name);
+                each(entry.name);
             }
         }
-        Ok(names)
+        Ok(())
     }
 
     fn sync_directory(&self) -> Result<(), FsError> {

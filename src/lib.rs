@@ -41,6 +41,7 @@
 //! and `fs_wasi` (the file system on `wasi:filesystem`).
 
 pub mod append;
+pub mod catalog;
 pub mod checksum;
 pub mod config;
 pub mod cursor;
@@ -51,6 +52,7 @@ pub mod fs;
 #[cfg(not(target_os = "wasi"))]
 pub mod fs_mem;
 pub mod lock;
+pub mod names;
 pub mod oracle;
 pub mod pager;
 pub mod quarantine;
@@ -59,6 +61,7 @@ pub mod rewrite;
 pub mod store;
 pub mod store_error;
 pub mod stream;
+pub mod tail;
 
 #[cfg(target_os = "wasi")]
 mod fs_wasi;

@@ -187,11 +187,14 @@ fn parse_id(hex: &[u8]) -> Option<u64> {
 /// Empty if the host cannot list the directory.
 pub fn new_logs<F: FileSystem>(fs: &F, log: &str) -> Vec<u64> {
     let prefix = format!("{log}.compact.");
-    fs.list()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|name| parse_id(name.strip_prefix(&prefix)?.as_bytes()))
-        .collect()
+    let mut ids = Vec::new();
+    let _ = fs.list(&mut |name| {
+        ids.extend(
+            name.strip_prefix(&prefix)
+                .and_then(|id| parse_id(id.as_bytes())),
+        );
+    });
+    ids
 }
 
 /// The id of the rewrite that holds `<log>.compact`, if one does.

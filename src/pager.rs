@@ -38,6 +38,19 @@ impl ReadAt for &[u8] {
     }
 }
 
+/// Exactly `len` bytes at `offset`, fewer only at the end of the file.
+pub fn read_range<R: ReadAt>(src: &mut R, offset: u64, len: u64) -> Result<Vec<u8>, R::Error> {
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    while (bytes.len() as u64) < len {
+        let chunk = src.read_at(offset + bytes.len() as u64, len - bytes.len() as u64)?;
+        if chunk.is_empty() {
+            break;
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
 /// Where the next line starts and how many lines lie before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Position {
@@ -123,7 +136,7 @@ pub fn read_page_hashed<R: ReadAt>(
         }
         let start = (pos.offset - buf_offset) as usize;
         if let Some(i) = memchr::memchr(b'\n', &buf[start..]) {
-            let line = pos.lines + 1;
+            let line = pos.lines.saturating_add(1);
             entries.extend(
                 judge(&buf[start..start + i], pos.offset, line, true, max_line)
                     .map(OwnedEntry::from),
@@ -157,11 +170,11 @@ pub fn read_page_hashed<R: ReadAt>(
             )?;
             // Whitespace only, however long: no entry, as in `judge`.
             let damage = (!blank).then(|| OwnedEntry {
-                line: pos.lines + 1,
+                line: pos.lines.saturating_add(1),
                 offset: pos.offset,
                 length: size,
                 record: Err(Damage {
-                    line: pos.lines + 1,
+                    line: pos.lines.saturating_add(1),
                     offset: pos.offset,
                     torn: !ended,
                     error: LineError::TooLarge {
@@ -183,7 +196,7 @@ pub fn read_page_hashed<R: ReadAt>(
             *hash = line_hash;
             pos = Position {
                 offset: pos.offset + size + 1,
-                lines: pos.lines + 1,
+                lines: pos.lines.saturating_add(1),
             };
             consumed += size + 1;
             buf.clear();
@@ -194,8 +207,14 @@ pub fn read_page_hashed<R: ReadAt>(
         buf_offset = pos.offset;
         let chunk = src.read_at(buf_offset + buf.len() as u64, CHUNK)?;
         if chunk.is_empty() {
-            let tail =
-                judge(&buf, pos.offset, pos.lines + 1, false, max_line).map(OwnedEntry::from);
+            let tail = judge(
+                &buf,
+                pos.offset,
+                pos.lines.saturating_add(1),
+                false,
+                max_line,
+            )
+            .map(OwnedEntry::from);
             return Ok(Page {
                 entries,
                 tail,

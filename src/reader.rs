@@ -125,7 +125,7 @@ impl<T: File> LogFile<T> {
             .size)
     }
 
-    fn stat_links(&self) -> Result<u64, StoreError> {
+    pub fn stat_links(&self) -> Result<u64, StoreError> {
         Ok(self
             .file
             .stat()

@@ -9,11 +9,13 @@
 use crate::append::Appender;
 use crate::config::Config;
 use crate::cursor::Cursor;
+use crate::cursor::{CursorError, PrefixHash};
 use crate::frame::Frame;
 use crate::fs::{File, FileSystem, Open};
-use crate::pager::Page;
+use crate::pager::{OwnedEntry, Page, Position};
 use crate::reader::{self, LogFile};
 use crate::store_error::{PageError, Step, StoreError, io_error};
+use crate::tail::{self, UNCOUNTED};
 
 /// The log of one instance on the file system `F`.
 pub struct Store<F: FileSystem> {
@@ -102,4 +104,39 @@ impl<F: FileSystem> Store<F> {
     pub fn page(&self, cursor: Option<&str>, max_bytes: u64) -> Result<(Page, Cursor), PageError> {
         reader::page(&self.fs, &self.config, &self.dir_path, cursor, max_bytes)
     }
+
+    /// The last `count` entries, read backwards from the end (see
+    /// [`crate::tail`]), and a cursor at the end (before an unterminated
+    /// last line) to read what is appended later. Entries and cursor count
+    /// no lines; a compaction refuses the cursor (it does not bind every
+    /// byte before it).
+    pub fn last(&self, count: usize) -> Result<(Vec<OwnedEntry>, Cursor), PageError> {
+        for _ in 0..LAST_TRIES {
+            let Some(mut log) = self.open_log()? else {
+                return Ok((Vec::new(), Cursor::default()));
+            };
+            let size = log.size()?;
+            let last = tail::read_last(&mut log, size, count, self.config.max_line)?;
+            // Renamed over while we read: read the new log.
+            if log.stat_links()? == 0 {
+                continue;
+            }
+            let cursor = if last.end == 0 {
+                log.cursor_at(Position::default(), Some(PrefixHash::default().words()))?
+            } else {
+                let position = Position {
+                    offset: last.end,
+                    lines: UNCOUNTED,
+                };
+                log.cursor_at(position, None)?
+            };
+            return Ok((last.entries, cursor));
+        }
+        Err(PageError::Cursor(CursorError::Stale {
+            reason: "compactions or repairs replaced the log every time it was read",
+        }))
+    }
 }
+
+/// How often `last` reads again a log renamed over while it read.
+const LAST_TRIES: u32 = 8;

@@ -27,6 +27,7 @@ pub enum Step {
     Syncing,
     RenamingOver,
     Removing,
+    Listing,
 }
 
 impl fmt::Display for Step {
@@ -45,6 +46,7 @@ impl fmt::Display for Step {
             Step::Syncing => "syncing",
             Step::RenamingOver => "renaming the new log over",
             Step::Removing => "removing",
+            Step::Listing => "listing the files of",
         })
     }
 }
