@@ -23,6 +23,9 @@ pub const MAX_DEPTH_CEILING: u32 = 10_000;
 pub struct Config {
     /// File name of the log inside the granted directory.
     pub log_name: String,
+    /// The log's name when it was opened by one (`PATHWAY_NAME`, or a
+    /// `named-log`): its file is `<name>.jsonl`.
+    pub name: Option<String>,
     /// Largest stored line in bytes, without its `\n`.
     pub max_line: u64,
     /// How deep an appended event may nest arrays and objects.
@@ -75,15 +78,34 @@ impl std::str::FromStr for SyncMode {
 /// A setting that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigError {
-    LogName { value: String, reason: &'static str },
-    MaxLine { value: String },
-    MaxDepth { value: String },
-    Sync { value: String },
+    LogName {
+        value: String,
+        reason: &'static str,
+    },
+    /// `PATHWAY_NAME` is not a valid log name.
+    Name(crate::names::NameError),
+    /// `PATHWAY_LOG` and `PATHWAY_NAME` are both set.
+    Both,
+    MaxLine {
+        value: String,
+    },
+    MaxDepth {
+        value: String,
+    },
+    Sync {
+        value: String,
+    },
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // The name's own words: hosts pass it from their `log` option.
+            ConfigError::Name(e) => write!(f, "{e}"),
+            ConfigError::Both => f.write_str(
+                "PATHWAY_LOG and PATHWAY_NAME are both set: PATHWAY_NAME=N is the log in the \
+                 file N.jsonl, PATHWAY_LOG a file name; set one of them",
+            ),
             ConfigError::LogName { value, reason } => write!(
                 f,
                 "PATHWAY_LOG={value:?} cannot be used: {reason}; set it to a plain file \
@@ -114,9 +136,12 @@ impl std::error::Error for ConfigError {}
 impl Config {
     /// Reads the settings through `var`, which returns a variable's value.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let log_name = match var("PATHWAY_LOG") {
-            None => DEFAULT_LOG_NAME.to_string(),
-            Some(value) => {
+        let name = var("PATHWAY_NAME");
+        let log_name = match (var("PATHWAY_LOG"), &name) {
+            (Some(_), Some(_)) => return Err(ConfigError::Both),
+            (None, Some(name)) => crate::names::file_name(name).map_err(ConfigError::Name)?,
+            (None, None) => DEFAULT_LOG_NAME.to_string(),
+            (Some(value), None) => {
                 check_log_name(&value).map_err(|reason| ConfigError::LogName {
                     value: value.clone(),
                     reason,
@@ -144,6 +169,7 @@ impl Config {
         };
         Ok(Config {
             log_name,
+            name,
             max_line,
             max_depth,
             sync,
@@ -156,6 +182,7 @@ impl Config {
     pub fn for_log(&self, name: &str) -> Result<Config, crate::names::NameError> {
         Ok(Config {
             log_name: crate::names::file_name(name)?,
+            name: Some(name.to_string()),
             ..self.clone()
         })
     }
@@ -206,6 +233,7 @@ mod tests {
             config(&[]),
             Ok(Config {
                 log_name: "pathway.jsonl".into(),
+                name: None,
                 max_line: 1 << 20,
                 max_depth: 127,
                 sync: SyncMode::Never,
@@ -252,6 +280,23 @@ mod tests {
                 "{bad:?} gave {err:?}"
             );
         }
+    }
+
+    #[test]
+    fn pathway_name_is_the_log_in_its_jsonl_file() {
+        let c = config(&[("PATHWAY_NAME", "thread-7")]).unwrap();
+        assert_eq!(
+            (c.log_name.as_str(), c.name.as_deref()),
+            ("thread-7.jsonl", Some("thread-7"))
+        );
+        assert!(matches!(
+            config(&[("PATHWAY_NAME", "a/b")]),
+            Err(ConfigError::Name(_))
+        ));
+        assert_eq!(
+            config(&[("PATHWAY_NAME", "a"), ("PATHWAY_LOG", "a.jsonl")]),
+            Err(ConfigError::Both)
+        );
     }
 
     #[test]

@@ -23,6 +23,11 @@ use crate::pager::Position;
 const PREFIX: &str = "pc2";
 /// Cursors of 0.2 and earlier: no hash of the bytes before them.
 const PREFIX_V1: &str = "pc1";
+/// Why a compaction refuses a cursor of `last` (on either storage).
+pub const UNBOUND: &str = "it was made by `last` (or by pathway-memory 0.2 or earlier), which \
+                           does not bind a cursor to every record before it, and a compaction \
+                           needs that: compact up to a cursor of replay-page";
+
 /// How many bytes before the cursor's offset its check covers.
 pub const CHECK_LEN: u64 = 32;
 
@@ -154,11 +159,7 @@ impl Cursor {
             return Ok(());
         }
         match (self.prefix, now) {
-            (None, _) => Err(CursorError::Stale {
-                reason: "it was made by `last` (or by pathway-memory 0.2 or earlier), which \
-                         does not bind a cursor to every byte before it, and a compaction \
-                         needs that: compact up to a cursor of replay-page",
-            }),
+            (None, _) => Err(CursorError::Stale { reason: UNBOUND }),
             (Some(made), Some(now)) if made == now => Ok(()),
             _ => Err(CursorError::Stale {
                 reason: "the bytes before the cursor are not the ones it was made on",

@@ -182,7 +182,10 @@ impl fmt::Display for Damage {
         // A line read backwards (`last`) has no number: its offset says
         // where it is.
         let uncounted = *line == crate::tail::UNCOUNTED;
-        if uncounted {
+        if uncounted && *offset == crate::tail::UNCOUNTED {
+            // Read backwards on a stream: no byte offset either.
+            f.write_str("line read backwards from the end: ")?;
+        } else if uncounted {
             write!(f, "line at byte offset {offset}: ")?;
         } else {
             write!(f, "line {line}: ")?;

@@ -43,6 +43,16 @@ const REPLAY_RESTARTS: u32 = 8;
 /// WIT's.
 trait Backend: Sized {
     fn open(config: Config) -> Result<Self, LogError>;
+    /// The log named `name` with the settings of `config`.
+    fn open_named(config: &Config, name: &str) -> Result<Self, LogError> {
+        let config = config.for_log(name).map_err(|e| LogError {
+            cause: Cause::InvalidName,
+            message: e.to_string(),
+        })?;
+        Self::open(config)
+    }
+    fn last(&mut self, count: u32) -> Result<wit::Recent, LogError>;
+    fn logs(&mut self, after: Option<&str>, max: u32) -> Result<wit::LogList, LogError>;
     fn settings(&self) -> wit::Settings;
     fn append(&mut self, call: Call, events: &[String]) -> Result<(), LogError>;
     fn page(&mut self, cursor: Option<&str>, max_bytes: u64) -> Result<wit::Page, LogError>;
@@ -58,17 +68,21 @@ thread_local! {
     static STORAGE: RefCell<Option<Result<Storage, LogError>>> = const { RefCell::new(None) };
 }
 
+/// The settings of the environment (`PATHWAY_*`).
+fn config() -> Result<Config, LogError> {
+    Config::from_vars(|name| std::env::var(name).ok()).map_err(|e| LogError {
+        cause: match e {
+            crate::config::ConfigError::Name(_) => Cause::InvalidName,
+            _ => Cause::InvalidConfig,
+        },
+        message: e.to_string(),
+    })
+}
+
 /// Runs `f` on the storage, opening it on first use.
 fn with_storage<R>(f: impl FnOnce(&mut Storage) -> Result<R, LogError>) -> Result<R, LogError> {
     STORAGE.with_borrow_mut(|slot| {
-        let storage = slot.get_or_insert_with(|| {
-            let config =
-                Config::from_vars(|name| std::env::var(name).ok()).map_err(|e| LogError {
-                    cause: Cause::InvalidConfig,
-                    message: e.to_string(),
-                })?;
-            Storage::open(config)
-        });
+        let storage = slot.get_or_insert_with(|| Storage::open(config()?));
         match storage {
             Ok(storage) => f(storage),
             Err(e) => Err(e.clone()),
@@ -135,9 +149,11 @@ fn damaged_line(damage: Damage, length: u64) -> wit::DamagedLine {
         LineError::InvalidJson { .. } => wit::LineProblem::InvalidJson,
         LineError::TooLarge { .. } => wit::LineProblem::TooLarge,
     };
+    // Read backwards (`last`): no line number (on a stream, no offset).
+    let known = |n: u64| if n == crate::tail::UNCOUNTED { 0 } else { n };
     wit::DamagedLine {
-        line: damage.line,
-        offset: damage.offset,
+        line: known(damage.line),
+        offset: known(damage.offset),
         length,
         torn: damage.torn,
         problem,
@@ -203,12 +219,12 @@ fn settings(config: &Config, log_name: String, sync: String) -> wit::Settings {
 /// Every entry of the log, page by page; starts over on a log replaced
 /// under it (a compaction or repair by another instance), so the result is
 /// one log's records, never a mix.
-fn replay_entries() -> Result<Vec<wit::Entry>, LogError> {
+fn replay_entries(storage: &mut Storage) -> Result<Vec<wit::Entry>, LogError> {
     let mut entries = Vec::new();
     let mut cursor = None;
     let mut restarts = 0;
     loop {
-        let page = with_storage(|storage| storage.page(cursor.as_deref(), REPLAY_PAGE));
+        let page = storage.page(cursor.as_deref(), REPLAY_PAGE);
         match page {
             Err(LogError {
                 cause: Cause::StaleCursor,
@@ -231,9 +247,85 @@ fn replay_entries() -> Result<Vec<wit::Entry>, LogError> {
     }
 }
 
+/// A log opened by name (the WIT `named-log`): its own storage, opened
+/// when the handle is made, closed when it is dropped.
+struct NamedLog {
+    name: String,
+    storage: RefCell<Storage>,
+}
+
+impl NamedLog {
+    fn with<R>(&self, f: impl FnOnce(&mut Storage) -> Result<R, LogError>) -> Result<R, LogError> {
+        f(&mut self.storage.borrow_mut())
+    }
+}
+
+impl wit::GuestNamedLog for NamedLog {
+    fn open(name: String) -> Result<wit::NamedLog, LogError> {
+        let storage = Storage::open_named(&config()?, &name)?;
+        Ok(wit::NamedLog::new(NamedLog {
+            name,
+            storage: RefCell::new(storage),
+        }))
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn try_append(&self, event: String) -> Result<(), LogError> {
+        self.with(|storage| storage.append(Call::Append, std::slice::from_ref(&event)))
+    }
+
+    fn append_batch(&self, events: Vec<String>) -> Result<(), LogError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.with(|storage| storage.append(Call::Batch, &events))
+    }
+
+    fn replay_entries(&self) -> Result<Vec<wit::Entry>, LogError> {
+        self.with(replay_entries)
+    }
+
+    fn replay_page(&self, cursor: Option<String>, max_bytes: u32) -> Result<wit::Page, LogError> {
+        self.with(|storage| storage.page(cursor.as_deref(), u64::from(max_bytes)))
+    }
+
+    fn last(&self, count: u32) -> Result<wit::Recent, LogError> {
+        self.with(|storage| storage.last(count))
+    }
+
+    fn sync(&self) -> Result<(), LogError> {
+        self.with(Storage::sync)
+    }
+
+    fn compact(&self, snapshot: Vec<String>, upto: String) -> Result<wit::CompactReport, LogError> {
+        self.with(|storage| storage.compact(&snapshot, &upto))
+    }
+
+    fn check(&self) -> Result<wit::CheckReport, LogError> {
+        self.with(Storage::check)
+    }
+
+    fn repair(&self) -> Result<wit::RepairReport, LogError> {
+        self.with(Storage::repair)
+    }
+}
+
 struct Component;
 
 impl Guest for Component {
+    type NamedLog = NamedLog;
+
+    fn last(count: u32) -> Result<wit::Recent, LogError> {
+        with_storage(|storage| storage.last(count))
+    }
+
+    fn logs(after: Option<String>, max: u32) -> Result<wit::LogList, LogError> {
+        with_storage(|storage| storage.logs(after.as_deref(), max))
+    }
+
     fn open_log() -> Result<wit::Settings, LogError> {
         with_storage(|storage| Ok(storage.settings()))
     }
@@ -257,7 +349,7 @@ impl Guest for Component {
     }
 
     fn replay() -> Vec<Result<String, String>> {
-        match replay_entries() {
+        match with_storage(replay_entries) {
             Ok(entries) => entries
                 .into_iter()
                 .map(|entry| entry.map_err(|damaged| damaged.message))
@@ -267,7 +359,7 @@ impl Guest for Component {
     }
 
     fn replay_entries() -> Result<Vec<wit::Entry>, LogError> {
-        replay_entries()
+        with_storage(replay_entries)
     }
 
     fn sync() -> Result<(), LogError> {

@@ -81,10 +81,10 @@ pub fn check(name: &str) -> Result<(), NameError> {
         Some(NameProblem::Empty)
     } else if name.len() > MAX_NAME_BYTES {
         Some(NameProblem::TooLong { bytes: name.len() })
-    } else if name.starts_with('.') {
-        Some(NameProblem::Dot)
     } else if name.contains(['/', '\\']) {
         Some(NameProblem::Separator)
+    } else if name.starts_with('.') {
+        Some(NameProblem::Dot)
     } else if let Some((at, _)) = name.char_indices().find(|(_, c)| c.is_control()) {
         Some(NameProblem::Control { at })
     } else if name.contains(SUFFIX) {
@@ -142,7 +142,7 @@ mod tests {
             ("..", NameProblem::Dot),
             (".hidden", NameProblem::Dot),
             ("a/b", NameProblem::Separator),
-            ("..\\b", NameProblem::Dot),
+            ("..\\b", NameProblem::Separator),
             ("a\\b", NameProblem::Separator),
             ("a\nb", NameProblem::Control { at: 1 }),
             ("a\0", NameProblem::Control { at: 1 }),

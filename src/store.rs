@@ -138,5 +138,16 @@ impl<F: FileSystem> Store<F> {
     }
 }
 
+impl<F: FileSystem> Store<F> {
+    /// A page of the grant's logs (see [`crate::catalog`]).
+    pub fn logs(
+        &self,
+        after: Option<&str>,
+        max: usize,
+    ) -> Result<crate::catalog::LogList, StoreError> {
+        crate::catalog::list(&self.fs, &self.dir_path, after, max)
+    }
+}
+
 /// How often `last` reads again a log renamed over while it read.
 const LAST_TRIES: u32 = 8;

@@ -431,6 +431,72 @@ proptest! {
                 .map(|e| e.map_err(|_| ()))
                 .collect();
             prop_assert_eq!(&got, &model);
+            for count in [0, 1, 3, model.len(), model.len() + 2] {
+                let (last, end) = log.last(count).unwrap();
+                let last: Vec<Result<String, ()>> =
+                    last.into_iter().map(|e| e.record.map_err(|_| ())).collect();
+                prop_assert_eq!(&last[..], &model[model.len().saturating_sub(count)..]);
+                let page = log.page(Some(&end), 1 << 20).unwrap();
+                prop_assert!(page.entries.is_empty() && page.at_end);
+            }
         }
     }
+}
+
+#[test]
+fn the_cursor_of_last_reads_what_comes_later_and_a_compaction_refuses_it() {
+    let stream = MemStream::new("s");
+    let mut log = open(&stream);
+    log.append(Call::Batch, &["1", "2", "3"]).unwrap();
+    let upto = end_cursor(&mut log);
+    log.compact(&["[1,2,3]"], &upto).unwrap();
+    log.append(Call::Batch, &["4"]).unwrap();
+    stream.publish_raw(Topic::Events, b"{oops");
+    let (last, end) = log.last(3).unwrap();
+    let shown: Vec<_> = last
+        .into_iter()
+        .map(|e| e.record.map_err(|d| d.to_string()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            Ok("[1,2,3]".to_string()),
+            Ok("4".to_string()),
+            Err(
+                "line read backwards from the end: not exactly one JSON value: key must be \
+                 a string at byte 1 of the line; skipped, the other records are unaffected"
+                    .to_string()
+            )
+        ]
+    );
+    log.append(Call::Batch, &["5", "6"]).unwrap();
+    let page = log.page(Some(&end), 1 << 20).unwrap();
+    let later: Vec<_> = page
+        .entries
+        .into_iter()
+        .map(|e| e.record.unwrap())
+        .collect();
+    assert_eq!(later, ["5", "6"]);
+    let refused = log.compact(&["[]"], &end).unwrap_err();
+    assert!(
+        matches!(refused, StreamLogError::Cursor(CursorError::Stale { .. })),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn last_reads_a_window_at_the_end_not_the_whole_log() {
+    let stream = MemStream::new("s");
+    let mut log = open(&stream);
+    let events: Vec<String> = (0..5_000).map(|i| i.to_string()).collect();
+    log.append(Call::Batch, &events).unwrap();
+    let before = stream.calls().len();
+    let (last, _) = log.last(10).unwrap();
+    let texts: Vec<_> = last.into_iter().map(|e| e.record.unwrap()).collect();
+    assert_eq!(
+        texts,
+        (4_990..5_000).map(|i| i.to_string()).collect::<Vec<_>>()
+    );
+    let calls = &stream.calls()[before..];
+    assert!(calls.len() <= 4, "{calls:?}");
 }

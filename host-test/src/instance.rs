@@ -93,6 +93,9 @@ impl Instance {
         if let Some(name) = &options.log_name {
             wasi.env("PATHWAY_LOG", name);
         }
+        if let Some(name) = &options.log {
+            wasi.env("PATHWAY_NAME", name);
+        }
         if let Some(sync) = options.sync {
             wasi.env("PATHWAY_SYNC", sync.to_string());
         }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::{
     Cause, CheckReport, Checksum, CompactReport, DamagedLine, Entry, Error, LineProblem,
-    LinesError, LinesFailure, LogError, Page, RepairReport,
+    LinesError, LinesFailure, LogError, LogInfo, LogList, Page, Recent, RepairReport,
 };
 
 /// The WIT name of a cause.
@@ -21,6 +21,7 @@ pub fn cause_name(cause: &Cause) -> &'static str {
         Cause::AccessDenied => "access-denied",
         Cause::InsufficientSpace => "insufficient-space",
         Cause::InvalidCursor => "invalid-cursor",
+        Cause::InvalidName => "invalid-name",
         Cause::StaleCursor => "stale-cursor",
         Cause::Busy => "busy",
         Cause::Io => "io",
@@ -106,6 +107,24 @@ pub fn page(page: &Page) -> Value {
         "tail": page.tail.as_ref().map(entry),
         "next": page.next,
         "at_end": page.at_end,
+    })
+}
+
+/// `{"entries", "next"}`: what `last` returns.
+pub fn recent(recent: &Recent) -> Value {
+    json!({ "entries": entries(&recent.entries), "next": recent.next })
+}
+
+/// `{"name", "bytes"}`: one log of the grant.
+pub fn log_info(info: &LogInfo) -> Value {
+    json!({ "name": info.name, "bytes": info.bytes })
+}
+
+/// `{"logs": [{"name", "bytes"}...], "next"}`: a page of `logs`.
+pub fn log_list(list: &LogList) -> Value {
+    json!({
+        "logs": list.logs.iter().map(log_info).collect::<Vec<_>>(),
+        "next": list.next,
     })
 }
 

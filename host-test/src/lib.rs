@@ -76,6 +76,7 @@ pub mod json;
 mod limits;
 mod lines;
 mod memory;
+mod named;
 #[cfg(feature = "nats")]
 mod nats;
 mod options;
@@ -86,7 +87,8 @@ mod stream;
 pub use artifact::*;
 pub use bindings::exports::pathway::memory::log::{
     Cause, CheckReport, Checksum, CompactReport, DamagedLine, DeepLine, Entry, Integrity,
-    InvalidJson, LineProblem, LogError, Page, RepairReport, Settings, TooLarge,
+    InvalidJson, LineProblem, LogError, LogInfo, LogList, Page, Recent, RepairReport, Settings,
+    TooLarge,
 };
 pub use entries::Entries;
 pub use error::{Error, TrapKind};
@@ -95,6 +97,7 @@ pub use lines::{
     MAX_BATCH_EVENTS,
 };
 pub use memory::Memory;
+pub use named::{NamedLog, OPEN_HANDLES};
 pub use options::{Options, SyncMode};
 pub use plugin::Plugin;
 pub use runtime::Runtime;

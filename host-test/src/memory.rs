@@ -13,8 +13,8 @@ use crate::instance::{Grant, HostState, Instance};
 use crate::limits::CapReached;
 use crate::runtime::deadline_ticks;
 use crate::{
-    CheckReport, CompactReport, Entry, Error, LogError, NatsTarget, Options, Page, RepairReport,
-    Runtime, Settings, TrapKind,
+    CheckReport, CompactReport, Entry, Error, LogError, LogInfo, LogList, NatsTarget, Options,
+    Page, Recent, RepairReport, Runtime, Settings, TrapKind,
 };
 
 /// Where a log lives.
@@ -34,6 +34,8 @@ pub struct Memory {
     pub(crate) options: Options,
     settings: Settings,
     instance: Instance,
+    /// The named logs open in `instance`.
+    pub(crate) handles: crate::named::Handles,
 }
 
 impl Memory {
@@ -115,6 +117,7 @@ impl Memory {
             options,
             settings,
             instance,
+            handles: Default::default(),
         })
     }
 
@@ -234,8 +237,19 @@ impl Memory {
         Entries::new(self, cursor, max_bytes)
     }
 
-    /// A cursor at the end of the log as it is now (all complete lines read).
+    /// A cursor at the end of the log as it is now (before an
+    /// unterminated last line), without reading the log: for reading only
+    /// what is appended later. A compaction refuses it (see
+    /// [`Memory::last`]); [`Memory::walk_to_end`] makes one it takes.
     pub fn end_cursor(&mut self) -> Result<String, Error> {
+        Ok(self.last(0)?.next)
+    }
+
+    /// A cursor after every complete line, made by reading the whole log
+    /// page by page: it binds every byte before it, so `compact` takes it
+    /// (a host that folded what it read compacts up to the cursor of its
+    /// own read instead).
+    pub fn walk_to_end(&mut self) -> Result<String, Error> {
         let mut cursor = None;
         loop {
             let page = self
@@ -244,6 +258,34 @@ impl Memory {
                 return Ok(page.next);
             }
             cursor = Some(page.next);
+        }
+    }
+
+    /// The last `count` entries, oldest first (the end of what
+    /// [`Memory::replay`] returns), read backwards from the end: the cost
+    /// does not grow with the log's size. Damaged lines have no line
+    /// number (0), their byte offset is exact. `next` is the end cursor.
+    pub fn last(&mut self, count: u32) -> Result<Recent, Error> {
+        self.call_typed(|log, store| log.call_last(store, count))
+    }
+
+    /// A page of the grant's logs in name order: at most `max` after
+    /// `after` (see the WIT `logs`).
+    pub fn logs_page(&mut self, after: Option<&str>, max: u32) -> Result<LogList, Error> {
+        self.call_typed(|log, store| log.call_logs(store, after, max))
+    }
+
+    /// Every log of the grant, in name order, a page of 1,000 at a time.
+    pub fn logs(&mut self) -> Result<Vec<LogInfo>, Error> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.logs_page(after.as_deref(), 1_000)?;
+            all.extend(page.logs);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(all),
+            }
         }
     }
 
@@ -326,7 +368,7 @@ impl Memory {
 
     /// Calls into the instance with the deadline set; a trap becomes
     /// [`Error::Trap`] and the instance is replaced.
-    fn enter<R>(
+    pub(crate) fn enter<R>(
         &mut self,
         f: impl FnOnce(&mut Instance) -> wasmtime::Result<R>,
     ) -> Result<R, Error> {
@@ -359,6 +401,8 @@ impl Memory {
             #[cfg(not(feature = "nats"))]
             Place::Stream(_) => Grant::Nothing,
         };
+        // The named logs' handles were the old instance's.
+        self.handles.forget();
         match Instance::new(&self.runtime, grant, &self.options) {
             Ok(fresh) => self.instance = fresh,
             Err(e) => log::error!("could not replace the trapped instance: {e}"),

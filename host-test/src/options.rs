@@ -15,6 +15,11 @@ pub struct Options {
     /// the component's default, which [`Memory::settings`](crate::Memory)
     /// reports.
     pub log_name: Option<String>,
+    /// The log of the grant to open by name (`PATHWAY_NAME`: the file
+    /// `<name>.jsonl`); the component checks it and refuses a bad one with
+    /// `invalid-name`. Excludes `log_name`. One instance can also serve
+    /// many logs: [`Memory::log`](crate::Memory::log).
+    pub log: Option<String>,
     /// Largest stored line in bytes (`PATHWAY_MAX_LINE`).
     pub max_line: Option<u64>,
     /// How deep an appended event may nest arrays and objects
@@ -51,6 +56,7 @@ impl Default for Options {
     fn default() -> Options {
         Options {
             log_name: None,
+            log: None,
             max_line: None,
             max_depth: None,
             guest_path: "/".to_string(),

@@ -96,6 +96,29 @@ impl Backend for Files {
         })
     }
 
+    fn last(&mut self, count: u32) -> Result<wit::Recent, LogError> {
+        let (entries, next) = self.0.last(count as usize).map_err(page_error)?;
+        Ok(wit::Recent {
+            entries: entries.into_iter().map(entry).collect(),
+            next: next.encode(),
+        })
+    }
+
+    fn logs(&mut self, after: Option<&str>, max: u32) -> Result<wit::LogList, LogError> {
+        let list = self.0.logs(after, max as usize).map_err(store_error)?;
+        Ok(wit::LogList {
+            logs: list
+                .logs
+                .into_iter()
+                .map(|l| wit::LogInfo {
+                    name: l.name,
+                    bytes: l.bytes,
+                })
+                .collect(),
+            next: list.next,
+        })
+    }
+
     fn sync(&mut self) -> Result<(), LogError> {
         self.0.sync().map_err(store_error)
     }

@@ -155,8 +155,23 @@ fn log_error(e: StreamLogError) -> LogError {
     }
 }
 
+/// Until named logs are kept on streams, a named log must not alias the
+/// stream's one log.
+fn named_on_stream(name: &str) -> LogError {
+    LogError {
+        cause: Cause::Io,
+        message: format!(
+            "the log {name:?} cannot be opened: named logs are kept in directories only so \
+             far, a stream holds one log; grant a directory for named logs"
+        ),
+    }
+}
+
 impl Backend for StreamStorage {
     fn open(config: Config) -> Result<Self, LogError> {
+        if let Some(name) = &config.name {
+            return Err(named_on_stream(name));
+        }
         StreamLog::open(Imported, config)
             .map(StreamStorage)
             .map_err(log_error)
@@ -181,6 +196,34 @@ impl Backend for StreamStorage {
             tail: None,
             next: page.next,
             at_end: page.at_end,
+        })
+    }
+
+    fn open_named(_config: &Config, name: &str) -> Result<Self, LogError> {
+        Err(named_on_stream(name))
+    }
+
+    fn last(&mut self, count: u32) -> Result<wit::Recent, LogError> {
+        let (entries, next) = self.0.last(count as usize).map_err(log_error)?;
+        Ok(wit::Recent {
+            entries: entries.into_iter().map(entry).collect(),
+            next,
+        })
+    }
+
+    fn logs(&mut self, after: Option<&str>, max: u32) -> Result<wit::LogList, LogError> {
+        // The stream's one log, under the stream's name.
+        let name = self.0.target().name.clone();
+        if max == 0 || after.is_some_and(|after| name.as_str() <= after) {
+            return Ok(wit::LogList {
+                logs: Vec::new(),
+                next: None,
+            });
+        }
+        let bytes = self.0.stored_bytes().map_err(log_error)?;
+        Ok(wit::LogList {
+            logs: vec![wit::LogInfo { name, bytes }],
+            next: None,
         })
     }
 

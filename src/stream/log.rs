@@ -8,6 +8,7 @@ use crate::error::{Call, EventError};
 use crate::format;
 use crate::pager::OwnedEntry;
 use crate::rewrite::{CheckReport, DamagedLine, DeepLine, Rewritten};
+use crate::tail::UNCOUNTED;
 
 use super::cursor::{Phase, StreamCursor};
 use super::error::{Leftover, RemoteError, Stored, subject};
@@ -264,6 +265,107 @@ impl<S: Stream> StreamLog<S> {
         })
     }
 
+    /// The bytes the store keeps for the log (all its topics, as the
+    /// store counts them): one call, whatever the log's size.
+    pub fn stored_bytes(&mut self) -> Result<u64, StreamLogError> {
+        let stats = self
+            .stream
+            .stats()
+            .map_err(self.remote("reading", Stored::Nothing))?;
+        Ok(stats.bytes)
+    }
+
+    /// The last `count` entries, read backwards from the end in windows of
+    /// sequences that grow fourfold until they hold enough (the cost
+    /// grows with `count`, not with the log), and a cursor at the end.
+    /// Like the file log's `last`, neither counts lines nor bytes before
+    /// them ([`UNCOUNTED`]); a compaction refuses the cursor.
+    pub fn last(&mut self, count: usize) -> Result<(Vec<OwnedEntry>, String), StreamLogError> {
+        let commit = self.commit()?;
+        let events_from = commit.as_ref().map_or(1, |c| c.upto + 1);
+        let newest = self
+            .stream
+            .last(Topic::Events)
+            .map_err(self.remote("reading", Stored::Nothing))?;
+        let end = newest.map_or(events_from, |m| (m.seq + 1).max(events_from));
+        let mut found = self.newest(Topic::Events, events_from, end, count, |_| true)?;
+        if let Some(c) = commit
+            .as_ref()
+            .filter(|c| c.count > 0 && found.len() < count)
+        {
+            let id = c.id.clone();
+            let mut older =
+                self.newest(Topic::Snapshot, c.first, c.seq, count - found.len(), |m| {
+                    m.header(SNAPSHOT) == Some(id.as_str())
+                })?;
+            older.append(&mut found);
+            found = older;
+        }
+        let cursor = StreamCursor {
+            commit: commit.map_or(0, |c| c.seq),
+            phase: Phase::Events,
+            seq: end,
+            index: 0,
+            lines: UNCOUNTED,
+            offset: UNCOUNTED,
+        };
+        Ok((found, cursor.encode()))
+    }
+
+    /// The last `count` entries of `topic` among the messages with
+    /// sequences in `lo..hi` that `keep` accepts, oldest first.
+    fn newest(
+        &mut self,
+        topic: Topic,
+        lo: u64,
+        hi: u64,
+        count: usize,
+        keep: impl Fn(&Message) -> bool,
+    ) -> Result<Vec<OwnedEntry>, StreamLogError> {
+        let max_line = self.config.max_line;
+        let mut window = (count as u64).max(16);
+        loop {
+            if count == 0 || hi <= lo {
+                return Ok(Vec::new());
+            }
+            let from = hi.saturating_sub(window).max(lo);
+            let mut at = StreamCursor {
+                commit: 0,
+                phase: Phase::Events,
+                seq: from,
+                index: 0,
+                lines: UNCOUNTED,
+                offset: UNCOUNTED,
+            };
+            let mut entries = Vec::new();
+            'read: loop {
+                let batch = self
+                    .stream
+                    .read(topic, at.seq, WALK_PAGE)
+                    .map_err(self.remote("reading", Stored::Nothing))?;
+                let end = batch.end || batch.messages.is_empty();
+                for message in batch.messages {
+                    if message.seq >= hi {
+                        break 'read;
+                    }
+                    at.seq = message.seq + 1;
+                    if keep(&message) {
+                        entries.extend(take(&mut at, &message.payload, max_line));
+                    }
+                }
+                if end {
+                    break;
+                }
+            }
+            if entries.len() >= count || from == lo {
+                let skip = entries.len().saturating_sub(count);
+                entries.drain(..skip);
+                return Ok(entries);
+            }
+            window = window.saturating_mul(4);
+        }
+    }
+
     /// Reads messages from `at` until about `budget` bytes (at least one
     /// message when there is one), handing each to `visit` with its topic
     /// and its entry (none for a blank one), and moves `at` past them.
@@ -347,6 +449,12 @@ impl<S: Stream> StreamLog<S> {
         let lines = self.encode(Call::Snapshot, snapshot)?;
         let commit = self.commit()?;
         let at = start(Some(upto), commit.as_ref())?;
+        if at.lines == UNCOUNTED {
+            return Err(CursorError::Stale {
+                reason: crate::cursor::UNBOUND,
+            }
+            .into());
+        }
         let folded = match (at.phase, &commit) {
             (Phase::Events, _) => at.seq.saturating_sub(1),
             // Read to the snapshot's end, not yet past it: the same point.
@@ -627,9 +735,10 @@ fn start(cursor: Option<&str>, commit: Option<&Commit>) -> Result<StreamCursor, 
 /// judges a line (every message is a whole line: never torn). `None` for
 /// a blank one.
 fn take(at: &mut StreamCursor, payload: &[u8], max_line: u64) -> Option<OwnedEntry> {
-    at.lines += 1;
+    // From a cursor of `last`, both stay UNCOUNTED.
+    at.lines = at.lines.saturating_add(1);
     let offset = at.offset;
-    at.offset += payload.len() as u64 + 1;
+    at.offset = at.offset.saturating_add(payload.len() as u64 + 1);
     let entry = format::judge(payload, offset, at.lines, true, max_line)?;
     Some(OwnedEntry {
         line: entry.line,

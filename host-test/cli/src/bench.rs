@@ -276,7 +276,7 @@ pub fn run(args: &BenchArgs) -> Result<Vec<Row>> {
     let snapshot: Vec<String> = (0..(log_bytes as usize / 100 / 100)).map(event).collect();
     let mut memory = Memory::open_with(runtime, dir.path(), Options::default())?;
     let (_, component) = timed(|| {
-        let upto = memory.end_cursor()?;
+        let upto = memory.walk_to_end()?;
         Ok(memory.compact(&snapshot, &upto)?)
     })?;
     let (log_bytes_native, _) = write_replay_log(&log, args.compact_mb << 20)?;

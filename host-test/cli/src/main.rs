@@ -93,8 +93,22 @@ enum Command {
         #[arg(long, value_name = "MS", default_value_t = 200)]
         poll_ms: u64,
         /// Start after this cursor instead of at the beginning.
-        #[arg(long, value_name = "CURSOR")]
+        #[arg(long, value_name = "CURSOR", conflicts_with = "last")]
         after: Option<String>,
+        /// Only the last N records (damaged lines count), read backwards
+        /// from the end: as fast for a huge log as for a small one. With
+        /// --follow, then what is appended later.
+        #[arg(long, value_name = "N")]
+        last: Option<u32>,
+    },
+    /// List the logs of the grant in name order, with their sizes: one
+    /// per line (`NAME  BYTES`), or one JSON object per line.
+    Logs {
+        #[command(flatten)]
+        log: LogArgs,
+        /// One {"name", "bytes"} object per line.
+        #[arg(long)]
+        json: bool,
     },
     /// Print one page of entries from a cursor as JSON: {"entries",
     /// "tail", "next", "at_end"}; pass "next" to --after for the next page.
@@ -246,10 +260,15 @@ struct LogArgs {
     #[arg(long, value_name = "N", requires = "nats",
           value_parser = clap::value_parser!(u8).range(1..=5))]
     replicas: Option<u8>,
-    /// File name of the log inside DIR (default: the component's,
-    /// pathway.jsonl).
-    #[arg(long, value_name = "NAME")]
+    /// The log of the grant to use, by name: the file NAME.jsonl in DIR
+    /// (default: the log `pathway`, in pathway.jsonl). One history per
+    /// thread, agent or conversation; `pathway logs` lists them.
+    #[arg(long, value_name = "NAME", conflicts_with = "log_file")]
     log: Option<String>,
+    /// A file name for the log inside DIR that is not NAME.jsonl
+    /// (PATHWAY_LOG).
+    #[arg(long, value_name = "FILE")]
+    log_file: Option<String>,
     /// When appends are synced: never, always or interval:<ms>.
     #[arg(long, value_name = "MODE")]
     sync: Option<SyncMode>,
@@ -280,7 +299,8 @@ impl LogArgs {
         });
         let options = Options {
             nats,
-            log_name: self.log.clone(),
+            log_name: self.log_file.clone(),
+            log: self.log.clone(),
             sync: self.sync,
             max_line: self.max_line,
             max_depth: self.max_depth,
@@ -353,12 +373,15 @@ fn main() -> ExitCode {
             follow,
             poll_ms,
             after,
+            last,
         } => replay(
             &log,
             json,
             follow.then(|| std::time::Duration::from_millis(poll_ms)),
             after,
+            last,
         ),
+        Command::Logs { log, json } => list_logs(&log, json),
         Command::Page {
             log,
             after,
@@ -514,7 +537,13 @@ fn append(
     batching: &Batching,
 ) -> Result<u8, Failure> {
     let parts = parts(args)?;
-    let mut memory = log.open()?;
+    let mut memory = match log.open() {
+        // A log the component refuses to open (a bad name): the outcome.
+        Err(e @ Error::Log(_)) if json => {
+            return print_outcome(Err::<(), _>(e), |()| serde_json::Value::Null);
+        }
+        opened => opened?,
+    };
     if each {
         return append_each(&mut memory, parts, ack, json);
     }
@@ -707,6 +736,7 @@ fn replay(
     json: bool,
     follow: Option<std::time::Duration>,
     after: Option<String>,
+    last: Option<u32>,
 ) -> Result<u8, Failure> {
     let mut memory = log.open()?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -719,6 +749,32 @@ fn replay(
         }
         print_entries(out, std::slice::from_ref(entry), json).context("writing to stdout")
     };
+    if let Some(count) = last {
+        let mut recent = memory.last(count)?;
+        if follow.is_none() {
+            for entry in &recent.entries {
+                if let Err(line) = entry {
+                    log::warn!("{}: {}", memory.location(), line.message);
+                }
+                emit(&mut out, entry)?;
+            }
+            out.flush().context("writing to stdout")?;
+            return Ok(if damaged == 0 { 0 } else { 1 });
+        }
+        // Following: an unterminated last line is shown once a writer
+        // ends it, as the follow below does, not twice.
+        let after_end = memory.replay_page(Some(&recent.next), 1)?;
+        if after_end.tail.is_some() {
+            recent.entries.pop();
+        }
+        for entry in &recent.entries {
+            if let Err(line) = entry {
+                log::warn!("{}: {}", memory.location(), line.message);
+            }
+            emit(&mut out, entry)?;
+        }
+        cursor = Some(recent.next);
+    }
     loop {
         let page = memory.replay_page(cursor.as_deref(), PAGE_BYTES)?;
         for entry in &page.entries {
@@ -749,6 +805,30 @@ fn replay(
         memory.location()
     );
     Ok(if damaged == 0 { 0 } else { 1 })
+}
+
+/// Every log of the grant, a page at a time.
+fn list_logs(log: &LogArgs, json: bool) -> Result<u8, Failure> {
+    let mut memory = log.open()?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut after: Option<String> = None;
+    loop {
+        let page = memory.logs_page(after.as_deref(), 1_000)?;
+        for info in &page.logs {
+            if json {
+                writeln!(out, "{}", json::log_info(info))
+            } else {
+                writeln!(out, "{}  {}", info.name, info.bytes)
+            }
+            .context("writing to stdout")?;
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    out.flush().context("writing to stdout")?;
+    Ok(0)
 }
 
 /// Records go to `out`; damaged lines were already logged as warnings (on
@@ -808,7 +888,7 @@ fn compact(
     let mut memory = log.open()?;
     let upto = match upto {
         Some(cursor) => cursor,
-        None => memory.end_cursor()?,
+        None => memory.walk_to_end()?,
     };
     let result = memory.compact(&events, &upto);
     if json {

@@ -189,7 +189,7 @@ fn a_changed_byte_in_the_compacted_part_is_reported_and_not_folded_in() {
     for n in 0..3 {
         memory.try_append(&format!("{{\"n\":{n}}}")).unwrap();
     }
-    let end = memory.end_cursor().unwrap();
+    let end = memory.walk_to_end().unwrap();
     memory.compact(&[r#"{"sum":3}"#], &end).unwrap();
     memory.try_append(r#"{"n":3}"#).unwrap();
     assert_eq!(memory.check().unwrap().checksum, Checksum::Verified(10));
@@ -229,7 +229,7 @@ fn a_changed_byte_in_the_compacted_part_is_reported_and_not_folded_in() {
         report.checksum_message
     );
 
-    let end = memory.end_cursor().unwrap();
+    let end = memory.walk_to_end().unwrap();
     for refused in [
         memory.compact(&["{}"], &end).unwrap_err(),
         memory.repair().unwrap_err(),
@@ -262,7 +262,7 @@ fn a_changed_byte_in_the_compacted_part_is_reported_and_not_folded_in() {
     // Accepted as it is: the next compaction writes a new checksum.
     std::fs::remove_file(dir.path().join("pathway.jsonl.sha256")).unwrap();
     assert_eq!(memory.check().unwrap().checksum, Checksum::None);
-    let end = memory.end_cursor().unwrap();
+    let end = memory.walk_to_end().unwrap();
     memory.compact(&[r#"{"sum":11}"#], &end).unwrap();
     assert_eq!(memory.check().unwrap().checksum, Checksum::Verified(11));
 }

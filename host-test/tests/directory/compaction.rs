@@ -17,7 +17,7 @@ fn compaction_replaces_what_the_cursor_covers_and_keeps_later_records() {
     let dir = test_dir("compact_keeps_tail");
     let mut memory = open(dir.path());
     memory.append_batch(&["1", "2", "3"]).unwrap();
-    let upto = memory.end_cursor().unwrap();
+    let upto = memory.walk_to_end().unwrap();
     memory.append_batch(&["4", "5"]).unwrap();
     let report = memory
         .compact(&["{\"sum\":6}", "{\n \"pretty\": true\n}"], &upto)
@@ -58,7 +58,7 @@ fn compaction_with_a_bad_snapshot_event_changes_nothing() {
     let dir = test_dir("compact_bad_snapshot");
     write_log(dir.path(), b"1\n2\n");
     let mut memory = open(dir.path());
-    let upto = memory.end_cursor().unwrap();
+    let upto = memory.walk_to_end().unwrap();
     match memory.compact(&["{}", "nope"], &upto).unwrap_err() {
         Error::Log(LogError {
             cause: Cause::InvalidJson(e),
@@ -78,7 +78,7 @@ fn compaction_refuses_while_another_holds_the_lock() {
     write_log(dir.path(), b"1\n");
     std::fs::write(dir.path().join("pathway.jsonl.lock"), b"").unwrap();
     let mut memory = open(dir.path());
-    let upto = memory.end_cursor().unwrap();
+    let upto = memory.walk_to_end().unwrap();
     match memory.compact(&["0"], &upto).unwrap_err() {
         Error::Log(LogError {
             cause: Cause::Busy,
@@ -97,7 +97,7 @@ fn compaction_refuses_while_another_holds_the_lock() {
 fn compaction_of_a_missing_log_creates_it_from_the_snapshot() {
     let dir = test_dir("compact_missing");
     let mut memory = open(dir.path());
-    let upto = memory.end_cursor().unwrap();
+    let upto = memory.walk_to_end().unwrap();
     memory.compact(&["{\"fresh\":true}"], &upto).unwrap();
     assert_eq!(read_log(dir.path()), b"{\"fresh\":true}\n");
 }
@@ -152,7 +152,7 @@ fn a_crash_at_any_step_of_compaction_leaves_the_old_or_the_new_log() {
     for (step, failpoint) in STEPS.iter().enumerate() {
         let dir = test_dir(&format!("compact_crash_{failpoint}"));
         write_log(dir.path(), b"1\n2\n3\n");
-        let upto = open(dir.path()).end_cursor().unwrap();
+        let upto = open(dir.path()).walk_to_end().unwrap();
         write_log(dir.path(), b"1\n2\n3\n4\n");
         crash_at(dir.path(), failpoint, |log, store| {
             log.call_compact(store, &["{\"sum\":6}".to_string()], &upto)
@@ -200,7 +200,7 @@ fn a_crash_at_any_step_of_compaction_leaves_the_old_or_the_new_log() {
         .collect();
         expected.sort();
         assert_eq!(leftovers, expected, "{failpoint}");
-        let end = memory.end_cursor().unwrap();
+        let end = memory.walk_to_end().unwrap();
         assert!(matches!(
             memory.compact(&["0"], &end),
             Err(Error::Log(LogError {
@@ -215,7 +215,7 @@ fn a_crash_at_any_step_of_compaction_leaves_the_old_or_the_new_log() {
             age(&dir.path().join(leftover));
         }
         memory.try_append("5").unwrap();
-        let end = memory.end_cursor().unwrap();
+        let end = memory.walk_to_end().unwrap();
         memory.compact(&["{\"all\":true}"], &end).unwrap();
         assert_eq!(records(dir.path()), ["{\"all\":true}"], "{failpoint}");
         let mut names: Vec<String> = std::fs::read_dir(dir.path())

@@ -99,8 +99,49 @@ fn cases() -> Value {
         "logs": logs,
         "events": events,
         "lines": lines,
+        "named": named_cases(),
         "lines_batching": lines_batching,
     })
+}
+
+/// The counts `last` is asked for in every log case.
+const LAST_COUNTS: [u32; 4] = [0, 1, 2, 1000];
+
+/// Named logs: appends to several logs of one grant (a refused batch
+/// among them), the listing, the last records and replays, and names
+/// that must be refused.
+fn named_cases() -> Value {
+    let bad = [
+        "",
+        "a/b",
+        "..",
+        ".hidden",
+        "x.jsonl",
+        "tab	here",
+        &"n".repeat(201),
+    ];
+    json!([
+        {
+            "name": "named/threads",
+            "appends": [
+                ["thread-b", ["{\"turn\":1}", "{\"turn\":2}"]],
+                ["thread-a", ["1"]],
+                ["thread-b", ["{\"turn\":3}", "{"]],
+                ["thread-b", ["{\"turn\":3}"]],
+                ["pathway", ["\"the default log\""]],
+            ],
+            "bad_names": bad,
+        },
+        {
+            "name": "named/unicode-and-long",
+            "appends": [
+                ["会话 7", ["\"你好\""]],
+                ["n".repeat(200), ["[]"]],
+                ["user:42 session=9", ["{}", "[1]"]],
+            ],
+            "bad_names": [],
+        },
+    ])
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -280,6 +321,8 @@ fn for_storage(cases: &Value, storage: &Storage) -> Value {
     if !storage.is_directory() {
         let logs = cases["logs"].as_array_mut().unwrap();
         logs.retain(|case| applies_to_streams(&unhex(case["hex"].as_str().unwrap())));
+        // A stream holds one log so far.
+        cases["named"] = json!([]);
     }
     cases
 }
@@ -311,6 +354,12 @@ fn run_library(cases: &Value) -> Value {
         let mut result = serde_json::Map::new();
         let replay = json::value_or_error(memory.replay(), |e| json::entries(e)).unwrap();
         result.insert("replay".into(), replay);
+        let last: Result<Vec<Value>, Error> = LAST_COUNTS
+            .iter()
+            .map(|&n| memory.last(n).map(|r| json::entries(&r.entries)))
+            .collect();
+        let last = json::value_or_error(last, |l| Value::Array(l.clone())).unwrap();
+        result.insert("last".into(), last);
         let pages = json::value_or_error(walk(&mut memory), |pages| {
             pages.iter().map(page_value).collect()
         });
@@ -383,7 +432,88 @@ fn run_library(cases: &Value) -> Value {
         }
         lines.insert(case["name"].as_str().unwrap().into(), result);
     }
-    json!({ "logs": logs, "events": events, "lines": lines })
+    json!({ "logs": logs, "events": events, "lines": lines, "named": run_library_named(cases) })
+}
+
+/// The logs of a named case, in order of first appearance.
+fn named_logs(case: &Value) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for append in case["appends"].as_array().unwrap() {
+        let name = append[0].as_str().unwrap().to_string();
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+fn run_library_named(cases: &Value) -> Value {
+    let mut named = serde_json::Map::new();
+    for case in cases["named"].as_array().unwrap() {
+        let dir = common::test_dir("cross_host_named");
+        let options = Options {
+            max_line: Some(MAX_LINE),
+            ..Options::default()
+        };
+        let mut memory = Memory::open(dir.path(), options).unwrap();
+        let appends: Vec<Value> = case["appends"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|append| {
+                let events: Vec<&str> = append[1]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.as_str().unwrap())
+                    .collect();
+                let name = append[0].as_str().unwrap();
+                let done = memory
+                    .log(name)
+                    .and_then(|mut log| log.append_batch(&events));
+                json::outcome(done, |()| Value::Null).unwrap()
+            })
+            .collect();
+        let logs = json::value_or_error(memory.logs(), |logs| {
+            logs.iter().map(json::log_info).collect()
+        })
+        .unwrap();
+        let per_log = |memory: &mut Memory, f: &dyn Fn(&mut pathway_host::NamedLog) -> Value| {
+            named_logs(case)
+                .into_iter()
+                .map(|name| json!([name, f(&mut memory.log(&name).unwrap())]))
+                .collect::<Vec<_>>()
+        };
+        let last = per_log(&mut memory, &|log| {
+            json::value_or_error(log.last(2), |r| json::entries(&r.entries)).unwrap()
+        });
+        let replay = per_log(&mut memory, &|log| {
+            json::value_or_error(log.replay(), |e| json::entries(e)).unwrap()
+        });
+        let bad_names: Vec<Value> = case["bad_names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|name| {
+                let done = memory
+                    .log(name.as_str().unwrap())
+                    .and_then(|mut log| log.try_append("1"));
+                json::outcome(done, |()| Value::Null).unwrap()
+            })
+            .collect();
+        named.insert(
+            case["name"].as_str().unwrap().into(),
+            json!({
+                "appends": appends,
+                "logs": logs,
+                "last": last,
+                "replay": replay,
+                "bad_names": bad_names,
+                "files": files(dir.path()),
+            }),
+        );
+    }
+    Value::Object(named)
 }
 
 /// `pathway <command> PLACE --max-line N <the rest>`, `PLACE` the
@@ -448,7 +578,20 @@ fn cli_append_lines(place: &[String], input: &[u8]) -> Value {
 
 /// `pathway replay --json`: one entry per line.
 fn cli_replay(place: &[String]) -> Value {
-    let out = pathway(&["replay", "--json"], place);
+    cli_entries(&["replay", "--json"], place)
+}
+
+/// `pathway replay --json --last N` for each of [`LAST_COUNTS`].
+fn cli_last(place: &[String]) -> Value {
+    LAST_COUNTS
+        .iter()
+        .map(|n| cli_entries(&["replay", "--json", "--last", &n.to_string()], place))
+        .collect()
+}
+
+/// The entries a `replay --json` command prints, one per line.
+fn cli_entries(args: &[&str], place: &[String]) -> Value {
+    let out = pathway(args, place);
     assert!(matches!(out.status.code(), Some(0 | 1)), "{out:?}");
     let entries: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()
@@ -511,6 +654,7 @@ fn run_cli(cases: &Value) -> Value {
         let (place, dir) = storage.cli("logs", index, Some(&bytes));
         let mut result = json!({
             "replay": cli_replay(&place),
+            "last": cli_last(&place),
             "pages": cli_pages(&place).0,
             "check": cli_json(&["check", "--json"], &place, &[0, 1]),
             "repair": cli_json(&["repair", "--json"], &place, &[0]),
@@ -567,7 +711,70 @@ fn run_cli(cases: &Value) -> Value {
         }
         lines.insert(case["name"].as_str().unwrap().into(), result);
     }
-    json!({ "logs": logs, "events": events, "lines": lines })
+    json!({ "logs": logs, "events": events, "lines": lines, "named": run_cli_named(cases) })
+}
+
+fn run_cli_named(cases: &Value) -> Value {
+    let mut named = serde_json::Map::new();
+    for case in cases["named"].as_array().unwrap() {
+        let dir = common::test_dir("cross_host_cli_named");
+        let place = vec!["--dir".to_string(), dir.path().display().to_string()];
+        let with_log =
+            |name: &str| [place.clone(), vec!["--log".to_string(), name.to_string()]].concat();
+        let appends: Vec<Value> = case["appends"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|append| {
+                let events: Vec<&str> = append[1]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e.as_str().unwrap())
+                    .collect();
+                let args = [&["append", "--json", "--"][..], &events].concat();
+                cli_json(&args, &with_log(append[0].as_str().unwrap()), &[0, 1, 2])
+            })
+            .collect();
+        let logs = cli_entries(&["logs", "--json"], &place);
+        let last = named_logs(case)
+            .into_iter()
+            .map(|name| {
+                json!([
+                    name,
+                    cli_entries(&["replay", "--json", "--last", "2"], &with_log(&name))
+                ])
+            })
+            .collect::<Vec<_>>();
+        let replay = named_logs(case)
+            .into_iter()
+            .map(|name| json!([name, cli_replay(&with_log(&name))]))
+            .collect::<Vec<_>>();
+        let bad_names: Vec<Value> = case["bad_names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|name| {
+                cli_json(
+                    &["append", "--json", "--", "1"],
+                    &with_log(name.as_str().unwrap()),
+                    &[0, 2],
+                )
+            })
+            .collect();
+        named.insert(
+            case["name"].as_str().unwrap().into(),
+            json!({
+                "appends": appends,
+                "logs": logs,
+                "last": last,
+                "replay": replay,
+                "bad_names": bad_names,
+                "files": files(dir.path()),
+            }),
+        );
+    }
+    Value::Object(named)
 }
 
 /// Runs `hosts/<host>/differential.sh` on the embedded component.
@@ -662,7 +869,7 @@ fn differences(host: &str, reference: &Value, results: &Value) -> Vec<String> {
         &without_file_identity(results),
     );
     let mut found = Vec::new();
-    for kind in ["logs", "events", "lines"] {
+    for kind in ["logs", "events", "lines", "named"] {
         let want: &BTreeMap<String, Value> =
             &serde_json::from_value(reference[kind].clone()).unwrap();
         let got: BTreeMap<String, Value> =
@@ -710,11 +917,25 @@ fn every_host_gives_the_same_results_on_the_corpus() {
     let started = std::time::Instant::now();
     let reference = run_library(&cases);
     let mut timings = vec![format!("rust {:.1} s", started.elapsed().as_secs_f64())];
-    let count = ["logs", "events", "lines"]
+    let count = ["logs", "events", "lines", "named"]
         .iter()
         .map(|kind| cases[kind].as_array().unwrap().len())
         .sum::<usize>();
     assert!(count >= 40, "the corpus has {count} cases");
+    // The named cases met what they are for: a refused batch, every bad
+    // name refused as one, and the logs listed.
+    let threads = &reference["named"]["named/threads"];
+    assert_eq!(threads["appends"][2]["err"]["cause"], "invalid-json");
+    assert!(
+        threads["bad_names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["err"]["cause"] == "invalid-name"),
+        "{}",
+        threads["bad_names"]
+    );
+    assert_eq!(threads["logs"].as_array().unwrap().len(), 3);
     // The integrity steps met what they are for in every log case: the
     // checksum verified, then a mismatch that both rewrites refuse.
     let logs = reference["logs"].as_object().unwrap();

@@ -16,6 +16,7 @@ mod cross_host;
 mod differential;
 mod durability;
 mod faults;
+mod named;
 mod paging;
 mod plugin;
 mod polyglot;

@@ -69,7 +69,7 @@ fn cursor_fails_clearly_after_the_log_was_compacted() {
     memory.append_batch(&["1", "2", "3"]).unwrap();
     let first = memory.replay_page(None, 2).unwrap();
     assert_eq!(first.entries, vec![ok("1")]);
-    let end = memory.end_cursor().unwrap();
+    let end = memory.walk_to_end().unwrap();
     memory.compact(&["{\"sum\":6}"], &end).unwrap();
     match memory.replay_page(Some(&first.next), 1 << 20).unwrap_err() {
         Error::Log(LogError {

@@ -130,7 +130,7 @@ fn refusal_message_names_the_event_and_what_to_do() {
         "the event is not exactly one JSON value: EOF while parsing an object at byte offset \
          1; nothing was stored; fix the event and try again"
     );
-    let upto = memory.end_cursor().unwrap();
+    let upto = memory.walk_to_end().unwrap();
     let error = memory.compact(&["[1]", "2", "[3"], &upto).unwrap_err();
     assert_eq!(
         error.to_string(),

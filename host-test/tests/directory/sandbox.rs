@@ -235,7 +235,7 @@ fn no_name_reaches_outside_the_granted_directory() {
     let elsewhere = test_dir("escape_cursor");
     let mut other = common::open(elsewhere.path());
     other.append("1").unwrap();
-    let cursor = other.end_cursor().unwrap();
+    let cursor = other.walk_to_end().unwrap();
     let before = tree(root.path());
 
     let names = [

@@ -44,7 +44,7 @@ fn compaction_keeps_what_was_published_after_the_cursor() {
     };
     assert_eq!(e.cause, Cause::StaleCursor);
     // Compacting again, up to the end, leaves only the new snapshot.
-    let end = log.end_cursor().unwrap();
+    let end = log.walk_to_end().unwrap();
     log.compact(&["\"all\""], &end).unwrap();
     assert_eq!(records(&mut log), ["\"all\""]);
     log.try_append("6").unwrap();
@@ -72,7 +72,7 @@ fn a_snapshot_published_but_not_committed_is_ignored() {
         ]
     );
     // The next compaction commits its own snapshot and purges the other.
-    let end = log.end_cursor().unwrap();
+    let end = log.walk_to_end().unwrap();
     log.compact(&["\"whole\""], &end).unwrap();
     assert_eq!(records(&mut log), ["\"whole\""]);
     assert!(log.check().unwrap().leftovers.is_empty());

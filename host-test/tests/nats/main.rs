@@ -11,4 +11,5 @@ mod differential;
 mod durability;
 mod errors;
 mod memory;
+mod named;
 mod plugin;

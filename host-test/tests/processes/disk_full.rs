@@ -216,7 +216,7 @@ fn appends_on_a_full_device_fail_cleanly_and_work_again_once_space_is_freed() {
     // A compaction needs room for the new file: it fails, leaves the log
     // and no leftover behind.
     let snapshot: Vec<String> = (0..100).map(|n| record(n, 1000)).collect();
-    let upto = memory.end_cursor().unwrap();
+    let upto = memory.walk_to_end().unwrap();
     failed += 2; // the batch above, and this compaction
     match memory.compact(&snapshot, &upto) {
         Err(Error::Log(LogError {
