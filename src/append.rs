@@ -111,6 +111,9 @@ struct AppendFile<T> {
     end_after_last_write: Option<u64>,
     /// Monotonic time of the last sync (or of opening), for `interval:`.
     last_sync: u64,
+    /// The file's size after this instance's last write: a seal appended
+    /// since lies after it (see [`AppendFile::deleted`]).
+    mark: u64,
 }
 
 impl<F: FileSystem> Default for Appender<F> {
@@ -137,8 +140,12 @@ impl<F: FileSystem> Appender<F> {
             }
             Landed::NotWritten | Landed::Waiting => {
                 // Renamed over, or maybe sealed, before we wrote: wait for
-                // the rewrite and open the log by its name again.
+                // the rewrite and open the log by its name again, unless a
+                // delete removed it (the name may hold a new log by now).
                 wait_while_locked(fs, name)?;
+                if open.deleted(name)? {
+                    return Err(StoreError::Deleted { name: name.clone() });
+                }
                 self.append(fs, config, frame)
             }
             Landed::WaitingBig => {
@@ -148,6 +155,9 @@ impl<F: FileSystem> Appender<F> {
             }
             Landed::InReplacedFile { from, to } => {
                 wait_while_locked(fs, name)?;
+                if open.deleted(name)? {
+                    return Err(StoreError::Deleted { name: name.clone() });
+                }
                 self.after_rename(fs, config, open, frame, from, to)
             }
             Landed::ClaimTakenOver { at } => {
@@ -157,6 +167,9 @@ impl<F: FileSystem> Appender<F> {
                 if open.still_linked(fs, name)? {
                     self.open = Some(open);
                     return Ok(());
+                }
+                if open.deleted(name)? {
+                    return Err(StoreError::Deleted { name: name.clone() });
                 }
                 // Renamed: the rewrite copied the space either before our
                 // fill or after it; the new log tells which.
@@ -209,6 +222,9 @@ impl<F: FileSystem> Appender<F> {
                 if open.still_linked(fs, name)? {
                     self.open = Some(open);
                     return Ok(());
+                }
+                if open.deleted(name)? {
+                    return Err(StoreError::Deleted { name: name.clone() });
                 }
                 self.after_rename(fs, config, open, frame, from, to)
             }
@@ -315,7 +331,21 @@ impl<T: File> AppendFile<T> {
             file,
             end_after_last_write: None,
             last_sync: fs.now_nanos(),
+            mark: 0,
         })
+    }
+
+    /// Whether a delete removed this file: it has no name left, and the
+    /// last seal since this instance's last write is a delete's.
+    fn deleted(&self, name: &str) -> Result<bool, StoreError> {
+        let stat = self
+            .file
+            .stat()
+            .map_err(io_error(name, Step::ReadingSize))?;
+        if stat.links > 0 {
+            return Ok(false);
+        }
+        lock::last_seal_deletes(&self.file, self.mark).map_err(io_error(name, Step::Reading))
     }
 
     /// Writes the frame, syncs as the mode says, and tells where it landed.
@@ -448,9 +478,11 @@ impl<T: File> AppendFile<T> {
             }
             if copies.iter().any(|c| c.at + len == after.size) {
                 self.end_after_last_write = Some(after.size);
+                self.mark = after.size;
             }
         } else if after.size == before + len {
             self.end_after_last_write = Some(after.size);
+            self.mark = after.size;
         }
         let due = self.sync_due(fs, sync);
         // A seal among the bytes others wrote in front of ours: the rewrite

@@ -66,6 +66,8 @@ pub fn list<F: FileSystem>(
     for name in page {
         let file = format!("{name}{}", names::SUFFIX);
         match fs.open(&file, Open::Read) {
+            // What a delete stopped by a crash left: no log.
+            Ok(handle) if crate::rewrite::is_tombstone(&handle) => {}
             Ok(handle) => {
                 let bytes = handle
                     .stat()

@@ -223,6 +223,8 @@ pub enum IoKind {
     InsufficientSpace,
     /// A compaction or repair holds the log's lock.
     Busy,
+    /// The log was deleted under an append.
+    Deleted,
     /// Any other failed file operation.
     Other,
 }

@@ -175,6 +175,16 @@ pub const SEAL: &[u8] = b"\t\r\t\r\t\r\t\r";
 /// The bits of a seal's id after [`SEAL`].
 pub const SEAL_ID_LEN: usize = 64;
 
+/// What follows a seal's id when a delete wrote it (a compaction's or
+/// repair's ends there): the log was sealed to be removed, not replaced.
+pub const DELETE_SEAL_END: &[u8] = b"\r\r";
+
+/// The whole content a delete renames over the log just before it removes
+/// the name: JSON whitespace, so a reader finds no record in it. A log
+/// file holding exactly this (a delete stopped between its two steps) is
+/// gone: not listed, and a fork may take its name.
+pub const TOMBSTONE: &[u8] = b"\t\r\t\r\t\r\t\r\r\r\n";
+
 /// How 0.2 and earlier started a seal line, followed by 16 hex digits:
 /// `\x01` cannot begin a JSON value, but `jq` stops at it. Still
 /// recognized: such lines give no entry.

@@ -52,6 +52,10 @@ trait Backend: Sized {
         Self::open(config)
     }
     fn last(&mut self, count: u32) -> Result<wit::Recent, LogError>;
+    /// Deletes this log; its size.
+    fn delete(&mut self) -> Result<u64, LogError>;
+    /// Forks this log into the log `target`; the bytes copied.
+    fn fork_to(&mut self, target: &str, at: Option<&str>) -> Result<u64, LogError>;
     fn logs(&mut self, after: Option<&str>, max: u32) -> Result<wit::LogList, LogError>;
     fn settings(&self) -> wit::Settings;
     fn append(&mut self, call: Call, events: &[String]) -> Result<(), LogError>;
@@ -324,6 +328,14 @@ impl Guest for Component {
 
     fn logs(after: Option<String>, max: u32) -> Result<wit::LogList, LogError> {
         with_storage(|storage| storage.logs(after.as_deref(), max))
+    }
+
+    fn delete_log(name: String) -> Result<u64, LogError> {
+        Storage::open_named(&config()?, &name)?.delete()
+    }
+
+    fn fork_log(source: String, target: String, at: Option<String>) -> Result<u64, LogError> {
+        Storage::open_named(&config()?, &source)?.fork_to(&target, at.as_deref())
     }
 
     fn open_log() -> Result<wit::Settings, LogError> {

@@ -46,6 +46,7 @@ pub mod checksum;
 pub mod config;
 pub mod cursor;
 pub mod error;
+pub mod fork;
 pub mod format;
 pub mod frame;
 pub mod fs;

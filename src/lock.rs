@@ -247,6 +247,38 @@ pub fn seal(id: u64) -> Vec<u8> {
     marker
 }
 
+/// The seal a delete appends: a seal whose id is followed by
+/// [`crate::format::DELETE_SEAL_END`], so that an appender whose file was
+/// removed tells a delete from a compaction (see [`last_seal_deletes`]).
+/// Every reader skips it (JSON whitespace), every appender takes it for a
+/// seal.
+pub fn delete_seal(id: u64) -> Vec<u8> {
+    let mut marker = seal(id);
+    marker.pop();
+    marker.extend_from_slice(crate::format::DELETE_SEAL_END);
+    marker.push(b'\n');
+    marker
+}
+
+/// Whether the last seal at or after `from` is a delete's: a file that
+/// has no name left and ends so was deleted, not replaced (a rewrite
+/// that renames it away seals it last; one taken over after another's
+/// seal was fenced and renamed nothing).
+pub fn last_seal_deletes<T: File>(file: &T, from: u64) -> Result<bool, FsError> {
+    let mut last = None;
+    let mut next = find_seal(file, from)?;
+    while let Some((at, _)) = next {
+        last = Some(at);
+        next = find_seal(file, at + 1)?;
+    }
+    let Some(at) = last else {
+        return Ok(false);
+    };
+    let end = crate::format::DELETE_SEAL_END;
+    let after = at + SEAL.len() as u64 + SEAL_ID_LEN as u64;
+    Ok(fs::read_exact(file, after, end.len() as u64)? == end)
+}
+
 /// A seal's id from the bytes after its marker; `None` if torn.
 fn seal_id(bits: &[u8]) -> Option<u64> {
     if bits.len() != SEAL_ID_LEN {

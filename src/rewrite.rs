@@ -26,6 +26,10 @@ use crate::reader::LogFile;
 use crate::store::Store;
 use crate::store_error::{PageError, Step, StoreError, io_error, open_error};
 
+mod delete;
+
+pub use delete::{delete, is_tombstone};
+
 /// Bytes of the log read per page while scanning.
 const SCAN_PAGE: u64 = 1 << 20;
 
@@ -59,6 +63,10 @@ pub enum RewriteError {
     HardLinked {
         log: String,
         links: u64,
+    },
+    /// There is no log of that name (delete).
+    NoLog {
+        log: String,
     },
     /// Bytes the last rewrite wrote changed since: see [`checksum`].
     Integrity(Mismatch),
@@ -116,6 +124,12 @@ impl fmt::Display for RewriteError {
                  instances that have it open would not see a compaction or repair replace \
                  it and would go on appending to the replaced file, so none runs; nothing \
                  was changed; remove the other names, then try again"
+            ),
+            RewriteError::NoLog { log } => write!(
+                f,
+                "there is no log {:?} to delete: nothing was changed; `logs` lists the logs \
+                 there are",
+                crate::fork::shown(log)
             ),
             RewriteError::Integrity(m) => m.fmt(f),
             RewriteError::Cursor(e) => e.fmt(f),

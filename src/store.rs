@@ -147,6 +147,18 @@ impl<F: FileSystem> Store<F> {
     ) -> Result<crate::catalog::LogList, StoreError> {
         crate::catalog::list(&self.fs, &self.dir_path, after, max)
     }
+
+    /// Forks this log into the file `target` (see [`crate::fork`]).
+    pub fn fork_to(&self, target: &str, at: Option<&str>) -> Result<u64, crate::fork::ForkError> {
+        crate::fork::fork(
+            &self.fs,
+            &self.dir_path,
+            &self.config.log_name,
+            target,
+            at,
+            self.config.max_line,
+        )
+    }
 }
 
 /// How often `last` reads again a log renamed over while it read.

@@ -100,6 +100,11 @@ pub enum StoreError {
         to: u64,
         why: Unsure,
     },
+    /// The log was deleted while this append wrote to it (or before, by
+    /// another instance): nothing of the call is stored.
+    Deleted {
+        name: String,
+    },
 }
 
 /// What made the copies of a record tell different things.
@@ -213,6 +218,11 @@ impl fmt::Display for Undo {
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            StoreError::Deleted { name } => write!(
+                f,
+                "{name:?} was deleted while this append was writing to it: nothing of the \
+                 call is stored; append again to start a new log of that name"
+            ),
             StoreError::NoDirectory => write!(
                 f,
                 "no directory is granted: the host preopened none; preopen exactly one \
@@ -324,6 +334,7 @@ impl StoreError {
             StoreError::NotAFile { .. } => IoKind::NotAFile,
             StoreError::Locked { .. } => IoKind::Busy,
             StoreError::Unsure { .. } => IoKind::Other,
+            StoreError::Deleted { .. } => IoKind::Deleted,
             StoreError::Open { error, .. }
             | StoreError::Io { error, .. }
             | StoreError::Append { error, .. } => code_kind(error.code),

@@ -275,6 +275,26 @@ impl Memory {
         self.call_typed(|log, store| log.call_logs(store, after, max))
     }
 
+    /// Deletes the log `name` of the grant and its side files, crash-safely
+    /// (see the WIT `delete-log`); returns its size. A handle this
+    /// `Memory` had open on it is dropped; appends through another
+    /// instance's fail with `deleted`.
+    pub fn delete_log(&mut self, name: &str) -> Result<u64, Error> {
+        self.forget_handle(name)?;
+        let bytes = self.call_typed(|log, store| log.call_delete_log(store, name))?;
+        log::info!("deleted the log {name:?} ({bytes} bytes)");
+        Ok(bytes)
+    }
+
+    /// Makes the new log `target` a copy of `source` up to `at` (a cursor
+    /// of `source`; `None`: its end); returns the bytes copied. The new log
+    /// appears whole or not at all, and never replaces one (`log-exists`).
+    pub fn fork_log(&mut self, source: &str, target: &str, at: Option<&str>) -> Result<u64, Error> {
+        let bytes = self.call_typed(|log, store| log.call_fork_log(store, source, target, at))?;
+        log::info!("forked the log {source:?} into {target:?} ({bytes} bytes)");
+        Ok(bytes)
+    }
+
     /// Every log of the grant, in name order, a page of 1,000 at a time.
     pub fn logs(&mut self) -> Result<Vec<LogInfo>, Error> {
         let mut all = Vec::new();

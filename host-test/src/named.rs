@@ -77,6 +77,15 @@ impl Memory {
         Ok(handle)
     }
 
+    /// Drops the handle of `name`, if one is open: after a delete, the
+    /// next use opens the name afresh.
+    pub(crate) fn forget_handle(&mut self, name: &str) -> Result<(), Error> {
+        if let Some(handle) = self.handles.0.remove(name) {
+            self.enter(|instance| handle.resource_drop(&mut instance.store))?;
+        }
+        Ok(())
+    }
+
     /// Calls a method of the named log `name`.
     pub(crate) fn call_named<R>(
         &mut self,

@@ -6,6 +6,7 @@ use super::{
 };
 use crate::config::Config;
 use crate::error::{Call, IoKind};
+use crate::fork::ForkError;
 use crate::format::encode_event;
 use crate::frame::Frame;
 use crate::rewrite::{self, RewriteError};
@@ -21,6 +22,7 @@ fn store_error(error: StoreError) -> LogError {
         IoKind::AccessDenied => Cause::AccessDenied,
         IoKind::InsufficientSpace => Cause::InsufficientSpace,
         IoKind::Busy => Cause::Busy,
+        IoKind::Deleted => Cause::Deleted,
         IoKind::Other => Cause::Io,
     };
     LogError {
@@ -46,6 +48,10 @@ fn rewrite_error(error: RewriteError) -> LogError {
         },
         RewriteError::HardLinked { .. } => LogError {
             cause: Cause::Io,
+            message: error.to_string(),
+        },
+        RewriteError::NoLog { .. } => LogError {
+            cause: Cause::NoLog,
             message: error.to_string(),
         },
         RewriteError::Integrity(m) => LogError {
@@ -116,6 +122,34 @@ impl Backend for Files {
                 })
                 .collect(),
             next: list.next,
+        })
+    }
+
+    fn delete(&mut self) -> Result<u64, LogError> {
+        crate::rewrite::delete(&mut self.0).map_err(rewrite_error)
+    }
+
+    fn fork_to(&mut self, target: &str, at: Option<&str>) -> Result<u64, LogError> {
+        let target = crate::names::file_name(target).map_err(|e| LogError {
+            cause: Cause::InvalidName,
+            message: e.to_string(),
+        })?;
+        self.0.fork_to(&target, at).map_err(|error| match error {
+            ForkError::NoLog { .. } => LogError {
+                cause: Cause::NoLog,
+                message: error.to_string(),
+            },
+            ForkError::Exists { .. } | ForkError::Tombstone { .. } => LogError {
+                cause: Cause::LogExists,
+                message: error.to_string(),
+            },
+            ForkError::Cursor(e) => {
+                let mut e = cursor_error(e);
+                e.message
+                    .push_str(" (a fork's cursor must come from the log it forks)");
+                e
+            }
+            ForkError::Store(e) => store_error(e),
         })
     }
 

@@ -211,6 +211,14 @@ impl Backend for StreamStorage {
         })
     }
 
+    fn delete(&mut self) -> Result<u64, LogError> {
+        Err(named_on_stream(&self.0.target().name))
+    }
+
+    fn fork_to(&mut self, target: &str, _at: Option<&str>) -> Result<u64, LogError> {
+        Err(named_on_stream(target))
+    }
+
     fn logs(&mut self, after: Option<&str>, max: u32) -> Result<wit::LogList, LogError> {
         // The stream's one log, under the stream's name.
         let name = self.0.target().name.clone();

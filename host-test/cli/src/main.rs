@@ -110,6 +110,32 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Delete the log --log NAME and its side files, crash-safely: after
+    /// a crash it is whole or gone. Instances appending to it meanwhile
+    /// get `deleted` and store nothing.
+    Delete {
+        #[command(flatten)]
+        log: LogArgs,
+        /// Print the outcome as JSON: {"ok": <bytes>} or {"err": <error>}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make the new log --to NEW a copy of --log NAME up to a cursor
+    /// (default: its end). The new log appears whole or not at all and
+    /// never replaces one; the two then go separate ways.
+    Fork {
+        #[command(flatten)]
+        log: LogArgs,
+        /// The new log's name.
+        #[arg(long, value_name = "NEW")]
+        to: String,
+        /// Copy up to this cursor of the log (from `pathway page`).
+        #[arg(long, value_name = "CURSOR")]
+        at: Option<String>,
+        /// Print the outcome as JSON: {"ok": <bytes>} or {"err": <error>}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print one page of entries from a cursor as JSON: {"entries",
     /// "tail", "next", "at_end"}; pass "next" to --after for the next page.
     Page {
@@ -382,6 +408,8 @@ fn main() -> ExitCode {
             last,
         ),
         Command::Logs { log, json } => list_logs(&log, json),
+        Command::Delete { log, json } => delete_log(&log, json),
+        Command::Fork { log, to, at, json } => fork_log(&log, &to, at.as_deref(), json),
         Command::Page {
             log,
             after,
@@ -537,12 +565,9 @@ fn append(
     batching: &Batching,
 ) -> Result<u8, Failure> {
     let parts = parts(args)?;
-    let mut memory = match log.open() {
-        // A log the component refuses to open (a bad name): the outcome.
-        Err(e @ Error::Log(_)) if json => {
-            return print_outcome(Err::<(), _>(e), |()| serde_json::Value::Null);
-        }
-        opened => opened?,
+    let mut memory = match open_or_outcome(log, json)? {
+        Ok(memory) => memory,
+        Err(code) => return Ok(code),
     };
     if each {
         return append_each(&mut memory, parts, ack, json);
@@ -805,6 +830,58 @@ fn replay(
         memory.location()
     );
     Ok(if damaged == 0 { 0 } else { 1 })
+}
+
+/// The log --log names: the commands that change the grant's logs want
+/// it said, not the default taken.
+fn named_log(log: &LogArgs, command: &str) -> Result<String, Failure> {
+    log.log.clone().ok_or_else(|| {
+        Failure(
+            2,
+            anyhow::anyhow!("`pathway {command}` needs the log's name: --log NAME"),
+        )
+    })
+}
+
+/// Opens the log; with `json`, the component's refusal to open it (a bad
+/// name) is printed as the outcome, and its exit code returned as `Err`.
+fn open_or_outcome(log: &LogArgs, json: bool) -> Result<Result<Memory, u8>, Failure> {
+    match log.open() {
+        Err(e @ Error::Log(_)) if json => Ok(Err(print_outcome(Err::<(), _>(e), |()| {
+            serde_json::Value::Null
+        })?)),
+        opened => Ok(Ok(opened?)),
+    }
+}
+
+fn delete_log(log: &LogArgs, json: bool) -> Result<u8, Failure> {
+    let name = named_log(log, "delete")?;
+    let mut memory = match open_or_outcome(log, json)? {
+        Ok(memory) => memory,
+        Err(code) => return Ok(code),
+    };
+    let deleted = memory.delete_log(&name);
+    if json {
+        return print_outcome(deleted, |bytes| serde_json::json!(bytes));
+    }
+    let bytes = deleted?;
+    eprintln!("pathway: deleted the log {name:?} ({bytes} bytes)");
+    Ok(0)
+}
+
+fn fork_log(log: &LogArgs, to: &str, at: Option<&str>, json: bool) -> Result<u8, Failure> {
+    let name = named_log(log, "fork")?;
+    let mut memory = match open_or_outcome(log, json)? {
+        Ok(memory) => memory,
+        Err(code) => return Ok(code),
+    };
+    let forked = memory.fork_log(&name, to, at);
+    if json {
+        return print_outcome(forked, |bytes| serde_json::json!(bytes));
+    }
+    let bytes = forked?;
+    eprintln!("pathway: forked the log {name:?} into {to:?} ({bytes} bytes)");
+    Ok(0)
 }
 
 /// Every log of the grant, a page at a time.

@@ -131,6 +131,14 @@ fn named_cases() -> Value {
                 ["pathway", ["\"the default log\""]],
             ],
             "bad_names": bad,
+            "forks": [
+                ["thread-b", "thread-b-retry"],
+                ["thread-b", "thread-a"],
+                ["missing", "copy"],
+                ["thread-a", "bad/name"],
+                ["pathway", "default-copy"],
+            ],
+            "deletes": ["thread-a", "thread-a", "no such", "../x"],
         },
         {
             "name": "named/unicode-and-long",
@@ -140,6 +148,8 @@ fn named_cases() -> Value {
                 ["user:42 session=9", ["{}", "[1]"]],
             ],
             "bad_names": [],
+            "forks": [["会话 7", "会话 8"]],
+            "deletes": ["会话 7", "user:42 session=9"],
         },
     ])
 }
@@ -501,6 +511,33 @@ fn run_library_named(cases: &Value) -> Value {
                 json::outcome(done, |()| Value::Null).unwrap()
             })
             .collect();
+        let forks: Vec<Value> = pairs(&case["forks"])
+            .map(|(source, target)| {
+                json::outcome(memory.fork_log(source, target, None), |b| json!(b)).unwrap()
+            })
+            .collect();
+        let deletes: Vec<Value> = case["deletes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|name| {
+                json::outcome(memory.delete_log(name.as_str().unwrap()), |b| json!(b)).unwrap()
+            })
+            .collect();
+        let after = json!({
+            "logs": json::value_or_error(memory.logs(), |logs| {
+                logs.iter().map(json::log_info).collect()
+            })
+            .unwrap(),
+            "replay": pairs(&case["forks"])
+                .zip(&forks)
+                .filter(|(_, outcome)| outcome.get("ok").is_some())
+                .map(|((_, target), _)| {
+                    let replayed = memory.log(target).and_then(|mut log| log.replay());
+                    json!([target, json::value_or_error(replayed, |e| json::entries(e)).unwrap()])
+                })
+                .collect::<Vec<_>>(),
+        });
         named.insert(
             case["name"].as_str().unwrap().into(),
             json!({
@@ -509,11 +546,23 @@ fn run_library_named(cases: &Value) -> Value {
                 "last": last,
                 "replay": replay,
                 "bad_names": bad_names,
+                "forks": forks,
+                "deletes": deletes,
+                "after": after,
                 "files": files(dir.path()),
             }),
         );
     }
     Value::Object(named)
+}
+
+/// The `[source, target]` pairs of a named case's `forks`.
+fn pairs(forks: &Value) -> impl Iterator<Item = (&str, &str)> {
+    forks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| (pair[0].as_str().unwrap(), pair[1].as_str().unwrap()))
 }
 
 /// `pathway <command> PLACE --max-line N <the rest>`, `PLACE` the
@@ -762,6 +811,35 @@ fn run_cli_named(cases: &Value) -> Value {
                 )
             })
             .collect();
+        let forks: Vec<Value> = pairs(&case["forks"])
+            .map(|(source, target)| {
+                cli_json(
+                    &["fork", "--json", "--to", target],
+                    &with_log(source),
+                    &[0, 2],
+                )
+            })
+            .collect();
+        let deletes: Vec<Value> = case["deletes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|name| {
+                cli_json(
+                    &["delete", "--json"],
+                    &with_log(name.as_str().unwrap()),
+                    &[0, 2],
+                )
+            })
+            .collect();
+        let after = json!({
+            "logs": cli_entries(&["logs", "--json"], &place),
+            "replay": pairs(&case["forks"])
+                .zip(&forks)
+                .filter(|(_, outcome)| outcome.get("ok").is_some())
+                .map(|((_, target), _)| json!([target, cli_replay(&with_log(target))]))
+                .collect::<Vec<_>>(),
+        });
         named.insert(
             case["name"].as_str().unwrap().into(),
             json!({
@@ -770,6 +848,9 @@ fn run_cli_named(cases: &Value) -> Value {
                 "last": last,
                 "replay": replay,
                 "bad_names": bad_names,
+                "forks": forks,
+                "deletes": deletes,
+                "after": after,
                 "files": files(dir.path()),
             }),
         );
@@ -936,6 +1017,33 @@ fn every_host_gives_the_same_results_on_the_corpus() {
         threads["bad_names"]
     );
     assert_eq!(threads["logs"].as_array().unwrap().len(), 3);
+    let causes = |step: &str| -> Vec<Value> {
+        threads[step]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["err"]["cause"].clone())
+            .collect()
+    };
+    assert_eq!(
+        causes("forks"),
+        [
+            Value::Null,
+            "log-exists".into(),
+            "no-log".into(),
+            "invalid-name".into(),
+            Value::Null
+        ]
+    );
+    assert_eq!(
+        causes("deletes"),
+        [
+            Value::Null,
+            "no-log".into(),
+            "no-log".into(),
+            "invalid-name".into()
+        ]
+    );
     // The integrity steps met what they are for in every log case: the
     // checksum verified, then a mismatch that both rewrites refuse.
     let logs = reference["logs"].as_object().unwrap();
