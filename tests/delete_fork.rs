@@ -103,6 +103,9 @@ fn an_appender_of_a_deleted_log_is_told_and_never_writes_into_it() {
     assert_eq!(records(&fs, "t"), ["\"b\""]);
 }
 
+/// An append's text, and whether it was stored (`Err(true)`: `deleted`).
+type Outcome = (String, Result<(), bool>);
+
 /// A world of one log `t` with records in it, an appender that has it
 /// open, and a delete that runs while, before its `at`th file call, the
 /// appender appends (and waits, while the delete stands still, if the
@@ -117,7 +120,7 @@ fn delete_racing_an_append_at(at: usize, figures: &mut (usize, usize, usize)) ->
     let appender = Rc::new(RefCell::new(store(&fs, "t")));
     append(&mut appender.borrow_mut(), r#"{"b":0}"#).unwrap();
     // (text, Ok / Err(deleted)) of each append the appender made.
-    let outcomes: Rc<RefCell<Vec<(String, Result<(), bool>)>>> = Rc::default();
+    let outcomes: Rc<RefCell<Vec<Outcome>>> = Rc::default();
     outcomes.borrow_mut().push((r#"{"b":0}"#.into(), Ok(())));
     let calls = Rc::new(RefCell::new(0usize));
     {
@@ -153,7 +156,7 @@ fn delete_racing_an_append_at(at: usize, figures: &mut (usize, usize, usize)) ->
         Err(StoreError::Deleted { .. }) => Err(true),
         Err(e) => panic!("call {at}: append after the delete: {e}"),
     };
-    outcomes.borrow_mut().push((text.clone(), after.clone()));
+    outcomes.borrow_mut().push((text.clone(), after));
     let seen = records(&fs, "t");
     let acked: Vec<String> = outcomes
         .borrow()
