@@ -83,3 +83,38 @@ pub fn list<F: FileSystem>(
     let next = if more { last } else { None };
     Ok(LogList { logs, next })
 }
+
+/// The bytes every regular file of the grant holds: what a quota limits
+/// (logs, their side files, anything else put there). One directory read
+/// and one stat per file.
+pub fn usage<F: FileSystem>(fs: &F, dir_path: &str) -> Result<u64, StoreError> {
+    let mut used = 0u64;
+    fs.list(&mut |file| {
+        used = used.saturating_add(fs.size_of(&file).unwrap_or(0));
+    })
+    .map_err(io_error(dir_path, Step::Listing))?;
+    Ok(used)
+}
+
+/// Fails with [`StoreError::QuotaExceeded`] if storing `needed` more bytes
+/// would take the grant past `quota`. Checked right before each write, so
+/// instances that append at once pass it by at most one call each.
+pub fn check_quota<F: FileSystem>(
+    fs: &F,
+    dir_path: &str,
+    quota: Option<u64>,
+    needed: u64,
+) -> Result<(), StoreError> {
+    let Some(limit) = quota else {
+        return Ok(());
+    };
+    let used = usage(fs, dir_path)?;
+    if used.saturating_add(needed) > limit {
+        return Err(StoreError::QuotaExceeded(crate::error::QuotaExceeded {
+            used,
+            limit,
+            needed,
+        }));
+    }
+    Ok(())
+}

@@ -32,6 +32,9 @@ pub struct Config {
     pub max_depth: u32,
     /// When appended data is forced to stable storage.
     pub sync: SyncMode,
+    /// Most bytes all files of the grant may hold together
+    /// (`PATHWAY_QUOTA`); `None`: no limit.
+    pub quota: Option<u64>,
 }
 
 /// `PATHWAY_SYNC`: when appends are synced (`fdatasync`).
@@ -86,6 +89,10 @@ pub enum ConfigError {
     Name(crate::names::NameError),
     /// `PATHWAY_LOG` and `PATHWAY_NAME` are both set.
     Both,
+    /// `PATHWAY_QUOTA` is not a whole number of bytes above 0.
+    Quota {
+        value: String,
+    },
     MaxLine {
         value: String,
     },
@@ -102,6 +109,12 @@ impl fmt::Display for ConfigError {
         match self {
             // The name's own words: hosts pass it from their `log` option.
             ConfigError::Name(e) => write!(f, "{e}"),
+            ConfigError::Quota { value } => write!(
+                f,
+                "PATHWAY_QUOTA={value:?} cannot be used: it must be a whole number of bytes \
+                 above 0 (the most all logs of the grant may hold together); unset it for no \
+                 limit"
+            ),
             ConfigError::Both => f.write_str(
                 "PATHWAY_LOG and PATHWAY_NAME are both set: PATHWAY_NAME=N is the log in the \
                  file N.jsonl, PATHWAY_LOG a file name; set one of them",
@@ -167,12 +180,20 @@ impl Config {
             None => SyncMode::Never,
             Some(value) => value.parse()?,
         };
+        let quota = match var("PATHWAY_QUOTA") {
+            None => None,
+            Some(value) => match value.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => return Err(ConfigError::Quota { value }),
+            },
+        };
         Ok(Config {
             log_name,
             name,
             max_line,
             max_depth,
             sync,
+            quota,
         })
     }
 }
@@ -237,6 +258,7 @@ mod tests {
                 max_line: 1 << 20,
                 max_depth: 127,
                 sync: SyncMode::Never,
+                quota: None,
             })
         );
     }
@@ -297,6 +319,15 @@ mod tests {
             config(&[("PATHWAY_NAME", "a"), ("PATHWAY_LOG", "a.jsonl")]),
             Err(ConfigError::Both)
         );
+    }
+
+    #[test]
+    fn quota_is_a_number_of_bytes_above_zero() {
+        let quota = |v: &str| config(&[("PATHWAY_QUOTA", v)]).map(|c| c.quota);
+        assert_eq!(quota("1048576"), Ok(Some(1 << 20)));
+        for bad in ["", "0", "-1", "1MiB", "lots"] {
+            assert_eq!(quota(bad), Err(ConfigError::Quota { value: bad.into() }));
+        }
     }
 
     #[test]

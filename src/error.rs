@@ -225,6 +225,33 @@ pub enum IoKind {
     Busy,
     /// The log was deleted under an append.
     Deleted,
+    /// The grant's quota would be passed.
+    QuotaExceeded,
     /// Any other failed file operation.
     Other,
+}
+
+/// Storing `needed` more bytes would take the grant past its quota
+/// (`PATHWAY_QUOTA`): `used` of `limit` bytes are taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaExceeded {
+    pub used: u64,
+    pub limit: u64,
+    pub needed: u64,
+}
+
+impl fmt::Display for QuotaExceeded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let QuotaExceeded {
+            used,
+            limit,
+            needed,
+        } = self;
+        write!(
+            f,
+            "storing {needed} more bytes would pass the quota: the grant holds {used} of \
+             {limit} bytes (PATHWAY_QUOTA, all logs together); nothing was stored; delete or \
+             compact logs to free room, or raise the quota"
+        )
+    }
 }

@@ -105,6 +105,7 @@ pub fn fork<F: FileSystem>(
     target: &str,
     at: Option<&str>,
     max_line: u64,
+    quota: Option<u64>,
 ) -> Result<u64, ForkError> {
     let no_log = || ForkError::NoLog {
         log: source.to_string(),
@@ -125,6 +126,8 @@ pub fn fork<F: FileSystem>(
         }
     };
     taken(fs, target)?;
+    // A fork adds its copy to the grant: the quota counts it.
+    crate::catalog::check_quota(fs, dir_path, quota, upto)?;
     let temp = fork_file_name(target, fs.random_u64());
     let copy = fs.open(&temp, Open::CreateNew).map_err(open_error(&temp))?;
     let done = copy_into(&mut log, &copy, &temp, upto).and_then(|()| link(fs, &temp, target));

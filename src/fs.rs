@@ -121,6 +121,9 @@ pub trait FileSystem {
     /// when it does not exist. A file whose time the host does not report
     /// counts as just modified.
     fn age_millis(&self, name: &str) -> Option<u64>;
+    /// The size of the regular file `name`, without opening it; `None`
+    /// when there is none.
+    fn size_of(&self, name: &str) -> Option<u64>;
     /// Whether the directory itself is still there.
     fn directory_exists(&self) -> bool;
     /// Gives the file named `from` the second name `to` (a hard link),

@@ -452,6 +452,13 @@ impl FileSystem for MemFs {
         })
     }
 
+    fn size_of(&self, name: &str) -> Option<u64> {
+        self.call();
+        let disk = self.disk.borrow();
+        let inode = *disk.names.get(name)?;
+        Some(disk.inodes[inode].data.len() as u64)
+    }
+
     fn age_millis(&self, name: &str) -> Option<u64> {
         self.call();
         let disk = self.disk.borrow();

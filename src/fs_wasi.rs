@@ -120,6 +120,11 @@ impl FileSystem for WasiFs {
         )
     }
 
+    fn size_of(&self, name: &str) -> Option<u64> {
+        let stat = self.dir.stat_at(PathFlags::empty(), name).ok()?;
+        (stat.type_ == DescriptorType::RegularFile).then_some(stat.size)
+    }
+
     fn directory_exists(&self) -> bool {
         matches!(self.dir.stat(), Ok(stat) if stat.link_count > 0)
     }

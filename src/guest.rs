@@ -94,6 +94,17 @@ fn with_storage<R>(f: impl FnOnce(&mut Storage) -> Result<R, LogError>) -> Resul
     })
 }
 
+fn quota_exceeded(q: crate::error::QuotaExceeded) -> LogError {
+    LogError {
+        message: q.to_string(),
+        cause: Cause::QuotaExceeded(wit::QuotaExceeded {
+            used: q.used,
+            limit: q.limit,
+            needed: q.needed,
+        }),
+    }
+}
+
 fn cursor_error(error: CursorError) -> LogError {
     let cause = match error {
         CursorError::Invalid { .. } => Cause::InvalidCursor,
@@ -216,6 +227,7 @@ fn settings(config: &Config, log_name: String, sync: String) -> wit::Settings {
         max_line: config.max_line,
         max_depth: config.max_depth,
         sync,
+        quota: config.quota,
         epoch_tick_ms: EPOCH_TICK_MS,
     }
 }

@@ -61,6 +61,8 @@ impl<F: FileSystem> Store<F> {
 
     /// Appends a frame (see [`crate::append`]).
     pub fn append_frame(&mut self, frame: Frame) -> Result<(), StoreError> {
+        let needed = frame.bytes().len() as u64;
+        crate::catalog::check_quota(&self.fs, &self.dir_path, self.config.quota, needed)?;
         self.appender.append(&self.fs, &self.config, frame)
     }
 
@@ -157,6 +159,7 @@ impl<F: FileSystem> Store<F> {
             target,
             at,
             self.config.max_line,
+            self.config.quota,
         )
     }
 }

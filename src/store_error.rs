@@ -105,6 +105,8 @@ pub enum StoreError {
     Deleted {
         name: String,
     },
+    /// Storing more bytes would take the grant past its quota.
+    QuotaExceeded(crate::error::QuotaExceeded),
 }
 
 /// What made the copies of a record tell different things.
@@ -218,6 +220,7 @@ impl fmt::Display for Undo {
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            StoreError::QuotaExceeded(q) => q.fmt(f),
             StoreError::Deleted { name } => write!(
                 f,
                 "{name:?} was deleted while this append was writing to it: nothing of the \
@@ -335,6 +338,7 @@ impl StoreError {
             StoreError::Locked { .. } => IoKind::Busy,
             StoreError::Unsure { .. } => IoKind::Other,
             StoreError::Deleted { .. } => IoKind::Deleted,
+            StoreError::QuotaExceeded(_) => IoKind::QuotaExceeded,
             StoreError::Open { error, .. }
             | StoreError::Io { error, .. }
             | StoreError::Append { error, .. } => code_kind(error.code),

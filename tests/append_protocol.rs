@@ -17,6 +17,7 @@ const LOG: &str = "pathway.jsonl";
 fn store(fs: &MemFs) -> Store<MemFs> {
     let config = Config {
         log_name: LOG.to_string(),
+        quota: None,
         name: None,
         max_line: DEFAULT_MAX_LINE,
         max_depth: pathway_memory::format::DEFAULT_MAX_DEPTH,

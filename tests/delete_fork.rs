@@ -307,7 +307,16 @@ fn a_power_cut_during_a_delete_or_a_fork_leaves_each_log_whole_or_absent() {
     }
     first.sync().unwrap();
     fs.record_cut_points();
-    fork(&fs, "mem", "t.jsonl", "f.jsonl", None, DEFAULT_MAX_LINE).unwrap();
+    fork(
+        &fs,
+        "mem",
+        "t.jsonl",
+        "f.jsonl",
+        None,
+        DEFAULT_MAX_LINE,
+        None,
+    )
+    .unwrap();
     delete(&mut store(&fs, "t")).unwrap();
     let mut cuts = 0;
     for point in 0..fs.cut_points() {
@@ -360,7 +369,16 @@ fn a_fork_copies_up_to_its_cursor_and_the_two_logs_go_separate_ways() {
     );
     // An unterminated last line is not copied by a fork to the end.
     fs.put("s.jsonl", b"1\n2\n3\n{\"torn\":");
-    fork(&fs, "mem", "s.jsonl", "all.jsonl", None, DEFAULT_MAX_LINE).unwrap();
+    fork(
+        &fs,
+        "mem",
+        "s.jsonl",
+        "all.jsonl",
+        None,
+        DEFAULT_MAX_LINE,
+        None,
+    )
+    .unwrap();
     assert_eq!(records(&fs, "early"), ["1"]);
     assert_eq!(records(&fs, "all"), ["1", "2", "3"]);
     append(&mut store(&fs, "all"), "\"branch\"").unwrap();
@@ -386,11 +404,27 @@ fn a_fork_refuses_an_existing_name_a_missing_source_and_another_logs_cursor() {
     append(&mut store(&fs, "b"), "2").unwrap();
     let before = fs.names();
     assert!(matches!(
-        fork(&fs, "mem", "a.jsonl", "b.jsonl", None, DEFAULT_MAX_LINE),
+        fork(
+            &fs,
+            "mem",
+            "a.jsonl",
+            "b.jsonl",
+            None,
+            DEFAULT_MAX_LINE,
+            None
+        ),
         Err(ForkError::Exists { .. })
     ));
     assert!(matches!(
-        fork(&fs, "mem", "none.jsonl", "c.jsonl", None, DEFAULT_MAX_LINE),
+        fork(
+            &fs,
+            "mem",
+            "none.jsonl",
+            "c.jsonl",
+            None,
+            DEFAULT_MAX_LINE,
+            None
+        ),
         Err(ForkError::NoLog { .. })
     ));
     let (_, of_b) = store(&fs, "b").page(None, 1 << 20).unwrap();

@@ -96,6 +96,9 @@ impl Instance {
         if let Some(name) = &options.log {
             wasi.env("PATHWAY_NAME", name);
         }
+        if let Some(quota) = options.quota {
+            wasi.env("PATHWAY_QUOTA", quota.to_string());
+        }
         if let Some(sync) = options.sync {
             wasi.env("PATHWAY_SYNC", sync.to_string());
         }

@@ -25,6 +25,7 @@ pub fn cause_name(cause: &Cause) -> &'static str {
         Cause::NoLog => "no-log",
         Cause::LogExists => "log-exists",
         Cause::Deleted => "deleted",
+        Cause::QuotaExceeded(_) => "quota-exceeded",
         Cause::StaleCursor => "stale-cursor",
         Cause::Busy => "busy",
         Cause::Io => "io",
@@ -49,6 +50,7 @@ pub fn log_error(error: &LogError) -> Value {
         }
         Cause::TooLarge(e) => json!({ "index": e.index, "size": e.size, "limit": e.limit }),
         Cause::Integrity(e) => integrity(e),
+        Cause::QuotaExceeded(q) => json!({ "used": q.used, "limit": q.limit, "needed": q.needed }),
         _ => json!({}),
     };
     if let (Value::Object(value), Value::Object(fields)) = (&mut value, fields) {

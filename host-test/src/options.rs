@@ -20,6 +20,10 @@ pub struct Options {
     /// `invalid-name`. Excludes `log_name`. One instance can also serve
     /// many logs: [`Memory::log`](crate::Memory::log).
     pub log: Option<String>,
+    /// The most bytes all files of the grant (all messages of the stream)
+    /// may hold together (`PATHWAY_QUOTA`); appends and forks past it are
+    /// refused with `quota-exceeded`. `None`: no limit.
+    pub quota: Option<u64>,
     /// Largest stored line in bytes (`PATHWAY_MAX_LINE`).
     pub max_line: Option<u64>,
     /// How deep an appended event may nest arrays and objects
@@ -57,6 +61,7 @@ impl Default for Options {
         Options {
             log_name: None,
             log: None,
+            quota: None,
             max_line: None,
             max_depth: None,
             guest_path: "/".to_string(),

@@ -1,8 +1,8 @@
 //! The file log in the preopened directory (world `pathway`).
 
 use super::{
-    Backend, Cause, LogError, check_report, cursor_error, entry, integrity, refusal, repair_report,
-    settings, wit,
+    Backend, Cause, LogError, check_report, cursor_error, entry, integrity, quota_exceeded,
+    refusal, repair_report, settings, wit,
 };
 use crate::config::Config;
 use crate::error::{Call, IoKind};
@@ -16,6 +16,9 @@ use crate::store_error::{PageError, StoreError};
 pub(super) struct Files(WasiStore);
 
 fn store_error(error: StoreError) -> LogError {
+    if let StoreError::QuotaExceeded(q) = error {
+        return quota_exceeded(q);
+    }
     let cause = match error.kind() {
         IoKind::NoDirectory => Cause::NoDirectory,
         IoKind::NotAFile => Cause::NotAFile,
@@ -23,6 +26,7 @@ fn store_error(error: StoreError) -> LogError {
         IoKind::InsufficientSpace => Cause::InsufficientSpace,
         IoKind::Busy => Cause::Busy,
         IoKind::Deleted => Cause::Deleted,
+        IoKind::QuotaExceeded => Cause::Io,
         IoKind::Other => Cause::Io,
     };
     LogError {

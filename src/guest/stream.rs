@@ -152,6 +152,7 @@ fn log_error(e: StreamLogError) -> LogError {
         StreamLogError::Refused { call, index, error } => refusal(call, index, error),
         StreamLogError::Cursor(e) => cursor_error(e),
         StreamLogError::Remote(e) => remote_error(e),
+        StreamLogError::Quota(q) => super::quota_exceeded(q),
     }
 }
 

@@ -37,6 +37,8 @@ pub enum StreamLogError {
     },
     Cursor(CursorError),
     Remote(RemoteError),
+    /// The append would take the stream past the quota; nothing was sent.
+    Quota(crate::error::QuotaExceeded),
 }
 
 impl From<CursorError> for StreamLogError {
@@ -180,6 +182,7 @@ impl<S: Stream> StreamLog<S> {
             })
             .collect();
         self.check_sizes(&messages)?;
+        self.check_quota(messages.iter().map(wire_size).sum())?;
         let total = messages.len();
         match self.stream.publish(messages) {
             Ok(_) => {
@@ -215,6 +218,24 @@ impl<S: Stream> StreamLog<S> {
                     .map_err(|error| StreamLogError::Refused { call, index, error })
             })
             .collect()
+    }
+
+    /// Refuses, before anything is sent, an append of `needed` bytes that
+    /// would take the stream past the quota (the store's own count of its
+    /// bytes, all topics), looked up right before each append.
+    fn check_quota(&mut self, needed: u64) -> Result<(), StreamLogError> {
+        let Some(limit) = self.config.quota else {
+            return Ok(());
+        };
+        let used = self.stored_bytes()?;
+        if used.saturating_add(needed) > limit {
+            return Err(StreamLogError::Quota(crate::error::QuotaExceeded {
+                used,
+                limit,
+                needed,
+            }));
+        }
+        Ok(())
     }
 
     /// Refuses, before anything is sent, a message the store would refuse

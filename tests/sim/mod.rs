@@ -14,6 +14,7 @@ pub const LOG: &str = "pathway.jsonl";
 pub fn config(sync: SyncMode) -> Config {
     Config {
         log_name: LOG.to_string(),
+        quota: None,
         name: None,
         max_line: DEFAULT_MAX_LINE,
         max_depth: DEFAULT_MAX_DEPTH,

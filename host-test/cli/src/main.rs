@@ -295,6 +295,10 @@ struct LogArgs {
     /// (PATHWAY_LOG).
     #[arg(long, value_name = "FILE")]
     log_file: Option<String>,
+    /// The most bytes all logs of DIR (or of the stream) may hold
+    /// together: appends and forks past it are refused (quota-exceeded).
+    #[arg(long, value_name = "BYTES")]
+    quota: Option<u64>,
     /// When appends are synced: never, always or interval:<ms>.
     #[arg(long, value_name = "MODE")]
     sync: Option<SyncMode>,
@@ -327,6 +331,7 @@ impl LogArgs {
             nats,
             log_name: self.log_file.clone(),
             log: self.log.clone(),
+            quota: self.quota,
             sync: self.sync,
             max_line: self.max_line,
             max_depth: self.max_depth,
