@@ -117,6 +117,7 @@ fn e_text(e: &StreamLogError) -> String {
         StreamLogError::Remote(r) => r.to_string(),
         StreamLogError::Cursor(c) => c.to_string(),
         StreamLogError::Refused { error, .. } => error.to_string(),
+        StreamLogError::Quota(q) => q.to_string(),
     }
 }
 
