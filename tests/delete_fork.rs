@@ -362,7 +362,8 @@ fn a_fork_copies_up_to_its_cursor_and_the_two_logs_go_separate_ways() {
             "s.jsonl",
             "early.jsonl",
             Some(&at.encode()),
-            DEFAULT_MAX_LINE
+            DEFAULT_MAX_LINE,
+            None,
         )
         .unwrap(),
         2
@@ -435,7 +436,8 @@ fn a_fork_refuses_an_existing_name_a_missing_source_and_another_logs_cursor() {
             "a.jsonl",
             "c.jsonl",
             Some(&of_b.encode()),
-            DEFAULT_MAX_LINE
+            DEFAULT_MAX_LINE,
+            None,
         ),
         Err(ForkError::Cursor(CursorError::Stale { .. }))
     ));
@@ -446,7 +448,8 @@ fn a_fork_refuses_an_existing_name_a_missing_source_and_another_logs_cursor() {
             "a.jsonl",
             "c.jsonl",
             Some("nonsense"),
-            DEFAULT_MAX_LINE
+            DEFAULT_MAX_LINE,
+            None,
         ),
         Err(ForkError::Cursor(CursorError::Invalid { .. }))
     ));
