@@ -343,7 +343,12 @@ impl Guest for Component {
     }
 
     fn delete_log(name: String) -> Result<u64, LogError> {
-        Storage::open_named(&config()?, &name)?.delete()
+        let bytes = Storage::open_named(&config()?, &name)?.delete()?;
+        // This instance's default log opens afresh: the instance that
+        // deleted a log starts a new one by appending, as a host's new
+        // handle of the name does; other instances are told `deleted`.
+        STORAGE.with_borrow_mut(|slot| *slot = None);
+        Ok(bytes)
     }
 
     fn fork_log(source: String, target: String, at: Option<String>) -> Result<u64, LogError> {

@@ -100,6 +100,10 @@ fn cases() -> Value {
         "events": events,
         "lines": lines,
         "named": named_cases(),
+        "quota": [
+            { "name": "quota/fill", "quota": 300, "event": "{\"turn\":\"hello there\"}", "appends": 20 },
+            { "name": "quota/one-byte", "quota": 1, "event": "1", "appends": 2 },
+        ],
         "lines_batching": lines_batching,
     })
 }
@@ -333,6 +337,7 @@ fn for_storage(cases: &Value, storage: &Storage) -> Value {
         logs.retain(|case| applies_to_streams(&unhex(case["hex"].as_str().unwrap())));
         // A stream holds one log so far.
         cases["named"] = json!([]);
+        cases["quota"] = json!([]);
     }
     cases
 }
@@ -442,7 +447,54 @@ fn run_library(cases: &Value) -> Value {
         }
         lines.insert(case["name"].as_str().unwrap().into(), result);
     }
-    json!({ "logs": logs, "events": events, "lines": lines, "named": run_library_named(cases) })
+    json!({
+        "logs": logs,
+        "events": events,
+        "lines": lines,
+        "named": run_library_named(cases),
+        "quota": run_library_quota(cases),
+    })
+}
+
+fn run_library_quota(cases: &Value) -> Value {
+    let mut results = serde_json::Map::new();
+    for case in cases["quota"].as_array().unwrap() {
+        let dir = common::test_dir("cross_host_quota");
+        let event = case["event"].as_str().unwrap();
+        let open = |quota: u64| {
+            let options = Options {
+                max_line: Some(MAX_LINE),
+                quota: Some(quota),
+                ..Options::default()
+            };
+            Memory::open(dir.path(), options)
+        };
+        let mut memory = open(case["quota"].as_u64().unwrap()).unwrap();
+        let appends: Vec<Value> = (0..case["appends"].as_u64().unwrap())
+            .map(|_| json::outcome(memory.try_append(event), |()| Value::Null).unwrap())
+            .collect();
+        let replay = json::value_or_error(memory.replay(), |e| json::entries(e)).unwrap();
+        let after_delete = json!([
+            json::outcome(memory.delete_log("pathway"), |b| json!(b)).unwrap(),
+            json::outcome(memory.try_append(event), |()| Value::Null).unwrap(),
+        ]);
+        let zero = json::outcome(
+            open(0).and_then(|mut memory| memory.try_append(event)),
+            |()| Value::Null,
+        )
+        .unwrap();
+        results.insert(
+            case["name"].as_str().unwrap().into(),
+            json!({
+                "appends": appends,
+                "replay": replay,
+                "after_delete": after_delete,
+                "zero": zero,
+                "files": files(dir.path()),
+            }),
+        );
+    }
+    Value::Object(results)
 }
 
 /// The logs of a named case, in order of first appearance.
@@ -760,7 +812,60 @@ fn run_cli(cases: &Value) -> Value {
         }
         lines.insert(case["name"].as_str().unwrap().into(), result);
     }
-    json!({ "logs": logs, "events": events, "lines": lines, "named": run_cli_named(cases) })
+    json!({
+        "logs": logs,
+        "events": events,
+        "lines": lines,
+        "named": run_cli_named(cases),
+        "quota": run_cli_quota(cases),
+    })
+}
+
+fn run_cli_quota(cases: &Value) -> Value {
+    let mut results = serde_json::Map::new();
+    for case in cases["quota"].as_array().unwrap() {
+        let dir = common::test_dir("cross_host_cli_quota");
+        let event = case["event"].as_str().unwrap();
+        let place = |quota: u64| {
+            vec![
+                "--dir".to_string(),
+                dir.path().display().to_string(),
+                "--quota".to_string(),
+                quota.to_string(),
+            ]
+        };
+        let quota = place(case["quota"].as_u64().unwrap());
+        let appends: Vec<Value> = (0..case["appends"].as_u64().unwrap())
+            .map(|_| {
+                cli_json(
+                    &["append", "--json", "--each", "--", event],
+                    &quota,
+                    &[0, 2],
+                )
+            })
+            .collect();
+        let replay = cli_replay(&quota);
+        let with_log = [quota.clone(), vec!["--log".into(), "pathway".into()]].concat();
+        let after_delete = json!([
+            cli_json(&["delete", "--json"], &with_log, &[0, 2]),
+            cli_json(
+                &["append", "--json", "--each", "--", event],
+                &quota,
+                &[0, 2]
+            ),
+        ]);
+        results.insert(
+            case["name"].as_str().unwrap().into(),
+            json!({
+                "appends": appends,
+                "replay": replay,
+                "after_delete": after_delete,
+                "zero": cli_json(&["append", "--json", "--each", "--", event], &place(0), &[2]),
+                "files": files(dir.path()),
+            }),
+        );
+    }
+    Value::Object(results)
 }
 
 fn run_cli_named(cases: &Value) -> Value {
@@ -950,7 +1055,7 @@ fn differences(host: &str, reference: &Value, results: &Value) -> Vec<String> {
         &without_file_identity(results),
     );
     let mut found = Vec::new();
-    for kind in ["logs", "events", "lines", "named"] {
+    for kind in ["logs", "events", "lines", "named", "quota"] {
         let want: &BTreeMap<String, Value> =
             &serde_json::from_value(reference[kind].clone()).unwrap();
         let got: BTreeMap<String, Value> =
@@ -998,7 +1103,7 @@ fn every_host_gives_the_same_results_on_the_corpus() {
     let started = std::time::Instant::now();
     let reference = run_library(&cases);
     let mut timings = vec![format!("rust {:.1} s", started.elapsed().as_secs_f64())];
-    let count = ["logs", "events", "lines", "named"]
+    let count = ["logs", "events", "lines", "named", "quota"]
         .iter()
         .map(|kind| cases[kind].as_array().unwrap().len())
         .sum::<usize>();
@@ -1017,6 +1122,15 @@ fn every_host_gives_the_same_results_on_the_corpus() {
         threads["bad_names"]
     );
     assert_eq!(threads["logs"].as_array().unwrap().len(), 3);
+    let filled = &reference["quota"]["quota/fill"];
+    let refused = filled["appends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["err"]["cause"] == "quota-exceeded" && o["err"]["limit"] == 300)
+        .count();
+    assert!((1..20).contains(&refused), "{}", filled["appends"]);
+    assert_eq!(filled["zero"]["err"]["cause"], "invalid-config");
     let causes = |step: &str| -> Vec<Value> {
         threads[step]
             .as_array()
