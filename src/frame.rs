@@ -84,6 +84,11 @@ impl Frame {
         &self.bytes
     }
 
+    /// How many records (lines) it holds.
+    pub fn records(&self) -> usize {
+        self.ends.len()
+    }
+
     /// End of the next write that starts at `from` and may be at most
     /// `permit` bytes: after the last whole record that fits, or, when not
     /// even one record fits, `permit` bytes of it (that record is then

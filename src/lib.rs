@@ -53,6 +53,7 @@ pub mod fs;
 #[cfg(not(target_os = "wasi"))]
 pub mod fs_mem;
 pub mod lock;
+pub mod moved;
 pub mod names;
 pub mod oracle;
 pub mod pager;

@@ -64,6 +64,35 @@ pub fn page<F: FileSystem>(
         Some(text) => Cursor::decode(text).map_err(PageError::Cursor)?,
         None => Cursor::default(),
     };
+    // A compaction that renames the log while the page is read moves the
+    // cursor (see `crate::moved`): read the page again, on the new log.
+    let mut tries = 0;
+    loop {
+        match page_once(fs, config, dir_path, cursor, max_bytes) {
+            Err(PageError::Cursor(CursorError::Stale { reason }))
+                if reason == REPLACED_WHILE_READ && tries < PAGE_TRIES =>
+            {
+                tries += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
+/// How often a page is read again when compactions keep replacing the log
+/// under it.
+const PAGE_TRIES: u32 = 8;
+
+const REPLACED_WHILE_READ: &str =
+    "a compaction or repair replaced the log while this page was read";
+
+fn page_once<F: FileSystem>(
+    fs: &F,
+    config: &Config,
+    dir_path: &str,
+    cursor: Cursor,
+    max_bytes: u64,
+) -> Result<(Page, Cursor), PageError> {
     let Some(mut log) = open_log(fs, &config.log_name, Open::Read, dir_path)? else {
         if cursor.position.offset > 0 {
             return Err(PageError::Cursor(CursorError::Stale {
@@ -77,6 +106,17 @@ pub fn page<F: FileSystem>(
             at_end: true,
         };
         return Ok((page, cursor));
+    };
+    // Made on a file a compaction replaced: moved to where its bytes went.
+    let cursor = if cursor.position.offset > 0 && cursor.identity != log.identity {
+        let chain = crate::moved::read(fs, &config.log_name);
+        let identity = log.identity;
+        crate::moved::follow(&cursor, &chain, identity, |offset, len| {
+            log.read_exact_at(offset, len).ok()
+        })
+        .map_err(PageError::Cursor)?
+    } else {
+        cursor
     };
     let before = log.verify(&cursor)?;
     // The hash of every byte before the next cursor, kept up from this
@@ -100,7 +140,7 @@ pub fn page<F: FileSystem>(
     // stale anyway: say so now.
     if log.stat_links()? == 0 {
         return Err(PageError::Cursor(CursorError::Stale {
-            reason: "a compaction or repair replaced the log while this page was read",
+            reason: REPLACED_WHILE_READ,
         }));
     }
     let next = log.cursor_at(page.next, hash.map(|h| h.words()))?;

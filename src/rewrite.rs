@@ -15,11 +15,12 @@
 use std::fmt;
 
 use crate::checksum::{self, Hasher, Mismatch};
-use crate::cursor::{Cursor, CursorError};
+use crate::cursor::{CHECK_LEN, Cursor, CursorError};
 use crate::error::Damage;
 use crate::frame::Frame;
 use crate::fs::{Code, File, FileSystem, Open};
 use crate::lock::{self, ClaimError, Heartbeat, claim, seal};
+use crate::moved::Moved;
 use crate::pager::{CHUNK, OwnedEntry, Position, read_page};
 use crate::quarantine::Quarantine;
 use crate::reader::LogFile;
@@ -488,6 +489,7 @@ fn replace<F: FileSystem>(
     old: &mut LogFile<F::File>,
     mut new: NewLog<F::File>,
     copied_to: u64,
+    moved: Option<Moved>,
 ) -> Result<Rewritten, RewriteError> {
     // Held claims keep every other rewrite from renaming (a stopped one is
     // fenced): the file read so far must still be the log.
@@ -499,7 +501,7 @@ fn replace<F: FileSystem>(
             log: store.config().log_name.clone(),
             links: stat.links,
         }),
-        Ok(_) => replace_steps(store, old, &mut new, copied_to),
+        Ok(_) => replace_steps(store, old, &mut new, copied_to, moved),
         Err(e) => Err(io_error(old.name(), Step::ReadingSize)(e).into()),
     };
     if result.is_err() {
@@ -515,6 +517,7 @@ fn replace_steps<F: FileSystem>(
     old: &mut LogFile<F::File>,
     new: &mut NewLog<F::File>,
     mut copied_to: u64,
+    moved: Option<Moved>,
 ) -> Result<Rewritten, RewriteError> {
     let fs = store.fs();
     let name = store.config().log_name.clone();
@@ -583,6 +586,15 @@ fn replace_steps<F: FileSystem>(
             let _ = fs.sync_directory();
         }
         failpoint("after-checksum-removed");
+        // Where the kept bytes go, for cursors made on the old file (see
+        // `crate::moved`): written before the rename, so that a reader who
+        // sees the new log finds it. Not written, cursors go stale, as
+        // after a repair.
+        if let (Some(mut moved), Ok(to)) = (moved, new.file.identity()) {
+            moved.to = to;
+            moved.end = sealed_at;
+            let _ = crate::moved::record(fs, &name, &moved);
+        }
         // Fails if someone took this rewrite for stopped and removed the
         // new log (see `lock::fence`): then nothing was renamed.
         match fs.rename(&new.path, &name) {
@@ -669,7 +681,18 @@ pub fn compact<F: FileSystem>(
         return Err(e.into());
     }
     let from = upto.position.offset;
-    let rewritten = replace(store, &mut old, new, from)?;
+    let before = old.read_exact_at(from - from.min(CHECK_LEN), from.min(CHECK_LEN));
+    let moved = before.ok().map(|before| Moved {
+        from: old.identity,
+        to: 0,
+        upto: from,
+        end: from,
+        at: snapshot.bytes().len() as u64,
+        upto_lines: upto.position.lines,
+        lines: snapshot.records() as u64,
+        before,
+    });
+    let rewritten = replace(store, &mut old, new, from, moved)?;
     Ok((rewritten, rewritten.bytes_before - from))
 }
 
@@ -734,6 +757,6 @@ pub fn repair<F: FileSystem>(
         }
     };
     failpoint("after-quarantine");
-    let rewritten = replace(store, &mut old, new, scanned_to)?;
+    let rewritten = replace(store, &mut old, new, scanned_to, None)?;
     Ok((rewritten, removed, quarantine))
 }

@@ -132,7 +132,7 @@ fn kill_big_append_at(kill_at: usize, longest_stall: &mut u64) -> bool {
         .unwrap_or_else(|e| panic!("kill at {kill_at}: compaction after: {e}"));
     assert_eq!(
         fs.names(),
-        [LOG, "pathway.jsonl.sha256"],
+        [LOG, "pathway.jsonl.moved", "pathway.jsonl.sha256"],
         "kill at {kill_at}: leftovers cleaned"
     );
     !finished

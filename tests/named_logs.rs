@@ -153,17 +153,26 @@ fn a_compaction_refuses_the_cursor_of_last() {
 }
 
 #[test]
-fn the_cursor_of_last_goes_stale_when_the_log_is_replaced() {
+fn the_cursor_of_last_survives_a_compaction_up_to_it_and_one_before_goes_stale() {
     let fs = MemFs::new();
     let mut log = store(&fs, "t");
     append(&mut log, &["1", "2"]);
+    let (_, first) = log.page(None, 1).unwrap();
     let (_, end) = log.last(1).unwrap();
     let (_, upto) = log.page(None, 1 << 20).unwrap();
     let mut snapshot = Frame::with_capacity(8, 1);
     snapshot.push("12");
     compact(&mut log, &snapshot, &upto.encode()).unwrap();
+    append(&mut log, &["3"]);
+    let (page, _) = log.page(Some(&end.encode()), 100).unwrap();
+    let later: Vec<_> = page
+        .entries
+        .into_iter()
+        .map(|e| e.record.unwrap())
+        .collect();
+    assert_eq!(later, ["3"]);
     assert!(matches!(
-        log.page(Some(&end.encode()), 100),
+        log.page(Some(&first.encode()), 100),
         Err(PageError::Cursor(CursorError::Stale { .. }))
     ));
 }

@@ -118,6 +118,7 @@ fn delete_steps<F: FileSystem>(
         // The side files go with it; then the name. A crash before this
         // leaves a tombstone, which is no log.
         let _ = fs.remove(&format!("{name}.quarantine"));
+        let _ = fs.remove(&crate::moved::moved_name(&name));
         let _ = fs.remove(&name);
         let _ = fs.sync_directory();
         failpoint("delete-after-remove");

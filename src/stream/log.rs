@@ -743,11 +743,24 @@ fn start(cursor: Option<&str>, commit: Option<&Commit>) -> Result<StreamCursor, 
             offset: 0,
         });
     };
-    let at = StreamCursor::decode(text)?;
+    let mut at = StreamCursor::decode(text)?;
     if at.commit != commit_seq {
-        return Err(CursorError::Stale {
-            reason: "a compaction or repair of the stream committed since it was made",
-        });
+        // Events keep their sequences across a compaction: a cursor past
+        // what the commit in force folds reads on (see `crate::moved` for
+        // the file log's counterpart), counting no lines from there.
+        match commit {
+            Some(c) if at.phase == Phase::Events && at.seq > c.upto => {
+                at.commit = commit_seq;
+                at.lines = UNCOUNTED;
+                at.offset = UNCOUNTED;
+            }
+            _ => {
+                return Err(CursorError::Stale {
+                    reason: "it points into what a compaction of the stream folded into its \
+                             snapshot",
+                });
+            }
+        }
     }
     Ok(at)
 }

@@ -234,18 +234,28 @@ fn stdin_batches_follow_the_batch_flags_and_report_as_json() {
 }
 
 #[test]
-fn append_with_a_custom_log_name() {
+fn append_with_a_log_name_or_a_file_name() {
     let dir = test_dir("cli_log_name");
     let d = dir.path().to_str().unwrap();
-    assert_eq!(
-        pathway(&["append", "--dir", d, "--log", "x.jsonl", "1"], b"")
-            .status
-            .code(),
-        Some(0)
+    for (flag, value, file) in [
+        ("--log", "thread-1", "thread-1.jsonl"),
+        ("--log-file", "x.log", "x.log"),
+    ] {
+        let out = pathway(&["append", "--dir", d, flag, value, "1"], b"");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(std::fs::read(dir.path().join(file)).unwrap(), b"1\n");
+        let out = pathway(&["replay", "--dir", d, flag, value], b"");
+        assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "1\n"));
+    }
+    // A file name where a log name goes: refused, nothing created.
+    let out = pathway(&["append", "--dir", d, "--log", "x.jsonl", "1"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("contains `.jsonl`"),
+        "{}",
+        text(&out.stderr)
     );
-    assert_eq!(std::fs::read(dir.path().join("x.jsonl")).unwrap(), b"1\n");
-    let out = pathway(&["replay", "--dir", d, "--log", "x.jsonl"], b"");
-    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "1\n"));
+    assert!(!dir.path().join("x.jsonl.jsonl").exists() && !dir.path().join("x.jsonl").exists());
 }
 
 #[test]

@@ -49,7 +49,14 @@ fn compaction_replaces_what_the_cursor_covers_and_keeps_later_records() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["pathway.jsonl", "pathway.jsonl.sha256"]);
+    assert_eq!(
+        names,
+        [
+            "pathway.jsonl",
+            "pathway.jsonl.moved",
+            "pathway.jsonl.sha256"
+        ]
+    );
     assert_eq!(memory.check().unwrap().checksum, Checksum::Verified(32));
 }
 
@@ -225,7 +232,11 @@ fn a_crash_at_any_step_of_compaction_leaves_the_old_or_the_new_log() {
         names.sort();
         assert_eq!(
             names,
-            ["pathway.jsonl", "pathway.jsonl.sha256"],
+            [
+                "pathway.jsonl",
+                "pathway.jsonl.moved",
+                "pathway.jsonl.sha256"
+            ],
             "{failpoint}: leftovers cleaned"
         );
         assert_eq!(memory.check().unwrap().checksum, Checksum::Verified(13));

@@ -63,7 +63,7 @@ fn a_kept_cursor_reads_only_records_appended_later() {
 }
 
 #[test]
-fn cursor_fails_clearly_after_the_log_was_compacted() {
+fn a_cursor_before_what_a_compaction_folded_fails_clearly() {
     let dir = test_dir("stale_cursor");
     let mut memory = open(dir.path());
     memory.append_batch(&["1", "2", "3"]).unwrap();
@@ -76,7 +76,9 @@ fn cursor_fails_clearly_after_the_log_was_compacted() {
             cause: Cause::StaleCursor,
             message,
         }) => assert!(
-            message.starts_with("the cursor no longer fits the log: it was made on another file"),
+            message.starts_with(
+                "the cursor no longer fits the log: it points into what a compaction folded"
+            ),
             "{message}"
         ),
         other => panic!("expected a stale cursor, got {other:?}"),

@@ -136,7 +136,7 @@ fn agent_plugin_with_a_missing_directory_is_a_clear_error() {
 fn agent_plugin_exits_1_when_its_memory_cannot_be_read() {
     let dir = test_dir("plugin_unreadable");
     std::fs::create_dir(dir.path().join("sub")).unwrap();
-    let out = run_plugin(dir.path().to_str().unwrap(), &["--log", "sub"], &["x"]);
+    let out = run_plugin(dir.path().to_str().unwrap(), &["--log-file", "sub"], &["x"]);
     assert_eq!(
         outcome(&out),
         (

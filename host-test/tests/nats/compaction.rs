@@ -1,5 +1,5 @@
 //! Compaction on a stream: nothing published after the cursor is lost,
-//! older cursors are stale, and the states a crash between the steps
+//! cursors at or after it read on and those before it are stale, and the states a crash between the steps
 //! leaves (a snapshot published but not committed; committed but not
 //! purged) replay correctly.
 
@@ -38,9 +38,18 @@ fn compaction_keeps_what_was_published_after_the_cursor() {
     let report = log.compact(&[r#"{"sum":3}"#], &upto).unwrap();
     assert_eq!((report.snapshot_records, report.kept_bytes), (1, 6));
     assert_eq!(records(&mut log), [r#"{"sum":3}"#, "3", "4", "5"]);
-    // A cursor from before the compaction no longer fits.
-    let Err(Error::Log(e)) = log.replay_page(Some(&upto), 100) else {
-        panic!("an old cursor was resumed");
+    // The compaction's own cursor reads on after it (sequences stay);
+    // one before it no longer fits.
+    let page = log.replay_page(Some(&upto), 100).unwrap();
+    assert_eq!(
+        page.entries,
+        [Ok("3".into()), Ok("4".into()), Ok("5".into())]
+    );
+    let early = cursor_after(&mut log, 1);
+    let end = log.walk_to_end().unwrap();
+    log.compact(&[r#"{"sum":6}"#], &end).unwrap();
+    let Err(Error::Log(e)) = log.replay_page(Some(&early), 100) else {
+        panic!("a cursor into the snapshot was resumed");
     };
     assert_eq!(e.cause, Cause::StaleCursor);
     // Compacting again, up to the end, leaves only the new snapshot.
