@@ -7,7 +7,9 @@
 // An error of the component is recorded as a result; anything else (a trap,
 // a host failure) ends the run with a non-zero exit. With `storage` in
 // CASES_JSON, each case runs on the NATS stream `<prefix>-<kind>-<index>`
-// instead of a fresh directory, without the steps that belong to files.
+// instead of a fresh directory, without the steps that belong to files;
+// named cases (several logs of one grant) and quota cases run in fresh
+// directories only.
 
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -22,6 +24,10 @@ const LOG_NAME = 'pathway.jsonl';
 const FOLDED = '{"folded":true}';
 /** The byte of the log changed in place to `F` (leaving `{"Folded":true}`). */
 const CHANGED_AT = 2;
+/** The counts the `last` step of a log case asks for, in this order. */
+const LAST_COUNTS = [0, 1, 2, 1000];
+/** The count the `last` step of a named case asks for. */
+const NAMED_LAST = 2;
 
 /** Changes the byte at CHANGED_AT of the log in place to `F`: the same file, the same size. */
 function changeInPlace(dir) {
@@ -175,6 +181,7 @@ async function logCase(c, index, cases, options) {
   return onCase(cases, 'logs', index, options, Buffer.from(c.hex, 'hex'), async (log, dir) => {
     const result = {};
     result.replay = valueOr(() => log.replay().map(entry));
+    result.last = valueOr(() => LAST_COUNTS.map((n) => log.last(n).entries.map(entry)));
     result.pages = valueOr(() => walk(log, cases.page_bytes).pages);
     result.check = valueOr(() => check(log.check()));
     result.repair = valueOr(() => repair(log.repair()));
@@ -259,6 +266,96 @@ async function linesCase(c, index, cases, options) {
   });
 }
 
+/** The logs a named case appends to, in order of first appearance. */
+function namedLogs(c) {
+  const names = [];
+  for (const [name] of c.appends) {
+    if (!names.includes(name)) {
+      names.push(name);
+    }
+  }
+  return names;
+}
+
+/** A named case: several logs of one grant, in a fresh directory (never a stream). */
+async function namedCase(c, options) {
+  return inFreshDir(async (dir) => {
+    const mem = await open(dir, options);
+    try {
+      const result = {};
+      result.appends = c.appends.map(([name, events]) => outcome(() => mem.log(name).appendBatch(events)));
+      result.logs = valueOr(() => mem.logs().map((info) => ({ name: info.name, bytes: info.bytes })));
+      // Opening a log of `appends` is no operation of the case: a failure
+      // there stops the runner.
+      result.last = namedLogs(c).map((name) => {
+        const log = mem.log(name);
+        return [name, valueOr(() => log.last(NAMED_LAST).entries.map(entry))];
+      });
+      result.replay = namedLogs(c).map((name) => {
+        const log = mem.log(name);
+        return [name, valueOr(() => log.replay().map(entry))];
+      });
+      result.bad_names = c.bad_names.map((name) => outcome(() => mem.log(name).tryAppend('1')));
+      const forks = c.forks ?? [];
+      result.forks = forks.map(([source, target]) => outcome(() => mem.forkLog(source, target)));
+      result.deletes = (c.deletes ?? []).map((name) => outcome(() => mem.deleteLog(name)));
+      result.after = {
+        logs: valueOr(() => mem.logs().map((info) => ({ name: info.name, bytes: info.bytes }))),
+        // The targets of the forks that succeeded, in order.
+        replay: forks
+          .filter((_, i) => 'ok' in result.forks[i])
+          .map(([, target]) => [target, valueOr(() => mem.log(target).replay().map(entry))]),
+      };
+      result.files = await files(dir);
+      return result;
+    } finally {
+      mem.close();
+    }
+  });
+}
+
+/** The default log's name, for `deleteLog`. */
+const DEFAULT_LOG = 'pathway';
+
+/**
+ * The outcome of opening `dir` with `options` and calling `tryAppend(event)`
+ * on it if it opened: `{ err }` when the open (or the call) is refused.
+ */
+async function openAndAppend(dir, options, event) {
+  let mem;
+  try {
+    mem = await open(dir, options);
+  } catch (e) {
+    if (e instanceof LogError) {
+      return { err: error(e) };
+    }
+    throw e;
+  }
+  try {
+    return outcome(() => mem.tryAppend(event));
+  } finally {
+    mem.close();
+  }
+}
+
+/** A quota case: appends until the quota refuses, in a fresh directory (never a stream). */
+async function quotaCase(c, options) {
+  return inFreshDir(async (dir) => {
+    const mem = await open(dir, { ...options, quota: c.quota });
+    try {
+      const result = {};
+      result.appends = Array.from({ length: c.appends }, () => outcome(() => mem.tryAppend(c.event)));
+      result.replay = valueOr(() => mem.replay().map(entry));
+      result.after_delete = [outcome(() => mem.deleteLog(DEFAULT_LOG)), outcome(() => mem.tryAppend(c.event))];
+      result.zero = await openAndAppend(dir, { ...options, quota: 0 }, c.event);
+      result.files = await files(dir);
+      return result;
+    } finally {
+      mem.close();
+    }
+  });
+}
+
 async function main([casesFile, outFile, bindings]) {
   if (!casesFile || !outFile) {
     console.error('usage: node differential.js CASES_JSON OUT_JSON [BINDINGS_DIR]');
@@ -266,7 +363,7 @@ async function main([casesFile, outFile, bindings]) {
   }
   const cases = JSON.parse(await readFile(casesFile, 'utf8'));
   const options = { maxLine: cases.max_line, bindings };
-  const results = { logs: {}, events: {}, lines: {} };
+  const results = { logs: {}, events: {}, lines: {}, named: {}, quota: {} };
   for (const [i, c] of cases.logs.entries()) {
     results.logs[c.name] = await logCase(c, i, cases, options);
   }
@@ -275,6 +372,12 @@ async function main([casesFile, outFile, bindings]) {
   }
   for (const [i, c] of cases.lines.entries()) {
     results.lines[c.name] = await linesCase(c, i, cases, options);
+  }
+  for (const c of cases.named ?? []) {
+    results.named[c.name] = await namedCase(c, options);
+  }
+  for (const c of cases.quota ?? []) {
+    results.quota[c.name] = await quotaCase(c, options);
   }
   await writeFile(outFile, `${JSON.stringify(results)}\n`);
 }

@@ -36,6 +36,37 @@ export interface Page {
   atEnd: boolean;
 }
 
+/** What `last` returns. */
+export interface Recent {
+  /**
+   * Up to `count` entries, oldest first: the end of what `replay()` returns,
+   * an unterminated last line included. Read backwards, so a damaged line's
+   * `line` is 0 (its `offset` is exact, its message names it by offset).
+   */
+  entries: Entry[];
+  /**
+   * Cursor at the end (before an unterminated last line): pass it to
+   * `replayPage` to read only what is appended later. `compact` refuses it
+   * (`stale-cursor`): compact up to a cursor of `replayPage`.
+   */
+  next: string;
+}
+
+/** One log of the grant: the file `<name>.jsonl`. */
+export interface LogInfo {
+  name: string;
+  /** Size of its file in bytes (on a stream: its messages counted as lines). */
+  bytes: number;
+}
+
+/** A page of `logsPage`. */
+export interface LogList {
+  /** In name order (by the bytes of their UTF-8). */
+  logs: LogInfo[];
+  /** More logs follow: pass this as `after` for the next page; null at the end. */
+  next: string | null;
+}
+
 /** The configuration in force, as the component read it when the log was opened. */
 export interface Settings {
   logName: string;
@@ -44,6 +75,11 @@ export interface Settings {
   maxDepth: number;
   /** `never`, `always` or `interval:<ms>`. */
   sync: string;
+  /**
+   * The most bytes all files of the grant (all messages of the stream) may
+   * hold together (`PATHWAY_QUOTA`); null: no limit.
+   */
+  quota: number | null;
   /** For hosts that stop calls by epoch interruption; unused on Node.js. */
   epochTickMs: number;
 }
@@ -125,6 +161,11 @@ export type LogErrorCode =
   | 'access-denied'
   | 'insufficient-space'
   | 'invalid-cursor'
+  | 'invalid-name'
+  | 'no-log'
+  | 'log-exists'
+  | 'quota-exceeded'
+  | 'deleted'
   | 'stale-cursor'
   | 'busy'
   | 'io'
@@ -149,6 +190,16 @@ export interface TooLarge {
   limit: number;
 }
 
+/** `details` of a `quota-exceeded` error: what the refused call would have needed. */
+export interface QuotaExceeded {
+  /** Bytes the grant (the stream) holds now. */
+  used: number;
+  /** The quota in force (`PATHWAY_QUOTA`). */
+  limit: number;
+  /** Bytes the refused call would have added. */
+  needed: number;
+}
+
 /**
  * The component's error. Decide on `code` (and `details`), never on
  * `message`, which is the component's text for people, the same in every host.
@@ -156,7 +207,7 @@ export interface TooLarge {
 export class LogError extends Error {
   readonly name: 'LogError';
   readonly code: LogErrorCode;
-  readonly details: InvalidJson | TooLarge | Integrity | null;
+  readonly details: InvalidJson | TooLarge | QuotaExceeded | Integrity | null;
 }
 
 /** The component trapped (`append` on a refused event); the log makes a fresh instance. */
@@ -217,12 +268,26 @@ export class LinesError extends Error {
 export interface OpenOptions {
   /** PATHWAY_LOG: the log's file name in the directory. */
   logName?: string;
+  /**
+   * PATHWAY_NAME: open the log of the grant named `log` (the file
+   * `<log>.jsonl`) as the Memory's own log. A bad name rejects with a
+   * {@link LogError} `invalid-name`; not with `logName` (`invalid-config`).
+   */
+  log?: string;
   /** PATHWAY_MAX_LINE: longest stored line in bytes. */
   maxLine?: number | string;
   /** PATHWAY_MAX_DEPTH: how deep an appended event may nest arrays and objects (1 to 10000; default 127). */
   maxDepth?: number | string;
   /** PATHWAY_SYNC, passed as is: `never`, `always` or `interval:<ms>`. */
   sync?: string;
+  /**
+   * PATHWAY_QUOTA: the most bytes all files of the directory may hold
+   * together. Appends and forks past it throw a {@link LogError}
+   * `quota-exceeded` and store nothing; reading is never refused. Passed as
+   * the string of the value: 0 or a non-number rejects `open` with
+   * `invalid-config`. Unset or null: no limit.
+   */
+  quota?: number | string | null;
   /** Grant the directory read-only: changes fail with `access-denied`. */
   readOnly?: boolean;
   /** Directory of the transpiled component (default: `gen` next to pathway.js). */
@@ -247,6 +312,8 @@ export interface StreamOptions {
   maxLine?: number | string;
   /** PATHWAY_MAX_DEPTH: how deep an appended event may nest arrays and objects (1 to 10000; default 127). */
   maxDepth?: number | string;
+  /** PATHWAY_QUOTA: the most bytes all messages of the stream may hold together, as the server counts them; as for a directory log. */
+  quota?: number | string | null;
   /** Directory of the transpiled stream build (default: `gen/stream` next to pathway.js). */
   bindings?: string;
 }
@@ -271,7 +338,10 @@ export class Memory {
   readonly logPath: string | null;
   /** Appends one event; a refused event throws a {@link Trap}. Prefer `tryAppend`. */
   append(event: string): void;
-  /** Appends one event, or throws a {@link LogError}; then nothing was written. */
+  /**
+   * Appends one event, or throws a {@link LogError} (`quota-exceeded` past
+   * the quota); then nothing was written.
+   */
   tryAppend(event: string): void;
   /** Appends every event, all or nothing; a {@link LogError} names the first bad one. */
   appendBatch(events: string[]): void;
@@ -289,20 +359,85 @@ export class Memory {
   replayPage(cursor?: string | null, maxBytes?: number): Page;
   /** Every entry from `cursor` on, page by page; returns the cursor after the last complete line. */
   entries(options?: { cursor?: string | null; maxBytes?: number }): Generator<Entry, string, undefined>;
-  /** A cursor after every complete line of the log as it is now. */
+  /**
+   * The last `count` entries, oldest first, read backwards from the end (the
+   * cost grows with what is returned, not with the log), and the end cursor.
+   */
+  last(count: number): Recent;
+  /**
+   * The cursor at the end of the log as it is now, without reading it
+   * (`last(0).next`): for reading only later appends; `compact` refuses it.
+   */
   endCursor(): string;
+  /** A page of the grant's logs in name order: at most `max` (default 1000) after `after`. */
+  logsPage(after?: string | null, max?: number): LogList;
+  /** Every log of the grant in name order (every page of `logsPage`, 1000 at a time). */
+  logs(): LogInfo[];
+  /**
+   * The log named `name` in the same grant (the file `<name>.jsonl`,
+   * created by its first append). A bad name throws a {@link LogError}
+   * `invalid-name` and creates nothing; on a stream log, `io`.
+   */
+  log(name: string): NamedLog;
+  /**
+   * Deletes the log `name` and its side files, crash-safely; returns the
+   * bytes it had (no longer counted against the quota). This Memory's
+   * handle of `name` is dropped first (the next `log(name)` starts a new
+   * log; its own log's next append likewise); an append through another Memory that
+   * had it open fails once with `deleted`. Throws a {@link LogError}:
+   * `invalid-name`, `no-log`, `busy`, or a failed file operation.
+   */
+  deleteLog(name: string): number;
+  /**
+   * Makes the new log `target` a copy of `source` up to `at` (a cursor of
+   * `source`; `null` or omitted: its end); returns the bytes copied. Throws
+   * a {@link LogError}: `invalid-name`, `no-log` (no source), `log-exists`
+   * (the target exists), `invalid-cursor`, `stale-cursor`, `quota-exceeded`
+   * (the copy would pass the quota), or a failed file operation; nothing is
+   * created then.
+   */
+  forkLog(source: string, target: string, at?: string | null): number;
   compact(snapshot: string[], upto: string): CompactReport;
   check(): CheckReport;
   repair(): RepairReport;
   sync(): void;
-  /** Releases the instance and its files (a stream log: its NATS connection and worker thread); further calls throw. */
+  /** Releases the instance, its named logs and its files (a stream log: its NATS connection and worker thread); further calls throw. */
   close(): void;
+}
+
+/** How many named logs a Memory keeps open at once; opening one more drops them all (each opens again on use). */
+export const OPEN_HANDLES: number;
+
+/**
+ * One of many logs in a grant, opened by name (`memory.log(name)`): the
+ * same operations, errors and messages as the default log, on the file
+ * `<name>.jsonl`. Calls throw once its Memory is closed.
+ */
+export class NamedLog {
+  private constructor();
+  /** The name it was opened with. */
+  readonly name: string;
+  /** Appends one event, or throws a {@link LogError}; then nothing was written. */
+  tryAppend(event: string): void;
+  /** Appends every event, all or nothing; a {@link LogError} names the first bad one. */
+  appendBatch(events: string[]): void;
+  /** Every entry in file order; a log not written yet is `[]`. */
+  replay(): Entry[];
+  replayPage(cursor?: string | null, maxBytes?: number): Page;
+  /** The last `count` entries, read backwards, and the end cursor. */
+  last(count: number): Recent;
+  /** `last(0).next`: the end cursor, without reading the log; `compact` refuses it. */
+  endCursor(): string;
+  sync(): void;
+  compact(snapshot: string[], upto: string): CompactReport;
+  check(): CheckReport;
+  repair(): RepairReport;
 }
 
 /**
  * Opens the log kept in `dir`. Rejects with the fs error when `dir` is not
- * an existing directory, with a {@link LogError} (`invalid-config`) when the
- * component cannot use the options.
+ * an existing directory, with a {@link LogError} (`invalid-config`,
+ * `invalid-name` for the `log` option) when the component cannot use the options.
  */
 export function open(dir: string, options?: OpenOptions): Promise<Memory>;
 /**

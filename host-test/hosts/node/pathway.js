@@ -6,6 +6,15 @@
 //     log.tryAppend('{"op":"remember"}');
 //     for (const entry of log.replay()) { ... }
 //
+//     // Another log of the same directory (the file thread-42.jsonl):
+//     log.log('thread-42').appendBatch(['{"turn":1}']);
+//     log.logs();          // [{ name: 'pathway', bytes }, { name: 'thread-42', bytes }]
+//     log.last(10);        // { entries, next }: the newest entries, read backwards
+//     log.forkLog('thread-42', 'thread-42-retry');  // a copy, bytes copied
+//     log.deleteLog('thread-42');                    // gone, bytes it had
+//     const thread = await open('/var/lib/agent/memory', { log: 'thread-7' });  // thread-7.jsonl
+//     const capped = await open('/var/lib/agent/memory', { quota: 1 << 20 });   // all logs: at most 1 MiB
+//
 //     // The same log kept in a NATS JetStream stream instead:
 //     const shared = await open({ nats: 'nats://127.0.0.1:4222', stream: 'agent', replicas: 1 });
 //
@@ -37,8 +46,13 @@ const STREAM_IMPORT = 'pathway:memory/stream';
 /** Most guest stderr kept per call, for a trap. */
 const STDERR_LIMIT = 64 * 1024;
 
-/** Page size `endCursor` reads with. */
-const END_CURSOR_PAGE = 4 << 20;
+/** How many named logs a Memory keeps open at once; then all are dropped. */
+export const OPEN_HANDLES = 256;
+
+/** How many logs `logs()` asks for per page. */
+const LOGS_PAGE = 1000;
+
+const symbolDispose = Symbol.dispose || Symbol.for('dispose');
 
 /**
  * One damaged line: skipped by replay, reported by `check`, moved to the
@@ -71,12 +85,39 @@ const END_CURSOR_PAGE = 4 << 20;
  */
 
 /**
+ * What `last` returns (WIT `recent`).
+ * @typedef {object} Recent
+ * @property {Entry[]} entries up to `count` entries, oldest first: the end of
+ *   what `replay()` returns, an unterminated last line included. Read
+ *   backwards, so a damaged line's `line` is 0 (its `offset` is exact).
+ * @property {string} next cursor at the end (before an unterminated last
+ *   line): pass it to `replayPage` to read only later appends. `compact`
+ *   refuses it (`stale-cursor`): compact up to a cursor of `replayPage`.
+ */
+
+/**
+ * One log of the grant (WIT `log-info`): the file `<name>.jsonl`.
+ * @typedef {object} LogInfo
+ * @property {string} name
+ * @property {number} bytes size of its file
+ */
+
+/**
+ * A page of `logsPage` (WIT `log-list`).
+ * @typedef {object} LogList
+ * @property {LogInfo[]} logs in name order (by the bytes of their UTF-8)
+ * @property {string | null} next more logs follow: pass it as `after`
+ */
+
+/**
  * The configuration in force, as the component read it (`open-log`).
  * @typedef {object} Settings
  * @property {string} logName file name of the log in the directory
  * @property {number} maxLine largest stored line in bytes
  * @property {number} maxDepth how deep an appended event may nest arrays and objects
  * @property {string} sync `never`, `always` or `interval:<ms>`
+ * @property {number | null} quota the most bytes all files of the grant (all
+ *   messages of the stream) may hold together (`PATHWAY_QUOTA`); `null`: no limit
  * @property {number} epochTickMs the epoch tick for hosts that stop calls by
  *   epoch interruption (unused on Node.js, which cannot stop a call)
  */
@@ -144,6 +185,15 @@ const END_CURSOR_PAGE = 4 << 20;
  */
 
 /**
+ * What a call refused for the quota would have needed (WIT `quota-exceeded`):
+ * the `details` of a `quota-exceeded` LogError.
+ * @typedef {object} QuotaExceeded
+ * @property {number} used bytes the grant (the stream) holds now
+ * @property {number} limit the quota in force (`PATHWAY_QUOTA`)
+ * @property {number} needed bytes the refused call would have added
+ */
+
+/**
  * The component's error (WIT `log-error`). The instance stays usable.
  * Whenever an append function throws it, nothing of that call was written;
  * whenever `compact` or `repair` does, the log is as it was.
@@ -162,13 +212,15 @@ export class LogError extends Error {
     /**
      * The WIT `cause` tag: `invalid-json`, `too-large`, `invalid-config`,
      * `no-directory`, `not-a-file`, `access-denied`, `insufficient-space`,
-     * `invalid-cursor`, `stale-cursor`, `busy`, `io` or `integrity`.
+     * `invalid-cursor`, `invalid-name`, `no-log`, `log-exists`,
+     * `quota-exceeded`, `deleted`, `stale-cursor`, `busy`, `io` or `integrity`.
      * @type {string}
      */
     this.code = error.cause.tag;
     /**
      * `{ index, offset, reason }` for `invalid-json`, `{ index, size, limit }`
-     * for `too-large`, `{ bytes, expected, actual }` ({@link Integrity}) for
+     * for `too-large`, `{ used, limit, needed }` ({@link QuotaExceeded}) for
+     * `quota-exceeded`, `{ bytes, expected, actual }` ({@link Integrity}) for
      * `integrity`, else `null`.
      * @type {object | null}
      */
@@ -251,6 +303,43 @@ function checksum(lifted) {
   }
 }
 
+/** A lifted WIT `page` with typed entries and a missing tail as `null`. */
+function page(lifted) {
+  return {
+    entries: lifted.entries.map(entry),
+    tail: lifted.tail ? entry(lifted.tail) : null,
+    next: lifted.next,
+    atEnd: lifted.atEnd,
+  };
+}
+
+/** A lifted WIT `recent` with typed entries ({@link Recent}). */
+function recent(lifted) {
+  return { entries: lifted.entries.map(entry), next: lifted.next };
+}
+
+/** A lifted WIT `check-report` ({@link CheckReport}). */
+function checkReport(lifted) {
+  const report = numbers(lifted);
+  report.checksum = checksum(lifted.checksum);
+  return report;
+}
+
+/** A lifted WIT `settings` ({@link Settings}): u64 as Numbers, no quota as `null`. */
+function settings(lifted) {
+  const converted = numbers(lifted);
+  converted.quota = converted.quota ?? null;
+  return converted;
+}
+
+/** A lifted WIT `log-list` ({@link LogList}): bytes as Numbers, no `next` as `null`. */
+function logList(lifted) {
+  return {
+    logs: lifted.logs.map((info) => ({ name: info.name, bytes: numbers(info.bytes) })),
+    next: lifted.next ?? null,
+  };
+}
+
 function isComponentError(error) {
   return error instanceof Error && Object.prototype.hasOwnProperty.call(error, 'payload')
     && error.constructor?.name === 'ComponentError';
@@ -260,6 +349,21 @@ function requireString(value, what) {
   if (typeof value !== 'string') {
     throw new TypeError(`${what} must be a string, got ${typeof value}`);
   }
+}
+
+function requireU32(value, what) {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new RangeError(`${what} must be an integer from 0 to 4294967295`);
+  }
+}
+
+/** The cursor of `replayPage` as the bindings take it (`undefined`: none), checked. */
+function pageArgs(cursor, maxBytes) {
+  if (cursor !== null && cursor !== undefined) {
+    requireString(cursor, 'cursor');
+  }
+  requireU32(maxBytes, 'maxBytes');
+  return cursor ?? undefined;
 }
 
 function requireStrings(values, what) {
@@ -305,11 +409,15 @@ async function loadBindings(genDir) {
   return entry;
 }
 
+/** `memory.#callNamed`, for NamedLog (set in Memory's static block). */
+let callNamed;
+
 /**
  * One log: an instance of the component that sees `dir` (as its only
  * preopened directory), or one NATS JetStream stream, and nothing else.
  * Made by {@link open}. Every method is synchronous and calls the WIT
- * function of the same name.
+ * function of the same name. `log(name)` opens another log of the same
+ * grant, in the same instance.
  */
 export class Memory {
   #bindings;
@@ -324,6 +432,16 @@ export class Memory {
   #stderr = [];
   #stderrBytes = 0;
   #closed = false;
+  /**
+   * The open `named-log` handles of the live instance, by name: at most
+   * OPEN_HANDLES, forgotten with the instance.
+   * @type {Map<string, object>}
+   */
+  #handles = new Map();
+
+  static {
+    callNamed = (memory, name, func, body, convert) => memory.#callNamed(name, func, body, convert);
+  }
 
   /**
    * @private use {@link open}
@@ -338,7 +456,7 @@ export class Memory {
     this.#transport = grant.transport ?? null;
     this.#env = env;
     try {
-      this.#settings = this.#call('open-log', (log) => log.openLog());
+      this.#settings = this.#call('open-log', (log) => log.openLog(), settings);
     } catch (error) {
       this.close();
       throw error;
@@ -402,10 +520,69 @@ export class Memory {
     }
   }
 
+  /**
+   * Drops the instance (after a trap, or by `close`) and its named-log
+   * handles with it: none is passed to the next instance, which opens its
+   * own. Each handle is disposed here, errors ignored (after a trap the
+   * instance may refuse): left to jco's finalizer, the same destructor
+   * would run at some garbage collection, where a failure is an uncaught
+   * exception.
+   */
   #drop() {
     const instance = this.#instance;
+    const handles = [...this.#handles.values()];
     this.#instance = null;
+    this.#handles.clear();
+    for (const handle of handles) {
+      try {
+        handle[symbolDispose]();
+      } catch {
+        // the instance is gone; so is the handle
+      }
+    }
     instance?.dispose();
+  }
+
+  /**
+   * The open handle of the named log `name`, opening it (which checks the
+   * name: `invalid-name`, nothing created) when it is not open; over
+   * OPEN_HANDLES, every open handle is dropped first.
+   */
+  #namedHandle(name) {
+    const open = this.#handles.get(name);
+    if (open) {
+      return open;
+    }
+    if (this.#handles.size >= OPEN_HANDLES) {
+      this.#call('[resource-drop]named-log', () => {
+        // One at a time: after a trap, #drop disposes those left.
+        for (const [key, handle] of this.#handles) {
+          this.#handles.delete(key);
+          handle[symbolDispose]();
+        }
+      });
+    }
+    const handle = this.#call('[static]named-log.open', (log) => log.NamedLog.open(name), (h) => h);
+    this.#handles.set(name, handle);
+    return handle;
+  }
+
+  /**
+   * Drops the open handle of `name`, if any: after a delete, the next use
+   * of the name opens it afresh.
+   */
+  #forgetHandle(name) {
+    const handle = this.#handles.get(name);
+    if (handle) {
+      this.#handles.delete(name);
+      this.#call('[resource-drop]named-log', () => handle[symbolDispose]());
+    }
+  }
+
+  /** `#call` on the named log `name`: `body(handle)`. */
+  #callNamed(name, func, body, convert = numbers) {
+    const handle = this.#namedHandle(name);
+    return this.#call(func, () => body(handle), convert);
   }
 
   /**
@@ -451,8 +628,9 @@ export class Memory {
 
   /**
    * Appends one event in one write, or throws a {@link LogError} (`code`
-   * `invalid-json` or `too-large` for a refused event, `details.index` 0);
-   * then nothing was written.
+   * `invalid-json` or `too-large` for a refused event, `details.index` 0;
+   * `quota-exceeded` when its line would take the grant past the `quota`,
+   * `details` `{ used, limit, needed }`); then nothing was written.
    * @param {string} event
    * @returns {void}
    */
@@ -464,7 +642,8 @@ export class Memory {
   /**
    * Appends every event, all or nothing: validates them all first; a
    * {@link LogError} names the index of the first bad one in `details`, and
-   * nothing was written. Far cheaper per event than `tryAppend`.
+   * nothing was written (`quota-exceeded` when the batch's lines together
+   * would pass the `quota`). Far cheaper per event than `tryAppend`.
    * @param {string[]} events
    * @returns {void}
    */
@@ -522,19 +701,8 @@ export class Memory {
    * @returns {Page}
    */
   replayPage(cursor = null, maxBytes = 1 << 20) {
-    if (cursor !== null && cursor !== undefined) {
-      requireString(cursor, 'cursor');
-    }
-    if (!Number.isInteger(maxBytes) || maxBytes < 0 || maxBytes > 0xffffffff) {
-      throw new RangeError('maxBytes must be an integer from 0 to 4294967295');
-    }
-    const page = this.#call('replay-page', (log) => log.replayPage(cursor ?? undefined, maxBytes), (p) => p);
-    return {
-      entries: page.entries.map(entry),
-      tail: page.tail ? entry(page.tail) : null,
-      next: page.next,
-      atEnd: page.atEnd,
-    };
+    const from = pageArgs(cursor, maxBytes);
+    return this.#call('replay-page', (log) => log.replayPage(from, maxBytes), page);
   }
 
   /**
@@ -559,24 +727,140 @@ export class Memory {
   }
 
   /**
-   * A cursor at the end of the log as it is now (after every complete
-   * line): what to pass to `compact` after folding the whole log.
+   * The last `count` entries of the log, oldest first (the end of what
+   * `replay()` returns, an unterminated last line included), read
+   * backwards from the end: the cost grows with what is returned, not with
+   * the log's size. A damaged line's `line` is 0 (no lines are counted),
+   * its `offset` exact. `next` is the end cursor (see {@link Recent}).
+   * Throws a {@link LogError} when the log cannot be read.
+   * @param {number} count
+   * @returns {Recent}
+   */
+  last(count) {
+    requireU32(count, 'count');
+    return this.#call('last', (log) => log.last(count), recent);
+  }
+
+  /**
+   * A cursor at the end of the log as it is now (before an unterminated
+   * last line), without reading the log (`last(0).next`): pass it to
+   * `replayPage` to read only what is appended later. `compact` refuses it
+   * (`stale-cursor`): compact up to a cursor of `replayPage` or `entries`.
    * @returns {string}
    */
   endCursor() {
-    let cursor = null;
+    return this.last(0).next;
+  }
+
+  /**
+   * A page of the grant's logs in name order: at most `max` (at least 1)
+   * whose names come after `after` (`null`: from the first). A log named
+   * `N` is the file `N.jsonl` (the default log too: `pathway.jsonl` is
+   * `pathway`); side files are never listed. Throws a {@link LogError}
+   * when the directory cannot be read.
+   * @param {string | null} [after]
+   * @param {number} [max] default 1000
+   * @returns {LogList}
+   */
+  logsPage(after = null, max = LOGS_PAGE) {
+    if (after !== null && after !== undefined) {
+      requireString(after, 'after');
+    }
+    requireU32(max, 'max');
+    return this.#call('logs', (log) => log.logs(after ?? undefined, max), logList);
+  }
+
+  /**
+   * Every log of the grant, in name order (`logsPage`, 1000 at a time).
+   * @returns {LogInfo[]}
+   */
+  logs() {
+    const all = [];
+    let after = null;
     for (;;) {
-      const page = this.replayPage(cursor, END_CURSOR_PAGE);
-      if (page.atEnd) {
-        return page.next;
+      const listed = this.logsPage(after, LOGS_PAGE);
+      all.push(...listed.logs);
+      if (listed.next === null) {
+        return all;
       }
-      cursor = page.next;
+      after = listed.next;
     }
   }
 
   /**
+   * The log named `name` in the same grant: the file `<name>.jsonl`,
+   * created by its first append; one that does not exist yet reads as
+   * empty. The name is checked here: a bad one (empty, over 200 bytes, a
+   * path separator, a control character, a leading `.`, or `.jsonl` inside
+   * it) throws a {@link LogError} `invalid-name`, and nothing is created.
+   * On a stream log it throws `io` (named logs are directory-only so far).
+   *
+   * Handles are kept per name (at most 256 open, then all dropped and
+   * opened again as needed) and opened afresh after a trap.
+   * @param {string} name
+   * @returns {NamedLog}
+   */
+  log(name) {
+    requireString(name, 'name');
+    this.#namedHandle(name);
+    return new NamedLog(NAMED, this, name);
+  }
+
+  /**
+   * Deletes the log `name` (the file `<name>.jsonl`; the default log too,
+   * by its name, `pathway` unless opened otherwise) and its side files
+   * (`.quarantine`, `.sha256`), crash-safely: after a crash at any moment
+   * the log is whole or gone. Returns the bytes the log had, which no
+   * longer count against the `quota`. The handle this Memory keeps for
+   * `name` is dropped first, so `log(name)` then starts a new log of that
+   * name (the Memory's own log likewise: its next append starts it anew). An append to the deleted log through
+   * another Memory (here or in another process) that had it open fails
+   * with `deleted`, stores nothing and does not create the log again; its
+   * next append does.
+   *
+   * Throws a {@link LogError}: `invalid-name`, `no-log` (no such log),
+   * `busy` (a compaction or repair runs) or a failed file operation; the
+   * log is then as it was.
+   * @param {string} name
+   * @returns {number}
+   */
+  deleteLog(name) {
+    requireString(name, 'name');
+    this.#forgetHandle(name);
+    return this.#call('delete-log', (log) => log.deleteLog(name));
+  }
+
+  /**
+   * Makes the new log `target` a copy of the log `source` up to `at` (a
+   * cursor of `source` from `replayPage` or `entries`; `null`: its end,
+   * before an unterminated last line). Returns the bytes copied. The copy
+   * is written aside, synced and linked to its name: the new log appears
+   * whole or not at all, and never replaces one. Appends to either log
+   * never show in the other.
+   *
+   * Throws a {@link LogError}: `invalid-name`, `no-log` (no source),
+   * `log-exists` (the target exists), `invalid-cursor`, `stale-cursor` (a
+   * cursor of another log, or of bytes that changed since),
+   * `quota-exceeded` (the copy would take the grant past the `quota`;
+   * `details.needed` is its size), or a failed file operation; nothing is
+   * created then.
+   * @param {string} source
+   * @param {string} target
+   * @param {string | null} [at]
+   * @returns {number}
+   */
+  forkLog(source, target, at = null) {
+    requireString(source, 'source');
+    requireString(target, 'target');
+    if (at !== null && at !== undefined) {
+      requireString(at, 'at');
+    }
+    return this.#call('fork-log', (log) => log.forkLog(source, target, at ?? undefined));
+  }
+
+  /**
    * Replaces everything up to `upto` (a cursor from `replayPage` or
-   * `endCursor`) by the snapshot's events, crash-safely, keeping every byte
+   * `entries`) by the snapshot's events, crash-safely, keeping every byte
    * after `upto`, and writes `<log>.sha256` for the new log. Throws a
    * {@link LogError} (`integrity` when bytes the last rewrite wrote changed
    * since); the log is then as it was.
@@ -598,11 +882,7 @@ export class Memory {
    * @returns {CheckReport}
    */
   check() {
-    return this.#call('check', (log) => log.check(), (lifted) => {
-      const report = numbers(lifted);
-      report.checksum = checksum(lifted.checksum);
-      return report;
-    });
+    return this.#call('check', (log) => log.check(), checkReport);
   }
 
   /**
@@ -617,8 +897,9 @@ export class Memory {
   }
 
   /**
-   * Releases the instance and its open files (for a stream log: the NATS
-   * connection and its worker thread). Further calls throw.
+   * Releases the instance, its named-log handles and its open files (for a
+   * stream log: the NATS connection and its worker thread). Further calls
+   * throw.
    */
   close() {
     this.#drop();
@@ -627,14 +908,152 @@ export class Memory {
   }
 }
 
-/** PATHWAY_MAX_LINE and PATHWAY_MAX_DEPTH from the options, as given. */
-function limitsEnv(maxLine, maxDepth) {
+/** Only `Memory.log` makes a NamedLog. */
+const NAMED = Symbol('NamedLog');
+
+/**
+ * One of many logs in a grant, opened by name (`memory.log(name)`): the
+ * file `<name>.jsonl` next to the default log, in the same instance. The
+ * same operations as the default log, with the same errors and messages;
+ * every method calls the WIT `named-log` method of the same name on the
+ * handle the Memory keeps for `name` (opened again when it was dropped).
+ * Calls throw once the Memory is closed.
+ */
+export class NamedLog {
+  #memory;
+  #name;
+
+  /** @private use `memory.log(name)` */
+  constructor(token, memory, name) {
+    if (token !== NAMED) {
+      throw new TypeError('use memory.log(name) to open a named log');
+    }
+    this.#memory = memory;
+    this.#name = name;
+  }
+
+  /** The name it was opened with (its file is `<name>.jsonl`). */
+  get name() {
+    return this.#name;
+  }
+
+  #call(method, body, convert) {
+    return callNamed(this.#memory, this.#name, `[method]named-log.${method}`, body, convert);
+  }
+
+  /**
+   * Appends one event in one write, or throws a {@link LogError}; then
+   * nothing was written (as `Memory.tryAppend`).
+   * @param {string} event
+   * @returns {void}
+   */
+  tryAppend(event) {
+    requireString(event, 'event');
+    this.#call('try-append', (log) => log.tryAppend(event));
+  }
+
+  /**
+   * Appends every event, all or nothing (as `Memory.appendBatch`).
+   * @param {string[]} events
+   * @returns {void}
+   */
+  appendBatch(events) {
+    requireStrings(events, 'events');
+    this.#call('append-batch', (log) => log.appendBatch(events));
+  }
+
+  /**
+   * Every entry in file order; a log not written yet is `[]` (as `Memory.replay`).
+   * @returns {Entry[]}
+   */
+  replay() {
+    return this.#call('replay-entries', (log) => log.replayEntries(), (entries) => entries.map(entry));
+  }
+
+  /**
+   * A page from `cursor` (as `Memory.replayPage`).
+   * @param {string | null} [cursor]
+   * @param {number} [maxBytes] default 1 MiB
+   * @returns {Page}
+   */
+  replayPage(cursor = null, maxBytes = 1 << 20) {
+    const from = pageArgs(cursor, maxBytes);
+    return this.#call('replay-page', (log) => log.replayPage(from, maxBytes), page);
+  }
+
+  /**
+   * The last `count` entries and the end cursor, read backwards (as `Memory.last`).
+   * @param {number} count
+   * @returns {Recent}
+   */
+  last(count) {
+    requireU32(count, 'count');
+    return this.#call('last', (log) => log.last(count), recent);
+  }
+
+  /**
+   * A cursor at the end, without reading the log: `last(0).next` (as
+   * `Memory.endCursor`; `compact` refuses it).
+   * @returns {string}
+   */
+  endCursor() {
+    return this.last(0).next;
+  }
+
+  /**
+   * Forces what was appended to stable storage (as `Memory.sync`).
+   * @returns {void}
+   */
+  sync() {
+    this.#call('sync', (log) => log.sync());
+  }
+
+  /**
+   * Replaces everything up to `upto` (a cursor of `replayPage`) by the
+   * snapshot's events (as `Memory.compact`).
+   * @param {string[]} snapshot
+   * @param {string} upto
+   * @returns {CompactReport}
+   */
+  compact(snapshot, upto) {
+    requireStrings(snapshot, 'snapshot');
+    requireString(upto, 'upto');
+    return this.#call('compact', (log) => log.compact(snapshot, upto));
+  }
+
+  /**
+   * Reports on the log without changing it (as `Memory.check`).
+   * @returns {CheckReport}
+   */
+  check() {
+    return this.#call('check', (log) => log.check(), checkReport);
+  }
+
+  /**
+   * Moves the damaged lines to `<name>.jsonl.quarantine` and rewrites the
+   * log without them (as `Memory.repair`).
+   * @returns {RepairReport}
+   */
+  repair() {
+    return this.#call('repair', (log) => log.repair());
+  }
+}
+
+/**
+ * PATHWAY_MAX_LINE, PATHWAY_MAX_DEPTH and PATHWAY_QUOTA from the options,
+ * as given (the string of each value; the component checks them). A
+ * `quota` of `null` is no quota, as leaving it out.
+ */
+function limitsEnv(maxLine, maxDepth, quota) {
   const env = {};
   if (maxLine !== undefined) {
     env.PATHWAY_MAX_LINE = String(maxLine);
   }
   if (maxDepth !== undefined) {
     env.PATHWAY_MAX_DEPTH = String(maxDepth);
+  }
+  if (quota !== undefined && quota !== null) {
+    env.PATHWAY_QUOTA = String(quota);
   }
   return env;
 }
@@ -653,18 +1072,32 @@ function limitsEnv(maxLine, maxDepth) {
  * @param {object} [options] (a directory log only)
  * @param {string} [options.logName] PATHWAY_LOG: file name in `dir`
  *   (unset: the component's default, see `settings.logName`)
+ * @param {string} [options.log] PATHWAY_NAME: the log of the grant to open
+ *   by name, the file `<log>.jsonl` (as `memory.log(name)`, but as the
+ *   Memory's own log: `tryAppend`, `replay` and the rest work on it). A bad
+ *   name rejects with a {@link LogError} `invalid-name`; not with `logName`
+ *   (`invalid-config`)
  * @param {number | string} [options.maxLine] PATHWAY_MAX_LINE: longest stored line in bytes
  * @param {number | string} [options.maxDepth] PATHWAY_MAX_DEPTH: how deep an
  *   appended event may nest arrays and objects (1 to 10000; default 127)
  * @param {string} [options.sync] PATHWAY_SYNC, passed as is: `never`, `always`
  *   or `interval:<ms>` (the component validates it)
+ * @param {number | string | null} [options.quota] PATHWAY_QUOTA: the most
+ *   bytes all files of `dir` may hold together (every log, its side files,
+ *   anything else there). Appends and forks that would pass it throw a
+ *   {@link LogError} `quota-exceeded` and store nothing; reading is never
+ *   refused. Usage is looked up right before each write, without a lock:
+ *   Memories appending at once may pass it by at most one call each. Passed
+ *   as the string of the value: 0 or a non-number rejects with
+ *   `invalid-config`. Unset or `null`: no limit
  * @param {boolean} [options.readOnly] grant the directory read-only: replay
  *   and check work, appends fail with `access-denied`
  * @param {string} [options.bindings] directory of the transpiled component
  *   (default: `gen` next to this file)
  * @returns {Promise<Memory>} rejects with the fs error (`code` ENOENT,
  *   ENOTDIR, EACCES) when `dir` is not an existing directory, and with a
- *   {@link LogError} (`invalid-config`) when the component cannot use the options
+ *   {@link LogError} (`invalid-config`, `invalid-name`) when the component
+ *   cannot use the options
  */
 export async function open(dir, options) {
   if (dir !== null && typeof dir === 'object') {
@@ -673,11 +1106,15 @@ export async function open(dir, options) {
     }
     return openStream(dir);
   }
-  const { logName, maxLine, maxDepth, sync, readOnly = false, bindings } = options ?? {};
+  const { logName, log, maxLine, maxDepth, sync, quota, readOnly = false, bindings } = options ?? {};
   requireString(dir, 'dir');
-  const env = limitsEnv(maxLine, maxDepth);
+  const env = limitsEnv(maxLine, maxDepth, quota);
   if (logName !== undefined) {
     env.PATHWAY_LOG = String(logName);
+  }
+  if (log !== undefined) {
+    requireString(log, 'log');
+    env.PATHWAY_NAME = log;
   }
   if (sync !== undefined) {
     env.PATHWAY_SYNC = String(sync);
@@ -711,16 +1148,19 @@ export async function open(dir, options) {
  *   `io`; default 30000
  * @property {number | string} [maxLine] PATHWAY_MAX_LINE, as for a directory log
  * @property {number | string} [maxDepth] PATHWAY_MAX_DEPTH, as for a directory log
+ * @property {number | string | null} [quota] PATHWAY_QUOTA: the most bytes all
+ *   messages of the stream may hold together (as the server counts them),
+ *   as for a directory log
  * @property {string} [bindings] directory of the transpiled stream build
  *   (default: `gen/stream` next to this file)
  */
 
 /** Options of a directory log that a stream log has no use for. */
-const DIRECTORY_ONLY = ['logName', 'sync', 'readOnly'];
+const DIRECTORY_ONLY = ['logName', 'log', 'sync', 'readOnly'];
 
 /** @param {StreamOptions} target */
 async function openStream(target) {
-  const { nats, stream, replicas, timeoutMs, maxLine, maxDepth, bindings, ...rest } = target;
+  const { nats, stream, replicas, timeoutMs, maxLine, maxDepth, quota, bindings, ...rest } = target;
   for (const name of Object.keys(rest)) {
     if (DIRECTORY_ONLY.includes(name)) {
       throw new TypeError(`${name} applies to a directory log, not to a stream`);
@@ -749,5 +1189,5 @@ async function openStream(target) {
   });
   // open-log connects (and makes the stream, if asked): a missing server or
   // stream rejects here, with the component's error.
-  return new Memory(loadedBindings, { transport }, limitsEnv(maxLine, maxDepth));
+  return new Memory(loadedBindings, { transport }, limitsEnv(maxLine, maxDepth, quota));
 }

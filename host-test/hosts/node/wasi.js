@@ -26,6 +26,9 @@
 //    shim, so the directory was never synced (a new log's name, a
 //    compaction's rename), and a missing log read as "directory removed"
 //    instead of an empty log. Here they fsync and stat the directory.
+//    `read-directory` on the preopened directory throws `bad-descriptor` in
+//    the shim, so the component's `logs` could not list the grant; here it
+//    lists the directory (`JsDirectoryEntryStream`).
 // 4. A read-only grant (`readOnly`) refuses every change with
 //    `not-permitted`, as wasmtime's read-only preopen does.
 // 5. stderr and `exit` are per instance: the guest's stderr (where `append`
@@ -45,6 +48,7 @@ import {
   fsyncSync,
   ftruncateSync,
   lstatSync,
+  opendirSync,
   openSync,
   readSync,
   statSync,
@@ -57,6 +61,7 @@ import { WASIShim } from '@bytecodealliance/preview2-shim/instantiation';
 const symbolDispose = Symbol.dispose || Symbol.for('dispose');
 const ShimOutputStream = io.streams.OutputStream;
 const ShimIoError = io.error.Error;
+const ShimDirectoryEntryStream = filesystem.types.DirectoryEntryStream;
 
 /** Bytes one `write` may carry (`check-write`), as wasmtime's permit. */
 export const WRITE_PERMIT = 65536;
@@ -149,6 +154,38 @@ class JsOutputStream extends ShimOutputStream {
       this.#closed = true;
       this.#close();
     }
+  }
+}
+
+/**
+ * A `wasi:filesystem/types` directory-entry-stream implemented in JS over
+ * `opendirSync`, for the preopened directory (whose `read-directory` the
+ * shim refuses). It extends the shim's class so that the transpiled
+ * bindings accept it; every method the guest can call is overridden.
+ */
+class JsDirectoryEntryStream extends ShimDirectoryEntryStream {
+  #dir;
+  #context;
+
+  constructor(context, dir) {
+    super();
+    this.#context = context;
+    this.#dir = dir;
+  }
+
+  readDirectoryEntry() {
+    if (!this.#dir) {
+      throw 'bad-descriptor';
+    }
+    const entry = fsCall(() => this.#dir.readSync());
+    return entry === null ? undefined : { name: entry.name, type: typeOf(entry) };
+  }
+
+  [symbolDispose]() {
+    this.#context.untrack(this);
+    const dir = this.#dir;
+    this.#dir = null;
+    dir?.closeSync();
   }
 }
 
@@ -554,6 +591,11 @@ class Descriptor {
   }
 
   readDirectory() {
+    if (this.#isPreopen) {
+      const context = contexts.get(this);
+      const dir = fsCall(() => opendirSync(this.#hostPath));
+      return context.track(new JsDirectoryEntryStream(context, dir));
+    }
     return this.#shim.readDirectory();
   }
 

@@ -1022,7 +1022,8 @@ fn first_difference(a: &Value, b: &Value, path: String) -> Option<(String, Strin
 }
 
 /// `value` with the file identity in each checksum file it holds
-/// (`files` entries named `*.sha256`) replaced by zeros: the identity of a
+/// (`files` entries named `*.sha256`, and the two in each line of
+/// `*.moved`) replaced by zeros: the identity of a
 /// log file (device and inode) differs from directory to directory, so
 /// from host to host; the rest of the file must not.
 fn without_file_identity(value: &Value) -> Value {
@@ -1030,6 +1031,21 @@ fn without_file_identity(value: &Value) -> Value {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(key, v)| match (key.ends_with(".sha256"), v.as_str()) {
+                    // `<log>.moved` names the files a compaction replaced
+                    // and made by their identities too.
+                    (false, Some(text)) if key.ends_with(".moved") => {
+                        let lines: String = String::from_utf8(unhex(text))
+                            .unwrap()
+                            .lines()
+                            .map(|line| {
+                                let mut parts: Vec<&str> = line.split(' ').collect();
+                                parts[1] = "0";
+                                parts[2] = "0";
+                                format!("{}\n", parts.join(" "))
+                            })
+                            .collect();
+                        (key.clone(), hex(lines.as_bytes()).into())
+                    }
                     (true, Some(text)) => {
                         let mut sum: Value = serde_json::from_slice(&unhex(text)).unwrap();
                         sum["file"] = "0000000000000000".into();

@@ -19,6 +19,7 @@ import {
   logError,
   namesIn,
   oks,
+  pageEnd,
   textOf,
 } from './helpers.js';
 
@@ -75,7 +76,7 @@ test('check of a clean log, of a missing one, and of leftovers', async (t) => {
     checksumMessage: '',
   });
   // A fresh lock makes a compaction refuse: busy, the log as it was.
-  const error = logError(() => log.compact(['{"s":1}'], log.endCursor()));
+  const error = logError(() => log.compact(['{"s":1}'], pageEnd(log)));
   assert.equal(error.code, 'busy');
   assert.equal(error.details, null);
   assert.equal(
@@ -179,7 +180,7 @@ test('compact replaces what the cursor covers by the snapshot and keeps the rest
 
   // A refused snapshot event leaves the log as it was.
   const before = await bytesOf(dir);
-  const end = log.endCursor();
+  const end = pageEnd(log);
   const error = logError(() => log.compact(['{"ok":1}', '{"x":'], end));
   assert.ok(error instanceof LogError);
   assert.equal(error.code, 'invalid-json');
@@ -192,7 +193,7 @@ test('check verifies what a compaction wrote; a byte changed in place since make
   const log = await open(dir);
   t.after(() => log.close());
   log.appendBatch(['{"n":1}', '{"n":2}', '{"n":3}']);
-  log.compact(['{"sum":6}'], log.endCursor());
+  log.compact(['{"sum":6}'], pageEnd(log));
   log.append('{"n":4}'); // after the compacted part: not covered by the checksum
   const sha256 = (text) => createHash('sha256').update(text).digest('hex');
   const expected = sha256('{"sum":6}\n');
@@ -225,7 +226,7 @@ test('check verifies what a compaction wrote; a byte changed in place since make
   assert.notEqual(report.checksumMessage, '');
 
   // Neither rewrite writes a new checksum over the changed bytes.
-  for (const rewrite of [() => log.compact(['{"sum":10}'], log.endCursor()), () => log.repair()]) {
+  for (const rewrite of [() => log.compact(['{"sum":10}'], pageEnd(log)), () => log.repair()]) {
     const error = logError(rewrite);
     assert.ok(error instanceof LogError);
     assert.equal(error.code, 'integrity');

@@ -77,6 +77,23 @@ export function err(damaged) {
 }
 
 /**
+ * The cursor after every complete line, from a walk of `replayPage` to the
+ * end: the cursor to compact up to after folding the whole log.
+ * (`endCursor()` is `last(0).next`, which `compact` refuses.)
+ * @param {{ replayPage(cursor: string | null, maxBytes?: number): { next: string, atEnd: boolean } }} log
+ */
+export function pageEnd(log, maxBytes = 1 << 20) {
+  let cursor = null;
+  for (;;) {
+    const page = log.replayPage(cursor, maxBytes);
+    if (page.atEnd) {
+      return page.next;
+    }
+    cursor = page.next;
+  }
+}
+
+/**
  * Runs `fn`, which must throw a LogError; returns it.
  * @param {() => unknown} fn
  */

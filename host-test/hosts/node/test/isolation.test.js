@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { open } from '../pathway.js';
-import { freshDir, logError, namesIn, oks, textOf } from './helpers.js';
+import { freshDir, logError, namesIn, oks, pageEnd, textOf } from './helpers.js';
 
 test('a second instance on a different directory does not see the first one\'s log', async (t) => {
   const first = await freshDir(t);
@@ -41,7 +41,7 @@ test('the environment is per instance and the process environment does not leak 
   const dir = await freshDir(t);
   const saved = { ...process.env };
   t.after(() => {
-    for (const key of ['PATHWAY_LOG', 'PATHWAY_MAX_LINE', 'PATHWAY_MAX_DEPTH', 'PATHWAY_SYNC']) {
+    for (const key of ['PATHWAY_LOG', 'PATHWAY_MAX_LINE', 'PATHWAY_MAX_DEPTH', 'PATHWAY_SYNC', 'PATHWAY_QUOTA']) {
       if (key in saved) process.env[key] = saved[key];
       else delete process.env[key];
     }
@@ -50,6 +50,7 @@ test('the environment is per instance and the process environment does not leak 
   process.env.PATHWAY_MAX_LINE = '2';
   process.env.PATHWAY_MAX_DEPTH = '1';
   process.env.PATHWAY_SYNC = 'bogus';
+  process.env.PATHWAY_QUOTA = '1';
 
   const plain = await open(dir);
   const named = await open(dir, { logName: 'named.jsonl', maxLine: 8 });
@@ -61,8 +62,8 @@ test('the environment is per instance and the process environment does not leak 
   const error = logError(() => named.tryAppend('"123456789"'));
   assert.equal(error.code, 'too-large');
   assert.deepEqual(error.details, { index: 0, size: 11, limit: 8 });
-  assert.deepEqual(plain.settings, { logName: 'pathway.jsonl', maxLine: 1048576, maxDepth: 127, sync: 'never', epochTickMs: 10 });
-  assert.deepEqual(named.settings, { logName: 'named.jsonl', maxLine: 8, maxDepth: 127, sync: 'never', epochTickMs: 10 });
+  assert.deepEqual(plain.settings, { logName: 'pathway.jsonl', maxLine: 1048576, maxDepth: 127, sync: 'never', quota: null, epochTickMs: 10 });
+  assert.deepEqual(named.settings, { logName: 'named.jsonl', maxLine: 8, maxDepth: 127, sync: 'never', quota: null, epochTickMs: 10 });
   assert.deepEqual(await namesIn(dir), ['named.jsonl', 'pathway.jsonl']);
   assert.equal(await textOf(dir), '{"plain":true}\n');
   assert.equal(await textOf(dir, 'named.jsonl'), '[1,2,3]\n');
@@ -86,7 +87,7 @@ test('a read-only grant replays and checks; every change is access-denied and wr
   t.after(() => reader.close());
   assert.deepEqual(reader.replay(), oks('{"a":1}', '[2]'));
   assert.equal(reader.check().records, 2);
-  const end = reader.endCursor();
+  const end = pageEnd(reader);
   for (const change of [
     () => reader.tryAppend('3'),
     () => reader.appendBatch(['3']),

@@ -12,7 +12,7 @@ import { connect, headers as natsHeaders } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { NatsTransport } from '../nats.js';
 import { LogError, Trap, open } from '../pathway.js';
-import { freshDir, logError, oks } from './helpers.js';
+import { freshDir, logError, oks, pageEnd } from './helpers.js';
 import { NatsServer, freePort, natsSkip, noteSkipped } from './nats-server.js';
 
 function natsTest(name, body) {
@@ -136,7 +136,7 @@ natsTest('round trip over a stream: appends, replay, pages, compact, check, repa
   assert.equal(checked.tornTail, false);
 
   // compact: the snapshot replaces everything up to the cursor, the rest stays.
-  const upto = log.endCursor();
+  const upto = pageEnd(log);
   log.tryAppend('"kept after the cursor"');
   const report = log.compact(['{"state":"folded"}', '{"state":"two"}'], upto);
   assert.equal(report.snapshotRecords, 2);
@@ -145,7 +145,7 @@ natsTest('round trip over a stream: appends, replay, pages, compact, check, repa
     'the other instance sees the compaction');
   assert.equal(logError(() => log.replayPage(cursor)).code, 'stale-cursor', 'a cursor from before the compaction');
   assert.equal(logError(() => log.compact(['1'], upto)).code, 'stale-cursor');
-  const refusedSnapshot = logError(() => log.compact(['1', '{'], log.endCursor()));
+  const refusedSnapshot = logError(() => log.compact(['1', '{'], pageEnd(log)));
   assert.equal(refusedSnapshot.code, 'invalid-json');
   assert.equal(refusedSnapshot.details.index, 1);
   assert.deepEqual(log.replay(), oks('{"state":"folded"}', '{"state":"two"}', '"kept after the cursor"'),
@@ -161,6 +161,33 @@ natsTest('round trip over a stream: appends, replay, pages, compact, check, repa
   // appendLines works on a stream log too.
   assert.deepEqual(await log.appendLines(['{"line":1}', '', '{"line":2}']), { lines: 3, stored: 2 });
   assert.deepEqual(log.replay().slice(-2), oks('{"line":1}', '{"line":2}'));
+});
+
+natsTest('last, endCursor and logs on a stream; a named log is directory-only (io)', async (t) => {
+  const server = await NatsServer.start(t);
+  const log = await openStream(t, { nats: server.url(), stream: 'recent', replicas: 1 });
+  assert.deepEqual(log.last(3).entries, [], 'a new stream has no records');
+  log.appendBatch(['1', '{"two":2}', '[3]', '"four"']);
+  assert.deepEqual(log.last(2).entries, oks('[3]', '"four"'));
+  assert.deepEqual(log.last(1000).entries, log.replay());
+  const end = log.endCursor();
+  assert.equal(end, log.last(0).next);
+  log.appendBatch(['"five"', '6']);
+  const page = log.replayPage(end);
+  assert.deepEqual(page.entries, oks('"five"', '6'), 'from the end cursor: only what came after');
+  assert.equal(page.atEnd, true);
+  assert.equal(logError(() => log.compact(['"folded"'], end)).code, 'stale-cursor', 'compact refuses a last cursor');
+  log.compact(['"folded"'], pageEnd(log));
+  assert.deepEqual(log.last(5).entries, oks('"folded"'));
+
+  const listed = log.logs();
+  assert.deepEqual(listed.map((l) => l.name), ['recent'], 'the stream is its one log');
+  assert.equal(typeof listed[0].bytes, 'number');
+  assert.deepEqual(log.logsPage(null, 1), { logs: listed, next: null });
+
+  const named = logError(() => log.log('a'));
+  assert.equal(named.code, 'io');
+  assert.deepEqual(log.replay(), oks('"folded"'), 'the log goes on after the refused open');
 });
 
 natsTest('limits on a stream: maxLine and maxDepth refuse as on a directory, with the same messages', async (t) => {
@@ -181,6 +208,42 @@ natsTest('limits on a stream: maxLine and maxDepth refuse as on a directory, wit
   assert.equal(logError(() => log.tryAppend(big)).code, 'too-large');
   assert.deepEqual(log.replay(), []);
   await assert.rejects(open({ nats: server.url(), stream: 'limits', maxLine: 'lots' }),
+    (e) => e instanceof LogError && e.code === 'invalid-config');
+});
+
+natsTest('a quota on a stream: appends past it are quota-exceeded and send nothing; reading goes on', async (t) => {
+  const server = await NatsServer.start(t);
+  const log = await openStream(t, { nats: server.url(), stream: 'capped', replicas: 1, quota: 2000 });
+  assert.equal(log.settings.quota, 2000);
+  let stored = 0;
+  let refused;
+  while (!refused && stored < 1000) {
+    try {
+      log.tryAppend(`{"turn":${stored}}`);
+      stored += 1;
+    } catch (error) {
+      refused = error;
+    }
+  }
+  assert.ok(refused instanceof LogError, 'the quota refused an append');
+  assert.equal(refused.code, 'quota-exceeded');
+  const { used, limit, needed } = refused.details;
+  assert.equal(limit, 2000);
+  // The store counts its own bytes (headers and overhead too): `used` may
+  // already be past the limit by the last append it took.
+  assert.ok(used > 0 && needed > 0 && used + needed > limit, JSON.stringify(refused.details));
+  assert.match(refused.message, /would pass the quota/);
+  assert.ok(stored > 0);
+  const replayed = log.replay();
+  assert.equal(replayed.length, stored, 'nothing of the refused append was sent');
+  assert.deepEqual(log.last(1).entries, oks(`{"turn":${stored - 1}}`));
+  assert.equal(logError(() => log.appendBatch(['1', '2'])).code, 'quota-exceeded');
+  assert.equal(log.replay().length, stored);
+  const unlimited = await openStream(t, { nats: server.url(), stream: 'capped' });
+  assert.equal(unlimited.settings.quota, null);
+  unlimited.tryAppend('"over"');
+  assert.equal(log.replay().length, stored + 1);
+  await assert.rejects(open({ nats: server.url(), stream: 'capped', quota: 0 }),
     (e) => e instanceof LogError && e.code === 'invalid-config');
 });
 
@@ -227,7 +290,7 @@ natsTest('two compactions at once: the one that commits second is busy, and the 
   const server = await NatsServer.start(t);
   const first = await openStream(t, { nats: server.url(), stream: 'race', replicas: 1 });
   first.appendBatch(['1', '2', '3']);
-  const firstUpto = first.endCursor();
+  const firstUpto = pageEnd(first);
   // The second log's instance publishes through a transport that lets the
   // first compaction run just before its own commit goes out: the server
   // then refuses that commit (expect-last), as when two hosts race.
@@ -251,7 +314,7 @@ natsTest('two compactions at once: the one that commits second is busy, and the 
     NatsTransport.prototype.imports = imports;
   });
   const second = await openStream(t, { nats: server.url(), stream: 'race' });
-  const secondUpto = second.endCursor();
+  const secondUpto = pageEnd(second);
   let report = null;
   before = () => {
     report = first.compact(['"first"'], firstUpto);

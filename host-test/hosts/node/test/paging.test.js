@@ -117,10 +117,11 @@ test('a cursor that is not one is invalid; after a compaction it is stale', asyn
     '"junk" is not a cursor of this log; pass a cursor returned by replay-page, or none to start at the beginning',
   );
   const middle = log.replayPage(null, 1).next;
-  const end = log.endCursor();
-  assert.equal(end, allPages(log, null).at(-1).next);
+  const end = allPages(log, null).at(-1).next;
+  const last = log.endCursor();
+  assert.deepEqual(log.replayPage(last), { entries: [], tail: null, next: last, atEnd: true });
   log.compact(['{"sum":6}'], end);
-  for (const cursor of [middle, end]) {
+  for (const cursor of [middle, end, last]) {
     const stale = logError(() => log.replayPage(cursor, 10));
     assert.equal(stale.code, 'stale-cursor');
     assert.equal(

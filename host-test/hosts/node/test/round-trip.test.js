@@ -97,8 +97,12 @@ test('entries walks the log page by page, the unterminated tail last, and return
     seen.push(step.value);
   }
   assert.deepEqual(seen, oks('{"a":1}', '{"b":2}', '{"c":3}'));
-  assert.equal(step.value, log.endCursor());
   assert.deepEqual(log.replayPage(step.value), { entries: [], tail: null, next: step.value, atEnd: true });
+  // endCursor (last(0).next) is at the same place, read without a walk.
+  const end = log.endCursor();
+  assert.deepEqual(log.replayPage(end), { entries: [], tail: null, next: end, atEnd: true });
+  log.append('{"d":4}');
+  assert.deepEqual(log.replayPage(end).entries, oks('{"d":4}'));
 });
 
 test('a closed log refuses every call', async (t) => {
