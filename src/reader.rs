@@ -108,7 +108,9 @@ fn page_once<F: FileSystem>(
         return Ok((page, cursor));
     };
     // Made on a file a compaction replaced: moved to where its bytes went.
-    let cursor = if cursor.position.offset > 0 && cursor.identity != log.identity {
+    // (A cursor at 0 made on a file that existed moves too: the snapshot
+    // comes before it. One made before any file existed is the start.)
+    let cursor = if cursor.identity != 0 && cursor.identity != log.identity {
         let chain = crate::moved::read(fs, &config.log_name);
         let identity = log.identity;
         crate::moved::follow(&cursor, &chain, identity, |offset, len| {

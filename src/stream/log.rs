@@ -182,7 +182,8 @@ impl<S: Stream> StreamLog<S> {
             })
             .collect();
         self.check_sizes(&messages)?;
-        self.check_quota(messages.iter().map(wire_size).sum())?;
+        let subject = super::error::subject(&self.target.name, Topic::Events).len() as u64;
+        self.check_quota(messages.iter().map(|m| stored_size(m, subject)).sum())?;
         let total = messages.len();
         match self.stream.publish(messages) {
             Ok(_) => {
@@ -794,6 +795,13 @@ fn wire_size(message: &Outgoing) -> u64 {
         + header("Nats-Msg-Id", &message.id);
     // "NATS/1.0\r\n" ... "\r\n"
     (message.payload.len() + headers + 12) as u64
+}
+
+/// Bytes a message takes in the store as JetStream counts a stream's
+/// bytes (its file store's record: 22 bytes of header, the subject, the
+/// headers, the payload and an 8-byte hash): what the quota is held to.
+fn stored_size(message: &Outgoing, subject: u64) -> u64 {
+    22 + subject + wire_size(message) + 8
 }
 
 /// A prefix for message ids that no other handle, here or on another

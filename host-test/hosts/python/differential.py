@@ -6,7 +6,8 @@ shape agreed there. The component's errors are recorded as values; anything
 else (a trap, a host error) stops the run with a non-zero exit. With
 ``storage`` in ``cases.json``, each case runs on the NATS stream
 ``<prefix>-<kind>-<index>`` instead of a fresh directory, without the steps
-that belong to files.
+that belong to files; the ``named`` cases (named logs) and the ``quota``
+cases run on directories only, so such a run has none.
 
     python differential.py WASM CASES_JSON OUT_JSON
 """
@@ -22,7 +23,7 @@ import contextlib
 import tempfile
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-from pathway_memory import Checksum, Err, LinesError, LogError, Memory, Ok, Page
+from pathway_memory import Checksum, Err, LinesError, LogError, Memory, NamedLog, Ok, Page
 
 LOG = "pathway.jsonl"
 
@@ -30,6 +31,10 @@ LOG = "pathway.jsonl"
 # the log then changed in place to ``F`` (leaving ``{"Folded":true}``).
 FOLDED = '{"folded":true}'
 CHANGED_AT = 2
+# The counts of a log case's `last` step, in order.
+LAST_COUNTS = (0, 1, 2, 1000)
+# The entries of each named log's `last` in a named case.
+NAMED_LAST = 2
 
 
 def value(v: Any) -> Any:
@@ -142,6 +147,8 @@ def log_case(run: Dict[str, Any], index: int, data: bytes) -> Dict[str, Any]:
     with on_case(run, "logs", index, data) as (memory, directory):
         result = {
             "replay": or_error(memory.replay),
+            # Each without its `next` (a cursor is bound to the file).
+            "last": or_error(lambda: [memory.last(count).entries for count in LAST_COUNTS]),
             "pages": or_error(lambda: page_walk(memory, page_bytes)),
             "check": or_error(memory.check),
             "repair": or_error(memory.repair),
@@ -208,6 +215,83 @@ def lines_case(run: Dict[str, Any], index: int, data: bytes) -> Dict[str, Any]:
         return result
 
 
+def named_case(run: Dict[str, Any], index: int, case: Dict[str, Any]) -> Dict[str, Any]:
+    """Named logs in a fresh directory: appends, the listing, each log's
+    ``last(2)`` and replay (in order of first appearance), bad names, forks,
+    deletes, then the listing again and the replay of each target of a fork
+    that succeeded."""
+    with on_case(run, "named", index) as (memory, directory):
+        assert directory is not None, "named cases run on directories only"
+        appends = []
+        names: List[str] = []
+        for name, events in case["appends"]:
+            if name not in names:
+                names.append(name)
+            appends.append(outcome(lambda: memory.log(name).append_batch(events)))
+
+        def each(read: Callable[[NamedLog], Any]) -> List[Any]:
+            return [[name, or_error(lambda: read(memory.log(name)))] for name in names]
+
+        result: Dict[str, Any] = {
+            "appends": appends,
+            "logs": or_error(memory.logs),
+            "last": each(lambda log: log.last(NAMED_LAST).entries),
+            "replay": each(lambda log: log.replay()),
+            "bad_names": [outcome(lambda: memory.log(name).try_append("1"))
+                          for name in case["bad_names"]],
+            "forks": [outcome(lambda: memory.fork_log(source, target))
+                      for source, target in case["forks"]],
+            "deletes": [outcome(lambda: memory.delete_log(name)) for name in case["deletes"]],
+        }
+        # The targets of the forks that succeeded, in order.
+        forked = [target for (_, target), done in zip(case["forks"], result["forks"])
+                  if "ok" in done]
+        result["after"] = {
+            "logs": or_error(memory.logs),
+            "replay": [[target, or_error(lambda: memory.log(target).replay())]
+                       for target in forked],
+        }
+        result["files"] = files(directory)
+        return result
+
+
+def quota_case(run: Dict[str, Any], index: int, case: Dict[str, Any]) -> Dict[str, Any]:
+    """The grant's quota in a fresh directory, opened with ``quota=``:
+    ``try_append(event)`` ``appends`` times (refused once the quota is
+    reached), the whole replay (never refused), ``delete_log("pathway")``
+    then ``try_append(event)``, a second open with quota 0 (and its
+    ``try_append`` had it opened), then the files."""
+    assert not run["storage"], "quota cases run on directories only"
+    event = case["event"]
+    with tempfile.TemporaryDirectory(prefix="pathway-diff-") as directory:
+
+        def open_(quota: int) -> Memory:
+            return Memory.open(directory, max_line=run["max_line"], quota=quota,
+                               wasm=run["wasm"])
+
+        def zero() -> None:
+            memory = open_(0)
+            try:
+                memory.try_append(event)
+            finally:
+                memory.close()
+
+        memory = open_(case["quota"])
+        try:
+            result: Dict[str, Any] = {
+                "appends": [outcome(lambda: memory.try_append(event))
+                            for _ in range(case["appends"])],
+                "replay": or_error(memory.replay),
+                "after_delete": [outcome(lambda: memory.delete_log("pathway")),
+                                 outcome(lambda: memory.try_append(event))],
+                "zero": outcome(zero),
+            }
+            result["files"] = files(directory)
+        finally:
+            memory.close()
+        return result
+
+
 def main(argv: List[str]) -> int:
     if len(argv) != 4:
         print(f"usage: {argv[0]} WASM CASES_JSON OUT_JSON", file=sys.stderr)
@@ -229,6 +313,12 @@ def main(argv: List[str]) -> int:
                    for i, c in enumerate(cases["events"])},
         "lines": {c["name"]: lines_case(run, i, bytes.fromhex(c["hex"]))
                   for i, c in enumerate(cases["lines"])},
+        # Named logs are directory-only so far: a stream run has none.
+        "named": {} if run["storage"] else {c["name"]: named_case(run, i, c)
+                                            for i, c in enumerate(cases.get("named", []))},
+        # So are the quota cases.
+        "quota": {} if run["storage"] else {c["name"]: quota_case(run, i, c)
+                                            for i, c in enumerate(cases.get("quota", []))},
     }
     with open(out_path, "w", encoding="utf-8") as f:
         json.dump(results, f, ensure_ascii=False, sort_keys=True)

@@ -31,9 +31,9 @@ from typing import Any, Callable, Iterator, List, Optional
 
 import pytest
 
-from pathway_memory import (AccessDenied, DamagedLine, Err, InvalidJson, IoFailure,
-                            Memory, NoDirectory, Ok, PathwayError, SetupError, StaleCursor,
-                            TooLarge, Trap)
+from pathway_memory import (AccessDenied, DamagedLine, Err, InvalidJson, IoFailure, LogInfo,
+                            InvalidConfig, LogList, Memory, NoDirectory, Ok, PathwayError,
+                            QuotaExceeded, SetupError, StaleCursor, TooLarge, Trap)
 from pathway_memory import _runtime
 from pathway_memory._nats import (Batch, NatsStream, Outgoing, StreamFailure, StreamMessage, Stats,
                                   Target, Unavailable)
@@ -225,6 +225,12 @@ def oks(entries: List[Any]) -> List[str]:
     return [e.value for e in entries if isinstance(e, Ok)]
 
 
+def walk_end(memory: Memory) -> str:
+    """The ``next`` of the last page of a page walk, which ``compact``
+    takes (it refuses ``end_cursor()``, the cursor of ``last``)."""
+    return list(memory.pages(None, 1 << 20))[-1].next
+
+
 def nats_threads() -> List[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("pathway-nats-")]
 
@@ -309,13 +315,87 @@ def test_paged_replay_continues_where_it_stopped_and_sees_later_appends(
     assert oks(memory.replay())[-3:] == ['{"later":1}', '{"later":2}', '{"later":3}']
 
 
+def test_last_and_logs_work_on_a_stream_and_named_logs_fork_and_delete_are_refused_with_io(
+        open_nats: OpenNats) -> None:
+    name = stream_name()
+    memory = open_nats(name)
+    assert (memory.last(3).entries, memory.logs()) == ([], [LogInfo(name, 0)])
+    records = ['{"n":1}', '{"n":2}', '{"n":3}']
+    memory.append_batch(records)
+    recent = memory.last(2)
+    assert recent.entries == [Ok(r) for r in records[1:]]
+    assert memory.last(1000).entries == memory.replay()
+    assert memory.last(0).entries == []
+    # The stream is the grant's one log, its size the bytes the store keeps
+    # for it (headers included), as the store counts them.
+    assert memory._transport is not None
+    assert memory.logs() == [LogInfo(name, memory._transport.stats().bytes)]
+    assert memory.logs()[0].bytes > sum(len(r) + 1 for r in records)
+    assert memory.logs_page(None, 1) == LogList(memory.logs(), None)
+    # The end cursor reads only what is appended later; compact refuses it.
+    cursor = memory.end_cursor()
+    assert cursor == recent.next
+    memory.try_append('{"n":4}')
+    assert memory.replay_page(cursor, 1 << 20).entries == [Ok('{"n":4}')]
+    with pytest.raises(StaleCursor):
+        memory.compact([], cursor)
+    # Named logs are directory-only so far: opening one is `io`, and the
+    # Memory stays usable.
+    with pytest.raises(IoFailure) as refused:
+        memory.log("a")
+    assert refused.value.cause == "io"
+    assert "directories only" in str(refused.value)
+    # So are fork and delete (the stream's own log too, which stays whole),
+    # and the `log` option is a directory option.
+    for call in (lambda: memory.delete_log("a"), lambda: memory.fork_log(name, "a"),
+                 lambda: memory.delete_log(name)):
+        with pytest.raises(IoFailure) as refused_too:
+            call()
+        assert "directories only" in str(refused_too.value)
+    with pytest.raises(ValueError, match="directory log"):
+        open_nats(stream_name(), log="a")
+    assert oks(memory.replay()) == records + ['{"n":4}']
+
+
+def test_a_stream_refuses_appends_past_its_quota_sends_nothing_and_still_reads(
+        open_nats: OpenNats) -> None:
+    memory = open_nats(quota=2000)
+    assert memory.settings.quota == 2000
+    assert memory._transport is not None
+    stored, before_last = 0, 0
+    while True:
+        before = memory._transport.stats().bytes
+        try:
+            memory.try_append('{"turn":"hello there"}')
+            stored, before_last = stored + 1, before
+        except QuotaExceeded as e:
+            refused = e
+            break
+        assert stored < 1000, "no refusal"
+    stats = memory._transport.stats()
+    # `used` is what the server keeps for the stream (its own count, subject
+    # and headers included); `needed` the message as sent (payload and
+    # headers), which the server stores in a few bytes more: the last
+    # append taken started under the quota, and the refused one would pass it.
+    assert stored > 0 and refused.cause == "quota-exceeded"
+    assert (refused.used, refused.limit) == (stats.bytes, 2000)
+    assert before_last + refused.needed <= 2000 < refused.used + refused.needed
+    with pytest.raises(QuotaExceeded):
+        memory.append_batch(["1"])
+    assert memory._transport.stats() == stats  # nothing of the refused calls sent
+    assert oks(memory.replay()) == ['{"turn":"hello there"}'] * stored
+    assert len(memory.last(3).entries) == 3
+    with pytest.raises(InvalidConfig):
+        open_nats(quota=0)
+
+
 def test_compaction_keeps_what_follows_the_cursor_and_makes_old_cursors_stale(
         open_nats: OpenNats) -> None:
     memory = open_nats()
     memory.append_batch(['{"op":"remember","key":"user","value":"Ada"}',
                          '{"op":"remember","key":"goal","value":"ship"}',
                          '{"op":"forget","key":"goal"}'])
-    upto = memory.end_cursor()
+    upto = walk_end(memory)
     memory.try_append('{"op":"remember","key":"mood","value":"ok"}')
 
     # A refused snapshot changes nothing.
@@ -336,7 +416,7 @@ def test_compaction_keeps_what_follows_the_cursor_and_makes_old_cursors_stale(
     # Appends go on after the snapshot; a fresh cursor compacts again.
     memory.try_append('{"op":"remember","key":"next","value":1}')
     report = memory.compact(['{"op":"state","user":"Ada","mood":"ok","next":1}'],
-                            memory.end_cursor())
+                            walk_end(memory))
     assert (report.snapshot_records, report.kept_bytes) == (1, 0)
     assert oks(memory.replay()) == ['{"op":"state","user":"Ada","mood":"ok","next":1}']
     assert memory.check().damaged == []

@@ -78,6 +78,13 @@ def read(directory: Path, name: str = LOG) -> bytes:
     return (directory / name).read_bytes()
 
 
+def walk_end(memory: Any) -> str:
+    """The ``next`` of the last page of a page walk: a cursor ``compact``
+    takes (``end_cursor()``, read backwards, binds no hash of the bytes
+    before it, so ``compact`` refuses it)."""
+    return list(memory.pages(None, 1 << 20))[-1].next
+
+
 def write(directory: Path, data: bytes, name: str = LOG) -> None:
     (directory / name).write_bytes(data)
 
@@ -142,12 +149,13 @@ def test_missing_log_replays_as_empty_and_creates_nothing(tmp_path: Path, open_m
 
 def test_open_reports_the_settings_the_component_read(tmp_path: Path, open_memory: OpenMemory) -> None:
     assert open_memory(tmp_path).settings == Settings(
-        log_name="pathway.jsonl", max_line=1048576, max_depth=127, sync="never", epoch_tick_ms=10
+        log_name="pathway.jsonl", max_line=1048576, max_depth=127, sync="never", quota=None,
+        epoch_tick_ms=10
     )
     memory = open_memory(tmp_path, log_name="agent.jsonl", max_line=64, sync="interval:5",
                          max_depth=3)
     assert memory.settings == Settings(log_name="agent.jsonl", max_line=64, max_depth=3,
-                                       sync="interval:5", epoch_tick_ms=10)
+                                       sync="interval:5", quota=None, epoch_tick_ms=10)
 
 
 def test_log_name_and_guest_path_are_honoured(tmp_path: Path, open_memory: OpenMemory) -> None:
@@ -583,7 +591,10 @@ def test_compact_replaces_what_the_cursor_covers_with_a_snapshot(
             '{"op":"forget","key":"goal"}',
         ]
     )
-    upto = memory.end_cursor()
+    upto = walk_end(memory)
+    # The end cursor of `last` reads on, but compaction refuses it.
+    with pytest.raises(StaleCursor):
+        memory.compact(['{"op":"state"}'], memory.end_cursor())
     memory.try_append('{"op":"remember","key":"mood","value":"ok"}')  # after the cursor
     before = read(tmp_path)
 
@@ -621,7 +632,7 @@ def test_a_byte_changed_since_a_compaction_is_a_checksum_mismatch_and_an_integri
 ) -> None:
     memory = open_memory(tmp_path)
     memory.append_batch(['{"n":1}', '{"n":2}', '{"n":3}'])
-    memory.compact(['{"sum":6}'], memory.end_cursor())
+    memory.compact(['{"sum":6}'], walk_end(memory))
     memory.try_append('{"n":4}')  # after the compacted part: not covered by the checksum
     expected = hashlib.sha256(b'{"sum":6}\n').hexdigest()
     report = memory.check()
@@ -646,7 +657,7 @@ def test_a_byte_changed_since_a_compaction_is_a_checksum_mismatch_and_an_integri
     assert report.clean is False
 
     # Neither rewrite writes a new checksum over the changed bytes.
-    for rewrite in (lambda: memory.compact(['{"sum":10}'], memory.end_cursor()), memory.repair):
+    for rewrite in (lambda: memory.compact(['{"sum":10}'], walk_end(memory)), memory.repair):
         with pytest.raises(Integrity) as refused:
             rewrite()
         error = refused.value
@@ -662,7 +673,7 @@ def test_a_byte_changed_since_a_compaction_is_a_checksum_mismatch_and_an_integri
 def test_a_leftover_compaction_file_makes_compaction_busy(tmp_path: Path, open_memory: OpenMemory) -> None:
     memory = open_memory(tmp_path)
     memory.try_append("1")
-    upto = memory.end_cursor()
+    upto = walk_end(memory)
     write(tmp_path, b"", name="pathway.jsonl.compact")
     with pytest.raises(Busy) as busy:
         memory.compact(["2"], upto)

@@ -69,3 +69,31 @@ fn a_stream_lists_its_one_log_and_refuses_named_ones() {
     // Nothing was written to the stream's log.
     assert_eq!(log.replay().unwrap().len(), 2);
 }
+
+#[test]
+fn a_stream_stops_appends_at_its_quota_as_the_server_counts_its_bytes() {
+    let server = Server::single("quota");
+    let url = server.url();
+    let options = Options {
+        quota: Some(2000),
+        ..Options::default()
+    };
+    let mut log = open_with(&url, "q", 1, options);
+    let mut stored = 0;
+    let refused = loop {
+        match log.try_append(r#"{"turn":"hello there"}"#) {
+            Ok(()) => stored += 1,
+            Err(e) => break e,
+        }
+    };
+    let Some(Cause::QuotaExceeded(q)) = refused.cause() else {
+        panic!("expected quota-exceeded, got {refused}");
+    };
+    assert!(q.used <= 2000 && q.used + q.needed > 2000, "{q:?}");
+    // What the server holds stays within the quota: the estimate is its
+    // own accounting of a message.
+    let held = log.logs().unwrap()[0].bytes;
+    assert_eq!(held, q.used);
+    assert!(stored > 5, "{stored}");
+    assert_eq!(log.replay().unwrap().len(), stored);
+}

@@ -6,5 +6,6 @@
 mod common;
 
 mod disk_full;
+mod follow;
 mod sigkill;
 mod stall;

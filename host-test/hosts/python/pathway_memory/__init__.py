@@ -27,6 +27,15 @@ the component's stream build (``pathway_memory_stream.wasm``) and serves its
 ``pathway:memory/stream@0.3.0`` imports with nats-py on a background thread
 (``pathway_memory._nats``); the ``Memory`` and its methods are the same.
 
+One grant holds many logs: ``memory.log("thread-42")`` is the log kept in
+``thread-42.jsonl`` (a :class:`NamedLog`, with the default log's methods),
+``memory.logs()`` lists them, ``memory.last(n)`` reads the last ``n``
+entries backwards and ``memory.end_cursor()`` is ``last(0).next``;
+``memory.fork_log(source, target)`` copies a log to a new name and
+``memory.delete_log(name)`` deletes one, crash-safely.
+``Memory.open(directory, log="thread-42")`` opens the instance's own log
+functions on a named log.
+
 One ``Engine`` exists per process (with epoch interruption, advanced by a
 daemon thread every ``epoch-tick-ms`` the component names, for call
 deadlines); each ``.wasm`` file is compiled once per process and cached.
@@ -36,22 +45,28 @@ to :meth:`Memory.open`.
 """
 
 from ._runtime import INTERFACE, WASM_ENV
-from .errors import (AccessDenied, Busy, InsufficientSpace, Integrity, InvalidConfig,
-                     InvalidCursor, InvalidJson, IoFailure, LinesError, LogError, NoDirectory,
-                     NotAFile, PathwayError, SetupError, StaleCursor, TooLarge, Trap)
+from .errors import (AccessDenied, Busy, Deleted, InsufficientSpace, Integrity, InvalidConfig,
+                     InvalidCursor, InvalidJson, InvalidName, IoFailure, LinesError, LogError,
+                     LogExists, NoDirectory, NoLog, NotAFile, PathwayError, QuotaExceeded,
+                     SetupError, StaleCursor, TooLarge, Trap)
 from .lines import BATCH_IDLE, BATCH_MAX_WAIT, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, LinesReport
-from .memory import Memory
+from .memory import OPEN_HANDLES, Memory, NamedLog
 from .values import (CheckReport, Checksum, CompactReport, DamagedLine, DeepLine, Entry, Err,
-                     IntegrityDetails, InvalidJsonDetails, MemoryCap, Ok, Page, RepairReport,
-                     Settings, TooLargeDetails)
+                     IntegrityDetails, InvalidJsonDetails, LogInfo, LogList, MemoryCap, Ok, Page,
+                     QuotaExceededDetails, Recent, RepairReport, Settings, TooLargeDetails)
 
 __all__ = [
     "Memory",
+    "NamedLog",
+    "OPEN_HANDLES",
     "Ok",
     "Err",
     "Entry",
     "DamagedLine",
     "Page",
+    "Recent",
+    "LogInfo",
+    "LogList",
     "Settings",
     "CompactReport",
     "Checksum",
@@ -61,6 +76,7 @@ __all__ = [
     "InvalidJsonDetails",
     "TooLargeDetails",
     "IntegrityDetails",
+    "QuotaExceededDetails",
     "MemoryCap",
     "PathwayError",
     "SetupError",
@@ -73,10 +89,15 @@ __all__ = [
     "AccessDenied",
     "InsufficientSpace",
     "InvalidCursor",
+    "InvalidName",
+    "NoLog",
+    "LogExists",
+    "Deleted",
     "StaleCursor",
     "Busy",
     "IoFailure",
     "Integrity",
+    "QuotaExceeded",
     "Trap",
     "LinesError",
     "LinesReport",

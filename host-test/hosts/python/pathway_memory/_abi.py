@@ -18,8 +18,13 @@ Values: ``string`` <-> ``str``, integers <-> ``int``, ``bool``, ``enum`` <->
 :class:`~pathway_memory.values.Err`, ``variant`` <-> :class:`Case`, and a
 ``record`` <-> the class registered for its field names (snake_case, in WIT
 order; lowered from any object with those attributes): a WIT change without
-a matching class fails at load, never mid-call. ``flags``, ``char``, floats
-and resources are not used by the interfaces and fail at load too.
+a matching class fails at load, never mid-call. A resource handle
+(``own<T>`` returned, ``borrow<T>`` passed) is a :class:`Resource`, the
+host's own copy of wasmtime's ``wasmtime_component_resource_any_t``: the
+caller drops it in the store (:func:`drop_resource`) or, when its store is
+gone, frees it (:func:`free_resource`). ``flags``, ``char``, floats, an
+``own`` passed and a ``borrow`` returned are not used by the interfaces and
+fail at load too.
 
 The same conversions serve the host functions the stream build imports
 (``pathway_memory._imports``): their arguments are lifted and their
@@ -76,10 +81,13 @@ _val_new = _c("wasmtime_component_val_new", c_void_p, c_void_p)
 _val_delete = _c("wasmtime_component_val_delete", None, c_void_p)
 _func_call = _c("wasmtime_component_func_call", c_void_p,
                 c_void_p, c_void_p, c_void_p, c_size_t, c_void_p, c_size_t)
+_resource_clone = _c("wasmtime_component_resource_any_clone", c_void_p, c_void_p)
+_resource_drop = _c("wasmtime_component_resource_any_drop", c_void_p, c_void_p, c_void_p)
+_resource_delete = _c("wasmtime_component_resource_any_delete", None, c_void_p)
 
 _K = {name: getattr(ffi, "WASMTIME_COMPONENT_" + name).value for name in (
     "BOOL", "U8", "U16", "U32", "U64", "S8", "S16", "S32", "S64", "STRING", "LIST", "RECORD",
-    "TUPLE", "VARIANT", "ENUM", "OPTION", "RESULT")}
+    "TUPLE", "VARIANT", "ENUM", "OPTION", "RESULT", "RESOURCE")}
 _INTS = {wt.U8: "U8", wt.U16: "U16", wt.U32: "U32", wt.U64: "U64",
          wt.S8: "S8", wt.S16: "S16", wt.S32: "S32", wt.S64: "S64"}
 
@@ -148,6 +156,8 @@ def lifter(ty: wt.ValType, records: Records) -> Lift:
         return _variant_lifter(cases)
     if isinstance(ty, wt.RecordType):
         return _record_lifter(ty, records)
+    if isinstance(ty, wt.OwnType):
+        return _lift_own
     raise SetupError(f"this host cannot take a {type(ty).__name__} from the component")
 
 
@@ -225,6 +235,56 @@ def _record_lifter(ty: wt.RecordType, records: Records) -> Lift:
     return lift
 
 
+class Resource:
+    """A resource handle the component returned (``own<T>``): the address
+    of the host's own ``wasmtime_component_resource_any_t``, a copy of the
+    one in the returned value (which is freed with that value). It stays
+    valid until :func:`drop_resource` or :func:`free_resource`; passing it
+    after that is refused (``ValueError``), never a use of freed memory."""
+
+    __slots__ = ("address",)
+
+    def __init__(self, address: int) -> None:
+        self.address = address
+
+    def __repr__(self) -> str:
+        return f"Resource({self.address:#x})" if self.address else "Resource(freed)"
+
+
+def _lift_own(mem: memoryview, at: int) -> Resource:
+    (pointer,) = _u64(mem, at + _OF)
+    copy = _resource_clone(pointer)
+    if not copy:
+        raise SetupError("wasmtime returned no copy of a resource handle")
+    return Resource(int(copy))
+
+
+def drop_resource(context: Any, resource: Resource) -> None:
+    """Drops the owned handle ``resource`` in its store (``context``): the
+    guest's destructor runs, so set the call's deadline first. Then frees
+    the host's copy, also when the drop fails.
+
+    :raises WasmtimeError: a trap (or a handle the store no longer has).
+    """
+    address = resource.address
+    if not address:
+        return
+    try:
+        error = _resource_drop(context, address)
+    finally:
+        free_resource(resource)
+    if error:
+        raise WasmtimeError._from_ptr(ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t)))
+
+
+def free_resource(resource: Resource) -> None:
+    """Frees the host's copy of ``resource`` without dropping it in its
+    store: for a store that is gone (a trapped instance that was replaced)."""
+    address, resource.address = resource.address, 0
+    if address:
+        _resource_delete(address)
+
+
 # --------------------------------------------------------------------------
 # Lowering: Python -> C value
 #
@@ -290,7 +350,23 @@ def lowerer(ty: wt.ValType) -> Lower:
         return _variant_lowerer({name: None if t is None else lowerer(t) for name, t in ty.cases})
     if isinstance(ty, wt.RecordType):
         return _record_lowerer([(name, lowerer(t)) for name, t in ty.fields])
+    if isinstance(ty, wt.BorrowType):
+        return _lower_borrow
     raise SetupError(f"this host cannot pass a {type(ty).__name__} to the component")
+
+
+def _lower_borrow(at: int, value: Resource) -> None:
+    # A copy of the handle, freed with the argument after the call; the
+    # handle stays ours.
+    if not isinstance(value, Resource):
+        raise TypeError(f"a WIT borrow needs a resource handle, not {type(value).__name__}")
+    if not value.address:
+        raise ValueError("this resource handle was dropped")
+    copy = _resource_clone(value.address)
+    if not copy:
+        raise SetupError("wasmtime returned no copy of a resource handle")
+    _pack_u64(_MEM, at + _OF, int(copy))
+    _MEM[at + _KIND] = _K["RESOURCE"]
 
 
 def _boxed(lower: Lower, value: Any) -> int:

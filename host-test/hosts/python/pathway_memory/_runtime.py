@@ -21,7 +21,8 @@ from wasmtime.component import Component, ComponentInstanceType, ExportIndex, Fu
 from . import _abi
 from .errors import LogError, SetupError
 from .values import (CheckReport, CompactReport, DamagedLine, DeepLine, IntegrityDetails,
-                     InvalidJsonDetails, Page, RepairReport, Settings, TooLargeDetails)
+                     InvalidJsonDetails, LogInfo, LogList, Page, QuotaExceededDetails, Recent,
+                     RepairReport, Settings, TooLargeDetails)
 
 if TYPE_CHECKING:
     from ._imports import StreamImports
@@ -41,11 +42,19 @@ STREAM_WASM_NAME = "pathway_memory_stream.wasm"
 STDERR_CAPACITY = 64 * 1024
 
 FUNCTIONS = ("open-log", "append", "try-append", "append-batch", "replay", "replay-entries",
-             "sync", "replay-page", "compact", "check", "repair", "host-message")
+             "sync", "replay-page", "compact", "check", "repair", "last", "logs", "delete-log",
+             "fork-log", "host-message")
+#: The resource ``named-log``: its static ``open`` and its methods (whose
+#: first parameter is the handle), by the names the component exports.
+NAMED_OPEN = "[static]named-log.open"
+NAMED_METHODS = ("name", "try-append", "append-batch", "replay-entries", "replay-page", "last",
+                 "sync", "compact", "check", "repair")
+NAMED = (NAMED_OPEN,) + tuple(f"[method]named-log.{m}" for m in NAMED_METHODS)
 
 #: What each WIT record the component returns becomes (``log-error`` is raised).
 RECORDS = _abi.records_of(DamagedLine, DeepLine, Page, Settings, CompactReport, CheckReport,
-                          RepairReport, InvalidJsonDetails, TooLargeDetails, IntegrityDetails)
+                          RepairReport, InvalidJsonDetails, TooLargeDetails, IntegrityDetails,
+                          QuotaExceededDetails, Recent, LogInfo, LogList)
 RECORDS[("cause", "message")] = LogError.from_wit
 # A check report's `checksum` variant becomes a Checksum.
 RECORDS.update({names: CheckReport.from_wit for names in _abi.records_of(CheckReport)})
@@ -88,7 +97,7 @@ class Runtime:
             raise SetupError(f"the component's {INTERFACE} is not an interface")
         functions = iface_type.exports(engine)
         self.exports: Dict[str, Tuple[ExportIndex, _abi.Export]] = {}
-        for name in FUNCTIONS:
+        for name in FUNCTIONS + NAMED:
             index = component.get_export_index(name, iface)
             func_type = functions[name].ty if name in functions else None
             if index is None or not isinstance(func_type, FuncType):
@@ -229,3 +238,16 @@ class Instance:
                 raise SetupError(f"{INTERFACE}#{name} is not a function")
             func = self.funcs[name] = found._func
         return export.call(func, self.context, args)
+
+    def drop(self, handles: Sequence[_abi.Resource]) -> None:
+        """Drops the owned resource ``handles`` (the guest's destructors
+        run) and frees them, all of them even when one traps; raises the
+        first ``WasmtimeError``."""
+        failed: Optional[WasmtimeError] = None
+        for handle in handles:
+            try:
+                _abi.drop_resource(self.context, handle)
+            except WasmtimeError as e:
+                failed = failed or e
+        if failed is not None:
+            raise failed

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, NamedTuple, Optional, Type, Union
 
-from .values import IntegrityDetails, InvalidJsonDetails, TooLargeDetails
+from .values import IntegrityDetails, InvalidJsonDetails, QuotaExceededDetails, TooLargeDetails
 
 __all__ = [
     "PathwayError",
@@ -25,10 +25,15 @@ __all__ = [
     "AccessDenied",
     "InsufficientSpace",
     "InvalidCursor",
+    "InvalidName",
+    "NoLog",
+    "LogExists",
+    "Deleted",
     "StaleCursor",
     "Busy",
     "IoFailure",
     "Integrity",
+    "QuotaExceeded",
     "Trap",
     "LinesError",
 ]
@@ -50,7 +55,7 @@ class Case(NamedTuple):
     payload: Any = None
 
 
-Details = Union[InvalidJsonDetails, TooLargeDetails, IntegrityDetails, None]
+Details = Union[InvalidJsonDetails, TooLargeDetails, IntegrityDetails, QuotaExceededDetails, None]
 
 
 class LogError(PathwayError):
@@ -59,12 +64,14 @@ class LogError(PathwayError):
     ``cause``: the WIT ``cause`` case (``"invalid-json"``, ``"too-large"``,
     ``"invalid-config"``, ``"no-directory"``, ``"not-a-file"``,
     ``"access-denied"``, ``"insufficient-space"``, ``"invalid-cursor"``,
-    ``"stale-cursor"``, ``"busy"``, ``"io"``, ``"integrity"``). ``details``:
-    the :class:`InvalidJsonDetails`, :class:`TooLargeDetails` or
-    :class:`IntegrityDetails` record, else ``None``. ``message`` and ``str(e)``: the component's text. When an
-    append fails, nothing of that call was written (but see
-    ``append_batch`` on a full device); when ``compact`` or ``repair``
-    fails, the log is as it was.
+    ``"invalid-name"``, ``"no-log"``, ``"log-exists"``, ``"deleted"``,
+    ``"stale-cursor"``, ``"busy"``, ``"io"``, ``"integrity"``,
+    ``"quota-exceeded"``). ``details``: the :class:`InvalidJsonDetails`,
+    :class:`TooLargeDetails`, :class:`IntegrityDetails` or
+    :class:`QuotaExceededDetails` record, else ``None``. ``message`` and
+    ``str(e)``: the component's text. When an append fails, nothing of that
+    call was written (but see ``append_batch`` on a full device); when
+    ``compact`` or ``repair`` fails, the log is as it was.
     """
 
     #: The WIT case a subclass stands for ("" on the base class).
@@ -126,7 +133,8 @@ class TooLarge(LogError):
 
 
 class InvalidConfig(LogError):
-    """``log_name``, ``max_line``, ``max_depth`` or ``sync`` cannot be used."""
+    """``log_name``, ``max_line``, ``max_depth`` or ``sync`` cannot be used, or
+    ``log_name`` and ``log`` were both given."""
 
     CAUSE = "invalid-config"
 
@@ -160,6 +168,42 @@ class InvalidCursor(LogError):
     """The cursor text is not a cursor of this component."""
 
     CAUSE = "invalid-cursor"
+
+
+class InvalidName(LogError):
+    """A log name that cannot be used (empty, over 200 bytes, a path
+    separator, a control character, a leading ``.``, or ``.jsonl`` inside
+    it): :meth:`~pathway_memory.Memory.log`, ``Memory.open(log=...)``,
+    :meth:`~pathway_memory.Memory.delete_log` or
+    :meth:`~pathway_memory.Memory.fork_log` refused it and nothing was
+    created or changed; the message says which rule it broke."""
+
+    CAUSE = "invalid-name"
+
+
+class NoLog(LogError):
+    """There is no log of that name: :meth:`~pathway_memory.Memory.delete_log`
+    of a missing log, or the source of :meth:`~pathway_memory.Memory.fork_log`.
+    Nothing was changed; :meth:`~pathway_memory.Memory.logs` lists the logs
+    there are."""
+
+    CAUSE = "no-log"
+
+
+class LogExists(LogError):
+    """The target of :meth:`~pathway_memory.Memory.fork_log` exists: a fork
+    never replaces a log. Fork to another name, or delete that log first."""
+
+    CAUSE = "log-exists"
+
+
+class Deleted(LogError):
+    """The log was deleted (by this instance or another, in this process or
+    another) while this append wrote to it: nothing of the call is stored,
+    and the deleted log is not created again. Append again to start a new
+    log of that name."""
+
+    CAUSE = "deleted"
 
 
 class StaleCursor(LogError):
@@ -203,10 +247,34 @@ class Integrity(LogError):
         return self.details.actual
 
 
+class QuotaExceeded(LogError):
+    """Storing the call's bytes would take the grant past its quota
+    (``PATHWAY_QUOTA``): nothing of the call was stored. ``details`` has
+    the bytes ``used`` now, the ``limit`` and the bytes ``needed`` (also as
+    attributes here). Delete, compact or repair to free room, or raise the
+    quota."""
+
+    CAUSE = "quota-exceeded"
+    details: QuotaExceededDetails
+
+    @property
+    def used(self) -> int:
+        return self.details.used
+
+    @property
+    def limit(self) -> int:
+        return self.details.limit
+
+    @property
+    def needed(self) -> int:
+        return self.details.needed
+
+
 _BY_CAUSE: Dict[str, Type[LogError]] = {
     cls.CAUSE: cls
     for cls in (InvalidJson, TooLarge, InvalidConfig, NoDirectory, NotAFile, AccessDenied,
-                InsufficientSpace, InvalidCursor, StaleCursor, Busy, IoFailure, Integrity)
+                InsufficientSpace, InvalidCursor, InvalidName, NoLog, LogExists, Deleted,
+                StaleCursor, Busy, IoFailure, Integrity, QuotaExceeded)
 }
 
 

@@ -1,5 +1,7 @@
 """The log handle: :class:`Memory`, one log in one directory (or one NATS
-JetStream stream) served by its own component instance."""
+JetStream stream) served by its own component instance, and
+:class:`NamedLog`, another log of the same grant opened by name in that
+instance."""
 
 from __future__ import annotations
 
@@ -7,22 +9,28 @@ import math
 import os
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional,
+                    Sequence, Tuple, Union)
 
 from wasmtime import WasmtimeError
 
-from . import _runtime
-from ._runtime import WASM_ENV, Instance, Runtime, Ticker
+from . import _abi, _runtime
+from ._runtime import NAMED_OPEN, WASM_ENV, Instance, Runtime, Ticker
 from .errors import Case, LogError, PathwayError, SetupError, Trap
 from .lines import (BATCH_IDLE, BATCH_MAX_WAIT, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, Line,
                     LinesReport, append_lines)
-from .values import (CheckReport, CompactReport, Entry, Err, MemoryCap, Ok, Page, RepairReport,
-                     Settings)
+from .values import (CheckReport, CompactReport, Entry, Err, LogInfo, LogList, MemoryCap, Ok, Page,
+                     Recent, RepairReport, Settings)
 
 if TYPE_CHECKING:
     from ._nats import NatsStream
 
 _U32_MAX = (1 << 32) - 1
+#: How many named logs a :class:`Memory` keeps open at once: opening one
+#: more first drops them all (they are opened again as they are used).
+OPEN_HANDLES = 256
+#: Logs per page of :meth:`Memory.logs`.
+_LOGS_PAGE = 1000
 _NO_DEADLINE = 1 << 62
 #: Seconds a NATS log's transport retries one call while the server is away,
 #: at most (and at most half the call timeout).
@@ -58,6 +66,12 @@ class Memory:
         self._transport = transport
         self._linker = None
         self._closer: Optional[weakref.finalize] = None
+        #: The named logs open in the current instance, by name: dropped
+        #: when there are too many and on close(), forgotten (freed, not
+        #: dropped) with a trapped instance. Always this dict (cleared, never
+        #: replaced): the finalizer frees what is left in it.
+        self._handles: Dict[str, _abi.Resource] = {}
+        weakref.finalize(self, _free_handles, self._handles)
         if transport is not None:
             assert _runtime.stream is not None
             # The transport's connection and loop thread end with this
@@ -89,6 +103,8 @@ class Memory:
         sync: Optional[str] = None,
         max_depth: Optional[int] = None,
         *,
+        log: Optional[str] = None,
+        quota: Union[int, str, None] = None,
         wasm: Union[str, "os.PathLike[str]", None] = None,
         guest_path: str = ".",
         read_only: bool = False,
@@ -111,6 +127,12 @@ class Memory:
 
         :param log_name: ``PATHWAY_LOG``, a plain file name (the component's
             default when ``None``).
+        :param log: ``PATHWAY_NAME``: the instance's own log functions
+            (``try_append``, ``replay``, ...) work on the named log ``log``,
+            the file ``<log>.jsonl``, as :meth:`log` would give it. The
+            component checks the name: a bad one fails the open with
+            :class:`~pathway_memory.InvalidName`; with ``log_name`` too, with
+            :class:`~pathway_memory.InvalidConfig`.
         :param max_line: ``PATHWAY_MAX_LINE``, the largest stored line in bytes.
         :param sync: ``PATHWAY_SYNC``, passed through as is (``"never"``,
             ``"always"`` or ``"interval:<ms>"``); the component checks it.
@@ -118,6 +140,17 @@ class Memory:
             may nest arrays and objects (1 to 10000; the component's default
             127): a deeper event is refused with
             :class:`~pathway_memory.InvalidJson`.
+        :param quota: ``PATHWAY_QUOTA``, the most bytes all files of the
+            grant (all messages of a NATS stream) may hold together, passed
+            as ``str(quota)``; ``None``: no limit. The component checks it:
+            ``0`` or a value that is not a number (``"lots"``) fails the open
+            with :class:`~pathway_memory.InvalidConfig`. An append or fork
+            that would take the grant past it is refused with
+            :class:`~pathway_memory.QuotaExceeded` and stores nothing;
+            reading is never refused, and :meth:`delete_log`,
+            :meth:`compact` and :meth:`repair` free room. Appenders in
+            several instances at once may each pass the quota by at most one
+            call (each checks the bytes stored before it writes).
         :param wasm: path of the component; default: ``$PATHWAY_WASM``, else
             the one the installed wheel carries.
         :param guest_path: where the guest sees the directory.
@@ -131,7 +164,7 @@ class Memory:
         :param nats: instead of ``directory``: the NATS server URL
             (``nats://host:port``; several comma-separated for a cluster;
             ``nats://user:password@host:port`` for credentials). ``log_name``,
-            ``sync``, ``read_only`` and ``guest_path`` do not apply.
+            ``log``, ``sync``, ``read_only`` and ``guest_path`` do not apply.
         :param stream: the JetStream stream holding the log (with ``nats``).
         :param replicas: create the stream with this many replicas if it is
             missing; ``None``: a missing stream fails with
@@ -145,7 +178,9 @@ class Memory:
         ``DIR/X_stream.wasm``, else ``DIR/pathway_memory_stream.wasm``.
 
         :raises LogError: the component's ``open-log`` refused the
-            configuration (:class:`~pathway_memory.InvalidConfig`) or the
+            configuration (:class:`~pathway_memory.InvalidConfig`, also for a
+            ``quota`` of 0 or not a number;
+            :class:`~pathway_memory.InvalidName` for ``log``) or the
             directory (:class:`~pathway_memory.NoDirectory`); for a NATS log,
             no server answers (:class:`~pathway_memory.IoFailure`), the stream
             is missing (:class:`~pathway_memory.NoDirectory`) or the server
@@ -173,7 +208,7 @@ class Memory:
             if directory is not None:
                 raise TypeError("pass a directory or nats=, not both")
             _check_nats(nats, stream, replicas)
-            for what, given in (("log_name", log_name), ("sync", sync)):
+            for what, given in (("log_name", log_name), ("log", log), ("sync", sync)):
                 if given is not None:
                     raise ValueError(f"{what} applies to a directory log; a NATS log is named by "
                                      "stream= and stores each event when the server acks it")
@@ -190,8 +225,11 @@ class Memory:
             if number is not None and (isinstance(number, bool) or not isinstance(number, int)):
                 raise TypeError(f"{what} must be int, not {type(number).__name__}")
         env: List[Tuple[str, str]] = []
-        for name, value in (("PATHWAY_LOG", log_name), ("PATHWAY_MAX_LINE", max_line),
-                            ("PATHWAY_MAX_DEPTH", max_depth), ("PATHWAY_SYNC", sync)):
+        if log is not None:
+            _check_str(log, "log")
+        for name, value in (("PATHWAY_LOG", log_name), ("PATHWAY_NAME", log),
+                            ("PATHWAY_MAX_LINE", max_line), ("PATHWAY_MAX_DEPTH", max_depth),
+                            ("PATHWAY_SYNC", sync), ("PATHWAY_QUOTA", quota)):
             if value is None:
                 continue
             text = str(value)
@@ -236,30 +274,59 @@ class Memory:
     def _call(self, name: str, *args: Any) -> Any:
         """Calls ``name``; a trap becomes :class:`Trap` after a fresh instance is made."""
         with self._call_lock:
-            instance = self._instance
-            if instance is None:
-                raise PathwayError("this Memory is closed")
-            ticks, ticker = self._ticks, self._ticker
-            # Read before the deadline is set, so that the ticks counted
-            # since are never fewer than the epochs wasmtime counts.
-            started = ticker.ticks if ticker is not None else 0
-            instance.set_deadline(ticks)
-            mark = len(instance.stderr)
-            try:
-                return instance.call(name, args)
-            except WasmtimeError as e:
-                stderr = bytes(instance.stderr[mark:]).decode("utf-8", "replace")
-                # Typed, not read from wasmtime's text: the ticker moved past
-                # the deadline set for this call.
-                timed_out = ticker is not None and ticks != _NO_DEADLINE and \
-                    ticker.ticks - started >= ticks
-                raise self._recover(e, stderr, timed_out) from e
+            return self._enter(Instance.call, name, args)
+
+    def _enter(self, action: Callable[..., Any], *args: Any) -> Any:
+        """``action(instance, *args)`` under the call's deadline; a trap
+        becomes :class:`Trap` after a fresh instance is made. The call lock
+        is held."""
+        instance = self._instance
+        if instance is None:
+            raise PathwayError("this Memory is closed")
+        ticks, ticker = self._ticks, self._ticker
+        # Read before the deadline is set, so that the ticks counted
+        # since are never fewer than the epochs wasmtime counts.
+        started = ticker.ticks if ticker is not None else 0
+        instance.set_deadline(ticks)
+        mark = len(instance.stderr)
+        try:
+            return action(instance, *args)
+        except WasmtimeError as e:
+            stderr = bytes(instance.stderr[mark:]).decode("utf-8", "replace")
+            # Typed, not read from wasmtime's text: the ticker moved past
+            # the deadline set for this call.
+            timed_out = ticker is not None and ticks != _NO_DEADLINE and \
+                ticker.ticks - started >= ticks
+            raise self._recover(e, stderr, timed_out) from e
+
+    def _call_named(self, log: str, method: str, *args: Any) -> Any:
+        """Calls the ``named-log`` method ``method`` on the log ``log``,
+        opening its handle first if it is not open in this instance."""
+        with self._call_lock:
+            handle = self._named_handle(log)
+            return self._enter(Instance.call, method, (handle,) + args)
+
+    def _named_handle(self, log: str) -> _abi.Resource:
+        """The open handle of the named log ``log`` (the call lock is held):
+        cached, else opened (which checks the name: :class:`InvalidName`)."""
+        handle = self._handles.get(log)
+        if handle is not None:
+            return handle
+        if len(self._handles) >= OPEN_HANDLES:
+            handles = list(self._handles.values())
+            self._handles.clear()
+            self._enter(Instance.drop, handles)
+        handle = self._ok(self._enter(Instance.call, NAMED_OPEN, (log,)))
+        self._handles[log] = handle
+        return handle
 
     def _recover(self, trap: WasmtimeError, stderr: str, timed_out: bool) -> Trap:
         """Replaces the trapped instance (it cannot be entered again) and
         words the trap: the component's words for a deadline, wasmtime's
         otherwise."""
         self._instance = None
+        # The named logs' handles were the old instance's: freed, not dropped.
+        _free_handles(self._handles)
         try:
             self._instance = self._new_instance()
         except PathwayError as setup:
@@ -385,12 +452,126 @@ class Memory:
             cursor = page.next
 
     def end_cursor(self) -> str:
-        """A cursor after every complete line of the log as it is now."""
-        page = None
-        for page in self.pages(None, 4 << 20):
-            pass
-        assert page is not None
-        return page.next
+        """The cursor at the end of the log as it is now (before an
+        unterminated last line), without reading the log: ``last(0).next``.
+        Pass it to :meth:`replay_page` to read only what is appended later.
+        ``compact`` refuses it (``stale-cursor``): compact up to the ``next``
+        of a page walk (:meth:`pages`).
+
+        :raises LogError: why the log cannot be read.
+        """
+        return self.last(0).next
+
+    def last(self, count: int) -> Recent:
+        """WIT ``last``: the last ``count`` (0 to 2**32-1) entries, oldest
+        first (the end of what :meth:`replay` returns, an unterminated last
+        line included), read backwards from the end: the cost grows with
+        what is returned, not with the log's size. A damaged line's ``line``
+        is 0 (no lines are counted backwards); its ``offset`` is exact.
+        ``next``: the end cursor (see :meth:`end_cursor`).
+
+        :raises LogError: why the log cannot be read.
+        """
+        recent: Recent = self._ok(self._call("last", _check_u32(count, "count")))
+        return recent
+
+    def logs_page(self, after: Optional[str] = None, max: int = _LOGS_PAGE) -> LogList:
+        """WIT ``logs``: the grant's logs whose names come after ``after``
+        (``None``: from the first), at most ``max`` (1 to 2**32-1), in name
+        order (by the bytes of their UTF-8), each as ``LogInfo(name,
+        bytes)``. A log named ``N`` is the file ``N.jsonl`` (the default log
+        ``pathway.jsonl`` is the log ``pathway``); side files and other
+        files are never listed. ``next``: pass it as ``after`` for the next
+        page; ``None``: no log follows.
+
+        :raises LogError: the directory cannot be read.
+        """
+        if after is not None:
+            _check_str(after, "after")
+        page: LogList = self._ok(self._call("logs", after, _check_u32(max, "max")))
+        return page
+
+    def logs(self) -> List[LogInfo]:
+        """Every log of the grant in name order: :meth:`logs_page`, a page
+        of 1,000 at a time, concatenated.
+
+        :raises LogError: the directory cannot be read.
+        """
+        found: List[LogInfo] = []
+        after: Optional[str] = None
+        while True:
+            page = self.logs_page(after, _LOGS_PAGE)
+            found.extend(page.logs)
+            if page.next is None:
+                return found
+            after = page.next
+
+    def delete_log(self, name: str) -> int:
+        """WIT ``delete-log``: deletes the log ``name`` of the grant (the file
+        ``<name>.jsonl``) and its side files (``.quarantine``, ``.sha256``);
+        returns the size it had in bytes. Crash-safe: after a crash at any
+        moment the log is whole or gone, never a prefix. This Memory's own
+        handle on that log is dropped first, so the next :meth:`log` of the
+        name opens it afresh; an append through another instance's handle
+        (another :class:`Memory`, here or in another process) that was
+        writing to it fails with :class:`~pathway_memory.Deleted` and stores
+        nothing, and the append after that starts a new log of that name.
+        The default log can be deleted too, by its name (``"pathway"``).
+
+        :raises InvalidName: a name that cannot be used.
+        :raises NoLog: there is no log of that name.
+        :raises LogError: ``busy`` (a compaction or repair runs), or a failed
+            file operation; the log is then as it was.
+        """
+        _check_str(name, "name")
+        with self._call_lock:
+            handle = self._handles.pop(name, None)
+            if handle is not None:
+                self._enter(Instance.drop, [handle])
+            size: int = self._ok(self._enter(Instance.call, "delete-log", (name,)))
+        return size
+
+    def fork_log(self, source: str, target: str, at: Optional[str] = None) -> int:
+        """WIT ``fork-log``: makes the new log ``target`` a copy of the log
+        ``source`` up to the cursor ``at`` (a cursor of ``source``, from
+        :meth:`replay_page` or :meth:`end_cursor`; ``None``: its end, before
+        an unterminated last line); returns the bytes copied. The new log
+        appears whole or not at all (written to a temporary file in pages,
+        synced, then linked to its name) and never replaces one; appends to
+        either log never show in the other.
+
+        :raises InvalidName: ``source`` or ``target`` cannot be used.
+        :raises NoLog: there is no log ``source``.
+        :raises LogExists: the log ``target`` exists.
+        :raises LogError: ``invalid-cursor``, ``stale-cursor`` (a cursor of
+            another log, or of bytes that changed since), or a failed file
+            operation; nothing is created then.
+        """
+        _check_str(source, "source")
+        _check_str(target, "target")
+        if at is not None:
+            _check_str(at, "at")
+        copied: int = self._ok(self._call("fork-log", source, target, at))
+        return copied
+
+    def log(self, name: str) -> "NamedLog":
+        """The log named ``name`` in the same grant (the file
+        ``<name>.jsonl``, created by its first append; until then it reads
+        as empty), served by this Memory's instance. Its handle is opened
+        now and kept (at most 256 named logs are open at once; past that all
+        are dropped and opened again as they are used; a trap that replaces
+        the instance opens them again too).
+
+        :raises InvalidName: a name that cannot be used (empty, over 200
+            bytes, a path separator, a control character, a leading ``.``,
+            or ``.jsonl`` inside it); nothing was created.
+        :raises LogError: the grant cannot be opened (on a NATS log,
+            ``io``: named logs are directory-only so far).
+        """
+        _check_str(name, "name")
+        with self._call_lock:
+            self._named_handle(name)
+        return NamedLog(self, name)
 
     def compact(self, snapshot: Iterable[str], upto: str) -> CompactReport:
         """WIT ``compact``: replaces everything up to the cursor ``upto`` by
@@ -471,7 +652,15 @@ class Memory:
         """Drops the instance (and a NATS log's connection and its thread);
         later calls raise :class:`~pathway_memory.PathwayError`."""
         with self._call_lock:
-            self._instance = None
+            instance, self._instance = self._instance, None
+            handles = list(self._handles.values())
+            self._handles.clear()
+            if instance is not None and handles:
+                instance.set_deadline(self._ticks)
+                try:
+                    instance.drop(handles)
+                except WasmtimeError:
+                    pass  # the instance is dropped next anyway
             if self._closer is not None:
                 self._closer()
 
@@ -523,4 +712,97 @@ def _check_str(value: Any, what: str) -> str:
     return value
 
 
-__all__: Sequence[str] = ["Memory"]
+def _check_u32(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _U32_MAX:
+        raise ValueError(f"{what} must be an int from 0 to 2**32-1")
+    return value
+
+
+def _free_handles(handles: Dict[str, _abi.Resource]) -> None:
+    """Frees the host's copies of ``handles`` (their store is gone or going)."""
+    for handle in handles.values():
+        _abi.free_resource(handle)
+    handles.clear()
+
+
+class NamedLog:
+    """One of many logs in a :class:`Memory`'s grant, opened by name
+    (:meth:`Memory.log`): the file ``<name>.jsonl``, created by its first
+    append. Its methods are those of the default log, with the same values,
+    errors and messages; calls go through the Memory (its lock, deadline
+    and instance), which keeps the log's handle open.
+    """
+
+    __slots__ = ("_memory", "_name")
+
+    def __init__(self, memory: Memory, name: str) -> None:
+        self._memory = memory
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        """The name it was opened with."""
+        return self._name
+
+    def _call(self, method: str, *args: Any) -> Any:
+        return self._memory._call_named(self._name, "[method]named-log." + method, *args)
+
+    def try_append(self, event: str) -> None:
+        """As :meth:`Memory.try_append`, on this log."""
+        self._memory._ok(self._call("try-append", _check_str(event, "event")))
+
+    def append_batch(self, events: Iterable[str]) -> None:
+        """As :meth:`Memory.append_batch`, on this log."""
+        batch = events if isinstance(events, list) else list(events)
+        for event in batch:
+            _check_str(event, "each event")
+        self._memory._ok(self._call("append-batch", batch))
+
+    def replay(self) -> List[Entry]:
+        """As :meth:`Memory.replay`, on this log (``[]`` until its first append)."""
+        entries: List[Entry] = self._memory._ok(self._call("replay-entries"))
+        return entries
+
+    def replay_page(self, cursor: Optional[str] = None, max_bytes: int = 1 << 20) -> Page:
+        """As :meth:`Memory.replay_page`, on this log."""
+        if cursor is not None:
+            _check_str(cursor, "cursor")
+        page: Page = self._memory._ok(self._call("replay-page", cursor,
+                                                 _check_u32(max_bytes, "max_bytes")))
+        return page
+
+    def last(self, count: int) -> Recent:
+        """As :meth:`Memory.last`, on this log."""
+        recent: Recent = self._memory._ok(self._call("last", _check_u32(count, "count")))
+        return recent
+
+    def end_cursor(self) -> str:
+        """As :meth:`Memory.end_cursor` (``last(0).next``), on this log."""
+        return self.last(0).next
+
+    def sync(self) -> None:
+        """As :meth:`Memory.sync`, on this log."""
+        self._memory._ok(self._call("sync"))
+
+    def compact(self, snapshot: Iterable[str], upto: str) -> CompactReport:
+        """As :meth:`Memory.compact`, on this log (``<name>.jsonl.sha256``)."""
+        events = [_check_str(e, "each snapshot event") for e in snapshot]
+        report: CompactReport = self._memory._ok(self._call("compact", events,
+                                                            _check_str(upto, "upto")))
+        return report
+
+    def check(self) -> CheckReport:
+        """As :meth:`Memory.check`, on this log."""
+        report: CheckReport = self._memory._ok(self._call("check"))
+        return report
+
+    def repair(self) -> RepairReport:
+        """As :meth:`Memory.repair`, on this log."""
+        report: RepairReport = self._memory._ok(self._call("repair"))
+        return report
+
+    def __repr__(self) -> str:
+        return f"NamedLog({self._name!r})"
+
+
+__all__: Sequence[str] = ["Memory", "NamedLog", "OPEN_HANDLES"]

@@ -31,7 +31,11 @@ __all__ = [
     "InvalidJsonDetails",
     "TooLargeDetails",
     "IntegrityDetails",
+    "QuotaExceededDetails",
     "MemoryCap",
+    "Recent",
+    "LogInfo",
+    "LogList",
 ]
 
 T = TypeVar("T")
@@ -109,6 +113,8 @@ class Settings:
     max_line: int
     max_depth: int
     sync: str
+    #: The most bytes the grant may hold (``PATHWAY_QUOTA``); ``None``: no limit.
+    quota: Optional[int]
     epoch_tick_ms: int
 
 
@@ -246,8 +252,56 @@ class TooLargeDetails:
 
 
 @dataclass(frozen=True)
+class QuotaExceededDetails:
+    """WIT ``quota-exceeded``: what a refused call would have needed: the
+    grant holds ``used`` bytes, the quota is ``limit``, the call would have
+    added ``needed``."""
+
+    used: int
+    limit: int
+    needed: int
+
+
+@dataclass(frozen=True)
 class MemoryCap:
     """WIT ``memory-cap``: linear memory asked for and allowed, in bytes."""
 
     wanted: int
     cap: int
+
+
+@dataclass(frozen=True)
+class Recent:
+    """WIT ``recent``: what :meth:`Memory.last` returns.
+
+    ``entries``: up to ``count`` entries, oldest first: the end of what
+    :meth:`Memory.replay` returns, an unterminated last line included (a
+    record, or a torn write). Read backwards, no lines are counted: a
+    damaged line's ``line`` is 0 (its ``offset`` is exact). ``next``: the
+    cursor at the end (before an unterminated last line), to read only what
+    is appended later with :meth:`Memory.replay_page`; ``compact`` refuses
+    it (``stale-cursor``): compact up to a cursor of a page walk.
+    """
+
+    entries: List[Entry]
+    next: str
+
+
+@dataclass(frozen=True)
+class LogInfo:
+    """WIT ``log-info``: one log of the grant (the file ``<name>.jsonl``)
+    and the size of its file in bytes (on a stream: its messages counted as
+    lines)."""
+
+    name: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class LogList:
+    """WIT ``log-list``: a page of :meth:`Memory.logs_page`, in name order
+    (by the bytes of their UTF-8); ``next``: pass it as ``after`` for the
+    next page, ``None`` when no log follows."""
+
+    logs: List[LogInfo]
+    next: Optional[str]
