@@ -77,6 +77,14 @@ impl Memory {
         Ok(handle)
     }
 
+    /// Closes the handle of the named log `name` if one is open (its file
+    /// is closed in the component); the next [`Memory::log`] opens it
+    /// afresh. Handles are also closed when more than [`OPEN_HANDLES`]
+    /// are open, and with the `Memory`.
+    pub fn close_log(&mut self, name: &str) -> Result<(), Error> {
+        self.forget_handle(name)
+    }
+
     /// Drops the handle of `name`, if one is open: after a delete, the
     /// next use opens the name afresh.
     pub(crate) fn forget_handle(&mut self, name: &str) -> Result<(), Error> {

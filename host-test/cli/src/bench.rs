@@ -34,6 +34,18 @@ pub struct BenchArgs {
     /// memory); 0 leaves the workload out.
     #[arg(long, default_value_t = 50)]
     pub import_mb: usize,
+    /// Logs in the grant for the named-log workload (open + append + last
+    /// 10 of one log among them, against one log alone); 0 leaves the
+    /// named-log workloads out.
+    #[arg(long, default_value_t = 10_000)]
+    pub logs: usize,
+    /// Size in MiB of the log whose last 10 records are read against a
+    /// tiny log's.
+    #[arg(long, default_value_t = 256)]
+    pub last_mb: usize,
+    /// Size in MB of the log forked against `cp`.
+    #[arg(long, default_value_t = 100)]
+    pub fork_mb: usize,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,

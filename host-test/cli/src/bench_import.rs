@@ -177,7 +177,7 @@ pub fn child(mib: usize) -> Result<Child> {
 /// resident memory in bytes: `VmHWM` of `/proc/<pid>/status`, read every
 /// few milliseconds while it runs. (`wait4`'s `ru_maxrss` would not do: a
 /// spawned child's counts this process's own peak, from before its exec.)
-fn reap(child: &mut std::process::Child) -> Result<(bool, u64)> {
+pub(crate) fn reap(child: &mut std::process::Child) -> Result<(bool, u64)> {
     let status_file = format!("/proc/{}/status", child.id());
     let mut peak = 0;
     loop {

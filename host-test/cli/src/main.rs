@@ -8,6 +8,7 @@ mod artifacts;
 mod bench;
 mod bench_hosts;
 mod bench_import;
+mod bench_logs;
 mod bench_nats;
 
 use std::ffi::OsString;
@@ -1105,12 +1106,22 @@ fn run_bench(args: &bench::BenchArgs) -> Result<u8, Failure> {
         0 => None,
         mib => Some(bench_import::child(mib)?),
     };
+    let logs = match args.logs {
+        0 => None,
+        n => Some(bench_logs::run(
+            pathway_host::Runtime::shared()?,
+            n,
+            args.last_mb,
+            args.fork_mb,
+        )?),
+    };
     if args.json {
         let report = serde_json::json!({
             "machine": machine,
             "startup": startup,
             "workloads": rows,
             "import_child": import,
+            "named_logs": logs,
         });
         outln!("{report}");
         return Ok(0);
@@ -1142,6 +1153,39 @@ fn run_bench(args: &bench::BenchArgs) -> Result<u8, Failure> {
         startup.instantiate_us,
         startup.wasm_bytes
     );
+    if let Some(l) = &logs {
+        outln!(
+            "named logs: open + append + last 10 of one log: {:.0} us with {} logs in the \
+             grant, {:.0} us with 1: cost ratio {:.2} (goal <= 1.2)",
+            l.many_us,
+            l.logs,
+            l.one_us,
+            l.many_us / l.one_us
+        );
+        outln!(
+            "named logs: last 10 of a {} MiB log {:.0} us, of a tiny log {:.0} us: cost ratio \
+             {:.2} (goal <= 3); `pathway replay --last 10` on it: peak RSS {:.1} MiB (goal <= 64)",
+            l.last_mb,
+            l.last_big_us,
+            l.last_tiny_us,
+            l.last_big_us / l.last_tiny_us,
+            l.last_cli_rss_mib
+        );
+        outln!(
+            "named logs: fork of a {} MB log {:.0} ms, cp of its file {:.0} ms: cost ratio {:.2}",
+            l.fork_mb,
+            l.fork_ms,
+            l.cp_ms,
+            l.fork_ms / l.cp_ms
+        );
+        outln!(
+            "named logs: append with a quota, {} logs in the grant: {:.0} us, without: {:.0} us \
+             (the quota stats every file of the grant before each append)",
+            l.logs,
+            l.quota_us,
+            l.no_quota_us
+        );
+    }
     if let Some(child) = import {
         outln!(
             "import: `pathway append -` of {} MiB as a child process: {:.1} MB/s, peak RSS {:.1} MiB",

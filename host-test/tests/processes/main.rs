@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod delete_race;
 mod disk_full;
 mod follow;
 mod sigkill;
