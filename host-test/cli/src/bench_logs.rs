@@ -133,8 +133,8 @@ pub fn run(runtime: &Runtime, logs: usize, last_mb: usize, fork_mb: usize) -> Re
     let (last_big_us, last_tiny_us) = turns(
         20,
         50,
-        |_| Ok(anyhow::ensure!(of_big.last(10)?.entries.len() == 10)),
-        |_| Ok(anyhow::ensure!(of_tiny.last(10)?.entries.len() == 10)),
+        |_| ten(&of_big.last(10)?),
+        |_| ten(&of_tiny.last(10)?),
     )?;
     let mut child = Command::new(std::env::current_exe()?)
         .args(["replay", "--last", "10", "--dir"])
@@ -178,6 +178,16 @@ pub fn run(runtime: &Runtime, logs: usize, last_mb: usize, fork_mb: usize) -> Re
         quota_us,
         no_quota_us,
     })
+}
+
+/// Fails unless `last(10)` returned ten entries.
+fn ten(recent: &pathway_host::Recent) -> Result<()> {
+    anyhow::ensure!(
+        recent.entries.len() == 10,
+        "last 10 gave {}",
+        recent.entries.len()
+    );
+    Ok(())
 }
 
 /// About `size` bytes of events.
