@@ -85,6 +85,11 @@ impl Memory {
         self.forget_handle(name)
     }
 
+    /// Drops a handle of this instance (a plugin's named log, closed).
+    pub(crate) fn drop_handle(&mut self, handle: ResourceAny) -> Result<(), Error> {
+        self.enter(|instance| handle.resource_drop(&mut instance.store))
+    }
+
     /// Drops the handle of `name`, if one is open: after a delete, the
     /// next use opens the name afresh.
     pub(crate) fn forget_handle(&mut self, name: &str) -> Result<(), Error> {

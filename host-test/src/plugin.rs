@@ -26,7 +26,9 @@
 //! ```
 
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::{
+    Component, Linker, Resource, ResourceAny, ResourceTable, ResourceType, Val,
+};
 use wasmtime::{Store, StoreContextMut};
 use wasmtime_wasi::p2::bindings::sync::CommandPre;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -50,6 +52,55 @@ struct PluginState {
     table: ResourceTable,
     limits: LinearMemoryCap,
     log: Memory,
+    /// The named logs the plugin opened: the pathway instance's handles,
+    /// by the `rep` of the plugin's handle of each.
+    logs: Vec<Option<ResourceAny>>,
+}
+
+/// A plugin's handle of a named log (the WIT `named-log` it imports): it
+/// stands for a handle of the pathway instance, kept in
+/// [`PluginState::logs`].
+struct ForwardedLog;
+
+/// `value` as the pathway instance takes it: each plugin handle of a named
+/// log replaced by the pathway instance's handle it stands for.
+fn inward(store: &mut StoreContextMut<'_, PluginState>, value: &Val) -> wasmtime::Result<Val> {
+    Ok(match value {
+        Val::Resource(handle) => {
+            let rep = handle.try_into_resource::<ForwardedLog>(&mut *store)?.rep();
+            let inner = store.data().logs.get(rep as usize).copied().flatten();
+            Val::Resource(inner.ok_or_else(|| wasmtime::format_err!("no such log handle"))?)
+        }
+        Val::Option(Some(v)) => Val::Option(Some(Box::new(inward(store, v)?))),
+        Val::Result(Ok(Some(v))) => Val::Result(Ok(Some(Box::new(inward(store, v)?)))),
+        Val::Result(Err(Some(v))) => Val::Result(Err(Some(Box::new(inward(store, v)?)))),
+        Val::List(items) => Val::List(
+            items
+                .iter()
+                .map(|v| inward(store, v))
+                .collect::<Result<_, _>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// `value` as the plugin takes it: each handle the pathway instance
+/// returned kept, and replaced by a plugin handle that stands for it.
+fn outward(store: &mut StoreContextMut<'_, PluginState>, value: Val) -> wasmtime::Result<Val> {
+    Ok(match value {
+        Val::Resource(inner) => {
+            let logs = &mut store.data_mut().logs;
+            let rep = u32::try_from(logs.len())?;
+            logs.push(Some(inner));
+            Val::Resource(
+                Resource::<ForwardedLog>::new_own(rep).try_into_resource_any(&mut *store)?,
+            )
+        }
+        Val::Option(Some(v)) => Val::Option(Some(Box::new(outward(store, *v)?))),
+        Val::Result(Ok(Some(v))) => Val::Result(Ok(Some(Box::new(outward(store, *v)?)))),
+        Val::Result(Err(Some(v))) => Val::Result(Err(Some(Box::new(outward(store, *v)?)))),
+        other => other,
+    })
 }
 
 impl WasiView for PluginState {
@@ -82,7 +133,7 @@ impl Plugin {
                 )));
             };
             let mut log = linker.instance(interface_name()).map_err(Error::Setup)?;
-            for (name, _) in imported.exports(&engine) {
+            for (name, item) in imported.exports(&engine) {
                 if !ours.iter().any(|f| f == name) {
                     return Err(Error::Setup(wasmtime::format_err!(
                         "the plugin imports `{name}` from {}, which this component does not \
@@ -90,17 +141,45 @@ impl Plugin {
                         interface_name()
                     )));
                 }
+                if let ComponentItem::Resource(_) = item.ty {
+                    // A named log: the plugin's handle stands for one of the
+                    // pathway instance's, dropped with it.
+                    log.resource(
+                        name,
+                        ResourceType::host::<ForwardedLog>(),
+                        |mut store: StoreContextMut<'_, PluginState>, rep| {
+                            let state = store.data_mut();
+                            match state.logs.get_mut(rep as usize).and_then(Option::take) {
+                                Some(inner) => {
+                                    state.log.drop_handle(inner).map_err(wasmtime::Error::new)
+                                }
+                                None => Ok(()),
+                            }
+                        },
+                    )
+                    .map_err(Error::Setup)?;
+                    continue;
+                }
                 let name = name.to_string();
                 log.func_new(
                     &name.clone(),
                     move |mut store: StoreContextMut<'_, PluginState>, _ty, params, results| {
+                        let params = params
+                            .iter()
+                            .map(|v| inward(&mut store, v))
+                            .collect::<wasmtime::Result<Vec<_>>>()?;
                         // Our component's failure (a trap, a deadline) traps
                         // the plugin with the same error.
                         store
                             .data_mut()
                             .log
-                            .call_dynamic(&name, params, results)
-                            .map_err(wasmtime::Error::new)
+                            .call_dynamic(&name, &params, results)
+                            .map_err(wasmtime::Error::new)?;
+                        for result in results.iter_mut() {
+                            let value = std::mem::replace(result, Val::Bool(false));
+                            *result = outward(&mut store, value)?;
+                        }
+                        Ok(())
                     },
                 )
                 .map_err(Error::Setup)?;
@@ -127,6 +206,7 @@ impl Plugin {
                 table: ResourceTable::new(),
                 limits: LinearMemoryCap::new(options.max_guest_memory),
                 log,
+                logs: Vec::new(),
             },
         );
         store.limiter(|state| &mut state.limits);

@@ -133,6 +133,46 @@ fn agent_plugin_with_a_missing_directory_is_a_clear_error() {
 }
 
 #[test]
+fn a_plugin_keeps_one_history_per_thread_in_named_logs() {
+    let dir = test_dir("plugin_threads");
+    let d = dir.path().to_str().unwrap();
+    run_plugin(d, &[], &["met", "Ada"]);
+    for note in ["plan a trip", "booked"] {
+        let out = run_plugin(d, &[], &["--thread", "trip", note]);
+        assert_eq!(out.status.code(), Some(0), "{}", outcome(&out).2);
+    }
+    let out = run_plugin(d, &[], &["--thread", "other", "hi"]);
+    assert_eq!(
+        outcome(&out),
+        (
+            Some(0),
+            "run 1: I remember nothing yet\nremembered {\"run\":1,\"note\":\"hi\"}\n",
+            ""
+        )
+    );
+    let out = run_plugin(d, &[], &["--thread", "trip", "flew"]);
+    assert!(
+        outcome(&out)
+            .1
+            .starts_with("run 3: I remember 2 earlier runs\n  run 1: plan a trip\n"),
+        "{}",
+        outcome(&out).1
+    );
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    assert_eq!(read("pathway.jsonl").lines().count(), 1);
+    assert_eq!(read("trip.jsonl").lines().count(), 3);
+    assert_eq!(read("other.jsonl").lines().count(), 1);
+    // A bad name: the component's refusal, through the plugin's import.
+    let out = run_plugin(d, &[], &["--thread", "a/b", "x"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        outcome(&out)
+            .2
+            .contains("the log name \"a/b\" cannot be used")
+    );
+}
+
+#[test]
 fn agent_plugin_exits_1_when_its_memory_cannot_be_read() {
     let dir = test_dir("plugin_unreadable");
     std::fs::create_dir(dir.path().join("sub")).unwrap();

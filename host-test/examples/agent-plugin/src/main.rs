@@ -3,7 +3,9 @@
 //! A command component (a wasm32-wasip2 bin exports `wasi:cli/run`) whose
 //! one import beyond WASI is `pathway:memory/log@0.3.0`: it has no
 //! directory of its own. Each run replays the log, prints the notes of the
-//! earlier runs and appends `{"run":N,"note":"<its arguments>"}`.
+//! earlier runs and appends `{"run":N,"note":"<its arguments>"}`. With
+//! `--thread NAME` first, it keeps that thread's own history in the named
+//! log NAME (the WIT `named-log`), beside the others.
 //!
 //! Run it with `pathway run-plugin --dir DIR <this>.wasm NOTE...`, or plug
 //! the pathway component into it (`compose.sh`) and use `wasmtime run`.
@@ -11,8 +13,17 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let note = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
-    match agent::run(&note) {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let thread = match args.first().map(String::as_str) {
+        Some("--thread") if args.len() > 1 => {
+            let name = args[1].clone();
+            args.drain(..2);
+            Some(name)
+        }
+        _ => None,
+    };
+    let note = args.join(" ");
+    match agent::run(thread.as_deref(), &note) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("agent: {message}");
@@ -33,10 +44,21 @@ mod agent {
 
     use pathway::memory::log;
 
-    pub fn run(note: &str) -> Result<(), String> {
+    pub fn run(thread: Option<&str>, note: &str) -> Result<(), String> {
+        // The thread's own log, or the default one.
+        let named = match thread {
+            Some(name) => Some(
+                log::NamedLog::open(name)
+                    .map_err(|e| format!("cannot open the thread: {}", e.message))?,
+            ),
+            None => None,
+        };
         let mut earlier = Vec::new();
-        let entries =
-            log::replay_entries().map_err(|e| format!("cannot read my memory: {}", e.message))?;
+        let entries = match &named {
+            Some(log) => log.replay_entries(),
+            None => log::replay_entries(),
+        }
+        .map_err(|e| format!("cannot read my memory: {}", e.message))?;
         for entry in entries {
             match entry {
                 Ok(record) => earlier.extend(run_note(&record)),
@@ -54,8 +76,11 @@ mod agent {
         }
         let note = serde_json::Value::from(note);
         let event = format!(r#"{{"run":{run},"note":{note}}}"#);
-        log::try_append(&event)
-            .map_err(|e| format!("could not remember this run: {}", e.message))?;
+        match &named {
+            Some(log) => log.try_append(&event),
+            None => log::try_append(&event),
+        }
+        .map_err(|e| format!("could not remember this run: {}", e.message))?;
         println!("remembered {event}");
         Ok(())
     }
@@ -71,7 +96,7 @@ mod agent {
 
 #[cfg(not(target_os = "wasi"))]
 mod agent {
-    pub fn run(_note: &str) -> Result<(), String> {
+    pub fn run(_thread: Option<&str>, _note: &str) -> Result<(), String> {
         Err(
             "this is a WebAssembly component: build it with `--target wasm32-wasip2` \
              and run it with `pathway run-plugin`"
