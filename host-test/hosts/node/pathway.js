@@ -809,7 +809,7 @@ export class Memory {
   /**
    * Deletes the log `name` (the file `<name>.jsonl`; the default log too,
    * by its name, `pathway` unless opened otherwise) and its side files
-   * (`.quarantine`, `.sha256`), crash-safely: after a crash at any moment
+   * (`.quarantine`, `.sha256`, `.moved`), crash-safely: after a crash at any moment
    * the log is whole or gone. Returns the bytes the log had, which no
    * longer count against the `quota`. The handle this Memory keeps for
    * `name` is dropped first, so `log(name)` then starts a new log of that
@@ -861,7 +861,9 @@ export class Memory {
   /**
    * Replaces everything up to `upto` (a cursor from `replayPage` or
    * `entries`) by the snapshot's events, crash-safely, keeping every byte
-   * after `upto`, and writes `<log>.sha256` for the new log. Throws a
+   * after `upto`, and writes `<log>.sha256` for the new log and
+   * `<log>.moved` (where the kept bytes went: a cursor at or after `upto`
+   * reads on in the new log, one before it is `stale-cursor`). Throws a
    * {@link LogError} (`integrity` when bytes the last rewrite wrote changed
    * since); the log is then as it was.
    * @param {string[]} snapshot

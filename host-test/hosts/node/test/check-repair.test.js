@@ -169,7 +169,8 @@ test('compact replaces what the cursor covers by the snapshot and keeps the rest
     bytesAfter: 42,
   });
   assert.equal(await textOf(dir), '{"state":{"a":3,"b":2}}\n{"set":"c","v":4}\n');
-  assert.deepEqual(await namesIn(dir), ['pathway.jsonl', 'pathway.jsonl.sha256']);
+  // Beside the checksum, `<log>.moved`: where the kept bytes went.
+  assert.deepEqual(await namesIn(dir), ['pathway.jsonl', 'pathway.jsonl.moved', 'pathway.jsonl.sha256']);
   // Both instances go on appending to the new log.
   other.append('{"set":"d","v":5}');
   log.append('{"set":"e","v":6}');
@@ -177,6 +178,13 @@ test('compact replaces what the cursor covers by the snapshot and keeps the rest
     log.replay(),
     oks('{"state":{"a":3,"b":2}}', '{"set":"c","v":4}', '{"set":"d","v":5}', '{"set":"e","v":6}'),
   );
+  // The compaction's own cursor reads on in the new log, in either
+  // instance: exactly the records after it, not the snapshot.
+  for (const reader of [log, other]) {
+    const page = reader.replayPage(upto, 1 << 20);
+    assert.deepEqual(page.entries, oks('{"set":"c","v":4}', '{"set":"d","v":5}', '{"set":"e","v":6}'));
+    assert.equal(page.atEnd, true);
+  }
 
   // A refused snapshot event leaves the log as it was.
   const before = await bytesOf(dir);
@@ -225,7 +233,9 @@ test('check verifies what a compaction wrote; a byte changed in place since make
   assert.equal(typeof report.checksumMessage, 'string');
   assert.notEqual(report.checksumMessage, '');
 
-  // Neither rewrite writes a new checksum over the changed bytes.
+  // Neither rewrite writes a new checksum over the changed bytes, nor
+  // records a move.
+  const moved = await bytesOf(dir, 'pathway.jsonl.moved');
   for (const rewrite of [() => log.compact(['{"sum":10}'], pageEnd(log)), () => log.repair()]) {
     const error = logError(rewrite);
     assert.ok(error instanceof LogError);
@@ -234,5 +244,7 @@ test('check verifies what a compaction wrote; a byte changed in place since make
     assert.notEqual(error.message, '');
   }
   assert.deepEqual(await bytesOf(dir), changed);
-  assert.deepEqual(await namesIn(dir), ['pathway.jsonl', 'pathway.jsonl.sha256']);
+  // The side files are those of the first compaction, no more.
+  assert.deepEqual(await namesIn(dir), ['pathway.jsonl', 'pathway.jsonl.moved', 'pathway.jsonl.sha256']);
+  assert.deepEqual(await bytesOf(dir, 'pathway.jsonl.moved'), moved);
 });

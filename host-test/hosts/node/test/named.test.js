@@ -98,8 +98,9 @@ test('named logs are separate files beside the default log, each with its own re
   assert.deepEqual(mem.log('b').check().damaged, []);
   assert.deepEqual(mem.replay(), oks('"default"'), 'the default log is untouched');
   assert.deepEqual(await namesIn(dir), [
-    'a.jsonl', 'a.jsonl.sha256', 'b.jsonl', 'b.jsonl.quarantine', 'b.jsonl.sha256', 'pathway.jsonl', 'thread-42.jsonl',
-  ]);
+    'a.jsonl', 'a.jsonl.moved', 'a.jsonl.sha256', 'b.jsonl', 'b.jsonl.quarantine', 'b.jsonl.sha256', 'pathway.jsonl',
+    'thread-42.jsonl',
+  ], "a compaction's side files are <name>.jsonl.sha256 and <name>.jsonl.moved; a repair's .sha256 and .quarantine");
 });
 
 test('logs lists the logs in name order, never side files; logsPage pages them', async (t) => {
@@ -120,8 +121,8 @@ test('logs lists the logs in name order, never side files; logsPage pages them',
   await writeFile(path.join(dir, 'x.json'), '1\n');
   await mkdir(path.join(dir, 'sub'));
   assert.deepEqual(await namesIn(dir), [
-    'B.jsonl', 'B.jsonl.lock', 'a-b.jsonl', 'alpha.jsonl', 'alpha.jsonl.compact.1234', 'alpha.jsonl.sha256',
-    'notes.txt', 'pathway.jsonl',
+    'B.jsonl', 'B.jsonl.lock', 'a-b.jsonl', 'alpha.jsonl', 'alpha.jsonl.compact.1234', 'alpha.jsonl.moved',
+    'alpha.jsonl.sha256', 'notes.txt', 'pathway.jsonl',
     'sub', 'x.json', 'zeta.jsonl', 'zeta.jsonl.quarantine', 'zeta.jsonl.sha256',
   ]);
 
@@ -246,10 +247,18 @@ test('endCursor, then appends: replayPage from it gives exactly the new records;
     }
     assert.deepEqual(log.replay(), before);
     // A cursor of a page walk compacts.
+    const endBefore = log.endCursor();
     log.compact(['"folded"'], pageEnd(log));
     assert.deepEqual(log.replay(), oks('"folded"'));
+    // After it, `end` (before its upto) is stale; the end cursor made at
+    // its upto reads on: only what is appended later, never the snapshot.
+    assert.equal(logError(() => log.replayPage(end)).code, 'stale-cursor');
+    log.tryAppend('"after"');
+    assert.deepEqual(log.replayPage(endBefore).entries, oks('"after"'));
   }
-  assert.deepEqual(await namesIn(dir), ['a.jsonl', 'a.jsonl.sha256', 'pathway.jsonl', 'pathway.jsonl.sha256']);
+  assert.deepEqual(await namesIn(dir), [
+    'a.jsonl', 'a.jsonl.moved', 'a.jsonl.sha256', 'pathway.jsonl', 'pathway.jsonl.moved', 'pathway.jsonl.sha256',
+  ]);
 });
 
 test('a named log keeps working after a trap replaced the instance', async (t) => {
@@ -385,14 +394,17 @@ test('deleteLog removes the log and its side files; again it is no-log; logs() n
   const b = mem.log('b');
   await writeFile(path.join(dir, 'b.jsonl'), CORRUPT);
   b.repair();
+  b.compact(['"folded"'], pageEnd(b));
   b.tryAppend('"appended"'); // the handle holds the file open for appending
   mem.log('keep').tryAppend('"kept"');
-  assert.deepEqual(await namesIn(dir), ['b.jsonl', 'b.jsonl.quarantine', 'b.jsonl.sha256', 'keep.jsonl']);
+  assert.deepEqual(await namesIn(dir), [
+    'b.jsonl', 'b.jsonl.moved', 'b.jsonl.quarantine', 'b.jsonl.sha256', 'keep.jsonl',
+  ]);
   const size = (await readFile(path.join(dir, 'b.jsonl'))).length;
   assert.deepEqual(mem.logs().map((l) => l.name), ['b', 'keep']);
 
   assert.equal(mem.deleteLog('b'), size, 'the bytes the log had');
-  assert.deepEqual(await namesIn(dir), ['keep.jsonl'], 'the quarantine and the checksum went with it');
+  assert.deepEqual(await namesIn(dir), ['keep.jsonl'], 'the quarantine, the checksum and the moves went with it');
   assert.deepEqual(mem.logs(), [{ name: 'keep', bytes: 7 }]);
 
   const again = logError(() => mem.deleteLog('b'));

@@ -143,7 +143,16 @@ natsTest('round trip over a stream: appends, replay, pages, compact, check, repa
   assert.deepEqual(log.replay(), oks('{"state":"folded"}', '{"state":"two"}', '"kept after the cursor"'));
   assert.deepEqual(again.replay(), oks('{"state":"folded"}', '{"state":"two"}', '"kept after the cursor"'),
     'the other instance sees the compaction');
-  assert.equal(logError(() => log.replayPage(cursor)).code, 'stale-cursor', 'a cursor from before the compaction');
+  // A cursor before the compaction's upto is stale; upto itself reads on,
+  // in either instance: only what came after it, never the snapshot.
+  const before = logError(() => log.replayPage(cursor));
+  assert.equal(before.code, 'stale-cursor', 'a cursor before the compaction\'s upto');
+  assert.match(before.message, /it points into what a compaction of the stream folded into its snapshot/);
+  for (const reader of [log, again]) {
+    const readOn = reader.replayPage(upto);
+    assert.deepEqual(readOn.entries, oks('"kept after the cursor"'), 'the compaction\'s own cursor reads on');
+    assert.equal(readOn.atEnd, true);
+  }
   assert.equal(logError(() => log.compact(['1'], upto)).code, 'stale-cursor');
   const refusedSnapshot = logError(() => log.compact(['1', '{'], pageEnd(log)));
   assert.equal(refusedSnapshot.code, 'invalid-json');

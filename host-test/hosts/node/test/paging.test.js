@@ -1,11 +1,16 @@
 // Paged replay: every record exactly once; a kept cursor reads only what
-// was appended later; a tail is judged but not consumed; stale cursors fail.
+// was appended later, also across compactions (a cursor at or after a
+// compaction's `upto` reads on in the new log, one before it is stale); a
+// tail is judged but not consumed; stale cursors fail.
 import assert from 'node:assert/strict';
-import { appendFile, stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import { appendFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
 import { LogError, open } from '../pathway.js';
-import { freshDir, logError, oks } from './helpers.js';
+import { freshDir, logError, namesIn, oks } from './helpers.js';
 
 const MAX_BYTES = 20;
 
@@ -104,7 +109,7 @@ test('an unterminated last line is the tail: judged, not consumed', async (t) =>
   assert.equal(next.atEnd, true);
 });
 
-test('a cursor that is not one is invalid; after a compaction it is stale', async (t) => {
+test('a cursor that is not one is invalid; after a compaction one before its upto is stale, one at or after it reads on', async (t) => {
   const dir = await freshDir(t);
   const log = await open(dir);
   t.after(() => log.close());
@@ -121,13 +126,190 @@ test('a cursor that is not one is invalid; after a compaction it is stale', asyn
   const last = log.endCursor();
   assert.deepEqual(log.replayPage(last), { entries: [], tail: null, next: last, atEnd: true });
   log.compact(['{"sum":6}'], end);
-  for (const cursor of [middle, end, last]) {
-    const stale = logError(() => log.replayPage(cursor, 10));
-    assert.equal(stale.code, 'stale-cursor');
-    assert.equal(
-      stale.message,
-      'the cursor no longer fits the log: it was made on another file (compacted or repaired since?); replay again from the beginning',
-    );
-  }
   assert.deepEqual(log.replay(), oks('{"sum":6}'));
+
+  // `middle` points into what the snapshot folded: stale.
+  const folded =
+    'the cursor no longer fits the log: it points into what a compaction folded into its snapshot (compacted or repaired since?); replay again from the beginning';
+  const stale = logError(() => log.replayPage(middle, 10));
+  assert.equal(stale.code, 'stale-cursor');
+  assert.equal(stale.message, folded);
+  // `end` is the compaction's `upto`, `last` the same place made by `last`:
+  // both read on in the new log, never the snapshot: nothing yet, then
+  // exactly what is appended after the compaction.
+  for (const cursor of [end, last]) {
+    const page = log.replayPage(cursor, 10);
+    assert.deepEqual(page.entries, [], 'nothing after the compaction yet');
+    assert.equal(page.tail, null);
+    assert.equal(page.atEnd, true);
+  }
+  log.appendBatch(['4', '5']);
+  for (const cursor of [end, last]) {
+    assert.deepEqual(allPages(log, cursor).flatMap((p) => p.entries), oks('4', '5'));
+  }
+  assert.equal(logError(() => log.replayPage(middle, 10)).message, folded, 'still stale after the appends');
+  // A cursor that read on binds no hash of the snapshot before it: compact
+  // refuses it, as it refuses the old file's cursor; the log is as it was.
+  const movedOn = allPages(log, end).at(-1).next;
+  for (const cursor of [movedOn, end]) {
+    assert.equal(logError(() => log.compact(['{"sum":15}'], cursor)).code, 'stale-cursor');
+  }
+  assert.deepEqual(log.replay(), oks('{"sum":6}', '4', '5'));
+
+  // A repair of a file log still makes every earlier cursor stale: moved
+  // ones, and those of the file it replaced.
+  const beforeRepair = allPages(log, null).at(-1).next;
+  await appendFile(path.join(dir, 'pathway.jsonl'), 'not json\n');
+  assert.equal(log.repair().removed.length, 1);
+  const staleBy = (reason) =>
+    `the cursor no longer fits the log: ${reason} (compacted or repaired since?); replay again from the beginning`;
+  const throughRepair = staleBy('a compaction it moved through was followed by a repair or an edit');
+  const ofReplaced = staleBy(
+    'it was made on another file, and no compaction recorded where it moved (repaired since, or compacted more than 128 times)',
+  );
+  // The repaired file may get the inode of the first one, which the
+  // compaction replaced: a cursor of that file is then checked in place
+  // (its 32 bytes before it differ) instead of moved.
+  const changed = staleBy('the bytes before the cursor changed');
+  for (const [cursor, messages] of [
+    [end, [throughRepair, changed]],
+    [last, [throughRepair, changed]],
+    [movedOn, [ofReplaced]],
+    [beforeRepair, [ofReplaced]],
+  ]) {
+    const repaired = logError(() => log.replayPage(cursor, 10));
+    assert.equal(repaired.code, 'stale-cursor');
+    assert.ok(messages.includes(repaired.message), repaired.message);
+  }
+  assert.deepEqual(log.replay(), oks('{"sum":6}', '4', '5'));
+});
+
+test('a cursor at offset 0 of an existing log moves past a later snapshot; one made before the log existed reads it', async (t) => {
+  const dir = await freshDir(t);
+  const log = await open(dir);
+  t.after(() => log.close());
+  // No file yet: this cursor is the start, wherever the log begins later.
+  const beforeAny = log.endCursor();
+  assert.deepEqual(log.replayPage(beforeAny), { entries: [], tail: null, next: beforeAny, atEnd: true });
+  // An empty file: cursors at its offset 0, one of a page (which compacts)
+  // and one of `last`.
+  await writeFile(path.join(dir, 'pathway.jsonl'), '');
+  const atZero = log.replayPage(null);
+  assert.deepEqual(atZero.entries, []);
+  const lastAtZero = log.endCursor();
+  log.appendBatch(['"a"', '"b"']);
+  // A snapshot put before every record: upto is offset 0.
+  assert.deepEqual(log.compact(['"snapshot"'], atZero.next), {
+    snapshotRecords: 1, keptBytes: 8, bytesBefore: 8, bytesAfter: 19,
+  });
+  assert.deepEqual(log.replay(), oks('"snapshot"', '"a"', '"b"'));
+  assert.deepEqual(allPages(log, beforeAny).flatMap((p) => p.entries), oks('"snapshot"', '"a"', '"b"'));
+  for (const cursor of [atZero.next, lastAtZero]) {
+    assert.deepEqual(allPages(log, cursor).flatMap((p) => p.entries), oks('"a"', '"b"'));
+  }
+});
+
+test('a follower reads on from its kept cursor across two compactions by another Memory while records are appended: each record once, never a snapshot', async (t) => {
+  const dir = await freshDir(t);
+  const follower = await open(dir);
+  t.after(() => follower.close());
+  const compactor = await open(dir);
+  t.after(() => compactor.close());
+  // A third Memory, in a worker thread, appends {"seq":i} all along.
+  const control = new Int32Array(new SharedArrayBuffer(8));
+  const worker = new Worker(new URL('./dir-appender.js', import.meta.url), { workerData: { dir, control } });
+  const finished = once(worker, 'message');
+  const failed = once(worker, 'error').then(([e]) => { throw e; });
+  t.after(() => worker.terminate());
+  const appendedNow = () => Atomics.load(control, 1);
+  const waitForMore = async (more, what) => {
+    const target = appendedNow() + more;
+    const deadline = Date.now() + 30_000;
+    while (appendedNow() < target) {
+      assert.ok(Date.now() < deadline, `${what}: ${appendedNow()} appended after 30 s`);
+      await Promise.race([sleep(5), failed]);
+    }
+  };
+  const seqs = (entries) => entries.map((e) => {
+    assert.equal(e.tag, 'ok', JSON.stringify(e));
+    return JSON.parse(e.val).seq;
+  });
+
+  // The follower: a replayPage loop from its kept cursor until the end.
+  let cursor = null;
+  const received = [];
+  let pages = 0;
+  const follow = () => {
+    for (;;) {
+      const page = follower.replayPage(cursor, 200);
+      pages += 1;
+      received.push(...page.entries);
+      cursor = page.next;
+      if (page.atEnd) {
+        return;
+      }
+    }
+  };
+  // The compactor's cursor after the first `lines` lines of the log, a
+  // line a page (a cursor of a page walk, which compact takes), and those
+  // lines.
+  const cursorAfter = (lines) => {
+    let at = null;
+    const read = [];
+    for (let i = 0; i < lines; i += 1) {
+      const page = compactor.replayPage(at, 0);
+      assert.equal(page.entries.length, 1);
+      read.push(...page.entries);
+      at = page.next;
+    }
+    return { at, read };
+  };
+
+  await waitForMore(50, 'before the first read');
+  follow();
+  // 1. Compacted up to exactly where the follower is, while appends go on:
+  //    the records appended after `upto` are kept.
+  const folded1 = received.length;
+  const upto1 = cursorAfter(folded1);
+  assert.deepEqual(upto1.read, received, 'the compactor folds what the follower read');
+  await waitForMore(20, 'before the first compaction');
+  const snapshot1 = JSON.stringify({ snapshot: 1, folded: folded1 });
+  const report1 = compactor.compact([snapshot1], upto1.at);
+  assert.equal(report1.snapshotRecords, 1);
+  assert.ok(report1.keptBytes > 0, 'records appended after upto were kept');
+  await waitForMore(20, 'after the first compaction');
+  follow();
+  assert.ok(received.length >= folded1 + 40, `${received.length - folded1} records read after the first compaction`);
+
+  // 2. Compacted up to 10 records before where the follower is (the
+  //    snapshot's line, then the records the first compaction kept or that
+  //    came after it). A cursor kept just after the first snapshot is
+  //    before this `upto`: stale after it.
+  const folded2 = received.length - 10;
+  const behind = cursorAfter(1);
+  assert.deepEqual(behind.read, oks(snapshot1));
+  const upto2 = cursorAfter(1 + folded2 - folded1);
+  assert.deepEqual(seqs(upto2.read.slice(1)), Array.from({ length: folded2 - folded1 }, (_, i) => folded1 + i));
+  await waitForMore(20, 'before the second compaction');
+  const snapshot2 = [JSON.stringify({ snapshot: 2, folded: folded2 }), JSON.stringify({ snapshot: 2, part: 2 })];
+  const report2 = compactor.compact(snapshot2, upto2.at);
+  assert.equal(report2.snapshotRecords, 2);
+  await waitForMore(20, 'after the second compaction');
+  follow();
+
+  Atomics.store(control, 0, 1);
+  const [{ appended }] = await Promise.race([finished, failed]);
+  follow();
+
+  // Each appended record once, in order; no snapshot among them.
+  assert.deepEqual(received.filter((e) => e.val.includes('snapshot')), [], 'the follower never read a snapshot');
+  assert.deepEqual(seqs(received), appended, 'every record once, in the order appended');
+  assert.deepEqual(received, oks(...appended.map((seq) => JSON.stringify({ seq }))));
+  // The log is the second snapshot and the records after its upto.
+  assert.deepEqual(compactor.replay(), oks(...snapshot2, ...appended.slice(folded2).map((seq) => JSON.stringify({ seq }))));
+  assert.deepEqual(await namesIn(dir), ['pathway.jsonl', 'pathway.jsonl.moved', 'pathway.jsonl.sha256']);
+  const stale = logError(() => follower.replayPage(behind.at));
+  assert.equal(stale.code, 'stale-cursor');
+  assert.match(stale.message, /it points into what a compaction folded into its snapshot/);
+  console.log(`follower: ${appended.length} records appended, each read once in ${pages} pages across 2 compactions`);
 });

@@ -1,10 +1,11 @@
 // The quota (`open(dir, { quota })`, PATHWAY_QUOTA): the most bytes all
 // files of the grant may hold together. Appends and forks past it throw
 // `quota-exceeded` with `{ used, limit, needed }` and store nothing; reading
-// is never refused; deleting (or compacting) frees room. The component
+// is never refused; deleting (or compacting) frees room, though a
+// compaction's side files (`.sha256`, `.moved`) count too. The component
 // checks the value: 0 or a non-number rejects `open` with `invalid-config`.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { LinesError, LogError, open } from '../pathway.js';
@@ -20,6 +21,20 @@ async function openLog(t, options, dir) {
   const mem = await open(where, options);
   t.after(() => mem.close());
   return { mem, dir: where };
+}
+
+/** The size of the file `name` in `dir`. */
+async function sizeOf(dir, name) {
+  return (await stat(path.join(dir, name))).size;
+}
+
+/** The bytes all files of `dir` hold together (it has no subdirectories). */
+async function usedIn(dir) {
+  let used = 0;
+  for (const name of await readdir(dir)) {
+    used += await sizeOf(dir, name);
+  }
+  return used;
 }
 
 /** Runs `fn`, which must throw a LogError `quota-exceeded`; returns it. */
@@ -97,33 +112,67 @@ test('appends until the quota refuses: quota-exceeded with used, limit and neede
 });
 
 test('the quota counts every file of the grant, and deleting or compacting frees room', async (t) => {
-  const { mem, dir } = await openLog(t, { quota: 200 });
+  const { mem, dir } = await openLog(t, { quota: 300 });
   await writeFile(path.join(dir, 'notes.txt'), 'x'.repeat(10)); // not a log, but in the grant
   mem.log('b').appendBatch([EVENT, EVENT]);
-  const fill = Array.from({ length: 15 }, () => EVENT);
-  mem.appendBatch(fill); // 10 + 22 + 165 = 197 bytes
-  assert.deepEqual(quotaError(() => mem.tryAppend(EVENT)).details, { used: 197, limit: 200, needed: LINE });
+  const fill = Array.from({ length: 24 }, () => EVENT);
+  mem.appendBatch(fill); // 10 + 22 + 264 = 296 bytes
+  assert.deepEqual(quotaError(() => mem.tryAppend(EVENT)).details, { used: 296, limit: 300, needed: LINE });
 
   // Deleting a named log frees its bytes for the default log.
   assert.equal(mem.deleteLog('b'), 2 * LINE);
   mem.tryAppend(EVENT);
   mem.tryAppend(EVENT);
-  assert.equal(mem.replay().length, 17);
-  assert.deepEqual(quotaError(() => mem.tryAppend(EVENT)).details, { used: 197, limit: 200, needed: LINE });
+  assert.equal(mem.replay().length, 26);
+  assert.deepEqual(quotaError(() => mem.tryAppend(EVENT)).details, { used: 296, limit: 300, needed: LINE });
 
-  // Compacting the records into one frees the rest (less what the
-  // checksum file it writes takes, which counts too).
-  mem.compact(['{"turns":17}'], pageEnd(mem));
-  assert.deepEqual(await namesIn(dir), ['notes.txt', 'pathway.jsonl', 'pathway.jsonl.sha256']);
-  mem.tryAppend(EVENT);
-  assert.deepEqual(mem.replay(), oks('{"turns":17}', EVENT));
+  // Compacting the records into one frees the rest, less what the side
+  // files it writes take, which count too: `<log>.sha256` and
+  // `<log>.moved` (where the kept bytes went, so cursors read on).
+  mem.compact(['{"turns":26}'], pageEnd(mem));
+  assert.deepEqual(await namesIn(dir), ['notes.txt', 'pathway.jsonl', 'pathway.jsonl.moved', 'pathway.jsonl.sha256']);
+  const sideFiles = (await sizeOf(dir, 'pathway.jsonl.sha256')) + (await sizeOf(dir, 'pathway.jsonl.moved'));
+  assert.ok((await sizeOf(dir, 'pathway.jsonl.moved')) > 0);
+  const compacted = 10 + 13 + sideFiles;
+  assert.equal(await usedIn(dir), compacted);
+  assert.ok(compacted < 296, `the compaction freed room: ${compacted} bytes used`);
+  // Room for this many more lines, and then the refusal counts the side files.
+  const room = Math.floor((300 - compacted) / LINE);
+  for (let i = 0; i < room; i += 1) {
+    mem.tryAppend(EVENT);
+  }
+  const refused = quotaError(() => mem.tryAppend(EVENT));
+  assert.deepEqual(refused.details, { used: compacted + room * LINE, limit: 300, needed: LINE });
+  assert.equal(refused.details.used, await usedIn(dir));
+  assert.deepEqual(mem.replay(), oks('{"turns":26}', ...Array.from({ length: room }, () => EVENT)));
 
-  // Deleting the Memory's own log (and its checksum): its next append
-  // starts it anew, no `deleted`.
-  assert.equal(mem.deleteLog('pathway'), 13 + LINE);
+  // Deleting the Memory's own log (and its checksum and moves): its next
+  // append starts it anew, no `deleted`. The bytes returned are the log's.
+  assert.equal(mem.deleteLog('pathway'), 13 + room * LINE);
   assert.deepEqual(await namesIn(dir), ['notes.txt']);
   mem.appendBatch(fill);
-  assert.equal(await textOf(dir), `${EVENT}\n`.repeat(15));
+  assert.equal(await textOf(dir), `${EVENT}\n`.repeat(24));
+});
+
+test('compact is never refused by the quota; its side files count, so under a tight quota it may leave the grant past it', async (t) => {
+  const { mem, dir } = await openLog(t, { quota: 200 });
+  const fill = Array.from({ length: 18 }, () => EVENT);
+  mem.appendBatch(fill); // 198 bytes
+  assert.deepEqual(quotaError(() => mem.tryAppend(EVENT)).details, { used: 198, limit: 200, needed: LINE });
+  // Folding all of it: 13 bytes of log, and the checksum and the moves,
+  // together more than the 185 bytes folded.
+  assert.deepEqual(mem.compact(['{"turns":18}'], pageEnd(mem)), {
+    snapshotRecords: 1, keptBytes: 0, bytesBefore: 198, bytesAfter: 13,
+  });
+  const used = await usedIn(dir);
+  assert.equal(used, 13 + (await sizeOf(dir, 'pathway.jsonl.sha256')) + (await sizeOf(dir, 'pathway.jsonl.moved')));
+  assert.ok(used > 200, `${used} bytes used after the compaction`);
+  assert.deepEqual(quotaError(() => mem.tryAppend(EVENT)).details, { used, limit: 200, needed: LINE });
+  assert.deepEqual(mem.replay(), oks('{"turns":18}'), 'reading goes on');
+  // Deleting the log (its side files with it) frees all of it.
+  assert.equal(mem.deleteLog('pathway'), 13);
+  assert.deepEqual(await namesIn(dir), []);
+  mem.tryAppend(EVENT);
 });
 
 test('quota 0, a non-number and other unusable values reject open with invalid-config; nothing is created', async (t) => {
