@@ -20,6 +20,8 @@ use std::fmt;
 
 use crate::pager::Position;
 
+/// Cursors that name the compaction generation of their file.
+const PREFIX_V3: &str = "pc3";
 const PREFIX: &str = "pc2";
 /// Cursors of 0.2 and earlier: no hash of the bytes before them.
 const PREFIX_V1: &str = "pc1";
@@ -44,6 +46,11 @@ pub struct Cursor {
     /// [`PrefixHash::words`] of every byte before the offset; `None` in a
     /// cursor of 0.2 or earlier, which a compaction refuses.
     pub prefix: Option<u64>,
+    /// Which file of the log it was made on, as `<log>.moved` counts them
+    /// (the sequence number of the compaction that made the file; 0: none
+    /// did): a file system may give a later file the identity of an
+    /// earlier one. `None` in a cursor of 0.3 before generations.
+    pub generation: Option<u64>,
 }
 
 /// Why a cursor cannot be used.
@@ -65,8 +72,7 @@ impl fmt::Display for CursorError {
             ),
             CursorError::Stale { reason } => write!(
                 f,
-                "the cursor no longer fits the log: {reason} (compacted or repaired since?); \
-                 replay again from the beginning"
+                "the cursor no longer fits the log: {reason}; replay again from the beginning"
             ),
         }
     }
@@ -80,9 +86,13 @@ impl Cursor {
             "{:x}-{:x}-{:x}-{:x}",
             self.identity, self.position.offset, self.position.lines, self.check
         );
-        match self.prefix {
-            Some(prefix) => format!("{PREFIX}-{common}-{prefix:x}"),
-            None => format!("{PREFIX_V1}-{common}"),
+        match (self.generation, self.prefix) {
+            (Some(generation), Some(prefix)) => {
+                format!("{PREFIX_V3}-{common}-{prefix:x}-{generation:x}")
+            }
+            (Some(generation), None) => format!("{PREFIX_V3}-{common}-x-{generation:x}"),
+            (None, Some(prefix)) => format!("{PREFIX}-{common}-{prefix:x}"),
+            (None, None) => format!("{PREFIX_V1}-{common}"),
         }
     }
 
@@ -91,18 +101,31 @@ impl Cursor {
             cursor: text.chars().take(80).collect(),
         };
         let mut parts = text.split('-');
-        let count = match parts.next() {
-            Some(PREFIX) => 5,
+        let version = parts.next();
+        let count = match version {
+            Some(PREFIX_V3) | Some(PREFIX) => 5,
             Some(PREFIX_V1) => 4,
             _ => return Err(invalid()),
         };
         let mut numbers = [0u64; 5];
-        for n in &mut numbers[..count] {
-            *n = parts
-                .next()
-                .and_then(|p| u64::from_str_radix(p, 16).ok())
-                .ok_or_else(invalid)?;
+        let mut no_prefix = count == 4;
+        for (i, n) in numbers[..count].iter_mut().enumerate() {
+            let part = parts.next().ok_or_else(invalid)?;
+            if i == 4 && version == Some(PREFIX_V3) && part == "x" {
+                no_prefix = true;
+                continue;
+            }
+            *n = u64::from_str_radix(part, 16).map_err(|_| invalid())?;
         }
+        let generation = match version {
+            Some(PREFIX_V3) => Some(
+                parts
+                    .next()
+                    .and_then(|p| u64::from_str_radix(p, 16).ok())
+                    .ok_or_else(invalid)?,
+            ),
+            _ => None,
+        };
         if parts.next().is_some() {
             return Err(invalid());
         }
@@ -115,7 +138,8 @@ impl Cursor {
             identity,
             position: Position { offset, lines },
             check,
-            prefix: (count == 5).then_some(prefix),
+            prefix: (!no_prefix).then_some(prefix),
+            generation,
         })
     }
 
@@ -270,6 +294,7 @@ mod tests {
             position: Position { offset, lines: 2 },
             check: check_hash(before),
             prefix: Some(42),
+            generation: None,
         }
     }
 
@@ -281,6 +306,17 @@ mod tests {
         let old = Cursor { prefix: None, ..c };
         assert!(old.encode().starts_with("pc1-"));
         assert_eq!(Cursor::decode(&old.encode()), Ok(old));
+        for prefix in [Some(42), None] {
+            let new = Cursor {
+                prefix,
+                generation: Some(9),
+                ..c
+            };
+            assert!(new.encode().starts_with("pc3-"));
+            assert_eq!(Cursor::decode(&new.encode()), Ok(new));
+        }
+        assert!(Cursor::decode("pc3-1-2-0-4-x").is_err());
+        assert!(Cursor::decode("pc3-1-2-0-4-x-y").is_err());
     }
 
     #[test]

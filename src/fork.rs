@@ -117,6 +117,7 @@ pub fn fork<F: FileSystem>(
     let upto = match at {
         Some(text) => {
             let cursor = Cursor::decode(text).map_err(ForkError::Cursor)?;
+            let (cursor, _) = reader::resolve(fs, source, &mut log, cursor)?;
             log.verify(&cursor)?;
             cursor.position.offset
         }

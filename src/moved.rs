@@ -43,6 +43,9 @@ pub fn moved_name(log: &str) -> String {
 /// Where one compaction moved the bytes it kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Moved {
+    /// Counts the log's compactions (from 1): the generation of the file it
+    /// made, which cursors made on that file carry.
+    pub seq: u64,
     /// Identity of the file it replaced, and of the file it renamed over it.
     pub from: u64,
     pub to: u64,
@@ -55,14 +58,25 @@ pub struct Moved {
     pub lines: u64,
     /// The up to [`CHECK_LEN`] bytes before `upto` in the old file.
     pub before: Vec<u8>,
+    /// The compaction's id: its seal, at `end` in the old file, was
+    /// [`crate::lock::seal`] of it.
+    pub id: u64,
 }
 
 impl Moved {
     fn encode(&self) -> String {
         let before: String = self.before.iter().map(|b| format!("{b:02x}")).collect();
         format!(
-            "m1 {:x} {:x} {:x} {:x} {:x} {:x} {:x} {before}\n",
-            self.from, self.to, self.upto, self.end, self.at, self.upto_lines, self.lines
+            "m1 {:x} {:x} {:x} {:x} {:x} {:x} {:x} {:x} {:x} {before}\n",
+            self.seq,
+            self.from,
+            self.to,
+            self.upto,
+            self.end,
+            self.at,
+            self.upto_lines,
+            self.lines,
+            self.id
         )
     }
 
@@ -72,13 +86,14 @@ impl Moved {
             return None;
         }
         let mut n = || u64::from_str_radix(parts.next()?, 16).ok();
-        let (from, to, upto, end, at, upto_lines, lines) =
-            (n()?, n()?, n()?, n()?, n()?, n()?, n()?);
+        let (seq, from, to, upto, end, at) = (n()?, n()?, n()?, n()?, n()?, n()?);
+        let (upto_lines, lines, id) = (n()?, n()?, n()?);
         let hex = parts.next().unwrap_or("");
         let before = (0..hex.len() / 2)
             .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
             .collect::<Option<Vec<u8>>>()?;
         (before.len() as u64 == upto.min(CHECK_LEN) && upto <= end).then_some(Moved {
+            seq,
             from,
             to,
             upto,
@@ -87,6 +102,7 @@ impl Moved {
             upto_lines,
             lines,
             before,
+            id,
         })
     }
 }
@@ -109,7 +125,11 @@ pub fn read<F: FileSystem>(fs: &F, log: &str) -> Vec<Moved> {
 /// synced and renamed over the old one, so a crash leaves one or the other.
 pub fn record<F: FileSystem>(fs: &F, log: &str, record: &Moved) -> Result<(), FsError> {
     let mut all = read(fs, log);
-    all.push(record.clone());
+    let seq = all.last().map_or(1, |last| last.seq + 1);
+    all.push(Moved {
+        seq,
+        ..record.clone()
+    });
     let skip = all.len().saturating_sub(KEPT);
     let text: String = all[skip..].iter().map(Moved::encode).collect();
     let temp = format!("{}.{:016x}", moved_name(log), fs.random_u64());
@@ -124,40 +144,87 @@ pub fn record<F: FileSystem>(fs: &F, log: &str, record: &Moved) -> Result<(), Fs
     written
 }
 
-/// `cursor`, made on another file than the log's (`identity`), moved along
-/// the compactions in `chain` to the log; `read_log(offset, len)` reads the
-/// log. Stale when no chain of records leads there, when it lies before a
-/// compaction's `upto` or after its `end`, or when the bytes before it are
-/// not the ones it was made on.
+/// The generation of the log's file `identity`: the number of the last
+/// compaction that made it (0: none did).
+pub fn generation(chain: &[Moved], identity: u64) -> u64 {
+    chain
+        .iter()
+        .rev()
+        .find(|m| m.to == identity)
+        .map_or(0, |m| m.seq)
+}
+
+/// The records that lead from the file `file` of generation `seq` to the
+/// log (`identity`, generation `current`). A compaction that stopped
+/// before its rename left a record that leads nowhere: the next is tried.
+fn path(chain: &[Moved], file: u64, seq: u64, identity: u64, current: u64) -> Option<Vec<&Moved>> {
+    if file == identity && seq == current {
+        return Some(Vec::new());
+    }
+    chain
+        .iter()
+        .filter(|m| m.seq > seq && m.from == file)
+        .find_map(|m| {
+            let mut rest = path(chain, m.to, m.seq, identity, current)?;
+            rest.insert(0, m);
+            Some(rest)
+        })
+}
+
+/// `cursor`, made on an earlier file of the log than the one it is now
+/// (`identity`, generation `current`), moved along the compactions in
+/// `chain`; `read_log(offset, len)` reads the log. Stale when no chain of
+/// records leads there, when it lies before a compaction's `upto` or after
+/// its `end`, or when the bytes before it are not the ones it was made on.
 pub fn follow(
     cursor: &Cursor,
     chain: &[Moved],
     identity: u64,
+    current: u64,
     mut read_log: impl FnMut(u64, u64) -> Option<Vec<u8>>,
 ) -> Result<Cursor, CursorError> {
     let stale = |reason| Err(CursorError::Stale { reason });
-    let mut file = cursor.identity;
+    let from = cursor.generation.unwrap_or(0);
+    let Some(steps) = path(chain, cursor.identity, from, identity, current) else {
+        return stale(
+            "it was made on an earlier file of the log, and no compaction recorded where it \
+             moved: a repair since, or more than 128 compactions",
+        );
+    };
     let mut pos = cursor.position;
-    // The window the check covers, rebuilt as the bytes were moved.
+    // The window the check covers, rebuilt as the bytes were moved: what
+    // came before a compaction's `upto`, what is read from the log, and
+    // the seal line a reader stopped after.
     let (mut window_from, _) = Cursor::check_range(pos.offset);
     let mut window = Vec::new();
-    let mut steps = 0;
-    while file != identity {
-        // The latest record from this file: one of a compaction that
-        // stopped before its rename may precede it.
-        let Some(step) = chain.iter().rev().find(|m| m.from == file) else {
-            return stale(if steps == 0 {
-                "it was made on another file, and no compaction recorded where it moved \
-                 (repaired since, or compacted more than 128 times)"
-            } else {
-                "a compaction it moved through was followed by a repair or an edit"
-            });
-        };
+    let mut sealed: Vec<u8> = Vec::new();
+    for step in steps {
         if pos.offset < step.upto {
             return stale("it points into what a compaction folded into its snapshot");
         }
         if pos.offset > step.end {
-            return stale("it points past what a compaction kept (bytes appended during it)");
+            // After the compaction's seal line (a page stops there while
+            // the compaction runs): where the kept bytes end.
+            let seal = crate::lock::seal(step.id);
+            let past = (pos.offset - step.end) as usize;
+            let ends_a_line = past == 1 || past == seal.len();
+            if past > seal.len() || !ends_a_line {
+                return stale("it points past what a compaction kept (bytes appended during it)");
+            }
+            let cut = (window_from.max(step.end) - step.end) as usize;
+            let mut part = seal[cut..past].to_vec();
+            part.extend_from_slice(&sealed);
+            sealed = part;
+            let newlines = seal[..past].iter().filter(|&&b| b == b'\n').count() as u64;
+            window_from = window_from.min(step.end);
+            pos = Position {
+                offset: step.end,
+                lines: if pos.lines == UNCOUNTED {
+                    UNCOUNTED
+                } else {
+                    pos.lines.saturating_sub(newlines)
+                },
+            };
         }
         if window_from < step.upto {
             let kept_from = step.upto - step.before.len() as u64;
@@ -165,7 +232,7 @@ pub fn follow(
                 .before
                 .get((window_from.saturating_sub(kept_from)) as usize..)
             else {
-                return stale("the bytes before it are not the ones it was made on");
+                return stale("the bytes before the cursor changed");
             };
             window.extend_from_slice(part);
             window_from = step.upto;
@@ -180,8 +247,6 @@ pub fn follow(
                 pos.lines - step.upto_lines + step.lines
             },
         };
-        file = step.to;
-        steps += 1;
     }
     let rest = read_log(window_from, pos.offset - window_from)
         .filter(|b| b.len() as u64 == pos.offset - window_from);
@@ -189,6 +254,7 @@ pub fn follow(
         return stale("the log is now shorter than the cursor's offset");
     };
     window.extend_from_slice(&rest);
+    window.extend_from_slice(&sealed);
     if check_hash(&window) != cursor.check {
         return stale("the bytes before the cursor changed");
     }
@@ -201,6 +267,7 @@ pub fn follow(
         position: pos,
         check: check_hash(&before),
         prefix: None,
+        generation: Some(current),
     })
 }
 
@@ -211,6 +278,7 @@ mod tests {
     #[test]
     fn a_record_reads_back_as_written() {
         let m = Moved {
+            seq: 3,
             from: 1,
             to: 0xabc,
             upto: 40,
@@ -219,6 +287,7 @@ mod tests {
             upto_lines: 4,
             lines: 1,
             before: (0..32).collect(),
+            id: 0xfeed,
         };
         assert_eq!(Moved::decode(m.encode().trim_end()), Some(m));
         assert_eq!(Moved::decode("m1 1 2"), None);

@@ -12,7 +12,7 @@ use std::convert::Infallible;
 use crate::cursor::PrefixHash;
 use crate::error::{Damage, LineError};
 use crate::format::is_blank;
-use crate::format::{BOM, Entry, judge};
+use crate::format::{BOM, Entry, is_seal, judge};
 
 /// Bytes asked for per read (wasmtime returns at most 64 KiB a call).
 pub const CHUNK: u64 = 64 * 1024;
@@ -91,6 +91,9 @@ pub struct Page {
     pub next: Position,
     /// Nothing but (at most) the tail lies after `next`.
     pub at_end: bool,
+    /// Where the first seal line the page read past ends (see
+    /// [`crate::lock`]): a reader stops there while a compaction runs.
+    pub sealed: Option<Position>,
 }
 
 /// Reads entries from `from` until at least `max_bytes` of the file were
@@ -124,6 +127,7 @@ pub fn read_page_hashed<R: ReadAt>(
     let mut buf_offset = pos.offset;
     let mut consumed = 0u64;
     let mut entries = Vec::new();
+    let mut sealed = None;
     loop {
         // Full once at least one line was consumed: every call makes progress.
         if consumed > 0 && consumed >= max_bytes {
@@ -132,20 +136,25 @@ pub fn read_page_hashed<R: ReadAt>(
                 tail: None,
                 next: pos,
                 at_end: false,
+                sealed,
             });
         }
         let start = (pos.offset - buf_offset) as usize;
         if let Some(i) = memchr::memchr(b'\n', &buf[start..]) {
             let line = pos.lines.saturating_add(1);
-            entries.extend(
-                judge(&buf[start..start + i], pos.offset, line, true, max_line)
-                    .map(OwnedEntry::from),
-            );
+            let raw = &buf[start..start + i];
+            entries.extend(judge(raw, pos.offset, line, true, max_line).map(OwnedEntry::from));
             hash.update(&buf[start..=start + i]);
             pos = Position {
                 offset: pos.offset + i as u64 + 1,
                 lines: line,
             };
+            if sealed.is_none()
+                && !raw.is_empty()
+                && is_seal(raw.strip_suffix(b"\r").unwrap_or(raw))
+            {
+                sealed = Some(pos);
+            }
             consumed += i as u64 + 1;
             continue;
         }
@@ -190,6 +199,7 @@ pub fn read_page_hashed<R: ReadAt>(
                     tail: damage,
                     next: pos,
                     at_end: true,
+                    sealed,
                 });
             }
             entries.extend(damage);
@@ -220,6 +230,7 @@ pub fn read_page_hashed<R: ReadAt>(
                 tail,
                 next: pos,
                 at_end: true,
+                sealed,
             });
         }
         buf.extend_from_slice(&chunk);

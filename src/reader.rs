@@ -104,23 +104,31 @@ fn page_once<F: FileSystem>(
             tail: None,
             next: Position::default(),
             at_end: true,
+            sealed: None,
         };
         return Ok((page, cursor));
     };
-    // Made on a file a compaction replaced: moved to where its bytes went.
-    // (A cursor at 0 made on a file that existed moves too: the snapshot
-    // comes before it. One made before any file existed is the start.)
-    let cursor = if cursor.identity != 0 && cursor.identity != log.identity {
-        let chain = crate::moved::read(fs, &config.log_name);
-        let identity = log.identity;
-        crate::moved::follow(&cursor, &chain, identity, |offset, len| {
-            log.read_exact_at(offset, len).ok()
-        })
-        .map_err(PageError::Cursor)?
-    } else {
-        cursor
-    };
+    let (cursor, generation) = resolve(fs, &config.log_name, &mut log, cursor)?;
     let before = log.verify(&cursor)?;
+    // Stopped right after a seal (below) while its compaction runs: wait
+    // there, still.
+    if ends_a_seal(&before) && crate::lock::is_fresh(fs, &crate::lock::lock_name(&config.log_name))
+    {
+        let page = Page {
+            entries: Vec::new(),
+            tail: None,
+            next: cursor.position,
+            at_end: true,
+            sealed: None,
+        };
+        return Ok((
+            page,
+            Cursor {
+                generation: Some(generation),
+                ..cursor
+            },
+        ));
+    }
     // The hash of every byte before the next cursor, kept up from this
     // one's (a cursor of 0.2 has none, and neither do those after it).
     let mut hash = match cursor.prefix {
@@ -129,13 +137,28 @@ fn page_once<F: FileSystem>(
         None => None,
     };
     let mut unknown = PrefixHash::default();
-    let page = read_page_hashed(
+    let mut page = read_page_hashed(
         &mut log,
         cursor.position,
         max_bytes,
         config.max_line,
         hash.as_mut().unwrap_or(&mut unknown),
     )?;
+    // A compaction in its final steps sealed the log: what lands after the
+    // seal its appenders append again to the new log, once it is renamed.
+    // Stop right after the seal line, where the compaction's record moves
+    // the cursor to (see `crate::moved`): nothing is read twice. A seal
+    // whose compaction stopped (no fresh lock) is read past.
+    if let Some(seal_end) = page.sealed
+        && crate::lock::is_fresh(fs, &crate::lock::lock_name(&config.log_name))
+    {
+        page.entries.retain(|e| e.offset < seal_end.offset);
+        page.tail = None;
+        page.next = seal_end;
+        page.at_end = true;
+        // The hash covered what lies past the seal too.
+        hash = None;
+    }
     // Renamed over while we read: what follows our read in that file (a
     // rewrite's tombstone, then appends being made again in the new log)
     // is not the log's. The page may be fine, but its cursor would be
@@ -145,8 +168,43 @@ fn page_once<F: FileSystem>(
             reason: REPLACED_WHILE_READ,
         }));
     }
-    let next = log.cursor_at(page.next, hash.map(|h| h.words()))?;
+    let next = log.cursor_at(page.next, hash.map(|h| h.words()), Some(generation))?;
     Ok((page, next))
+}
+
+/// Whether the bytes before a cursor may end a seal line: its id's last
+/// bits (spaces and tabs) and `\n`.
+fn ends_a_seal(before: &[u8]) -> bool {
+    before.len() as u64 == crate::cursor::CHECK_LEN
+        && before.last() == Some(&b'\n')
+        && before[..before.len() - 1]
+            .iter()
+            .all(|b| matches!(b, b' ' | b'\t'))
+}
+
+/// `cursor` on the log as it is now, and the generation of its file (see
+/// [`crate::moved`]): made on a file a compaction replaced, it is moved to
+/// where its bytes went. (A cursor at 0 made on a file that existed moves
+/// too: the snapshot comes before it. One made before any file existed is
+/// the start.) A cursor of another file that no compaction leads from is
+/// left as it is, for the page's check to refuse.
+pub fn resolve<F: FileSystem>(
+    fs: &F,
+    name: &str,
+    log: &mut LogFile<F::File>,
+    cursor: Cursor,
+) -> Result<(Cursor, u64), PageError> {
+    let chain = crate::moved::read(fs, name);
+    let current = crate::moved::generation(&chain, log.identity);
+    let here = cursor.identity == log.identity && cursor.generation.is_none_or(|g| g == current);
+    if cursor.identity == 0 || here || chain.is_empty() {
+        return Ok((cursor, current));
+    }
+    let moved = crate::moved::follow(&cursor, &chain, log.identity, current, |offset, len| {
+        log.read_exact_at(offset, len).ok()
+    })
+    .map_err(PageError::Cursor)?;
+    Ok((moved, current))
 }
 
 impl<T: File> LogFile<T> {
@@ -181,6 +239,7 @@ impl<T: File> LogFile<T> {
         &mut self,
         position: Position,
         prefix: Option<u64>,
+        generation: Option<u64>,
     ) -> Result<Cursor, StoreError> {
         let (start, len) = Cursor::check_range(position.offset);
         let before = self.read_exact_at(start, len)?;
@@ -189,6 +248,7 @@ impl<T: File> LogFile<T> {
             position,
             check: check_hash(&before),
             prefix,
+            generation,
         })
     }
 

@@ -593,6 +593,7 @@ fn replace_steps<F: FileSystem>(
         if let (Some(mut moved), Ok(to)) = (moved, new.file.identity()) {
             moved.to = to;
             moved.end = sealed_at;
+            moved.id = new.id;
             let _ = crate::moved::record(fs, &name, &moved);
         }
         // Fails if someone took this rewrite for stopped and removed the
@@ -674,6 +675,17 @@ pub fn compact<F: FileSystem>(
         }
     };
     old.verify_whole(&upto)?;
+    // Made on an earlier file that had this one's identity (a file system
+    // that reuses them): stale, whatever the bytes say.
+    let chain = crate::moved::read(store.fs(), &name);
+    if upto
+        .generation
+        .is_some_and(|g| g != crate::moved::generation(&chain, old.identity))
+    {
+        return Err(RewriteError::Cursor(CursorError::Stale {
+            reason: "it was made on a file of the log that a compaction replaced",
+        }));
+    }
     refuse_changed(store, old.file())?;
     let mut new = NewLog::create(store)?;
     if let Err(e) = new.write(snapshot) {
@@ -683,6 +695,7 @@ pub fn compact<F: FileSystem>(
     let from = upto.position.offset;
     let before = old.read_exact_at(from - from.min(CHECK_LEN), from.min(CHECK_LEN));
     let moved = before.ok().map(|before| Moved {
+        seq: 0,
         from: old.identity,
         to: 0,
         upto: from,
@@ -691,6 +704,7 @@ pub fn compact<F: FileSystem>(
         upto_lines: upto.position.lines,
         lines: snapshot.records() as u64,
         before,
+        id: 0,
     });
     let rewritten = replace(store, &mut old, new, from, moved)?;
     Ok((rewritten, rewritten.bytes_before - from))

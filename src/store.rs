@@ -123,14 +123,17 @@ impl<F: FileSystem> Store<F> {
             if log.stat_links()? == 0 {
                 continue;
             }
+            let chain = crate::moved::read(&self.fs, &self.config.log_name);
+            let generation = Some(crate::moved::generation(&chain, log.identity));
             let cursor = if last.end == 0 {
-                log.cursor_at(Position::default(), Some(PrefixHash::default().words()))?
+                let empty = Some(PrefixHash::default().words());
+                log.cursor_at(Position::default(), empty, generation)?
             } else {
                 let position = Position {
                     offset: last.end,
                     lines: UNCOUNTED,
                 };
-                log.cursor_at(position, None)?
+                log.cursor_at(position, None, generation)?
             };
             return Ok((last.entries, cursor));
         }

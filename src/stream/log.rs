@@ -799,9 +799,10 @@ fn wire_size(message: &Outgoing) -> u64 {
 
 /// Bytes a message takes in the store as JetStream counts a stream's
 /// bytes (its file store's record: 22 bytes of header, the subject, the
-/// headers, the payload and an 8-byte hash): what the quota is held to.
+/// headers' length in 4 bytes, the headers, the payload and an 8-byte
+/// hash): what the quota is held to.
 fn stored_size(message: &Outgoing, subject: u64) -> u64 {
-    22 + subject + wire_size(message) + 8
+    22 + subject + 4 + wire_size(message) + 8
 }
 
 /// A prefix for message ids that no other handle, here or on another

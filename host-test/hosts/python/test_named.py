@@ -92,8 +92,9 @@ def test_named_logs_are_separate_files_and_logs_lists_them_in_name_order(
     listed = [LogInfo("a", 16), LogInfo("b", 4), LogInfo("pathway", 17), LogInfo("thread-42", 9)]
     assert memory.logs() == listed
 
-    # Side files (a compaction's checksum, a repair's quarantine, a leftover
-    # lock or compaction file) and other files are never listed.
+    # Side files (a compaction's checksum and `.moved` record, a repair's
+    # quarantine, a leftover lock or compaction file) and other files are
+    # never listed.
     with open(tmp_path / "b.jsonl", "ab") as f:
         f.write(b"not json\n")
     b.repair()
@@ -103,7 +104,7 @@ def test_named_logs_are_separate_files_and_logs_lists_them_in_name_order(
         (tmp_path / name).write_bytes(b"1\n")
     (tmp_path / "e.jsonl").mkdir()
     files = sorted(os.listdir(tmp_path))
-    assert "a.jsonl.sha256" in files and "b.jsonl.quarantine" in files
+    assert "a.jsonl.sha256" in files and "a.jsonl.moved" in files and "b.jsonl.quarantine" in files
     assert [log.name for log in memory.logs()] == ["a", "b", "pathway", "thread-42"]
     assert memory.logs()[0] == LogInfo("a", len(b'{"x":"both"}\n'))
 
@@ -248,13 +249,25 @@ def test_compact_refuses_the_cursor_of_last_with_stale_cursor(
         memory.compact(["{}"], memory.end_cursor())
     assert (tmp_path / "a.jsonl").read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["a.jsonl", "pathway.jsonl"]
-    # A page walk's cursor compacts; the checksum is the named log's own.
-    report = a.compact(['{"sum":3}'], walk_end(a))
+    # A page walk's cursor compacts; the checksum and the record of where
+    # the kept bytes went (`.moved`) are the named log's own.
+    upto = walk_end(a)
+    report = a.compact(['{"sum":3}'], upto)
     assert (report.snapshot_records, report.kept_bytes) == (1, 0)
     assert (tmp_path / "a.jsonl").read_bytes() == b'{"sum":3}\n'
     assert a.check().checksum.state == "verified"
     assert memory.check().checksum.state == "none"
-    assert sorted(os.listdir(tmp_path)) == ["a.jsonl", "a.jsonl.sha256", "pathway.jsonl"]
+    assert sorted(os.listdir(tmp_path)) == ["a.jsonl", "a.jsonl.moved", "a.jsonl.sha256",
+                                            "pathway.jsonl"]
+    # Its cursor reads on in the new log (what is appended after it, not
+    # the snapshot), but does not compact again: a moved cursor is refused
+    # like `last`'s.
+    a.try_append('{"n":3}')
+    assert a.replay_page(upto, 1 << 20).entries == [Ok('{"n":3}')]
+    with pytest.raises(StaleCursor):
+        a.compact(['{"sum":6}'], upto)
+    assert a.compact(['{"sum":6}'], walk_end(a)).snapshot_records == 1
+    assert a.replay() == [Ok('{"sum":6}')]
 
 
 def test_a_named_log_has_every_function_of_the_default_log(
@@ -437,8 +450,8 @@ def test_delete_removes_the_log_and_its_side_files(tmp_path: Path, open_memory: 
     a.repair()
     a.compact(['{"sum":3}'], walk_end(a))
     b.try_append('"b"')
-    assert sorted(os.listdir(tmp_path)) == ["a.jsonl", "a.jsonl.quarantine", "a.jsonl.sha256",
-                                            "b.jsonl"]
+    assert sorted(os.listdir(tmp_path)) == ["a.jsonl", "a.jsonl.moved", "a.jsonl.quarantine",
+                                            "a.jsonl.sha256", "b.jsonl"]
     size = len((tmp_path / "a.jsonl").read_bytes())
 
     assert memory.delete_log("a") == size

@@ -359,27 +359,28 @@ def test_last_and_logs_work_on_a_stream_and_named_logs_fork_and_delete_are_refus
 
 def test_a_stream_refuses_appends_past_its_quota_sends_nothing_and_still_reads(
         open_nats: OpenNats) -> None:
-    memory = open_nats(quota=2000)
-    assert memory.settings.quota == 2000
+    name, quota = stream_name(), 2000
+    memory = open_nats(name, quota=quota)
+    assert memory.settings.quota == quota
     assert memory._transport is not None
-    stored, before_last = 0, 0
+    stored = 0
     while True:
-        before = memory._transport.stats().bytes
         try:
             memory.try_append('{"turn":"hello there"}')
-            stored, before_last = stored + 1, before
         except QuotaExceeded as e:
             refused = e
             break
+        stored += 1
+        # What the server holds never passes the quota.
+        assert memory._transport.stats().bytes <= quota
         assert stored < 1000, "no refusal"
     stats = memory._transport.stats()
     # `used` is what the server keeps for the stream (its own count, subject
-    # and headers included); `needed` the message as sent (payload and
-    # headers), which the server stores in a few bytes more: the last
-    # append taken started under the quota, and the refused one would pass it.
-    assert stored > 0 and refused.cause == "quota-exceeded"
-    assert (refused.used, refused.limit) == (stats.bytes, 2000)
-    assert before_last + refused.needed <= 2000 < refused.used + refused.needed
+    # and headers included), within the quota; `needed` the message as the
+    # server would store it, which would pass the quota.
+    assert stored > 5 and refused.cause == "quota-exceeded"
+    assert (refused.used, refused.limit) == (stats.bytes, quota)
+    assert refused.used <= quota < refused.used + refused.needed
     with pytest.raises(QuotaExceeded):
         memory.append_batch(["1"])
     assert memory._transport.stats() == stats  # nothing of the refused calls sent
@@ -388,15 +389,32 @@ def test_a_stream_refuses_appends_past_its_quota_sends_nothing_and_still_reads(
     with pytest.raises(InvalidConfig):
         open_nats(quota=0)
 
+    # `needed` is the server's own count of the message, not an estimate
+    # below it: with exactly that much room (another Memory on the stream,
+    # whose message ids are no longer), the same event is taken and the
+    # stream ends at or under the quota, never past it.
+    tight = refused.used + refused.needed
+    other = open_nats(name, replicas=None, quota=tight)
+    assert other._transport is not None
+    other.try_append('{"turn":"hello there"}')
+    held = other._transport.stats().bytes
+    assert refused.used < held <= tight
+    with pytest.raises(QuotaExceeded) as full:
+        other.try_append('{"turn":"hello there"}')
+    assert full.value.used == held <= full.value.limit == tight
+    assert oks(other.replay()) == ['{"turn":"hello there"}'] * (stored + 1)
 
-def test_compaction_keeps_what_follows_the_cursor_and_makes_old_cursors_stale(
+
+def test_compaction_keeps_what_follows_the_cursor_and_cursors_at_or_after_it_read_on(
         open_nats: OpenNats) -> None:
     memory = open_nats()
     memory.append_batch(['{"op":"remember","key":"user","value":"Ada"}',
                          '{"op":"remember","key":"goal","value":"ship"}',
                          '{"op":"forget","key":"goal"}'])
+    first = memory.replay_page(None, 1).next  # after the first record: before `upto`
     upto = walk_end(memory)
     memory.try_append('{"op":"remember","key":"mood","value":"ok"}')
+    later, end = walk_end(memory), memory.end_cursor()  # after `upto`
 
     # A refused snapshot changes nothing.
     with pytest.raises(InvalidJson) as bad:
@@ -409,17 +427,41 @@ def test_compaction_keeps_what_follows_the_cursor_and_makes_old_cursors_stale(
     assert report.kept_bytes == len('{"op":"remember","key":"mood","value":"ok"}') + 1
     assert memory.replay() == [Ok('{"op":"state","user":"Ada"}'),
                                Ok('{"op":"remember","key":"mood","value":"ok"}')]
-    with pytest.raises(StaleCursor):
-        memory.replay_page(upto, 100)
-    with pytest.raises(StaleCursor):
-        memory.compact([], upto)
-    # Appends go on after the snapshot; a fresh cursor compacts again.
+    # The compaction's own cursor reads on: exactly the records after it,
+    # never the snapshot; later cursors (a page walk's, `last`'s) read
+    # nothing yet, then what is appended after them.
+    page = memory.replay_page(upto, 1 << 20)
+    assert (page.entries, page.at_end) == ([Ok('{"op":"remember","key":"mood","value":"ok"}')],
+                                           True)
+    for cursor in (later, end):
+        assert memory.replay_page(cursor, 1 << 20).entries == []
     memory.try_append('{"op":"remember","key":"next","value":1}')
-    report = memory.compact(['{"op":"state","user":"Ada","mood":"ok","next":1}'],
-                            walk_end(memory))
+    for cursor in (later, end):
+        assert oks([e for p in memory.pages(cursor, 1 << 20) for e in p.entries]) == [
+            '{"op":"remember","key":"next","value":1}']
+    assert oks([e for p in memory.pages(upto, 1 << 20) for e in p.entries]) == [
+        '{"op":"remember","key":"mood","value":"ok"}', '{"op":"remember","key":"next","value":1}']
+    # A cursor before `upto` points into what the snapshot folded: stale.
+    with pytest.raises(StaleCursor) as stale:
+        memory.replay_page(first, 100)
+    assert "folded into its snapshot" in str(stale.value)
+    # None of them compacts again; a fresh page walk's cursor does.
+    for cursor in (upto, later, end, first):
+        with pytest.raises(StaleCursor):
+            memory.compact([], cursor)
+    upto2 = walk_end(memory)
+    report = memory.compact(['{"op":"state","user":"Ada","mood":"ok","next":1}'], upto2)
     assert (report.snapshot_records, report.kept_bytes) == (1, 0)
     assert oks(memory.replay()) == ['{"op":"state","user":"Ada","mood":"ok","next":1}']
     assert memory.check().damaged == []
+    # The second compaction's `upto` lies past the earlier cursors: they are
+    # stale now; its own reads on.
+    memory.try_append('{"op":"remember","key":"after","value":2}')
+    for cursor in (upto, later, end):
+        with pytest.raises(StaleCursor):
+            memory.replay_page(cursor, 100)
+    assert oks(memory.replay_page(upto2, 1 << 20).entries) == [
+        '{"op":"remember","key":"after","value":2}']
 
 
 def test_a_message_published_by_hand_that_is_not_json_is_a_damaged_entry_and_repair_moves_it(
@@ -447,6 +489,7 @@ def test_a_message_published_by_hand_that_is_not_json_is_a_damaged_entry_and_rep
 
     report = memory.check()
     assert (report.records, report.damaged) == (3, damaged)
+    end = walk_end(memory)
     repaired = memory.repair()
     assert repaired.removed == damaged
     assert memory.replay() == [Ok('{"n":1}'), Ok('{"n":2}'), Ok('{"n":3}')]
@@ -454,6 +497,9 @@ def test_a_message_published_by_hand_that_is_not_json_is_a_damaged_entry_and_rep
     assert (after.records, after.damaged) == (3, [])
     assert any(f"pathway.{name}.quarantine" in leftover for leftover in after.leftovers)
     assert memory.repair().removed == []
+    # A cursor past the repaired messages reads on.
+    memory.try_append('{"n":4}')
+    assert memory.replay_page(end, 1 << 20).entries == [Ok('{"n":4}')]
 
 
 def test_no_server_at_open_is_an_io_error_in_the_components_words(stream_wasm: str,

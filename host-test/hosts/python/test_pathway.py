@@ -518,7 +518,7 @@ def test_paged_replay_visits_every_record_once_and_the_last_cursor_reads_only_la
     while True:
         page = memory.replay_page(cursor, 64)
         pages += 1
-        assert page.next.startswith("pc2-")
+        assert page.next.startswith("pc3-")
         assert page.tail is None
         assert len(page.entries) >= 1
         oks = [e for e in page.entries if isinstance(e, Ok)]
@@ -572,8 +572,8 @@ def test_bad_cursors_are_refused(tmp_path: Path, open_memory: OpenMemory) -> Non
         memory.replay_page(cursor, 100)
     assert stale.value.cause == "stale-cursor"
     assert str(stale.value) == (
-        "the cursor no longer fits the log: the bytes before the cursor changed (compacted or "
-        "repaired since?); replay again from the beginning"
+        "the cursor no longer fits the log: the bytes before the cursor changed; replay again "
+        "from the beginning"
     )
 
 
@@ -591,11 +591,14 @@ def test_compact_replaces_what_the_cursor_covers_with_a_snapshot(
             '{"op":"forget","key":"goal"}',
         ]
     )
+    first = memory.replay_page(None, 1).next  # after the first record: before `upto`
     upto = walk_end(memory)
     # The end cursor of `last` reads on, but compaction refuses it.
     with pytest.raises(StaleCursor):
         memory.compact(['{"op":"state"}'], memory.end_cursor())
     memory.try_append('{"op":"remember","key":"mood","value":"ok"}')  # after the cursor
+    later = walk_end(memory)  # after `upto`: past the record the compaction keeps
+    end = memory.end_cursor()  # `last`'s, at the same place
     before = read(tmp_path)
 
     # A refused snapshot or a bad cursor changes nothing.
@@ -619,12 +622,46 @@ def test_compact_replaces_what_the_cursor_covers_with_a_snapshot(
         Ok('{"op":"state","user":"Ada"}'),
         Ok('{"op":"remember","key":"mood","value":"ok"}'),
     ]
-    assert sorted(os.listdir(tmp_path)) == [LOG, "pathway.jsonl.sha256"]  # no .compact or .lock left
-    # The old cursor is bound to the replaced file.
-    with pytest.raises(StaleCursor):
-        memory.replay_page(upto, 100)
-    with pytest.raises(StaleCursor):
-        memory.compact([], upto)
+    # Beside the log: its checksum and `<log>.moved`, where the kept bytes
+    # went; no .compact or .lock left.
+    assert sorted(os.listdir(tmp_path)) == [LOG, "pathway.jsonl.moved", "pathway.jsonl.sha256"]
+    assert len(read(tmp_path, "pathway.jsonl.moved")) > 0
+    assert memory.check().leftovers == []
+
+    # The compaction's own cursor reads on in the new log: exactly the
+    # records after it (the kept one), never the snapshot.
+    page = memory.replay_page(upto, 1 << 20)
+    assert (page.entries, page.tail, page.at_end) == (
+        [Ok('{"op":"remember","key":"mood","value":"ok"}')], None, True)
+    # So do later cursors, of a page walk or of `last`: nothing yet, then
+    # exactly what is appended after them.
+    for cursor in (later, end):
+        assert memory.replay_page(cursor, 1 << 20).entries == []
+    memory.try_append('{"op":"remember","key":"next","value":1}')
+    for cursor in (later, end):
+        assert [e for p in memory.pages(cursor, 1 << 20) for e in p.entries] == [
+            Ok('{"op":"remember","key":"next","value":1}')]
+    assert [e for p in memory.pages(upto, 8) for e in p.entries] == [
+        Ok('{"op":"remember","key":"mood","value":"ok"}'),
+        Ok('{"op":"remember","key":"next","value":1}'),
+    ]
+    # A cursor before `upto` points into what the snapshot folded: stale.
+    with pytest.raises(StaleCursor) as stale:
+        memory.replay_page(first, 100)
+    assert str(stale.value) == (
+        "the cursor no longer fits the log: it points into what a compaction folded into its "
+        "snapshot; replay again from the beginning"
+    )
+    # A moved cursor binds no hash of every byte before it (those were
+    # replaced): compaction refuses it, as it refuses `last`'s.
+    for cursor in (upto, later, end, first):
+        with pytest.raises(StaleCursor):
+            memory.compact([], cursor)
+    assert memory.replay() == [
+        Ok('{"op":"state","user":"Ada"}'),
+        Ok('{"op":"remember","key":"mood","value":"ok"}'),
+        Ok('{"op":"remember","key":"next","value":1}'),
+    ]
 
 
 def test_a_byte_changed_since_a_compaction_is_a_checksum_mismatch_and_an_integrity_error(
@@ -656,6 +693,7 @@ def test_a_byte_changed_since_a_compaction_is_a_checksum_mismatch_and_an_integri
     assert isinstance(report.checksum_message, str) and report.checksum_message != ""
     assert report.clean is False
 
+    moved = read(tmp_path, "pathway.jsonl.moved")  # the first compaction's record
     # Neither rewrite writes a new checksum over the changed bytes.
     for rewrite in (lambda: memory.compact(['{"sum":10}'], walk_end(memory)), memory.repair):
         with pytest.raises(Integrity) as refused:
@@ -667,7 +705,191 @@ def test_a_byte_changed_since_a_compaction_is_a_checksum_mismatch_and_an_integri
                                                               integrity.actual)
         assert str(error) != ""
     assert read(tmp_path) == changed
-    assert sorted(os.listdir(tmp_path)) == [LOG, "pathway.jsonl.sha256"]
+    assert sorted(os.listdir(tmp_path)) == [LOG, "pathway.jsonl.moved", "pathway.jsonl.sha256"]
+    assert read(tmp_path, "pathway.jsonl.moved") == moved
+
+
+def test_a_cursor_of_an_empty_log_moves_past_a_snapshot_put_before_it_and_the_start_does_not(
+    tmp_path: Path, open_memory: OpenMemory
+) -> None:
+    memory = open_memory(tmp_path)
+    no_file = memory.end_cursor()  # before the log file exists: the start
+    write(tmp_path, b"")
+    at_zero = [memory.end_cursor(), walk_end(memory)]  # made on the empty file
+    report = memory.compact(['{"snapshot":0}'], at_zero[1])  # folds nothing
+    assert (report.snapshot_records, report.kept_bytes, report.bytes_before) == (1, 0, 0)
+    memory.try_append('{"n":1}')
+    for cursor in at_zero:
+        assert memory.replay_page(cursor, 1 << 20).entries == [Ok('{"n":1}')]
+    for cursor in (no_file, None):
+        assert memory.replay_page(cursor, 1 << 20).entries == [Ok('{"snapshot":0}'), Ok('{"n":1}')]
+
+
+def test_a_repair_makes_the_cursors_of_a_directory_log_stale(
+    tmp_path: Path, open_memory: OpenMemory
+) -> None:
+    write(tmp_path, b'{"n":1}\nnot json\n{"n":2}\n')
+    memory = open_memory(tmp_path)
+    cursors = [walk_end(memory), memory.end_cursor()]
+    assert memory.repair().removed != []
+    memory.try_append('{"n":3}')
+    for cursor in cursors:
+        with pytest.raises(StaleCursor):
+            memory.replay_page(cursor, 1 << 20)
+    assert [e for p in memory.pages(None, 1 << 20) for e in p.entries] == [
+        Ok('{"n":1}'), Ok('{"n":2}'), Ok('{"n":3}')]
+
+
+def test_a_follower_reads_on_across_two_compactions_another_memory_makes_between_appends(
+    tmp_path: Path, open_memory: OpenMemory
+) -> None:
+    # Three Memories on one directory: an appender storing {"n": 0},
+    # {"n": 1}, ... one at a time; a follower, a replay_page loop from the
+    # cursor it keeps (pages of one record); and a compactor that folds what
+    # the follower has read into a snapshot, twice, while records keep
+    # coming between the steps.
+    appender, follower, compactor = (open_memory(tmp_path) for _ in range(3))
+    appended = 0
+    received: List[Any] = []
+    cursor = None
+
+    def append(count: int) -> None:
+        nonlocal appended
+        for _ in range(count):
+            appender.try_append(json.dumps({"n": appended}))
+            appended += 1
+
+    def follow(pages: int) -> bool:
+        """``pages`` pages (or up to the end) from the kept cursor; at the end?"""
+        nonlocal cursor
+        for _ in range(pages):
+            page = follower.replay_page(cursor, 1)  # one record a page
+            assert page.tail is None
+            for entry in page.entries:
+                assert isinstance(entry, Ok), entry
+                received.append(entry.json())
+            cursor = page.next
+            if page.at_end:
+                return True
+        return False
+
+    append(20)
+    follow(5)
+    append(20)
+    follow(10)
+    uptos: List[int] = []
+    # First with the follower's cursor at the compaction's `upto`, then
+    # with it 4 records past it (in the bytes the compaction keeps).
+    for k, ahead in ((1, 0), (2, 4)):
+        pages = list(compactor.pages(None, 1 << 20))
+        upto, n = pages[-1].next, [e.json() for p in pages for e in p.entries][-1]["n"]
+        assert n == appended - 1
+        append(10)  # after the cursor: the compaction keeps them
+        assert not follow(n + 1 + ahead - len(received))
+        assert received[-1] == {"n": n + ahead}
+        report = compactor.compact([json.dumps({"snapshot": k, "upto": n})], upto)
+        assert report.snapshot_records == 1
+        assert report.kept_bytes == sum(len(json.dumps({"n": i})) + 1 for i in range(n + 1, appended))
+        uptos.append(n)
+        append(5)
+        assert not follow(3)
+        append(5)
+    while not follow(1 << 10):
+        pass
+
+    # Every record once, in order, and never a snapshot.
+    assert received == [{"n": n} for n in range(appended)]
+    # Both compactions happened under it: the log is the second snapshot and
+    # the records after its cursor; the moves are recorded beside it.
+    assert [e.json() for e in compactor.replay()] == (
+        [{"snapshot": 2, "upto": uptos[1]}] + [{"n": n} for n in range(uptos[1] + 1, appended)])
+    assert sorted(os.listdir(tmp_path)) == [LOG, "pathway.jsonl.moved", "pathway.jsonl.sha256"]
+    # From the end it reads only what comes later.
+    append(1)
+    assert follow(1 << 10) and received[-1] == {"n": appended - 1}
+
+
+def test_a_follower_reads_on_across_compactions_while_appends_run_during_them(
+    tmp_path: Path, open_memory: OpenMemory
+) -> None:
+    # As above, but the appender and the follower each run on a thread of
+    # their own and never wait: records are appended while each compaction
+    # runs (after its seal in the file it replaces; their appenders store
+    # them again in the new log), and the follower, kept at the end with
+    # small pages, reads while the compaction replaces the log under it.
+    # It still gets every record once, and never a snapshot.
+    appender, follower, compactor = (open_memory(tmp_path) for _ in range(3))
+    appended = [0]
+    received: List[Any] = []
+    errors: List[BaseException] = []
+    stop, finished = threading.Event(), threading.Event()
+
+    def append() -> None:
+        try:
+            while not stop.is_set() and appended[0] < 20_000:
+                appender.try_append(json.dumps({"n": appended[0]}))
+                appended[0] += 1
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    def follow() -> None:
+        cursor = None
+        try:
+            while True:
+                final = finished.is_set()  # set once every append returned
+                page = follower.replay_page(cursor, 48)
+                for entry in page.entries:
+                    assert isinstance(entry, Ok), entry
+                    received.append(entry.json())
+                cursor = page.next
+                if page.at_end:
+                    if final:
+                        return
+                    time.sleep(0.001)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    def wait_for(condition: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + 60
+        while not condition():
+            assert not errors, errors
+            assert time.monotonic() < deadline, f"waited 60 s for {what}"
+            time.sleep(0.001)
+
+    threads = [threading.Thread(target=append), threading.Thread(target=follow)]
+    for thread in threads:
+        thread.start()
+    uptos: List[int] = []
+    try:
+        for k in (1, 2):
+            wait_for(lambda: appended[0] >= 150 * k, "appends")
+            # The compactor's own page walk: its end is `upto`, after record n.
+            pages = list(compactor.pages(None, 1 << 20))
+            upto, n = pages[-1].next, [e.json() for p in pages for e in p.entries][-1]["n"]
+            # The follower is at or past `upto`; records follow it.
+            wait_for(lambda: len(received) > n, "the follower to read up to the cursor")
+            wait_for(lambda: appended[0] > n + 20, "appends after the cursor")
+            report = compactor.compact([json.dumps({"snapshot": k, "upto": n})], upto)
+            assert report.snapshot_records == 1 and report.kept_bytes > 0
+            uptos.append(n)
+        wait_for(lambda: appended[0] > uptos[-1] + 100, "appends after the second compaction")
+    finally:
+        stop.set()
+        threads[0].join(60)
+        finished.set()
+        threads[1].join(60)
+    assert not errors, errors
+    assert not any(thread.is_alive() for thread in threads)
+
+    # Every record once, in order, and never a snapshot.
+    total = appended[0]
+    assert received == [{"n": n} for n in range(total)]
+    # Both compactions happened under it: the log is the second snapshot
+    # and the records after its cursor; the moves are recorded beside it.
+    assert uptos[0] < uptos[1] < total - 1
+    assert [e.json() for e in compactor.replay()] == (
+        [{"snapshot": 2, "upto": uptos[1]}] + [{"n": n} for n in range(uptos[1] + 1, total)])
+    assert sorted(os.listdir(tmp_path)) == [LOG, "pathway.jsonl.moved", "pathway.jsonl.sha256"]
 
 
 def test_a_leftover_compaction_file_makes_compaction_busy(tmp_path: Path, open_memory: OpenMemory) -> None:

@@ -147,18 +147,59 @@ def test_every_file_of_the_grant_counts(tmp_path: Path, open_memory: OpenMemory)
     memory.try_append("1")
 
 
-def test_compaction_frees_room(tmp_path: Path, open_memory: OpenMemory) -> None:
-    memory = open_memory(tmp_path, quota=10 * LINE)
+def test_compaction_frees_room_and_its_side_files_count(
+        tmp_path: Path, open_memory: OpenMemory) -> None:
+    quota = 20 * LINE
+    memory = open_memory(tmp_path, quota=quota)
     refused = fill(memory)
-    assert refused.used == 10 * LINE
-    # Compaction rewrites the log at a smaller size, which the quota allows
-    # (it frees room; a checksum file is written beside it).
+    assert refused.used == quota
+    # Compaction rewrites the log at a smaller size (the quota does not
+    # refuse it) and writes two side files beside it: the checksum
+    # (`.sha256`) and where the kept bytes went (`.moved`). Both count.
     end = list(memory.pages(None, 1 << 20))[-1].next
-    report = memory.compact(['{"folded":10}'], end)
-    assert report.bytes_before == 10 * LINE and report.bytes_after < report.bytes_before
+    report = memory.compact(['{"folded":20}'], end)
+    assert (report.bytes_before, report.bytes_after) == (quota, len('{"folded":20}\n'))
+    assert memory.replay() == [Ok('{"folded":20}')]
+    files = contents(tmp_path)
+    assert sorted(files) == ["pathway.jsonl", "pathway.jsonl.moved", "pathway.jsonl.sha256"]
+    moved = len(files["pathway.jsonl.moved"])
+    held = report.bytes_after + len(files["pathway.jsonl.sha256"]) + moved
+    assert moved > 0 and held == used(tmp_path) < quota
+    # Appends get the room freed, no more: `used` at the refusal counts the
+    # side files, `.moved` among them.
+    fits = (quota - held) // LINE
+    assert fits > 0
+    refused = fill(memory)
+    assert refused.details == QuotaExceededDetails(used=held + fits * LINE, limit=quota,
+                                                   needed=LINE)
+    assert refused.used == used(tmp_path)
+    assert memory.replay() == [Ok('{"folded":20}')] + [Ok(EVENT)] * fits
+
+
+def test_a_compaction_whose_side_files_outweigh_what_it_folds_is_not_refused(
+        tmp_path: Path, open_memory: OpenMemory) -> None:
+    # A small log: its checksum and `.moved` take more than the snapshot
+    # saves, and compaction (never refused by the quota) leaves the grant
+    # past it; appends are then refused, `used` counting every file.
+    quota = 10 * LINE
+    memory = open_memory(tmp_path, quota=quota)
+    fill(memory)
+    end = list(memory.pages(None, 1 << 20))[-1].next
+    memory.compact(['{"folded":10}'], end)
+    files = contents(tmp_path)
+    assert sorted(files) == ["pathway.jsonl", "pathway.jsonl.moved", "pathway.jsonl.sha256"]
+    held = used(tmp_path)
+    assert held == sum(len(data) for data in files.values()) > quota
+    with pytest.raises(QuotaExceeded) as refused:
+        memory.try_append(EVENT)
+    assert refused.value.details == QuotaExceededDetails(used=held, limit=quota, needed=LINE)
+    assert contents(tmp_path) == files
+    # Reading goes on; deleting the log frees all of it, side files too.
     assert memory.replay() == [Ok('{"folded":10}')]
+    assert memory.delete_log("pathway") == len(files["pathway.jsonl"])
+    assert os.listdir(tmp_path) == []
     memory.try_append(EVENT)
-    assert memory.check().records == 2
+    assert memory.replay() == [Ok(EVENT)]
 
 
 def test_the_quota_holds_every_log_of_the_grant_together(

@@ -130,7 +130,7 @@ test('a cursor that is not one is invalid; after a compaction one before its upt
 
   // `middle` points into what the snapshot folded: stale.
   const folded =
-    'the cursor no longer fits the log: it points into what a compaction folded into its snapshot (compacted or repaired since?); replay again from the beginning';
+    'the cursor no longer fits the log: it points into what a compaction folded into its snapshot; replay again from the beginning';
   const stale = logError(() => log.replayPage(middle, 10));
   assert.equal(stale.code, 'stale-cursor');
   assert.equal(stale.message, folded);
@@ -162,20 +162,19 @@ test('a cursor that is not one is invalid; after a compaction one before its upt
   await appendFile(path.join(dir, 'pathway.jsonl'), 'not json\n');
   assert.equal(log.repair().removed.length, 1);
   const staleBy = (reason) =>
-    `the cursor no longer fits the log: ${reason} (compacted or repaired since?); replay again from the beginning`;
-  const throughRepair = staleBy('a compaction it moved through was followed by a repair or an edit');
+    `the cursor no longer fits the log: ${reason}; replay again from the beginning`;
+  // No compaction leads from their files to the repaired one.
   const ofReplaced = staleBy(
-    'it was made on another file, and no compaction recorded where it moved (repaired since, or compacted more than 128 times)',
+    'it was made on an earlier file of the log, and no compaction recorded where it moved: a repair since, or more than 128 compactions',
   );
-  // The repaired file may get the inode of the first one, which the
-  // compaction replaced: a cursor of that file is then checked in place
-  // (its 32 bytes before it differ) instead of moved.
+  // The repaired file may get the inode of the first one: a cursor made
+  // on that file is then checked in place, and its bytes differ.
   const changed = staleBy('the bytes before the cursor changed');
   for (const [cursor, messages] of [
-    [end, [throughRepair, changed]],
-    [last, [throughRepair, changed]],
-    [movedOn, [ofReplaced]],
-    [beforeRepair, [ofReplaced]],
+    [end, [ofReplaced, changed]],
+    [last, [ofReplaced, changed]],
+    [movedOn, [ofReplaced, changed]],
+    [beforeRepair, [ofReplaced, changed]],
   ]) {
     const repaired = logError(() => log.replayPage(cursor, 10));
     assert.equal(repaired.code, 'stale-cursor');

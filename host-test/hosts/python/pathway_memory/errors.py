@@ -207,7 +207,12 @@ class Deleted(LogError):
 
 
 class StaleCursor(LogError):
-    """The cursor no longer fits the log (compacted, repaired or truncated since)."""
+    """The cursor no longer fits the log: it lies before the ``upto`` of a
+    compaction made since (a cursor at or after it reads on in the new log),
+    the log was repaired or its bytes before the cursor changed, or it is
+    another log's. ``compact`` also refuses with it a cursor that binds no
+    hash of the bytes before it: ``last``'s, and one made before a
+    compaction."""
 
     CAUSE = "stale-cursor"
 

@@ -428,10 +428,14 @@ class Memory:
     def replay_page(self, cursor: Optional[str] = None, max_bytes: int = 1 << 20) -> Page:
         """WIT ``replay-page``: entries from ``cursor`` (``None``: the start)
         until about ``max_bytes`` (0 to 2**32-1) of the log were read, at
-        least one line when there is one.
+        least one line when there is one. A cursor keeps reading across a
+        compaction whose ``upto`` it is at or after, in the new log (never
+        returning the snapshot).
 
-        :raises LogError: ``invalid-cursor``, ``stale-cursor``, or why the
-            log cannot be read.
+        :raises LogError: ``invalid-cursor``, ``stale-cursor`` (a cursor
+            before the ``upto`` of a compaction made since, across a repair
+            of a directory log, or of bytes that changed), or why the log
+            cannot be read.
         """
         if cursor is not None:
             _check_str(cursor, "cursor")
@@ -508,7 +512,8 @@ class Memory:
 
     def delete_log(self, name: str) -> int:
         """WIT ``delete-log``: deletes the log ``name`` of the grant (the file
-        ``<name>.jsonl``) and its side files (``.quarantine``, ``.sha256``);
+        ``<name>.jsonl``) and its side files (``.quarantine``, ``.sha256``,
+        ``.moved``);
         returns the size it had in bytes. Crash-safe: after a crash at any
         moment the log is whole or gone, never a prefix. This Memory's own
         handle on that log is dropped first, so the next :meth:`log` of the
@@ -576,7 +581,12 @@ class Memory:
     def compact(self, snapshot: Iterable[str], upto: str) -> CompactReport:
         """WIT ``compact``: replaces everything up to the cursor ``upto`` by
         the ``snapshot`` events, keeping every byte after it; crash-safe.
-        Writes ``<log>.sha256``, the SHA-256 of what it wrote.
+        Writes ``<log>.sha256``, the SHA-256 of what it wrote, and
+        ``<log>.moved``, where the kept bytes went: a cursor at or after
+        ``upto`` reads on in the new log (exactly the records after it), one
+        before it is stale. ``upto`` must bind every byte before it (the
+        ``next`` of a page walk): a cursor of ``last``, or one made before a
+        compaction that happened since, is refused with ``stale-cursor``.
 
         :raises LogError: a refused snapshot event (with its index), a
             cursor error, ``busy``, :class:`~pathway_memory.Integrity`
@@ -785,7 +795,8 @@ class NamedLog:
         self._memory._ok(self._call("sync"))
 
     def compact(self, snapshot: Iterable[str], upto: str) -> CompactReport:
-        """As :meth:`Memory.compact`, on this log (``<name>.jsonl.sha256``)."""
+        """As :meth:`Memory.compact`, on this log (``<name>.jsonl.sha256``,
+        ``<name>.jsonl.moved``)."""
         events = [_check_str(e, "each snapshot event") for e in snapshot]
         report: CompactReport = self._memory._ok(self._call("compact", events,
                                                             _check_str(upto, "upto")))
