@@ -404,6 +404,37 @@ impl<T: File> NewLog<T> {
         (&mut self.heartbeat, files)
     }
 
+    /// Takes `<log>.lock` for the final steps, signed with the rewrite's id
+    /// so that whoever takes it over fences this rewrite (already fenced
+    /// by then: see `lock::take_over`); returns its name.
+    fn take_lock<F: FileSystem<File = T>>(
+        &mut self,
+        fs: &F,
+        log: &str,
+    ) -> Result<String, RewriteError> {
+        let lock_name = lock::lock_name(log);
+        let held = claim(fs, log, &lock_name)?;
+        let signed = lock::sign(&held, self.id);
+        self.lock = Some(held);
+        signed.map_err(io_error(&lock_name, Step::Writing))?;
+        self.heartbeat.watch();
+        Ok(lock_name)
+    }
+
+    /// Releases `<log>.lock`, only if still ours: a rewrite that took it
+    /// over holds it.
+    fn release_lock<F: FileSystem>(&mut self, fs: &F, lock_name: &str) -> Result<(), StoreError> {
+        let ours = self
+            .lock
+            .take()
+            .is_some_and(|lock| lock.stat().is_ok_and(|s| s.links > 0));
+        if ours {
+            fs.remove(lock_name)
+                .map_err(io_error(lock_name, Step::Removing))?;
+        }
+        Ok(())
+    }
+
     /// Releases `<log>.big` and `<log>.compact`, unless another took them
     /// over.
     fn release<F: FileSystem>(&self, fs: &F) {
@@ -528,14 +559,7 @@ fn replace_steps<F: FileSystem>(
     new.beat(fs)?;
     failpoint("after-write");
 
-    let lock_name = lock::lock_name(&name);
-    let held = claim(fs, &name, &lock_name)?;
-    // Signed with the rewrite's id, so that whoever takes it over fences
-    // this rewrite (already fenced by then: see `lock::take_over`).
-    let signed = lock::sign(&held, new.id);
-    new.lock = Some(held);
-    signed.map_err(io_error(&lock_name, Step::Writing))?;
-    new.heartbeat.watch();
+    let lock_name = new.take_lock(fs, &name)?;
     failpoint("after-lock");
     let result = (|| -> Result<Rewritten, RewriteError> {
         // Appenders with the log open append without looking at the lock
@@ -631,17 +655,7 @@ fn replace_steps<F: FileSystem>(
             late_bytes,
         })
     })();
-    // Released only if still ours: a rewrite that took it over holds it.
-    let ours = new
-        .lock
-        .take()
-        .is_some_and(|lock| lock.stat().is_ok_and(|s| s.links > 0));
-    let released = if ours {
-        fs.remove(&lock_name)
-            .map_err(io_error(&lock_name, Step::Removing))
-    } else {
-        Ok(())
-    };
+    let released = new.release_lock(fs, &lock_name);
     let rewritten = result?;
     released?;
     Ok(rewritten)
@@ -656,6 +670,12 @@ pub fn compact<F: FileSystem>(
 ) -> Result<(Rewritten, u64), RewriteError> {
     let upto = Cursor::decode(upto).map_err(RewriteError::Cursor)?;
     let name = store.config().log_name.clone();
+    // Another rewrite runs: say so first (while it does, pages stop at its
+    // seal, and their cursors could not compact anyway).
+    let claim_path = lock::claim_name(&name);
+    if lock::is_fresh(store.fs(), &claim_path) {
+        return Err(RewriteError::Busy { lock: claim_path });
+    }
     // A missing log is created empty, so that a log another instance
     // creates meanwhile is not renamed away.
     let mut old = match store.open_log_for_rewrite()? {

@@ -19,7 +19,7 @@ use crate::checksum;
 use crate::format::TOMBSTONE;
 use crate::frame::Frame;
 use crate::fs::{Code, File, FileSystem};
-use crate::lock::{self, claim};
+use crate::lock;
 use crate::reader::LogFile;
 use crate::store::Store;
 use crate::store_error::{Step, io_error};
@@ -67,12 +67,7 @@ fn delete_steps<F: FileSystem>(
 ) -> Result<u64, RewriteError> {
     let fs = store.fs();
     let name = store.config().log_name.clone();
-    let lock_name = lock::lock_name(&name);
-    let held = claim(fs, &name, &lock_name)?;
-    let signed = lock::sign(&held, new.id);
-    new.lock = Some(held);
-    signed.map_err(io_error(&lock_name, Step::Writing))?;
-    new.heartbeat.watch();
+    let lock_name = new.take_lock(fs, &name)?;
     failpoint("delete-after-lock");
     let result = (|| -> Result<u64, RewriteError> {
         let bytes = old.size()?;
@@ -124,18 +119,9 @@ fn delete_steps<F: FileSystem>(
         failpoint("delete-after-remove");
         Ok(bytes)
     })();
-    // Released only if still ours, and only after the name is gone: a
-    // fresh appender waits for it rather than append to the tombstone.
-    let ours = new
-        .lock
-        .take()
-        .is_some_and(|lock| lock.stat().is_ok_and(|s| s.links > 0));
-    let released = if ours {
-        fs.remove(&lock_name)
-            .map_err(io_error(&lock_name, Step::Removing))
-    } else {
-        Ok(())
-    };
+    // Only after the name is gone: a fresh appender waits for it rather
+    // than append to the tombstone.
+    let released = new.release_lock(fs, &lock_name);
     let bytes = result?;
     released?;
     Ok(bytes)
