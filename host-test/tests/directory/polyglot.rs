@@ -4,7 +4,8 @@
 //! Each script installs its pinned packages from npm or PyPI on first use.
 //!
 //! A machine without Node.js or Python fails here with a message saying
-//! what to install; `PATHWAY_SKIP_POLYGLOT=1` skips these two tests.
+//! what to install; `PATHWAY_SKIP_POLYGLOT=1` skips these tests. The
+//! Python framework adapters run in a venv of their own (`frameworks.sh`).
 
 use crate::common;
 
@@ -18,6 +19,11 @@ fn hosts() -> PathBuf {
 /// Runs `hosts/<host>/run-tests.sh` on the embedded component and fails
 /// with the end of its output if it fails.
 fn run_host_tests(host: &str, needs: &str) {
+    run_host_script(host, "run-tests.sh", needs);
+}
+
+/// Runs `hosts/<host>/<script>` on the embedded component.
+fn run_host_script(host: &str, script: &str, needs: &str) {
     if std::env::var_os("PATHWAY_SKIP_POLYGLOT").is_some_and(|v| v == "1") {
         common::skipped(
             &format!("the {host} host's tests"),
@@ -33,7 +39,7 @@ fn run_host_tests(host: &str, needs: &str) {
     );
     let dir = tempfile::tempdir().unwrap();
     let wasm = pathway_host::write_components(dir.path()).unwrap();
-    let script = hosts().join(host).join("run-tests.sh");
+    let script = hosts().join(host).join(script);
     let started = std::time::Instant::now();
     let out = Command::new("bash")
         .arg(&script)
@@ -69,4 +75,13 @@ fn node_host_tests_pass() {
 #[test]
 fn python_host_tests_pass() {
     run_host_tests("python", "python3");
+}
+
+/// The Python framework adapters (`pathway_memory.langgraph` against
+/// langgraph-checkpoint-conformance at level FULL and a real StateGraph;
+/// `pathway_memory.agents` with the Agents SDK's Runner), in a venv of
+/// their own with the pinned frameworks.
+#[test]
+fn python_framework_adapters_pass() {
+    run_host_script("python", "frameworks.sh", "python3");
 }
