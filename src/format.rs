@@ -205,6 +205,22 @@ pub fn is_seal(text: &[u8]) -> bool {
         || starts(SEAL_V1, 16, u8::is_ascii_hexdigit)
 }
 
+/// The id of a seal line (without its `\n`; a delete's ends in `\r\r`),
+/// if it is one whose id can be read.
+pub fn seal_line_id(line: &[u8]) -> Option<u64> {
+    let text = line.strip_prefix(SEAL)?;
+    let bits = text.get(..SEAL_ID_LEN)?;
+    let rest = &text[SEAL_ID_LEN..];
+    if rest.iter().any(|&b| b != b'\r') {
+        return None;
+    }
+    bits.iter().try_fold(0u64, |id, b| match b {
+        b' ' => Some(id << 1),
+        b'\t' => Some(id << 1 | 1),
+        _ => None,
+    })
+}
+
 /// Judges one raw line (without its `\n`) that starts at `offset` and is
 /// line number `line`; `ended` says whether a `\n` followed it. `None` for
 /// a blank line and for a seal.

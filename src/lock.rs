@@ -88,6 +88,15 @@ pub fn is_fresh<F: FileSystem>(fs: &F, name: &str) -> bool {
         .is_some_and(|age| age < STALE_AFTER_MILLIS)
 }
 
+/// The id of the rewrite that holds a fresh `<log>.lock`, if one does.
+pub fn running_lock<F: FileSystem>(fs: &F, log: &str) -> Option<u64> {
+    let name = lock_name(log);
+    if !is_fresh(fs, &name) {
+        return None;
+    }
+    signed_id(&fs.open(&name, Open::Read).ok()?)
+}
+
 /// Whether a rewrite holds a fresh lock on `log`. A stale one is taken
 /// for left by a crash or by a stopped rewrite, which is fenced first
 /// (through `<log>.compact`, signed before any lock is taken), so that it

@@ -91,9 +91,10 @@ pub struct Page {
     pub next: Position,
     /// Nothing but (at most) the tail lies after `next`.
     pub at_end: bool,
-    /// Where the first seal line the page read past ends (see
-    /// [`crate::lock`]): a reader stops there while a compaction runs.
-    pub sealed: Option<Position>,
+    /// Where each seal line the page read past ends, with its id (see
+    /// [`crate::lock`]): a reader stops after the seal of a compaction that
+    /// runs.
+    pub seals: Vec<(Position, Option<u64>)>,
 }
 
 /// Reads entries from `from` until at least `max_bytes` of the file were
@@ -127,7 +128,7 @@ pub fn read_page_hashed<R: ReadAt>(
     let mut buf_offset = pos.offset;
     let mut consumed = 0u64;
     let mut entries = Vec::new();
-    let mut sealed = None;
+    let mut seals = Vec::new();
     loop {
         // Full once at least one line was consumed: every call makes progress.
         if consumed > 0 && consumed >= max_bytes {
@@ -136,7 +137,7 @@ pub fn read_page_hashed<R: ReadAt>(
                 tail: None,
                 next: pos,
                 at_end: false,
-                sealed,
+                seals,
             });
         }
         let start = (pos.offset - buf_offset) as usize;
@@ -149,11 +150,11 @@ pub fn read_page_hashed<R: ReadAt>(
                 offset: pos.offset + i as u64 + 1,
                 lines: line,
             };
-            if sealed.is_none()
-                && !raw.is_empty()
-                && is_seal(raw.strip_suffix(b"\r").unwrap_or(raw))
-            {
-                sealed = Some(pos);
+            if !raw.is_empty() {
+                let text = raw.strip_suffix(b"\r").unwrap_or(raw);
+                if is_seal(text) || crate::format::seal_line_id(raw).is_some() {
+                    seals.push((pos, crate::format::seal_line_id(raw)));
+                }
             }
             consumed += i as u64 + 1;
             continue;
@@ -199,7 +200,7 @@ pub fn read_page_hashed<R: ReadAt>(
                     tail: damage,
                     next: pos,
                     at_end: true,
-                    sealed,
+                    seals,
                 });
             }
             entries.extend(damage);
@@ -230,7 +231,7 @@ pub fn read_page_hashed<R: ReadAt>(
                 tail,
                 next: pos,
                 at_end: true,
-                sealed,
+                seals,
             });
         }
         buf.extend_from_slice(&chunk);

@@ -104,22 +104,23 @@ fn page_once<F: FileSystem>(
             tail: None,
             next: Position::default(),
             at_end: true,
-            sealed: None,
+            seals: Vec::new(),
         };
         return Ok((page, cursor));
     };
     let (cursor, generation) = resolve(fs, &config.log_name, &mut log, cursor)?;
     let before = log.verify(&cursor)?;
-    // Stopped right after a seal (below) while its compaction runs: wait
+    // Stopped right after the seal of a compaction that runs (below): wait
     // there, still.
-    if ends_a_seal(&before) && crate::lock::is_fresh(fs, &crate::lock::lock_name(&config.log_name))
+    if ends_a_seal(&before)
+        && seal_before_runs(fs, &config.log_name, &mut log, cursor.position.offset)?
     {
         let page = Page {
             entries: Vec::new(),
             tail: None,
             next: cursor.position,
             at_end: true,
-            sealed: None,
+            seals: Vec::new(),
         };
         return Ok((
             page,
@@ -147,11 +148,15 @@ fn page_once<F: FileSystem>(
     // A compaction in its final steps sealed the log: what lands after the
     // seal its appenders append again to the new log, once it is renamed.
     // Stop right after the seal line, where the compaction's record moves
-    // the cursor to (see `crate::moved`): nothing is read twice. A seal
-    // whose compaction stopped (no fresh lock) is read past.
-    if let Some(seal_end) = page.sealed
-        && crate::lock::is_fresh(fs, &crate::lock::lock_name(&config.log_name))
-    {
+    // the cursor to (see `crate::moved`): nothing is read twice. The seal
+    // of a compaction that stopped (not the one whose lock is fresh) is
+    // read past.
+    let running = match page.seals.is_empty() {
+        true => None,
+        false => crate::lock::running_lock(fs, &config.log_name),
+    };
+    let barrier = running.and_then(|id| page.seals.iter().find(|(_, seal)| *seal == Some(id)));
+    if let Some(&(seal_end, _)) = barrier {
         page.entries.retain(|e| e.offset < seal_end.offset);
         page.tail = None;
         page.next = seal_end;
@@ -170,6 +175,25 @@ fn page_once<F: FileSystem>(
     }
     let next = log.cursor_at(page.next, hash.map(|h| h.words()), Some(generation))?;
     Ok((page, next))
+}
+
+/// Whether the line that ends right before `offset` is the seal of the
+/// compaction that holds the log's lock now.
+fn seal_before_runs<T: File>(
+    fs: &impl FileSystem,
+    name: &str,
+    log: &mut LogFile<T>,
+    offset: u64,
+) -> Result<bool, PageError> {
+    let Some(id) = crate::lock::running_lock(fs, name) else {
+        return Ok(false);
+    };
+    let len = (crate::format::SEAL.len() + crate::format::SEAL_ID_LEN + 1) as u64;
+    if offset < len {
+        return Ok(false);
+    }
+    let line = log.read_exact_at(offset - len, len - 1)?;
+    Ok(crate::format::seal_line_id(&line) == Some(id))
 }
 
 /// Whether the bytes before a cursor may end a seal line: its id's last

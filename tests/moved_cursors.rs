@@ -264,3 +264,28 @@ fn a_follower_waits_at_a_seal_while_its_compaction_runs_and_reads_each_late_reco
     follower.borrow_mut().drain(&log);
     assert_eq!(follower.borrow().got, ["0", "1", "2", late, "4"]);
 }
+
+#[test]
+fn a_page_reads_past_the_seal_of_a_compaction_that_stopped_while_another_runs() {
+    use pathway_memory::fs::{File, FileSystem, Open};
+    use pathway_memory::lock::{lock_name, seal, sign};
+
+    let fs = MemFs::new();
+    let mut log = store(&fs);
+    log.append_frame(Frame::new(["1"])).unwrap();
+    // A compaction that stopped left its seal; records came after it.
+    let file = fs.open(LOG, Open::Append).unwrap();
+    file.append(&Frame::raw(&seal(0xdead))).unwrap();
+    log.append_frame(Frame::new(["2", "3"])).unwrap();
+    // Another compaction now holds the lock (fresh), not yet sealed.
+    let lock = fs.open(&lock_name(LOG), Open::CreateNew).unwrap();
+    sign(&lock, 0xbeef).unwrap();
+    let mut reader = Reader::new(1 << 20);
+    reader.drain(&log);
+    assert_eq!(reader.got, ["1", "2", "3"]);
+    // Its own seal stops a page while it holds the lock.
+    file.append(&Frame::raw(&seal(0xbeef))).unwrap();
+    file.append(&Frame::new(["4"])).unwrap();
+    reader.drain(&log);
+    assert_eq!(reader.got, ["1", "2", "3"]);
+}

@@ -12,7 +12,8 @@
 //!   reports success into a removed file); the rest at most once.
 //!
 //! Acknowledgements are timed when read from the pipe; a margin of
-//! 50 ms covers the time between the write and that read.
+//! 500 ms covers the time between the write and that read, on a loaded
+//! machine.
 
 use crate::common;
 
@@ -28,7 +29,7 @@ use std::time::{Duration, Instant};
 use common::{Rng, figures_line, soak, test_dir};
 use pathway_host::Memory;
 
-const MARGIN: Duration = Duration::from_millis(50);
+const MARGIN: Duration = Duration::from_millis(500);
 
 fn pathway(subcommand: &str, dir: &Path, log: &str) -> Command {
     let mut command = Command::new(common::pathway_bin());
