@@ -12,7 +12,7 @@ use std::convert::Infallible;
 use crate::cursor::PrefixHash;
 use crate::error::{Damage, LineError};
 use crate::format::is_blank;
-use crate::format::{BOM, Entry, is_seal, judge};
+use crate::format::{BOM, Entry, judge, seal_line_id};
 
 /// Bytes asked for per read (wasmtime returns at most 64 KiB a call).
 pub const CHUNK: u64 = 64 * 1024;
@@ -94,7 +94,7 @@ pub struct Page {
     /// Where each seal line the page read past ends, with its id (see
     /// [`crate::lock`]): a reader stops after the seal of a compaction that
     /// runs.
-    pub seals: Vec<(Position, Option<u64>)>,
+    pub seals: Vec<(Position, u64)>,
 }
 
 /// Reads entries from `from` until at least `max_bytes` of the file were
@@ -150,11 +150,8 @@ pub fn read_page_hashed<R: ReadAt>(
                 offset: pos.offset + i as u64 + 1,
                 lines: line,
             };
-            if !raw.is_empty() {
-                let text = raw.strip_suffix(b"\r").unwrap_or(raw);
-                if is_seal(text) || crate::format::seal_line_id(raw).is_some() {
-                    seals.push((pos, crate::format::seal_line_id(raw)));
-                }
+            if let Some(id) = seal_line_id(raw) {
+                seals.push((pos, id));
             }
             consumed += i as u64 + 1;
             continue;

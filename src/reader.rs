@@ -155,7 +155,7 @@ fn page_once<F: FileSystem>(
         true => None,
         false => crate::lock::running_lock(fs, &config.log_name),
     };
-    let barrier = running.and_then(|id| page.seals.iter().find(|(_, seal)| *seal == Some(id)));
+    let barrier = running.and_then(|id| page.seals.iter().find(|&&(_, seal)| seal == id));
     if let Some(&(seal_end, _)) = barrier {
         page.entries.retain(|e| e.offset < seal_end.offset);
         page.tail = None;

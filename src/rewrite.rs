@@ -421,6 +421,60 @@ impl<T: File> NewLog<T> {
         Ok(lock_name)
     }
 
+    /// The checks right before the rename, all of which stop the rewrite
+    /// with the log as it was: both claims still ours, the log linked
+    /// nowhere else (see `RewriteError::HardLinked`). Then the checksum of
+    /// the file about to be replaced goes, durably, so that no crash or
+    /// stop leaves it beside the new log (where a file system that reuses
+    /// identities could take it for the new log's); a rewrite that stops
+    /// now leaves the old log without one: unchecked, never falsely
+    /// changed.
+    fn ready_to_rename<F: FileSystem<File = T>>(
+        &mut self,
+        fs: &F,
+        old: &LogFile<T>,
+        log: &str,
+        lock_name: &str,
+    ) -> Result<(), RewriteError> {
+        if !self.still_ours(fs)? {
+            return Err(RewriteError::TakenOver {
+                lock: lock_name.to_string(),
+            });
+        }
+        let links = old
+            .file()
+            .stat()
+            .map_err(io_error(old.name(), Step::ReadingSize))?
+            .links;
+        if links > 1 {
+            return Err(RewriteError::HardLinked {
+                log: log.to_string(),
+                links,
+            });
+        }
+        if fs.remove(&checksum::name(log)).is_ok() {
+            let _ = fs.sync_directory();
+        }
+        Ok(())
+    }
+
+    /// Renames the new log over the log; fails if someone took this
+    /// rewrite for stopped and removed the new log (see `lock::fence`):
+    /// then nothing was renamed.
+    fn rename_over<F: FileSystem<File = T>>(
+        &self,
+        fs: &F,
+        log: &str,
+        lock_name: &str,
+    ) -> Result<(), RewriteError> {
+        match fs.rename(&self.path, log) {
+            Err(e) if e.code == Code::NoEntry => Err(RewriteError::TakenOver {
+                lock: lock_name.to_string(),
+            }),
+            renamed => Ok(renamed.map_err(io_error(log, Step::RenamingOver))?),
+        }
+    }
+
     /// Releases `<log>.lock`, only if still ours: a rewrite that took it
     /// over holds it.
     fn release_lock<F: FileSystem>(&mut self, fs: &F, lock_name: &str) -> Result<(), StoreError> {
@@ -587,28 +641,7 @@ fn replace_steps<F: FileSystem>(
         new.copy(fs, old, copied_to, sealed_at)?;
         new.sync()?;
         failpoint("after-sync");
-        if !new.still_ours(fs)? {
-            return Err(RewriteError::TakenOver {
-                lock: lock_name.clone(),
-            });
-        }
-        // Linked elsewhere meanwhile: see `RewriteError::HardLinked`.
-        let links = old
-            .file()
-            .stat()
-            .map_err(io_error(old.name(), Step::ReadingSize))?
-            .links;
-        if links > 1 {
-            return Err(RewriteError::HardLinked { log: name, links });
-        }
-        // The checksum there is of the file about to be replaced: removed
-        // first, durably, so that no crash or stop leaves it beside the new
-        // log (where a file system that reuses identities could take it
-        // for the new log's). A rewrite that stops now leaves the old log
-        // without one: unchecked, never falsely changed.
-        if fs.remove(&checksum::name(&name)).is_ok() {
-            let _ = fs.sync_directory();
-        }
+        new.ready_to_rename(fs, old, &name, &lock_name)?;
         failpoint("after-checksum-removed");
         // Where the kept bytes go, for cursors made on the old file (see
         // `crate::moved`): written before the rename, so that a reader who
@@ -620,16 +653,7 @@ fn replace_steps<F: FileSystem>(
             moved.id = new.id;
             let _ = crate::moved::record(fs, &name, &moved);
         }
-        // Fails if someone took this rewrite for stopped and removed the
-        // new log (see `lock::fence`): then nothing was renamed.
-        match fs.rename(&new.path, &name) {
-            Err(e) if e.code == Code::NoEntry => {
-                return Err(RewriteError::TakenOver {
-                    lock: lock_name.clone(),
-                });
-            }
-            renamed => renamed.map_err(io_error(&name, Step::RenamingOver))?,
-        }
+        new.rename_over(fs, &name, &lock_name)?;
         failpoint("after-rename");
         // Makes the rename durable. Hosts that cannot sync a directory
         // still have the synced new log under the name.

@@ -15,10 +15,9 @@
 //! lock, which is held until the name is gone.
 
 use super::{NewLog, RewriteError, failpoint};
-use crate::checksum;
 use crate::format::TOMBSTONE;
 use crate::frame::Frame;
-use crate::fs::{Code, File, FileSystem};
+use crate::fs::{File, FileSystem};
 use crate::lock;
 use crate::reader::LogFile;
 use crate::store::Store;
@@ -77,37 +76,9 @@ fn delete_steps<F: FileSystem>(
             .append(&Frame::raw(&lock::delete_seal(new.id)))
             .map_err(io_error(old.name(), Step::Marking))?;
         failpoint("delete-after-seal");
-        if !new.still_ours(fs)? {
-            return Err(RewriteError::TakenOver {
-                lock: lock_name.clone(),
-            });
-        }
-        let links = old
-            .file()
-            .stat()
-            .map_err(io_error(old.name(), Step::ReadingSize))?
-            .links;
-        if links > 1 {
-            return Err(RewriteError::HardLinked {
-                log: name.clone(),
-                links,
-            });
-        }
-        // As a compaction does: no checksum is left to be taken for
-        // another file's.
-        if fs.remove(&checksum::name(&name)).is_ok() {
-            let _ = fs.sync_directory();
-        }
-        // The delete: fails if someone took this delete for stopped and
-        // removed the tombstone (see `lock::fence`).
-        match fs.rename(&new.path, &name) {
-            Err(e) if e.code == Code::NoEntry => {
-                return Err(RewriteError::TakenOver {
-                    lock: lock_name.clone(),
-                });
-            }
-            renamed => renamed.map_err(io_error(&name, Step::RenamingOver))?,
-        }
+        new.ready_to_rename(fs, old, &name, &lock_name)?;
+        // The delete, fenced as a compaction's rename is.
+        new.rename_over(fs, &name, &lock_name)?;
         failpoint("delete-after-rename");
         let _ = fs.sync_directory();
         // The side files go with it; then the name. A crash before this

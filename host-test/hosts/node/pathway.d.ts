@@ -314,6 +314,8 @@ export interface StreamOptions {
   maxDepth?: number | string;
   /** PATHWAY_QUOTA: the most bytes all messages of the stream may hold together, as the server counts them; as for a directory log. */
   quota?: number | string | null;
+  /** PATHWAY_NAME: a named log of the stream (refused with `io` so far: a stream holds one log). */
+  log?: string;
   /** Directory of the transpiled stream build (default: `gen/stream` next to pathway.js). */
   bindings?: string;
 }

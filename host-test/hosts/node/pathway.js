@@ -1153,16 +1153,18 @@ export async function open(dir, options) {
  * @property {number | string | null} [quota] PATHWAY_QUOTA: the most bytes all
  *   messages of the stream may hold together (as the server counts them),
  *   as for a directory log
+ * @property {string} [log] PATHWAY_NAME: a named log of the stream (the
+ *   component refuses it with `io` so far: a stream holds one log)
  * @property {string} [bindings] directory of the transpiled stream build
  *   (default: `gen/stream` next to this file)
  */
 
 /** Options of a directory log that a stream log has no use for. */
-const DIRECTORY_ONLY = ['logName', 'log', 'sync', 'readOnly'];
+const DIRECTORY_ONLY = ['logName', 'sync', 'readOnly'];
 
 /** @param {StreamOptions} target */
 async function openStream(target) {
-  const { nats, stream, replicas, timeoutMs, maxLine, maxDepth, quota, bindings, ...rest } = target;
+  const { nats, stream, replicas, timeoutMs, maxLine, maxDepth, quota, log, bindings, ...rest } = target;
   for (const name of Object.keys(rest)) {
     if (DIRECTORY_ONLY.includes(name)) {
       throw new TypeError(`${name} applies to a directory log, not to a stream`);
@@ -1191,5 +1193,11 @@ async function openStream(target) {
   });
   // open-log connects (and makes the stream, if asked): a missing server or
   // stream rejects here, with the component's error.
-  return new Memory(loadedBindings, { transport }, limitsEnv(maxLine, maxDepth, quota));
+  const env = limitsEnv(maxLine, maxDepth, quota);
+  // A named log: the component decides whether the stream can hold one.
+  if (log !== undefined && log !== null) {
+    requireString(log, 'log');
+    env.PATHWAY_NAME = log;
+  }
+  return new Memory(loadedBindings, { transport }, env);
 }

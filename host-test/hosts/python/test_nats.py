@@ -346,14 +346,16 @@ def test_last_and_logs_work_on_a_stream_and_named_logs_fork_and_delete_are_refus
     assert refused.value.cause == "io"
     assert "directories only" in str(refused.value)
     # So are fork and delete (the stream's own log too, which stays whole),
-    # and the `log` option is a directory option.
+    # and a Memory opened on a named log of the stream: the component's
+    # refusal, as in every host.
     for call in (lambda: memory.delete_log("a"), lambda: memory.fork_log(name, "a"),
                  lambda: memory.delete_log(name)):
         with pytest.raises(IoFailure) as refused_too:
             call()
         assert "directories only" in str(refused_too.value)
-    with pytest.raises(ValueError, match="directory log"):
+    with pytest.raises(IoFailure) as refused_open:
         open_nats(stream_name(), log="a")
+    assert "directories only" in str(refused_open.value)
     assert oks(memory.replay()) == records + ['{"n":4}']
 
 

@@ -483,6 +483,10 @@ test('open with `log` makes NAME.jsonl the Memory\'s own log; a bad name fails t
   }
   await assert.rejects(open(dir, { log: 'a', logName: 'a.jsonl' }), (e) => e instanceof LogError && e.code === 'invalid-config');
   await assert.rejects(open(dir, { log: 7 }), TypeError);
-  await assert.rejects(open({ nats: 'nats://127.0.0.1:1', stream: 's', log: 'a' }), TypeError);
+  // On a stream: the component's refusal, before it connects.
+  await assert.rejects(
+    open({ nats: 'nats://127.0.0.1:1', stream: 's', log: 'a' }),
+    (e) => e instanceof LogError && e.code === 'io' && /directories only/.test(e.message),
+  );
   assert.deepEqual(await namesIn(dir), ['thread-7.jsonl'], 'the refused opens created nothing');
 });

@@ -208,7 +208,9 @@ class Memory:
             if directory is not None:
                 raise TypeError("pass a directory or nats=, not both")
             _check_nats(nats, stream, replicas)
-            for what, given in (("log_name", log_name), ("log", log), ("sync", sync)):
+            # `log=` goes to the component, which decides whether a stream
+            # can hold a named log.
+            for what, given in (("log_name", log_name), ("sync", sync)):
                 if given is not None:
                     raise ValueError(f"{what} applies to a directory log; a NATS log is named by "
                                      "stream= and stores each event when the server acks it")
